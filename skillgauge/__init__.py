@@ -1,0 +1,1 @@
+"""The ``skillgauge`` command line: one entry point that dispatches to the packages."""

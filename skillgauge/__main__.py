@@ -1,0 +1,5 @@
+"""Allow ``python -m skillgauge``."""
+
+from skillgauge.cli import main
+
+raise SystemExit(main())
