@@ -41,9 +41,10 @@ class Estimate(NamedTuple):
 class Grid:
     r"""A fixed quadrature grid with a normal prior.
 
-    ``weights`` are the normalised prior densities at ``points`` (rectangular quadrature on
-    an equally spaced grid, as in Bock & Aitkin, 1981, and R mirt's default of 61 points on
-    :math:`[-6, 6]`).
+    ``log_prior`` holds the log of the normalised prior weights at ``points`` (rectangular
+    quadrature on an equally spaced grid, as in Bock & Aitkin, 1981). The default, 81 points
+    on :math:`[-8, 8]`, is wider than R mirt's 61 points on :math:`[-6, 6]` so that extreme
+    response patterns, whose posteriors reach past :math:`\pm 6`, are integrated to 1e-6.
     """
 
     points: Array
@@ -54,9 +55,9 @@ class Grid:
     @classmethod
     def normal(
         cls,
-        lower: float = -6.0,
-        upper: float = 6.0,
-        n: int = 61,
+        lower: float = -8.0,
+        upper: float = 8.0,
+        n: int = 81,
         mean: float = 0.0,
         sd: float = 1.0,
     ) -> Grid:

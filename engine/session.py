@@ -136,7 +136,8 @@ def mass_above(weights: Array, points: Array, cut: float) -> float:
     half = (points[1] - points[0]) / 2.0
     edges = np.concatenate(([points[0] - half], points + half))
     cdf = np.concatenate(([0.0], np.cumsum(weights)))
-    return float(1.0 - np.interp(cut, edges, cdf))
+    cdf /= cdf[-1]
+    return float(np.clip(1.0 - np.interp(cut, edges, cdf), 0.0, 1.0))
 
 
 class Session:
@@ -173,6 +174,10 @@ class Session:
             np.flatnonzero(pool.competency == k) for k in range(pool.n_competencies)
         ]
         self._zero_areas = np.zeros(len(pool.area_ids))
+        self._random = policy.pretest.rate > 0 or policy.exposure.method in (
+            "randomesque",
+            "sympson_hetter",
+        )
 
     # ------------------------------------------------------------------ estimation
 
@@ -277,15 +282,16 @@ class Session:
         if state.pending is not None or state.finished:
             return state
         pool = self.pool
-        rng = self._rng(state)
         administered = np.zeros(pool.n_items, dtype=bool)
         administered[list(state.items)] = True
         blocked = administered.copy()
         if state.excluded:
             blocked[list(state.excluded)] = True
 
+        # The random stream is only seeded when the policy draws from it (it costs ~5 us).
+        rng = self._rng(state) if self._random else None
         pretest = self.policy.pretest
-        if pretest.rate > 0:
+        if rng is not None and pretest.rate > 0:
             given = int((administered & ~pool.operational).sum())
             if given < pretest.max_items and rng.random() < pretest.rate:
                 candidates = np.flatnonzero(~pool.operational & ~blocked)
@@ -328,9 +334,9 @@ class Session:
 
         refused: list[int] = []
         exposure = self.policy.exposure
-        if exposure.method == "randomesque":
+        if exposure.method == "randomesque" and rng is not None:
             choice = randomesque(scored, exposure.randomesque_size, rng)
-        elif exposure.method == "sympson_hetter":
+        elif exposure.method == "sympson_hetter" and rng is not None:
             choice, refused = sympson_hetter(scored, pool.exposure, rng)
             if choice is None:  # all refused within the restriction: fall back to all eligible
                 widened = np.where(eligible, values, -np.inf)

@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from engine.policy import Policy, load_policy
+from engine.policy import Policy, check_policy, load_policy
 from engine.pool import compile_pool
 from engine.simulation import sympson_hetter
 from engine.synthetic import synthetic_bank
@@ -117,6 +117,7 @@ def _sympson_hetter(args: argparse.Namespace) -> int:
     bank = read_bank(args.bank)
     policy = load_policy(args.policy) if args.policy else Policy()
     pool = compile_pool(bank)
+    check_policy(policy, pool, source=str(args.policy or "the default policy"))
     result = sympson_hetter(
         pool,
         policy,

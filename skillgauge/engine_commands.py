@@ -13,7 +13,7 @@ import msgspec
 import numpy as np
 
 from engine.learner import raw_answer
-from engine.policy import Policy, load_policy
+from engine.policy import Policy, check_policy, load_policy
 from engine.pool import compile_pool
 from engine.session import Session, SessionState
 from engine.simulation import simulate
@@ -66,6 +66,7 @@ def _simulate(args: argparse.Namespace) -> int:
         print("skillgauge simulate: --examinees must be at least 1")
         return 1
     pool = compile_pool(bank)
+    check_policy(policy, pool, source=str(args.policy or "the default policy"))
     run, summary = simulate(
         pool, policy, examinees=args.examinees, seed=args.seed, correlation=args.correlation
     )
@@ -120,6 +121,7 @@ def _demo(args: argparse.Namespace) -> int:
     bank = read_bank(path)
     policy = load_policy(args.policy) if args.policy else Policy()
     pool = compile_pool(bank)
+    check_policy(policy, pool, source=str(args.policy or "the default policy"))
     session = Session(pool, policy)
     rng = random.Random(args.seed)
     k = pool.n_competencies
@@ -160,7 +162,10 @@ def _demo(args: argparse.Namespace) -> int:
         state = session.record(state, index, scored.category)
         step += 1
         tag = " (pretest, not scored)" if item.status == "pretest" else ""
-        shown = ", ".join(answer) if isinstance(answer, list) else answer
+        if isinstance(answer, list):
+            shown = ", ".join(answer) if answer else "(nothing selected)"
+        else:
+            shown = answer
         verdict = (
             "right" if scored.correct else ("partly right" if scored.category > 0 else "wrong")
         )
