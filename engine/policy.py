@@ -127,8 +127,8 @@ class ContentConfig(_Config, frozen=True):
     """
 
     balance: Literal["none", "targets", "shadow_test"] = "targets"
-    competencies: dict[str, Proportion] = {}
-    areas: dict[str, Proportion] = {}
+    competencies: dict[str, Proportion] = msgspec.field(default_factory=dict)
+    areas: dict[str, Proportion] = msgspec.field(default_factory=dict)
 
 
 class PretestConfig(_Config, frozen=True):
@@ -152,10 +152,12 @@ class Policy(_Config, frozen=True):
     estimator: EstimatorConfig = EstimatorConfig()
     selection: SelectionConfig = SelectionConfig()
     exposure: ExposureConfig = ExposureConfig()
-    content: ContentConfig = ContentConfig()
+    content: ContentConfig = msgspec.field(default_factory=ContentConfig)
     stopping: StoppingRule = DEFAULT_STOPPING
     pretest: PretestConfig = PretestConfig()
-    cut_scores: dict[str, Annotated[float, Meta(ge=-6.0, le=6.0)]] = {}
+    cut_scores: dict[str, Annotated[float, Meta(ge=-6.0, le=6.0)]] = msgspec.field(
+        default_factory=dict
+    )
 
 
 def decode_policy(raw: object, source: str = "policy") -> Policy:

@@ -417,6 +417,16 @@ class Session:
             stop_reason=decision.reason if decision.stop else "",
         )
 
+    def finish(self, state: SessionState, reason: str) -> SessionState:
+        """End the session now (a time limit, a learner who gives up).
+
+        Any pending item is dropped unanswered. A finished state is returned unchanged.
+        """
+        self._check(state)
+        if state.finished:
+            return state
+        return msgspec.structs.replace(state, pending=None, finished=True, stop_reason=reason)
+
     def result(self, state: SessionState) -> SessionResult:
         """Per-competency estimates, SEs and classifications (also for unfinished states)."""
         self._check(state)

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 from engine.errors import EngineError
 from item_banks.errors import BankValidationError, ItemBankError
-from skillgauge import bank_commands, engine_commands
+from skillgauge import bank_commands, engine_commands, web_commands
+from web.errors import WebError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Adaptive skill assessment: item banks, the IRT engine, simulation.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (bank_commands, engine_commands):
+    for module in (bank_commands, engine_commands, web_commands):
         module.register(commands)
     return parser
 
@@ -39,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
-    except (ItemBankError, EngineError) as exc:
+    except (ItemBankError, EngineError, WebError) as exc:
         print(f"skillgauge: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

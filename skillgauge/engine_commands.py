@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import random
 import textwrap
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +18,8 @@ from engine.session import Session, SessionState
 from engine.simulation import simulate
 from engine.simulation_report import render_report
 from item_banks.native import read_bank
+from item_banks.sample import SAMPLE_BANK, sample_bank_path
 from item_banks.scoring import score_answer
-
-SAMPLE_BANK = "python-data-analysis.yaml"
-
-
-def sample_bank_path() -> Path:
-    """Path of the hand-written sample bank shipped with the package."""
-    return Path(str(resources.files("item_banks") / "samples" / SAMPLE_BANK))
 
 
 def register(commands: Any) -> None:

@@ -1,0 +1,95 @@
+"""``skillgauge serve`` and ``skillgauge author ...``: run the web service, manage authors."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+
+def register(commands: Any) -> None:
+    """Add ``serve`` and ``author``."""
+    serve = commands.add_parser(
+        "serve",
+        help="run the web service",
+        description="Run the web service (settings from SKILLGAUGE_* environment variables; "
+        "see README). The database is created and migrated on start.",
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="load the sample bank, create a ready assessment on first start, print its URL "
+        "and a fresh author token",
+    )
+    serve.add_argument("--log-level", default="warning")
+    serve.set_defaults(handler=_serve)
+
+    author = commands.add_parser("author", help="manage author accounts")
+    sub = author.add_subparsers(dest="author_command", required=True, metavar="SUBCOMMAND")
+    create = sub.add_parser(
+        "create", help="create an author (or add a token to one) and print a new token"
+    )
+    create.add_argument("--email", required=True)
+    create.add_argument("--label", default="cli", help="a note on what the token is for")
+    create.set_defaults(handler=_author_create)
+
+
+def _runtime() -> Any:
+    from web.db.connection import Database
+    from web.db.migrate import migrate
+    from web.runtime import Runtime
+    from web.settings import load_settings
+
+    settings = load_settings()
+    db = Database(settings.database_url)
+    migrate(db)
+    return Runtime(settings, db)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from web.demo import ensure_demo
+
+    # Links shown to people point at this server unless a public URL is configured;
+    # the variable is inherited by the worker processes.
+    os.environ.setdefault("SKILLGAUGE_BASE_URL", f"http://{args.host}:{args.port}")
+    rt = _runtime()
+    if args.demo:
+        info = ensure_demo(rt)
+        print(f"Skillgauge is serving on {rt.settings.base_url}")
+        print(f"  demo assessment: {info.assessment_url}")
+        print(f"  author sign-in:  {rt.settings.base_url}/author/login")
+        print(f"  author token:    {info.author_token}")
+        print(f"  database:        {rt.settings.database_url}")
+    rt.db.dispose()
+    uvicorn.run(
+        "web.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        proxy_headers=False,
+        server_header=False,
+    )
+    return 0
+
+
+def _author_create(args: argparse.Namespace) -> int:
+    from web.authoring import create_author
+
+    rt = _runtime()
+    try:
+        author, token = create_author(rt, args.email, args.label)
+    except ValueError as exc:
+        print(f"skillgauge author create: {exc}")
+        return 1
+    finally:
+        rt.db.dispose()
+    print(f"author {author.email} (id {author.id})")
+    print(f"token: {token}")
+    print("Keep it safe: it is stored only as a hash and cannot be shown again.")
+    return 0

@@ -1,0 +1,232 @@
+"""Security: the answer key never leaks early, CSRF, headers, limits, access control."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import msgspec
+import pytest
+from sqlalchemy import update
+
+from item_banks.model import Item, MultipleResponse, Numeric, ShortText, SingleChoice
+from item_banks.native import read_bank
+from item_banks.sample import sample_bank_path
+from tests.web.conftest import Site, open_site
+from web.authoring import create_author
+from web.db.schema import learner_sessions
+from web.errors import ConfigurationError
+from web.markdown import render, render_inline
+from web.settings import load_settings
+from web.store.sessions import load_session
+
+BANK = read_bank(sample_bank_path())
+
+
+def secrets_of(item: Item) -> list[str]:
+    """Texts that must not be visible before the item is answered (raw and rendered)."""
+    texts = [item.solution, *item.hints]
+    interaction = item.interaction
+    if isinstance(interaction, SingleChoice | MultipleResponse):
+        texts += [o.rationale for o in interaction.options if o.rationale]
+    found = []
+    for text in texts:
+        if not text.strip():
+            continue
+        found.append(text.strip())
+        inline = render_inline(text).strip()
+        if len(inline) > 12:
+            found.append(inline)
+    return found
+
+
+def key_values(item: Item) -> list[str]:
+    """Forms of the answer key that must not appear (unless the stem itself shows them)."""
+    interaction = item.interaction
+    if isinstance(interaction, Numeric):
+        values = [repr(interaction.key), f"{interaction.key:g}"]
+    elif isinstance(interaction, ShortText):
+        values = list(interaction.key)
+    else:
+        return []
+    stem = html.unescape(render(item.stem)) + item.stem
+    return [v for v in values if len(v) > 1 and v not in stem]
+
+
+def force_pending(site: Site, session_id: str, item_index: int) -> None:
+    with site.runtime.db.write() as conn:
+        record = load_session(conn, session_id)
+        assert record is not None
+        state = msgspec.structs.replace(record.state, pending=item_index)
+        conn.execute(
+            update(learner_sessions)
+            .where(learner_sessions.c.id == session_id)
+            .values(state=msgspec.json.encode(state).decode())
+        )
+
+
+def test_no_key_rationale_solution_hint_or_parameter_before_the_answer(site: Site) -> None:
+    """Every item of the sample bank, shown as the current question, in the page and the API."""
+    with site.runtime.db.read() as conn:
+        compiled = site.runtime.compiled(
+            conn, site.runtime.assessment(conn, site.assessment_id).bank_hash
+        )
+    sid = site.client.post(f"/api/v1/assessments/{site.assessment_id}/sessions", json={}).json()[
+        "id"
+    ]
+    checked = 0
+    for index, item_id in enumerate(compiled.pool.item_ids):
+        item = compiled.items[item_id]
+        force_pending(site, sid, index)
+        page = site.client.get(f"/s/{sid}").text
+        api = site.client.get(f"/api/v1/sessions/{sid}").text
+        api_json = json.loads(api)
+        assert api_json["item"]["id"] == item_id
+        assert f'name="item_id" value="{item_id}"' in page
+        for where, text in (("page", page), ("api", api)):
+            plain = html.unescape(text)
+            for secret in secrets_of(item):
+                assert secret not in text and secret not in plain, (item_id, where, secret[:40])
+            for value in key_values(item):
+                assert value not in re.sub(r'name="[^"]*" value="[^"]*"', "", plain), (
+                    item_id,
+                    where,
+                    value,
+                )
+        for word in ('"irt"', '"rationale"', '"solution"', '"hints"', '"key"', '"misconception"'):
+            assert word not in api
+        assert "rationale" not in page.lower()
+        checked += 1
+    assert checked == len(BANK.items)
+
+
+def test_the_key_option_is_not_always_in_the_same_place(site: Site) -> None:
+    """Options are shuffled per session, so the key's position carries no information."""
+    with site.runtime.db.read() as conn:
+        compiled = site.runtime.compiled(
+            conn, site.runtime.assessment(conn, site.assessment_id).bank_hash
+        )
+    index = next(
+        i
+        for i, item_id in enumerate(compiled.pool.item_ids)
+        if isinstance(compiled.items[item_id].interaction, SingleChoice)
+    )
+    item = compiled.items[compiled.pool.item_ids[index]]
+    assert isinstance(item.interaction, SingleChoice)
+    positions = set()
+    for _ in range(12):
+        sid = site.client.post(
+            f"/api/v1/assessments/{site.assessment_id}/sessions", json={}
+        ).json()["id"]
+        force_pending(site, sid, index)
+        options = [
+            o["id"] for o in site.client.get(f"/api/v1/sessions/{sid}").json()["item"]["options"]
+        ]
+        assert sorted(options) == sorted(o.id for o in item.interaction.options)
+        positions.add(options.index(item.interaction.key))
+        again = site.client.get(f"/api/v1/sessions/{sid}").json()["item"]["options"]
+        assert [o["id"] for o in again] == options  # stable on reload
+    assert len(positions) > 1
+
+
+def test_forms_need_the_csrf_token(site: Site) -> None:
+    refused = site.client.post(f"/a/{site.assessment_id}/start", data={}, follow_redirects=False)
+    assert refused.status_code == 403
+    assert "form expired" in refused.text
+    accepted = site.client.post(
+        f"/a/{site.assessment_id}/start", data={"_csrf_token": site.csrf()}, follow_redirects=False
+    )
+    assert accepted.status_code == 303
+
+
+def test_security_headers_and_no_inline_script(site: Site) -> None:
+    for path in ("/", f"/a/{site.assessment_id}", "/author/login", "/schema"):
+        response = site.client.get(path)
+        csp = response.headers["content-security-policy"]
+        assert "script-src 'self'" in csp
+        assert "'unsafe-inline'" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        if path != "/schema":
+            assert response.headers["cache-control"] == "no-store"
+            assert not re.search(r"<script(?![^>]*\bsrc=)", response.text)  # no inline script
+            assert " style=" not in response.text  # no inline style attribute either
+            assert "http://" not in re.sub(r'xmlns="http://[^"]*"', "", response.text)
+
+
+def test_session_ids_are_unguessable_and_private(site: Site) -> None:
+    ids = {
+        site.client.post(f"/api/v1/assessments/{site.assessment_id}/sessions", json={}).json()["id"]
+        for _ in range(5)
+    }
+    assert len(ids) == 5
+    assert all(len(i) >= 32 for i in ids)  # 192 random bits, URL-safe
+    some = next(iter(ids))
+    assert site.client.get(f"/api/v1/sessions/{some[:-1]}x").status_code == 404
+    assert site.client.get("/api/v1/sessions").status_code in (404, 405)  # no listing
+
+
+def test_session_creation_is_rate_limited(sqlite_url: str, tmp_path: Path) -> None:
+    for strict in open_site(sqlite_url, tmp_path, SKILLGAUGE_SESSIONS_PER_MINUTE="3"):
+        codes = [
+            strict.client.post(
+                f"/api/v1/assessments/{strict.assessment_id}/sessions", json={}
+            ).status_code
+            for _ in range(5)
+        ]
+        assert codes[:3] == [201, 201, 201]
+        assert codes[3:] == [429, 429]
+        limited = strict.client.post(
+            f"/api/v1/assessments/{strict.assessment_id}/sessions", json={}
+        )
+        assert int(limited.headers["retry-after"]) >= 1
+        assert limited.json()["title"] == "Too many requests"
+
+
+def test_request_size_is_limited(site: Site) -> None:
+    sid = site.client.post(f"/api/v1/assessments/{site.assessment_id}/sessions", json={}).json()[
+        "id"
+    ]
+    huge = {"item_id": "x", "position": 1, "answer": "a" * 2_000_000}
+    response = site.client.post(f"/api/v1/sessions/{sid}/responses", json=huge)
+    assert response.status_code == 413
+
+
+def test_author_pages_and_api_need_a_token(site: Site) -> None:
+    assert site.client.get("/author", follow_redirects=False).headers["location"] == "/author/login"
+    assert site.client.get("/api/v1/author/banks").status_code == 401
+    bad = site.client.get("/api/v1/author/banks", headers={"Authorization": "Bearer sgt_nope"})
+    assert bad.status_code == 401
+    assert site.client.get("/api/v1/author/banks", headers=site.auth()).status_code == 200
+
+
+def test_authors_see_only_their_own_assessments(site: Site) -> None:
+    _, other_token = create_author(site.runtime, "other@example.org")
+    other = {"Authorization": f"Bearer {other_token}"}
+    assert (
+        site.client.get(
+            f"/api/v1/author/assessments/{site.assessment_id}", headers=other
+        ).status_code
+        == 404
+    )
+    assert site.client.get("/api/v1/author/assessments", headers=other).json() == []
+    mine = site.client.get(f"/api/v1/author/assessments/{site.assessment_id}", headers=site.auth())
+    assert mine.status_code == 200
+
+
+def test_secret_key_file_is_private(tmp_path: Path) -> None:
+    settings = load_settings({"SKILLGAUGE_DATA_DIR": str(tmp_path)})
+    key_file = tmp_path / "secret_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert load_settings({"SKILLGAUGE_DATA_DIR": str(tmp_path)}).secret_key == settings.secret_key
+    assert len(settings.secret_key) >= 32
+
+
+def test_bad_settings_name_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="SKILLGAUGE_MAX_ITEMS"):
+        load_settings({"SKILLGAUGE_DATA_DIR": str(tmp_path), "SKILLGAUGE_MAX_ITEMS": "many"})
+    with pytest.raises(ConfigurationError, match="SKILLGAUGE_SECRET_KEY"):
+        load_settings({"SKILLGAUGE_DATA_DIR": str(tmp_path), "SKILLGAUGE_SECRET_KEY": "short"})

@@ -1,0 +1,1 @@
+"""The Litestar web service: learner pages, author pages, JSON API, storage."""

@@ -1,0 +1,122 @@
+"""Author API under ``/api/v1/author``, authenticated with ``Authorization: Bearer <token>``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anyio import to_thread
+from litestar import Request, Router, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import Stream
+
+from web import authoring
+from web.errors import UnauthorizedError
+from web.pages.learner import runtime
+from web.runtime import Runtime
+from web.security import bearer_token
+from web.store import assessments as assessment_store
+from web.store import banks as bank_store
+from web.store.authors import Author
+
+
+def _author(rt: Runtime, request: Request[Any, Any, Any]) -> Author:
+    token = bearer_token(request)
+    if token is None:
+        raise UnauthorizedError("send Authorization: Bearer <author token>")
+    return authoring.authenticate(rt, token)
+
+
+@get("/banks")
+async def list_banks(state: State, request: Request[Any, Any, Any]) -> list[bank_store.BankVersion]:
+    """Every stored bank version, newest first."""
+    rt = runtime(state)
+
+    def load() -> list[bank_store.BankVersion]:
+        _author(rt, request)
+        with rt.db.read() as conn:
+            return bank_store.list_versions(conn)
+
+    return await to_thread.run_sync(load)
+
+
+@post("/banks", status_code=201, request_max_body_size=64 * 1024 * 1024)
+async def upload_bank(
+    state: State, request: Request[Any, Any, Any], filename: FromQuery[str]
+) -> authoring.BankUploaded:
+    """Upload a bank file as the raw request body.
+
+    ``filename`` (``.json``/``.yaml``) names its format. Validation problems come back
+    located, and nothing is stored.
+    """
+    rt = runtime(state)
+    body = await request.body()
+    return await to_thread.run_sync(
+        lambda: authoring.upload_bank(rt, _author(rt, request), filename, body)
+    )
+
+
+@get("/assessments")
+async def list_assessments(
+    state: State, request: Request[Any, Any, Any]
+) -> list[authoring.AssessmentSummary]:
+    """The author's assessments."""
+    rt = runtime(state)
+
+    def load() -> list[authoring.AssessmentSummary]:
+        author = _author(rt, request)
+        with rt.db.read() as conn:
+            return [
+                authoring.summary(rt, a)
+                for a in assessment_store.list_assessments(conn, owner_id=author.id)
+            ]
+
+    return await to_thread.run_sync(load)
+
+
+@post("/assessments", status_code=201)
+async def create_assessment(
+    state: State, request: Request[Any, Any, Any], data: JSONBody[authoring.AssessmentCreate]
+) -> authoring.AssessmentSummary:
+    """Create an assessment from a bank version and a policy (checked against the bank)."""
+    rt = runtime(state)
+    return await to_thread.run_sync(
+        lambda: authoring.summary(rt, authoring.create_assessment(rt, _author(rt, request), data))
+    )
+
+
+@get("/assessments/{assessment_id:str}")
+async def assessment_overview(
+    state: State, request: Request[Any, Any, Any], assessment_id: FromPath[str]
+) -> authoring.AssessmentOverview:
+    """Sessions and per-item statistics (exposure, proportion correct, mean ability)."""
+    rt = runtime(state)
+    return await to_thread.run_sync(
+        lambda: authoring.overview(rt, _author(rt, request), assessment_id)
+    )
+
+
+@get("/assessments/{assessment_id:str}/responses.csv", media_type="text/csv")
+async def export_responses(
+    state: State, request: Request[Any, Any, Any], assessment_id: FromPath[str]
+) -> Stream:
+    """The responses as long CSV: ``person_id,item_id,response`` plus covariates."""
+    rt = runtime(state)
+    chunks = await to_thread.run_sync(
+        lambda: authoring.export_responses(rt, _author(rt, request), assessment_id)
+    )
+    return Stream(chunks, media_type="text/csv; charset=utf-8")
+
+
+author_api = Router(
+    path="/api/v1/author",
+    route_handlers=[
+        list_banks,
+        upload_bank,
+        list_assessments,
+        create_assessment,
+        assessment_overview,
+        export_responses,
+    ],
+    tags=["author"],
+)

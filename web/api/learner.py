@@ -1,0 +1,62 @@
+"""Learner API: a stateless session API keyed by the unguessable session id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anyio import to_thread
+from litestar import Request, Router, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody
+
+from web import learning
+from web.pages.learner import runtime
+from web.views import AnswerOutcome, AnswerRequest, SessionView, StartRequest
+
+
+@post("/assessments/{assessment_id:str}/sessions", status_code=201)
+async def create_session(
+    state: State,
+    request: Request[Any, Any, Any],
+    assessment_id: FromPath[str],
+    data: JSONBody[StartRequest | None] = None,
+) -> SessionView:
+    """Start a session.
+
+    The reply holds its id (keep it: it is the key to the session) and the first question.
+    """
+    rt = runtime(state)
+    client = request.client.host if request.client else "unknown"
+    body = data or StartRequest()
+
+    def start() -> SessionView:
+        session_id = learning.start_session(
+            rt, assessment_id, client=client, name=body.name, email=body.email
+        )
+        return learning.view_session(rt, session_id)
+
+    return await to_thread.run_sync(start)
+
+
+@get("/sessions/{session_id:str}")
+async def get_session(state: State, session_id: FromPath[str]) -> SessionView:
+    """The session: its current question, progress, or its result."""
+    return await to_thread.run_sync(learning.view_session, runtime(state), session_id)
+
+
+@post("/sessions/{session_id:str}/responses", status_code=200)
+async def post_response(
+    state: State, session_id: FromPath[str], data: JSONBody[AnswerRequest]
+) -> AnswerOutcome:
+    """Answer the current question: returns the feedback and the next question, or the result."""
+    rt = runtime(state)
+    return await to_thread.run_sync(
+        lambda: learning.submit_answer(
+            rt, session_id, item_id=data.item_id, position=data.position, answer=data.answer
+        )
+    )
+
+
+learner_api = Router(
+    path="/api/v1", route_handlers=[create_session, get_session, post_response], tags=["learner"]
+)

@@ -1,0 +1,104 @@
+"""The Litestar application: routes, middleware, templates, errors, OpenAPI."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from web.api.author import author_api
+from web.api.learner import learner_api
+from web.db.connection import Database
+from web.db.migrate import migrate
+from web.pages.author import author_router
+from web.pages.learner import learner_router
+from web.problems import handle
+from web.runtime import Runtime
+from web.security import SecurityHeadersMiddleware
+from web.settings import Settings, load_settings
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+DEFAULT_BODY_LIMIT = 1024 * 1024
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "xml"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["signed"] = lambda x: f"{x:+.2f}"
+    env.filters["fixed2"] = lambda x: f"{x:.2f}"
+    env.filters["percent"] = lambda x: f"{100 * x:.0f}%"
+    return env
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the application; the database is opened and migrated at start-up."""
+    settings = settings or load_settings()
+    cookie_key = hashlib.sha256(("session:" + settings.secret_key).encode()).digest()
+
+    def on_startup(app: Litestar) -> None:
+        db = Database(settings.database_url)
+        migrate(db)
+        app.state.runtime = Runtime(settings, db)
+
+    def on_shutdown(app: Litestar) -> None:
+        runtime: Runtime | None = getattr(app.state, "runtime", None)
+        if runtime is not None:
+            runtime.db.dispose()
+
+    engine = JinjaTemplateEngine.from_environment(_environment())
+    return Litestar(
+        route_handlers=[
+            learner_router,
+            author_router,
+            learner_api,
+            author_api,
+            create_static_files_router(path="/static", directories=[STATIC], name="static"),
+        ],
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        state=State({}),
+        middleware=[
+            SecurityHeadersMiddleware,
+            CookieBackendConfig(
+                secret=cookie_key,
+                key="skillgauge_author",
+                max_age=8 * 3600,
+                httponly=True,
+                secure=settings.secure_cookies,
+                samesite="lax",
+            ).middleware,
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="skillgauge_csrf",
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="lax",
+            exclude=["/api/"],
+        ),
+        template_config=TemplateConfig(instance=engine),
+        exception_handlers={Exception: handle},
+        openapi_config=OpenAPIConfig(
+            title="Skillgauge API",
+            version="1",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
+        ),
+        request_max_body_size=DEFAULT_BODY_LIMIT,
+        debug=False,
+    )

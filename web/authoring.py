@@ -1,0 +1,218 @@
+"""What authors do: sign in with a token, upload banks, create assessments, see statistics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import PurePath
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from engine.errors import PolicyError
+from engine.policy import Policy, check_policy
+from engine.pool import compile_pool
+from engine.stopping import length_bound
+from item_banks.errors import BankValidationError, Problem
+from item_banks.native import Limits, decode_bank
+from web.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from web.runtime import Runtime
+from web.store import assessments as assessment_store
+from web.store import authors as author_store
+from web.store import banks as bank_store
+from web.store import stats as stats_store
+from web.store.assessments import AssessmentRecord, FeedbackMode
+from web.store.authors import Author
+
+Title = Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class AssessmentCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A request to create an assessment from a stored bank version."""
+
+    title: Title
+    bank_hash: Annotated[str, Meta(min_length=64, max_length=64, pattern="^[0-9a-f]{64}$")]
+    description: Annotated[str, Meta(max_length=20_000)] = ""
+    policy: Policy = msgspec.field(default_factory=Policy)
+    feedback_mode: FeedbackMode = "instant"
+    time_limit_minutes: Annotated[int, Meta(ge=1, le=24 * 60)] | None = None
+
+
+class BankUploaded(msgspec.Struct, frozen=True, kw_only=True):
+    """The outcome of an upload."""
+
+    hash: str
+    new: bool
+    bank_id: str
+    version_label: str
+    title: str
+    items: int
+
+
+class AssessmentSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """An assessment as listed to its author."""
+
+    id: str
+    title: str
+    bank_hash: str
+    status: Literal["open", "closed"]
+    feedback_mode: FeedbackMode
+    time_limit_minutes: int | None
+    max_items: int | None
+    url: str
+
+
+class AssessmentOverview(msgspec.Struct, frozen=True, kw_only=True):
+    """An assessment with its sessions and per-item statistics."""
+
+    assessment: AssessmentSummary
+    sessions: list[stats_store.SessionSummary]
+    items: list[stats_store.ItemStatistics]
+
+
+def authenticate(rt: Runtime, token: str) -> Author:
+    """The author owning ``token``; raises :class:`UnauthorizedError` otherwise."""
+    with rt.db.read() as conn:
+        author = author_store.author_for_token(conn, token.strip())
+    if author is None:
+        raise UnauthorizedError("this token is not valid")
+    return author
+
+
+def create_author(rt: Runtime, email: str, label: str = "cli") -> tuple[Author, str]:
+    """Create (or find) an author and issue a new token; the token is shown only now."""
+    if "@" not in email or len(email) > 320:
+        raise ValueError(f"{email!r} is not an email address")
+    with rt.db.write() as conn:
+        author = author_store.ensure_author(conn, email)
+        token = author_store.issue_token(conn, author.id, label)
+    return author, token
+
+
+def bank_format(filename: str) -> Literal["json", "yaml"]:
+    """The native format of an uploaded file, from its name."""
+    suffix = PurePath(filename).suffix.lower()
+    if suffix == ".json":
+        return "json"
+    if suffix in (".yaml", ".yml"):
+        return "yaml"
+    raise BankValidationError(
+        [Problem(source=filename or "upload", message="unknown bank format; upload .json or .yaml")]
+    )
+
+
+def upload_bank(rt: Runtime, author: Author | None, filename: str, data: bytes) -> BankUploaded:
+    """Validate and store a bank version; nothing is stored unless all of it is valid."""
+    name = PurePath(filename or "upload").name
+    fmt = bank_format(name)
+    limits = Limits(max_bytes=rt.settings.max_upload_bytes, max_items=rt.settings.max_items)
+    bank = decode_bank(data, source=name, fmt=fmt, limits=limits)
+    compile_pool(bank)  # the engine must be able to run it
+    with rt.db.write() as conn:
+        digest, new = bank_store.store_bank(conn, bank, name, author.id if author else None)
+    return BankUploaded(
+        hash=digest,
+        new=new,
+        bank_id=bank.id,
+        version_label=bank.version,
+        title=bank.title,
+        items=len(bank.items),
+    )
+
+
+def summary(rt: Runtime, record: AssessmentRecord) -> AssessmentSummary:
+    """The author-facing summary of an assessment."""
+    return AssessmentSummary(
+        id=record.id,
+        title=record.title,
+        bank_hash=record.bank_hash,
+        status=record.status,
+        feedback_mode=record.feedback_mode,
+        time_limit_minutes=(record.time_limit_seconds // 60) if record.time_limit_seconds else None,
+        max_items=length_bound(record.policy.stopping),
+        url=f"{rt.settings.base_url}/a/{record.id}",
+    )
+
+
+def create_assessment(
+    rt: Runtime, author: Author | None, request: AssessmentCreate
+) -> AssessmentRecord:
+    """Create an assessment after checking its policy against the bank version.
+
+    Raises
+    ------
+    NotFoundError
+        The bank version does not exist.
+    engine.errors.PolicyError
+        The policy cannot run on this bank (every reason listed).
+    """
+    with rt.db.read() as conn:
+        compiled = rt.compiled(conn, request.bank_hash)
+    check_policy(request.policy, compiled.pool, source="policy")
+    with rt.db.write() as conn:
+        return assessment_store.create_assessment(
+            conn,
+            title=request.title,
+            description=request.description,
+            bank_hash=request.bank_hash,
+            policy=request.policy,
+            feedback_mode=request.feedback_mode,
+            time_limit_seconds=request.time_limit_minutes * 60
+            if request.time_limit_minutes
+            else None,
+            owner_id=author.id if author else None,
+        )
+
+
+def owned_assessment(rt: Runtime, author: Author, assessment_id: str) -> AssessmentRecord:
+    """The assessment, if ``author`` owns it (others get 404: existence is not disclosed)."""
+    with rt.db.read() as conn:
+        record = assessment_store.get_assessment(conn, assessment_id)
+    if record is None or record.owner_id != author.id:
+        raise NotFoundError("no such assessment")
+    return record
+
+
+def overview(rt: Runtime, author: Author, assessment_id: str) -> AssessmentOverview:
+    """Sessions and per-item statistics of one of the author's assessments."""
+    record = owned_assessment(rt, author, assessment_id)
+    with rt.db.read() as conn:
+        compiled = rt.compiled(conn, record.bank_hash)
+        competency_of = {item.id: item.competency for item in compiled.bank.items}
+        return AssessmentOverview(
+            assessment=summary(rt, record),
+            sessions=stats_store.list_sessions(conn, assessment_id),
+            items=stats_store.item_statistics(conn, assessment_id, competency_of),
+        )
+
+
+def set_status(
+    rt: Runtime, author: Author, assessment_id: str, status: Literal["open", "closed"]
+) -> None:
+    """Open or close one of the author's assessments."""
+    owned_assessment(rt, author, assessment_id)
+    with rt.db.write() as conn:
+        assessment_store.set_status(conn, assessment_id, status)
+
+
+def export_responses(rt: Runtime, author: Author, assessment_id: str) -> Iterator[str]:
+    """The long CSV of an assessment's responses (streamed)."""
+    owned_assessment(rt, author, assessment_id)
+
+    def chunks() -> Iterator[str]:
+        with rt.db.read() as conn:
+            yield from stats_store.export_responses(conn, assessment_id)
+
+    return chunks()
+
+
+def policy_problems(error: PolicyError) -> list[str]:
+    """Policy problems as plain lines."""
+    return [f"{error.source}: {p}" for p in error.problems]
+
+
+def require(author: Author | None) -> Author:
+    """The signed-in author, or :class:`ForbiddenError`."""
+    if author is None:
+        raise ForbiddenError("sign in as an author first")
+    return author

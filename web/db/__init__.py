@@ -1,0 +1,1 @@
+"""Storage: one schema (SQLAlchemy Core), migrated by Alembic on SQLite and PostgreSQL."""

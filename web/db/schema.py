@@ -1,0 +1,126 @@
+"""The database schema, one SQLAlchemy Core ``MetaData`` for SQLite and PostgreSQL.
+
+Conventions: ids of things people see in URLs are random strings; timestamps are UTC;
+JSON documents are stored as text produced by msgspec (portable across both databases).
+``responses`` is append-only (triggers refuse UPDATE and DELETE).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+authors = Table(
+    "authors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+author_tokens = Table(
+    "author_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("author_id", Integer, ForeignKey("authors.id"), nullable=False, index=True),
+    Column("label", String(100), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+bank_versions = Table(
+    "bank_versions",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("bank_id", String(64), nullable=False, index=True),
+    Column("version_label", String(40), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("item_count", Integer, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("source_name", String(255), nullable=False),
+    Column("uploaded_by", Integer, ForeignKey("authors.id"), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+assessments = Table(
+    "assessments",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("bank_hash", String(64), ForeignKey("bank_versions.hash"), nullable=False, index=True),
+    Column("policy", Text, nullable=False),
+    Column("feedback_mode", String(16), nullable=False, default="instant"),
+    Column("time_limit_seconds", Integer, nullable=True),
+    Column("owner_id", Integer, ForeignKey("authors.id"), nullable=True, index=True),
+    Column("status", String(16), nullable=False, default="open"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+learner_sessions = Table(
+    "learner_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("assessment_id", String(32), ForeignKey("assessments.id"), nullable=False),
+    Column("state", Text, nullable=False),
+    Column("version", Integer, nullable=False, default=0),
+    Column("learner_name", String(200), nullable=True),
+    Column("learner_email", String(320), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("deadline", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("result", Text, nullable=True),
+    Index("ix_learner_sessions_assessment_created", "assessment_id", "created_at"),
+)
+
+responses = Table(
+    "responses",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("session_id", String(64), ForeignKey("learner_sessions.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("category", Integer, nullable=False),
+    Column("max_category", Integer, nullable=False),
+    Column("pretest", Boolean, nullable=False),
+    Column("estimates", Text, nullable=False),
+    Column("feedback", Text, nullable=True),
+    Column("answered_at", DateTime(timezone=True), nullable=False),
+    Column("elapsed_ms", Integer, nullable=True),
+    UniqueConstraint("session_id", "seq", name="uq_responses_session_seq"),
+    Index("ix_responses_item", "item_id"),
+)
+
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("window_start", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+)

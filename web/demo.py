@@ -1,0 +1,62 @@
+"""The demo that ``make run`` serves: the sample bank, a ready assessment, an author token."""
+
+from __future__ import annotations
+
+import msgspec
+
+from engine.policy import ContentConfig, Policy
+from engine.stopping import AllOf, AnyOf, MaxItems, MinItems, StandardErrorRule
+from item_banks.native import read_bank
+from item_banks.sample import sample_bank_path
+from web.runtime import Runtime
+from web.store import assessments as assessment_store
+from web.store import authors as author_store
+from web.store import banks as bank_store
+
+DEMO_EMAIL = "demo-author@skillgauge.invalid"
+DEMO_POLICY = Policy(
+    content=ContentConfig(balance="targets"),
+    stopping=AllOf(
+        rules=(MinItems(n=8), AnyOf(rules=(StandardErrorRule(max_se=0.45), MaxItems(n=24))))
+    ),
+)
+
+
+class DemoInfo(msgspec.Struct, frozen=True):
+    """What ``make run`` prints."""
+
+    assessment_url: str
+    author_token: str
+    created: bool
+
+
+def ensure_demo(rt: Runtime) -> DemoInfo:
+    """Create the demo content on first start; issue a fresh demo author token every start."""
+    bank = read_bank(sample_bank_path())
+    with rt.db.write() as conn:
+        author = author_store.ensure_author(conn, DEMO_EMAIL)
+        digest, new = bank_store.store_bank(conn, bank, sample_bank_path().name, author.id)
+        existing = [
+            a
+            for a in assessment_store.list_assessments(conn, owner_id=author.id)
+            if a.bank_hash == digest
+        ]
+        if existing:
+            assessment = existing[-1]
+        else:
+            assessment = assessment_store.create_assessment(
+                conn,
+                title="Python for data analysis",
+                description=bank.description,
+                bank_hash=digest,
+                policy=DEMO_POLICY,
+                feedback_mode="instant",
+                time_limit_seconds=None,
+                owner_id=author.id,
+            )
+        token = author_store.issue_token(conn, author.id, "demo")
+    return DemoInfo(
+        assessment_url=f"{rt.settings.base_url}/a/{assessment.id}",
+        author_token=token,
+        created=new or not existing,
+    )

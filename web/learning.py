@@ -1,0 +1,292 @@
+"""Taking an assessment: start a session, show the current question, answer it, see the result.
+
+Every answer is scored, recorded by the engine and stored in ONE transaction together with
+the session's next state, before the reply is sent. The session row is locked for that
+transaction (``SELECT ... FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), and its
+version number detects any concurrent writer.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+import msgspec
+from sqlalchemy import Connection
+
+from engine.feedback import Feedback, feedback_for
+from engine.session import Session, SessionState
+from engine.stopping import length_bound
+from item_banks.scoring import score_answer
+from web.db.connection import utcnow
+from web.errors import ConflictError, InvalidInputError, NotFoundError, RateLimitedError
+from web.runtime import CompiledBank, Runtime
+from web.store import ratelimit
+from web.store import sessions as store
+from web.store.assessments import AssessmentRecord
+from web.views import (
+    AnswerOutcome,
+    FeedbackView,
+    SessionView,
+    feedback_view,
+    item_view,
+    progress_view,
+    result_view,
+)
+
+TIME_LIMIT_REASON = "the time limit was reached"
+
+
+def _session_parts(
+    rt: Runtime, conn: Connection, assessment_id: str
+) -> tuple[AssessmentRecord, CompiledBank, Session]:
+    assessment = rt.assessment(conn, assessment_id)
+    compiled = rt.compiled(conn, assessment.bank_hash)
+    return assessment, compiled, rt.engine_session(compiled, assessment.policy)
+
+
+def start_session(
+    rt: Runtime,
+    assessment_id: str,
+    *,
+    client: str,
+    name: str | None = None,
+    email: str | None = None,
+) -> str:
+    """Start a session and choose its first item; return the session id."""
+    with rt.db.write() as conn:
+        count, retry_after = ratelimit.hit(conn, f"start:{client}", 60)
+        if count > rt.settings.sessions_per_minute:
+            raise RateLimitedError(
+                "too many assessments started from this address; try again in a minute",
+                retry_after,
+            )
+    seed = secrets.randbits(31)
+    with rt.db.write() as conn:
+        assessment = rt.assessment(conn, assessment_id, fresh=True)
+        if assessment.status != "open":
+            raise NotFoundError("this assessment is closed")
+        _, _, engine = _session_parts(rt, conn, assessment_id)
+        state = engine.next_item(engine.start(seed))
+        deadline = (
+            utcnow() + timedelta(seconds=assessment.time_limit_seconds)
+            if assessment.time_limit_seconds
+            else None
+        )
+        return store.create_session(
+            conn,
+            assessment_id=assessment_id,
+            state=state,
+            learner_name=(name or "").strip() or None,
+            learner_email=(email or "").strip().lower() or None,
+            deadline=deadline,
+        )
+
+
+def _view(
+    *,
+    compiled: CompiledBank,
+    assessment: AssessmentRecord,
+    record: store.SessionRecord,
+    state: SessionState,
+    engine: Session,
+) -> SessionView:
+    max_items = length_bound(assessment.policy.stopping)
+    result = None
+    item = None
+    if state.finished:
+        result = result_view(compiled, engine.result(state))
+    elif state.pending is not None:
+        item_id = compiled.pool.item_ids[state.pending]
+        item = item_view(compiled, compiled.items[item_id], len(state.items) + 1, record.id)
+    return SessionView(
+        id=record.id,
+        assessment_id=record.assessment_id,
+        status="finished" if state.finished else "in_progress",
+        progress=progress_view(compiled, state, max_items),
+        item=item,
+        result=result,
+        deadline=record.deadline,
+    )
+
+
+def _expired(record: store.SessionRecord, now: datetime) -> bool:
+    return record.deadline is not None and now >= record.deadline and not record.state.finished
+
+
+def _finish_for_time(engine: Session, state: SessionState) -> SessionState:
+    return engine.finish(state, TIME_LIMIT_REASON)
+
+
+def view_session(rt: Runtime, session_id: str) -> SessionView:
+    """The session as its learner sees it now (finishing it if its time ran out).
+
+    A state without a pending question (possible only after an interrupted write) gets its
+    next question chosen and stored, so a reload always shows the same question.
+    """
+    with rt.db.read() as conn:
+        record = store.load_session(conn, session_id)
+        if record is None:
+            raise NotFoundError("no such session")
+        assessment, compiled, engine = _session_parts(rt, conn, record.assessment_id)
+    state = record.state
+    if _expired(record, utcnow()) or (not state.finished and state.pending is None):
+        with rt.db.write() as conn:
+            locked = store.load_session(conn, session_id, for_update=True)
+            assert locked is not None
+            state = locked.state
+            if _expired(locked, utcnow()):
+                state = _finish_for_time(engine, state)
+            elif not state.finished and state.pending is None:
+                state = engine.next_item(state)
+            if state != locked.state:
+                result = engine.result(state) if state.finished else None
+                store.save_state(conn, locked, state, result)
+            record = locked
+    return _view(
+        compiled=compiled, assessment=assessment, record=record, state=state, engine=engine
+    )
+
+
+def submit_answer(
+    rt: Runtime,
+    session_id: str,
+    *,
+    item_id: str,
+    position: int,
+    answer: str | list[str],
+) -> AnswerOutcome:
+    """Score and store one answer, advance the session, and say what comes next.
+
+    Resubmitting the answer to an earlier position (a double click, a retried request)
+    returns what was stored for it, without storing anything again.
+
+    Raises
+    ------
+    NotFoundError
+        Unknown session.
+    ConflictError
+        The answer is for a question that is not the current one, or the session is over.
+    item_banks.errors.AnswerError
+        The answer does not fit the question (unknown option, not a number...).
+    """
+    now = utcnow()
+    with rt.db.write() as conn:
+        record = store.load_session(conn, session_id, for_update=True)
+        if record is None:
+            raise NotFoundError("no such session")
+        assessment, compiled, engine = _session_parts(rt, conn, record.assessment_id)
+        state = record.state
+        answered = len(state.items)
+        if position <= answered:
+            return _replay(
+                conn=conn,
+                compiled=compiled,
+                assessment=assessment,
+                record=record,
+                engine=engine,
+                item_id=item_id,
+                position=position,
+            )
+        if _expired(record, now):
+            finished = _finish_for_time(engine, state)
+            store.save_state(conn, record, finished, engine.result(finished))
+            raise ConflictError("the time limit was reached; your earlier answers are saved")
+        if state.finished:
+            raise ConflictError("this assessment is already finished")
+        if state.pending is None:
+            raise ConflictError("no question is open; reload the page")
+        pending_id = compiled.pool.item_ids[state.pending]
+        if position != answered + 1 or item_id != pending_id:
+            raise ConflictError("this answer is for another question; reload the page")
+        item = compiled.items[pending_id]
+        scored = score_answer(item, answer)
+        feedback = feedback_for(item, answer, scored)
+        index = state.pending
+        state = engine.record(state, index, scored.category)
+        if not state.finished:
+            state = engine.next_item(state)
+        result = engine.result(state) if state.finished else None
+        store.append_response(
+            conn,
+            session_id=session_id,
+            seq=position,
+            item_id=pending_id,
+            answer=answer,
+            category=scored.category,
+            max_category=scored.max_category,
+            pretest=not bool(compiled.pool.operational[index]),
+            estimates={
+                cid: (round(t, 6), round(s, 6))
+                for cid, t, s in zip(
+                    compiled.pool.competency_ids, state.theta, state.se, strict=True
+                )
+            },
+            feedback=msgspec.json.encode(feedback),
+            elapsed_ms=int((now - record.updated_at).total_seconds() * 1000),
+        )
+        store.save_state(conn, record, state, result)
+        record = msgspec.structs.replace(record, version=record.version + 1)
+        view = _view(
+            compiled=compiled, assessment=assessment, record=record, state=state, engine=engine
+        )
+    return AnswerOutcome(feedback=_shown(assessment, feedback, position, pending_id), session=view)
+
+
+def _shown(
+    assessment: AssessmentRecord, feedback: Feedback, position: int, item_id: str
+) -> FeedbackView | None:
+    """Feedback as the assessment's mode allows: withheld until the end in ``end`` mode."""
+    if assessment.feedback_mode == "end":
+        return None
+    return feedback_view(feedback, position, item_id)
+
+
+def _replay(
+    *,
+    conn: Connection,
+    compiled: CompiledBank,
+    assessment: AssessmentRecord,
+    record: store.SessionRecord,
+    engine: Session,
+    item_id: str,
+    position: int,
+) -> AnswerOutcome:
+    stored = store.response_at(conn, record.id, position)
+    if stored is None or stored.item_id != item_id:
+        raise ConflictError("this answer is for another question; reload the page")
+    feedback = msgspec.json.decode(stored.feedback or b"", type=Feedback)
+    view = _view(
+        compiled=compiled, assessment=assessment, record=record, state=record.state, engine=engine
+    )
+    return AnswerOutcome(feedback=_shown(assessment, feedback, position, item_id), session=view)
+
+
+def stored_feedback(
+    rt: Runtime, session_id: str, position: int
+) -> tuple[FeedbackView | None, SessionView]:
+    """The feedback stored for answer ``position`` and the session as it is now."""
+    with rt.db.read() as conn:
+        record = store.load_session(conn, session_id)
+        if record is None:
+            raise NotFoundError("no such session")
+        assessment, compiled, engine = _session_parts(rt, conn, record.assessment_id)
+        stored = store.response_at(conn, session_id, position)
+        if stored is None:
+            raise NotFoundError("no answer at this position")
+        feedback = msgspec.json.decode(stored.feedback or b"", type=Feedback)
+        view = _view(
+            compiled=compiled,
+            assessment=assessment,
+            record=record,
+            state=record.state,
+            engine=engine,
+        )
+    return _shown(assessment, feedback, position, stored.item_id), view
+
+
+def validate_start(assessment: AssessmentRecord, name: str | None, email: str | None) -> None:
+    """Check the learner's details when the assessment asks for them."""
+    del assessment, name
+    if email and ("@" not in email or len(email) > 320):
+        raise InvalidInputError("the email address does not look right", ["email: not an address"])

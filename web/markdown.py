@@ -1,0 +1,63 @@
+"""Markdown to HTML for item texts: CommonMark, fenced code, and math as MathML.
+
+Raw HTML in bank texts is escaped, never passed through (banks are uploaded). ``$...$`` and
+``$$...$$`` become MathML on the server (latex2mathml), which browsers render natively and
+screen readers read, with no script or font fetched.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from html import escape
+from typing import Any
+
+import latex2mathml.converter
+from markdown_it import MarkdownIt
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+
+def _math(content: str, options: dict[str, Any]) -> str:
+    display = "block" if options.get("display_mode") else "inline"
+    try:
+        mathml = latex2mathml.converter.convert(content, display=display)
+    except Exception:
+        return f"<code>{escape(content)}</code>"
+    return mathml
+
+
+def _build() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable("table")
+    md.use(
+        dollarmath_plugin,
+        allow_labels=False,
+        allow_space=True,
+        allow_digits=False,
+        double_inline=True,
+        renderer=_math,
+    )
+
+    def render_link_open(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+        tokens[idx].attrSet("rel", "noopener noreferrer")
+        return str(self.renderToken(tokens, idx, options, env))
+
+    md.add_render_rule("link_open", render_link_open)
+    return md
+
+
+_MD = _build()
+
+
+@lru_cache(maxsize=8192)
+def render(text: str) -> str:
+    """Render block Markdown to HTML (cached: bank texts repeat across learners)."""
+    return str(_MD.render(text))
+
+
+@lru_cache(maxsize=8192)
+def render_inline(text: str) -> str:
+    """Render Markdown without the wrapping paragraph (for option labels)."""
+    html = str(_MD.render(text)).strip()
+    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+        return html[3:-4]
+    return html

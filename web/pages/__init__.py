@@ -1,0 +1,1 @@
+"""Server-rendered pages (jinja2 templates in ``web/templates``)."""

@@ -1,0 +1,292 @@
+"""Author pages: token sign-in, bank upload and versions, assessments and their statistics."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from anyio import to_thread
+from litestar import Request, Router, get, post
+from litestar.datastructures import State, UploadFile
+from litestar.params import FromPath
+from litestar.response import Redirect, Stream, Template
+
+from engine.errors import PolicyError, PoolError
+from item_banks.errors import BankValidationError
+from web import authoring
+from web.errors import InvalidInputError, NotFoundError, UnauthorizedError
+from web.pages.learner import runtime
+from web.policy_form import (
+    BALANCES,
+    ESTIMATORS,
+    EXPOSURES,
+    FEEDBACK_MODES,
+    SELECTIONS,
+    policy_from_form,
+)
+from web.runtime import Runtime
+from web.security import current_author
+from web.store import assessments as assessment_store
+from web.store import banks as bank_store
+from web.store.authors import Author
+
+
+async def _author(rt: Runtime, request: Request[Any, Any, Any]) -> Author | None:
+    return await to_thread.run_sync(current_author, rt, request)
+
+
+@get("/author/login", name="author_login")
+async def login_page() -> Template:
+    """The token sign-in form."""
+    return Template("author/login.html", context={"error": None})
+
+
+@post("/author/login", name="author_login_submit")
+async def login(state: State, request: Request[Any, Any, Any]) -> Template | Redirect:
+    """Check the token; remember the author in the encrypted session cookie."""
+    rt = runtime(state)
+    form = await request.form()
+    token = str(form.get("token") or "")
+    try:
+        author = await to_thread.run_sync(authoring.authenticate, rt, token)
+    except UnauthorizedError:
+        return Template(
+            "author/login.html",
+            context={"error": "That token is not valid. Tokens start with sgt_."},
+            status_code=401,
+        )
+    request.set_session({"author_id": author.id})
+    return Redirect(path="/author", status_code=303)
+
+
+@post("/author/logout", name="author_logout")
+async def logout(request: Request[Any, Any, Any]) -> Redirect:
+    """Forget the author."""
+    request.clear_session()
+    return Redirect(path="/author/login", status_code=303)
+
+
+async def _signed_in(
+    state: State, request: Request[Any, Any, Any]
+) -> tuple[Runtime, Author] | Redirect:
+    rt = runtime(state)
+    author = await _author(rt, request)
+    if author is None:
+        return Redirect(path="/author/login", status_code=303)
+    return rt, author
+
+
+@get("/author", name="author_home")
+async def dashboard(state: State, request: Request[Any, Any, Any]) -> Template | Redirect:
+    """Banks, their versions, and the author's assessments."""
+    signed = await _signed_in(state, request)
+    if isinstance(signed, Redirect):
+        return signed
+    rt, author = signed
+
+    def load() -> dict[str, Any]:
+        with rt.db.read() as conn:
+            versions = bank_store.list_versions(conn)
+            mine = assessment_store.list_assessments(conn, owner_id=author.id)
+        grouped: dict[str, list[bank_store.BankVersion]] = {}
+        for v in versions:
+            grouped.setdefault(v.bank_id, []).append(v)
+        return {
+            "author": author,
+            "banks": grouped,
+            "assessments": [authoring.summary(rt, a) for a in mine],
+        }
+
+    return Template("author/home.html", context=await to_thread.run_sync(load))
+
+
+@get("/author/banks/upload", name="author_upload")
+async def upload_page(state: State, request: Request[Any, Any, Any]) -> Template | Redirect:
+    """The bank upload form."""
+    signed = await _signed_in(state, request)
+    if isinstance(signed, Redirect):
+        return signed
+    return Template("author/upload.html", context={"problems": [], "title": None})
+
+
+@post("/author/banks/upload", name="author_upload_submit", request_max_body_size=64 * 1024 * 1024)
+async def upload(state: State, request: Request[Any, Any, Any]) -> Template | Redirect:
+    """Validate and store an uploaded bank; on any problem show them all, store nothing."""
+    signed = await _signed_in(state, request)
+    if isinstance(signed, Redirect):
+        return signed
+    rt, author = signed
+    form = await request.form()
+    upload_file = form.get("bank")
+    if not isinstance(upload_file, UploadFile) or not upload_file.filename:
+        return Template(
+            "author/upload.html",
+            context={
+                "problems": ["choose a bank file (.json or .yaml) to upload"],
+                "title": "No file",
+            },
+            status_code=422,
+        )
+    data = await upload_file.read()
+    try:
+        uploaded = await to_thread.run_sync(
+            authoring.upload_bank, rt, author, upload_file.filename, data
+        )
+    except BankValidationError as exc:
+        return Template(
+            "author/upload.html",
+            context={
+                "problems": [str(p) for p in exc.problems],
+                "title": f"{upload_file.filename} was not stored: {len(exc.problems)} problem(s)",
+            },
+            status_code=422,
+        )
+    except PoolError as exc:
+        return Template(
+            "author/upload.html",
+            context={"problems": [str(exc)], "title": f"{upload_file.filename} was not stored"},
+            status_code=422,
+        )
+    return Redirect(path=f"/author/banks/{uploaded.hash}", status_code=303)
+
+
+def _bank_context(rt: Runtime, digest: FromPath[str]) -> dict[str, Any]:
+    with rt.db.read() as conn:
+        version = bank_store.get_version(conn, digest)
+        if version is None:
+            raise NotFoundError("no such bank version")
+        compiled = rt.compiled(conn, digest)
+    return {
+        "version": version,
+        "bank": compiled.bank,
+        "operational": int(compiled.pool.operational.sum()),
+        "choices": {
+            "estimators": ESTIMATORS,
+            "selections": SELECTIONS,
+            "exposures": EXPOSURES,
+            "balances": BALANCES,
+            "feedback_modes": FEEDBACK_MODES,
+        },
+        "problems": [],
+        "form": {},
+    }
+
+
+@get("/author/banks/{digest:str}", name="author_bank")
+async def bank_page(
+    state: State, request: Request[Any, Any, Any], digest: FromPath[str]
+) -> Template | Redirect:
+    """A bank version and the form to create an assessment from it."""
+    signed = await _signed_in(state, request)
+    if isinstance(signed, Redirect):
+        return signed
+    rt, _ = signed
+    return Template("author/bank.html", context=await to_thread.run_sync(_bank_context, rt, digest))
+
+
+@post("/author/assessments", name="author_create_assessment")
+async def create_assessment(state: State, request: Request[Any, Any, Any]) -> Template | Redirect:
+    """Create an assessment from the form; show every problem if it cannot run."""
+    signed = await _signed_in(state, request)
+    if isinstance(signed, Redirect):
+        return signed
+    rt, author = signed
+    form = await request.form()
+    fields = {key: str(value) for key, value in form.items()}
+    digest = fields.get("bank_hash", "")
+
+    def create() -> str:
+        context = _bank_context(rt, digest)
+        policy = policy_from_form(fields, [c.id for c in context["bank"].competencies])
+        minutes = fields.get("time_limit_minutes", "").strip()
+        mode = fields.get("feedback_mode", "instant")
+        if mode not in FEEDBACK_MODES:
+            raise InvalidInputError("unknown feedback mode", [f"feedback_mode: {mode!r}"])
+        try:
+            limit = int(minutes) if minutes else None
+        except ValueError:
+            raise InvalidInputError("not a number", [f"time_limit_minutes: {minutes!r}"]) from None
+        request_ = authoring.AssessmentCreate(
+            title=fields.get("title", "").strip() or context["bank"].title,
+            bank_hash=digest,
+            description=fields.get("description", ""),
+            policy=policy,
+            feedback_mode=mode,  # type: ignore[arg-type]
+            time_limit_minutes=limit,
+        )
+        return authoring.create_assessment(rt, author, request_).id
+
+    try:
+        new_id = await to_thread.run_sync(create)
+    except (InvalidInputError, PolicyError) as exc:
+        problems = (
+            exc.problems if isinstance(exc, InvalidInputError) else authoring.policy_problems(exc)
+        )
+        context = await to_thread.run_sync(_bank_context, rt, digest)
+        context["problems"] = problems
+        context["form"] = fields
+        return Template("author/bank.html", context=context, status_code=422)
+    return Redirect(path=f"/author/assessments/{new_id}", status_code=303)
+
+
+@get("/author/assessments/{assessment_id:str}", name="author_assessment")
+async def assessment_page(
+    state: State, request: Request[Any, Any, Any], assessment_id: FromPath[str]
+) -> Template | Redirect:
+    """Sessions and per-item statistics."""
+    signed = await _signed_in(state, request)
+    if isinstance(signed, Redirect):
+        return signed
+    rt, author = signed
+    overview = await to_thread.run_sync(authoring.overview, rt, author, assessment_id)
+    return Template("author/assessment.html", context={"overview": overview})
+
+
+@post("/author/assessments/{assessment_id:str}/status", name="author_assessment_status")
+async def assessment_status(
+    state: State, request: Request[Any, Any, Any], assessment_id: FromPath[str]
+) -> Redirect:
+    """Open or close an assessment for new sessions."""
+    signed = await _signed_in(state, request)
+    if isinstance(signed, Redirect):
+        return signed
+    rt, author = signed
+    form = await request.form()
+    status: Literal["open", "closed"] = "closed" if form.get("status") == "closed" else "open"
+    await to_thread.run_sync(authoring.set_status, rt, author, assessment_id, status)
+    return Redirect(path=f"/author/assessments/{assessment_id}", status_code=303)
+
+
+@get("/author/assessments/{assessment_id:str}/responses.csv", name="author_export")
+async def export(
+    state: State, request: Request[Any, Any, Any], assessment_id: FromPath[str]
+) -> Stream | Redirect:
+    """Download the responses as the long CSV that ``skillgauge calibrate`` reads."""
+    signed = await _signed_in(state, request)
+    if isinstance(signed, Redirect):
+        return signed
+    rt, author = signed
+    chunks = await to_thread.run_sync(authoring.export_responses, rt, author, assessment_id)
+    return Stream(
+        chunks,
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="responses-{assessment_id}.csv"'},
+    )
+
+
+author_router = Router(
+    path="/",
+    route_handlers=[
+        login_page,
+        login,
+        logout,
+        dashboard,
+        upload_page,
+        upload,
+        bank_page,
+        create_assessment,
+        assessment_page,
+        assessment_status,
+        export,
+    ],
+    include_in_schema=False,
+)

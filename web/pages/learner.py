@@ -1,0 +1,171 @@
+"""Learner pages: landing, question, feedback, result. Server-rendered, work without JavaScript.
+
+Every POST redirects (303) to a GET page, so reloading never resubmits, and every page is
+reachable again from the session URL alone (``/s/{session}``): closing the browser or a
+server restart loses nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anyio import to_thread
+from litestar import Request, Router, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from engine.stopping import length_bound
+from item_banks.errors import AnswerError
+from web import learning
+from web.errors import NotFoundError
+from web.markdown import render
+from web.runtime import Runtime
+from web.store.assessments import list_assessments
+from web.views import SessionView
+
+
+def runtime(state: State) -> Runtime:
+    """The process's runtime (stored on the application state at start-up)."""
+    rt: Runtime = state.runtime
+    return rt
+
+
+def _client(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@get("/", name="home")
+async def home(state: State) -> Template:
+    """What Skillgauge is, and the open assessments."""
+    rt = runtime(state)
+
+    def load() -> list[Any]:
+        with rt.db.read() as conn:
+            return [a for a in list_assessments(conn) if a.status == "open"]
+
+    assessments = await to_thread.run_sync(load)
+    return Template("home.html", context={"assessments": assessments})
+
+
+@get("/a/{assessment_id:str}", name="landing")
+async def landing(state: State, assessment_id: FromPath[str]) -> Template:
+    """What the assessment measures, how long it takes, what is stored; the start button."""
+    rt = runtime(state)
+
+    def load() -> dict[str, Any]:
+        with rt.db.read() as conn:
+            assessment = rt.assessment(conn, assessment_id, fresh=True)
+            compiled = rt.compiled(conn, assessment.bank_hash)
+        if assessment.status != "open":
+            raise NotFoundError("this assessment is closed")
+        measured = [
+            {"name": c.name, "description_html": render(c.description) if c.description else ""}
+            for c in compiled.bank.competencies
+        ]
+        return {
+            "assessment": assessment,
+            "description_html": render(assessment.description or compiled.bank.description),
+            "competencies": measured,
+            "max_items": length_bound(assessment.policy.stopping),
+            "credential": False,
+        }
+
+    return Template("landing.html", context=await to_thread.run_sync(load))
+
+
+@post("/a/{assessment_id:str}/start", name="start")
+async def start(
+    state: State, request: Request[Any, Any, Any], assessment_id: FromPath[str]
+) -> Redirect:
+    """Start a session and go to its first question."""
+    rt = runtime(state)
+    form = await request.form()
+    name = str(form.get("name") or "") or None
+    email = str(form.get("email") or "") or None
+    session_id = await to_thread.run_sync(
+        lambda: learning.start_session(
+            rt, assessment_id, client=_client(request), name=name, email=email
+        )
+    )
+    return Redirect(path=f"/s/{session_id}", status_code=303)
+
+
+def _question_context(
+    view: SessionView, error: str | None = None, given: Any = None
+) -> dict[str, Any]:
+    return {"session": view, "item": view.item, "error": error, "given": given}
+
+
+@get("/s/{session_id:str}", name="question")
+async def question(state: State, session_id: FromPath[str]) -> Template | Redirect:
+    """The current question (the same one on every reload), or the result when done."""
+    rt = runtime(state)
+    view = await to_thread.run_sync(learning.view_session, rt, session_id)
+    if view.status == "finished":
+        return Redirect(path=f"/s/{session_id}/result", status_code=303)
+    return Template("question.html", context=_question_context(view))
+
+
+@post("/s/{session_id:str}/answer", name="answer")
+async def answer(
+    state: State, request: Request[Any, Any, Any], session_id: FromPath[str]
+) -> Template | Redirect:
+    """Store the answer; show the feedback (or, in ``end`` mode, the next question)."""
+    rt = runtime(state)
+    form = await request.form()
+    values = [str(v) for v in form.getall("answer")] if "answer" in form else []
+    kind = str(form.get("kind") or "")
+    given: str | list[str] = (
+        values if kind == "multiple_response" else (values[0] if values else "")
+    )
+    item_id = str(form.get("item_id") or "")
+    try:
+        position = int(str(form.get("position") or "0"))
+    except ValueError:
+        position = 0
+    try:
+        outcome = await to_thread.run_sync(
+            lambda: learning.submit_answer(
+                rt, session_id, item_id=item_id, position=position, answer=given
+            )
+        )
+    except AnswerError as exc:
+        view = await to_thread.run_sync(learning.view_session, rt, session_id)
+        return Template(
+            "question.html",
+            context=_question_context(view, error=exc.message, given=given),
+            status_code=422,
+        )
+    if outcome.feedback is None:
+        return Redirect(path=f"/s/{session_id}", status_code=303)
+    return Redirect(path=f"/s/{session_id}/feedback/{position}", status_code=303)
+
+
+@get("/s/{session_id:str}/feedback/{position:int}", name="feedback")
+async def feedback(
+    state: State, session_id: FromPath[str], position: FromPath[int]
+) -> Template | Redirect:
+    """Feedback on one stored answer, with the way on."""
+    rt = runtime(state)
+    shown, view = await to_thread.run_sync(learning.stored_feedback, rt, session_id, position)
+    if shown is None:
+        return Redirect(path=f"/s/{session_id}", status_code=303)
+    return Template("feedback.html", context={"feedback": shown, "session": view})
+
+
+@get("/s/{session_id:str}/result", name="result")
+async def result(state: State, session_id: FromPath[str]) -> Template | Redirect:
+    """Per-competency result and pass or fail."""
+    rt = runtime(state)
+    view = await to_thread.run_sync(learning.view_session, rt, session_id)
+    if view.status != "finished":
+        return Redirect(path=f"/s/{session_id}", status_code=303)
+    return Template("result.html", context={"session": view, "result": view.result})
+
+
+learner_router = Router(
+    path="/",
+    route_handlers=[home, landing, start, question, answer, feedback, result],
+    include_in_schema=False,
+)

@@ -1,0 +1,150 @@
+"""The author's "new assessment" form, turned into an :class:`~engine.policy.Policy`.
+
+The form covers the common choices (estimator, selection, exposure, content balance, a
+stopping rule, cut scores, feedback mode, time limit). Anything else can be written as a TOML
+policy in the form's "advanced" box, which then replaces the simple fields.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from typing import Any
+
+from engine.errors import PolicyError
+from engine.policy import (
+    ContentConfig,
+    EstimatorConfig,
+    ExposureConfig,
+    Policy,
+    SelectionConfig,
+    decode_policy,
+)
+from engine.stopping import (
+    AllOf,
+    AnyOf,
+    Classification,
+    FixedLength,
+    MaxItems,
+    MinItems,
+    StandardErrorRule,
+    StoppingRule,
+)
+from web.errors import InvalidInputError
+
+ESTIMATORS = ("eap", "map", "mle", "wle")
+SELECTIONS = (
+    "max_info",
+    "kl",
+    "posterior_kl",
+    "max_posterior_info",
+    "min_posterior_variance",
+    "a_stratified",
+    "random",
+)
+EXPOSURES = ("none", "randomesque", "sympson_hetter", "eligibility")
+BALANCES = ("targets", "none", "shadow_test")
+STOPS = ("precision", "fixed", "classification")
+FEEDBACK_MODES = ("instant", "end", "practice")
+
+
+def _number(
+    form: Mapping[str, Any], key: str, problems: list[str], *, integer: bool = False
+) -> Any:
+    raw = str(form.get(key) or "").strip()
+    if raw == "":
+        return None
+    try:
+        return int(raw) if integer else float(raw)
+    except ValueError:
+        problems.append(
+            f"{key}: must be {'a whole number' if integer else 'a number'}, got {raw!r}"
+        )
+        return None
+
+
+def _choice(
+    form: Mapping[str, Any], key: str, allowed: tuple[str, ...], problems: list[str]
+) -> str:
+    value = str(form.get(key) or allowed[0])
+    if value not in allowed:
+        problems.append(f"{key}: must be one of {', '.join(allowed)}, got {value!r}")
+        return allowed[0]
+    return value
+
+
+def policy_from_form(form: Mapping[str, Any], competency_ids: list[str]) -> Policy:
+    """Build a policy from the form fields (or its advanced TOML box).
+
+    Raises
+    ------
+    InvalidInputError
+        Listing every field that is wrong.
+    """
+    advanced = str(form.get("policy_toml") or "").strip()
+    if advanced:
+        try:
+            raw = tomllib.loads(advanced)
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidInputError(
+                "the advanced policy is not valid TOML", [f"policy_toml: {exc}"]
+            ) from None
+        try:
+            return decode_policy(raw, "policy_toml")
+        except PolicyError as exc:
+            raise InvalidInputError(
+                "the advanced policy is not valid", [f"{exc.source}: {p}" for p in exc.problems]
+            ) from None
+
+    problems: list[str] = []
+    estimator = _choice(form, "estimator", ESTIMATORS, problems)
+    selection = _choice(form, "selection", SELECTIONS, problems)
+    exposure = _choice(form, "exposure", EXPOSURES, problems)
+    balance = _choice(form, "balance", BALANCES, problems)
+    stop = _choice(form, "stop", STOPS, problems)
+    max_items = _number(form, "max_items", problems, integer=True)
+    min_items = _number(form, "min_items", problems, integer=True)
+    max_se = _number(form, "max_se", problems)
+    fixed = _number(form, "fixed_length", problems, integer=True)
+    for name, value in (
+        ("max_items", max_items),
+        ("min_items", min_items),
+        ("fixed_length", fixed),
+    ):
+        if value is not None and value < 1:
+            problems.append(f"{name}: must be at least 1, got {value}")
+    if max_se is not None and not 0 < max_se <= 5:
+        problems.append(f"max_se: must be between 0 and 5, got {max_se}")
+    cuts: dict[str, float] = {}
+    for cid in competency_ids:
+        value = _number(form, f"cut_{cid}", problems)
+        if value is not None:
+            if not -6 <= value <= 6:
+                problems.append(f"cut_{cid}: must be between -6 and 6, got {value}")
+            else:
+                cuts[cid] = value
+    rule: StoppingRule
+    if stop == "fixed":
+        if fixed is None:
+            problems.append("fixed_length: required for a fixed-length test")
+        rule = FixedLength(n=fixed or 1)
+    else:
+        cap = MaxItems(n=max_items or 40)
+        first: StoppingRule = (
+            Classification()
+            if stop == "classification"
+            else StandardErrorRule(max_se=max_se or 0.3)
+        )
+        rule = AnyOf(rules=(first, cap))
+        if min_items:
+            rule = AllOf(rules=(MinItems(n=min_items), rule))
+    if problems:
+        raise InvalidInputError("some fields are not valid", problems)
+    return Policy(
+        estimator=EstimatorConfig(method=estimator),  # type: ignore[arg-type]
+        selection=SelectionConfig(method=selection),  # type: ignore[arg-type]
+        exposure=ExposureConfig(method=exposure),  # type: ignore[arg-type]
+        content=ContentConfig(balance=balance),  # type: ignore[arg-type]
+        stopping=rule,
+        cut_scores=cuts,
+    )

@@ -1,0 +1,95 @@
+"""What a web process derives from the database and keeps: caches, never state.
+
+Bank versions and assessments are immutable once stored, so a process may keep their decoded
+and compiled forms. Everything that changes (sessions, responses) is read from the database
+on every request, so any process can serve any request.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import msgspec
+from sqlalchemy import Connection
+
+from engine.policy import Policy
+from engine.pool import ItemPool, compile_pool
+from engine.session import Session
+from item_banks.model import Bank, Item
+from web.db.connection import Database
+from web.errors import NotFoundError
+from web.settings import Settings
+from web.store.assessments import AssessmentRecord, get_assessment
+from web.store.banks import load_bank
+
+
+@dataclass(frozen=True)
+class CompiledBank:
+    """A bank version decoded and compiled once per process."""
+
+    hash: str
+    bank: Bank
+    pool: ItemPool
+    items: dict[str, Item]
+    competency_names: dict[str, str]
+
+
+@dataclass
+class Runtime:
+    """Settings, the database and the per-process caches."""
+
+    settings: Settings
+    db: Database
+    _banks: dict[str, CompiledBank] = field(default_factory=dict)
+    _assessments: dict[str, AssessmentRecord] = field(default_factory=dict)
+    _local: threading.local = field(default_factory=threading.local)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def compiled(self, conn: Connection, digest: str) -> CompiledBank:
+        """The compiled bank version ``digest`` (decoded from the database once)."""
+        cached = self._banks.get(digest)
+        if cached is not None:
+            return cached
+        bank = load_bank(conn, digest)
+        if bank is None:
+            raise NotFoundError(f"no bank version {digest[:12]}")
+        compiled = CompiledBank(
+            hash=digest,
+            bank=bank,
+            pool=compile_pool(bank),
+            items={item.id: item for item in bank.items},
+            competency_names={c.id: c.name for c in bank.competencies},
+        )
+        with self._lock:
+            self._banks.setdefault(digest, compiled)
+        return self._banks[digest]
+
+    def assessment(
+        self, conn: Connection, assessment_id: str, *, fresh: bool = False
+    ) -> AssessmentRecord:
+        """The assessment ``assessment_id``; ``fresh`` re-reads it (its status can change)."""
+        cached = None if fresh else self._assessments.get(assessment_id)
+        if cached is not None:
+            return cached
+        record = get_assessment(conn, assessment_id)
+        if record is None:
+            raise NotFoundError("no such assessment")
+        self._assessments[assessment_id] = record
+        return record
+
+    def engine_session(self, compiled: CompiledBank, policy: Policy) -> Session:
+        """The engine :class:`Session` for a bank and policy, one per thread.
+
+        A Session reuses scratch buffers, so threads must not share one.
+        """
+        key = (compiled.hash, msgspec.json.encode(policy))
+        sessions: dict[tuple[str, bytes], Session] | None = getattr(self._local, "sessions", None)
+        if sessions is None:
+            sessions = {}
+            self._local.sessions = sessions
+        session = sessions.get(key)
+        if session is None:
+            session = Session(compiled.pool, policy)
+            sessions[key] = session
+        return session

@@ -1,0 +1,1 @@
+"""Repositories: plain functions over a SQLAlchemy ``Connection``, one module per table group."""

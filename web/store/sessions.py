@@ -1,0 +1,206 @@
+"""Learner sessions and their append-only responses.
+
+A session row holds the engine's serialised :class:`~engine.session.SessionState`; every
+answer inserts one response row and rewrites the state in the same transaction. ``version``
+makes concurrent writers detectable (optimistic concurrency on top of the row lock).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import Connection, insert, select, update
+
+from engine.session import SessionResult, SessionState
+from web.db.connection import as_utc, utcnow
+from web.db.schema import learner_sessions, responses
+from web.errors import ConflictError
+
+RawAnswer = str | list[str]
+
+
+class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored learner session."""
+
+    id: str
+    assessment_id: str
+    state: SessionState
+    version: int
+    learner_name: str | None
+    learner_email: str | None
+    created_at: datetime
+    updated_at: datetime
+    deadline: datetime | None
+    finished_at: datetime | None
+    result: SessionResult | None
+
+
+class ResponseRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One stored answer."""
+
+    seq: int
+    item_id: str
+    answer: RawAnswer
+    category: int
+    max_category: int
+    pretest: bool
+    estimates: dict[str, tuple[float, float]]
+    feedback: bytes | None
+    answered_at: datetime
+    elapsed_ms: int | None
+
+
+def new_session_id() -> str:
+    """An unguessable session id (192 random bits), used as a capability in URLs."""
+    return secrets.token_urlsafe(24)
+
+
+def create_session(
+    conn: Connection,
+    *,
+    assessment_id: str,
+    state: SessionState,
+    learner_name: str | None,
+    learner_email: str | None,
+    deadline: datetime | None,
+) -> str:
+    """Store a new session and return its id."""
+    session_id = new_session_id()
+    now = utcnow()
+    conn.execute(
+        insert(learner_sessions).values(
+            id=session_id,
+            assessment_id=assessment_id,
+            state=msgspec.json.encode(state).decode("utf-8"),
+            version=0,
+            learner_name=learner_name,
+            learner_email=learner_email,
+            created_at=now,
+            updated_at=now,
+            deadline=deadline,
+            finished_at=now if state.finished else None,
+        )
+    )
+    return session_id
+
+
+def _record(row: Any) -> SessionRecord:
+    return SessionRecord(
+        id=row.id,
+        assessment_id=row.assessment_id,
+        state=msgspec.json.decode(row.state, type=SessionState),
+        version=row.version,
+        learner_name=row.learner_name,
+        learner_email=row.learner_email,
+        created_at=as_utc(row.created_at) or utcnow(),
+        updated_at=as_utc(row.updated_at) or utcnow(),
+        deadline=as_utc(row.deadline),
+        finished_at=as_utc(row.finished_at),
+        result=None if row.result is None else msgspec.json.decode(row.result, type=SessionResult),
+    )
+
+
+def load_session(
+    conn: Connection, session_id: str, *, for_update: bool = False
+) -> SessionRecord | None:
+    """The session with ``session_id``; ``for_update`` locks its row until commit."""
+    if len(session_id) > 64:
+        return None
+    query = select(learner_sessions).where(learner_sessions.c.id == session_id)
+    if for_update:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    return None if row is None else _record(row)
+
+
+def save_state(
+    conn: Connection,
+    record: SessionRecord,
+    state: SessionState,
+    result: SessionResult | None,
+) -> None:
+    """Replace the session's state; refuses if another writer changed it meanwhile."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "state": msgspec.json.encode(state).decode("utf-8"),
+        "version": record.version + 1,
+        "updated_at": now,
+    }
+    if state.finished and record.finished_at is None:
+        values["finished_at"] = now
+    if result is not None:
+        values["result"] = msgspec.json.encode(result).decode("utf-8")
+    done = conn.execute(
+        update(learner_sessions)
+        .where(learner_sessions.c.id == record.id)
+        .where(learner_sessions.c.version == record.version)
+        .values(**values)
+    )
+    if done.rowcount != 1:
+        raise ConflictError("this session was changed by another request; reload the page")
+
+
+def append_response(
+    conn: Connection,
+    *,
+    session_id: str,
+    seq: int,
+    item_id: str,
+    answer: RawAnswer,
+    category: int,
+    max_category: int,
+    pretest: bool,
+    estimates: dict[str, tuple[float, float]],
+    feedback: bytes | None,
+    elapsed_ms: int | None,
+) -> None:
+    """Append one answer (the unique (session, seq) key refuses a second one)."""
+    conn.execute(
+        insert(responses).values(
+            session_id=session_id,
+            seq=seq,
+            item_id=item_id,
+            answer=msgspec.json.encode(answer).decode("utf-8"),
+            category=category,
+            max_category=max_category,
+            pretest=pretest,
+            estimates=msgspec.json.encode(estimates).decode("utf-8"),
+            feedback=None if feedback is None else feedback.decode("utf-8"),
+            answered_at=utcnow(),
+            elapsed_ms=elapsed_ms,
+        )
+    )
+
+
+def _response(row: Any) -> ResponseRecord:
+    return ResponseRecord(
+        seq=row.seq,
+        item_id=row.item_id,
+        answer=msgspec.json.decode(row.answer),
+        category=row.category,
+        max_category=row.max_category,
+        pretest=bool(row.pretest),
+        estimates=msgspec.json.decode(row.estimates, type=dict[str, tuple[float, float]]),
+        feedback=None if row.feedback is None else row.feedback.encode("utf-8"),
+        answered_at=as_utc(row.answered_at) or utcnow(),
+        elapsed_ms=row.elapsed_ms,
+    )
+
+
+def responses_of(conn: Connection, session_id: str) -> list[ResponseRecord]:
+    """A session's answers in order."""
+    rows = conn.execute(
+        select(responses).where(responses.c.session_id == session_id).order_by(responses.c.seq)
+    ).all()
+    return [_response(r) for r in rows]
+
+
+def response_at(conn: Connection, session_id: str, seq: int) -> ResponseRecord | None:
+    """One answer of a session."""
+    row = conn.execute(
+        select(responses).where(responses.c.session_id == session_id).where(responses.c.seq == seq)
+    ).first()
+    return None if row is None else _response(row)

@@ -1,0 +1,246 @@
+"""What learners see, as msgspec Structs shared by the HTML pages and the JSON API.
+
+Nothing here may carry an answer key, a rationale, a solution, a hint or an IRT parameter of
+an item that has not been answered yet: :func:`item_view` builds the question from the stem,
+the interaction type and the option texts only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from engine.feedback import Feedback
+from engine.session import SessionResult, SessionState
+from item_banks.model import Item, MultipleResponse, Numeric, ShortText, SingleChoice
+from web.markdown import render, render_inline
+from web.runtime import CompiledBank
+
+
+class _View(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Common configuration of view structs."""
+
+
+class OptionView(_View, frozen=True):
+    """One option: its id (the value to submit) and its text as HTML."""
+
+    id: str
+    html: str
+
+
+class ItemView(_View, frozen=True):
+    """A question as the learner sees it."""
+
+    id: str
+    position: int
+    competency: str
+    competency_name: str
+    stem_html: str
+    type: Literal["single_choice", "multiple_response", "numeric", "short_text"]
+    options: tuple[OptionView, ...] = ()
+    unit: str | None = None
+
+
+class CompetencyProgress(_View, frozen=True):
+    """How precisely a competency is measured so far (``precision`` = 1 - SE^2, floored at 0)."""
+
+    id: str
+    name: str
+    se: float
+    precision: float
+    items: int
+
+
+class ProgressView(_View, frozen=True):
+    """Items answered so far and precision per competency."""
+
+    answered: int
+    max_items: int | None
+    competencies: tuple[CompetencyProgress, ...]
+
+
+class CompetencyResultView(_View, frozen=True):
+    """One competency's outcome."""
+
+    id: str
+    name: str
+    theta: float
+    se: float
+    items: int
+    cut_score: float | None = None
+    classification: Literal["pass", "fail"] | None = None
+    confidence: float | None = None
+
+
+class ResultView(_View, frozen=True):
+    """The outcome of a finished session."""
+
+    stop_reason: str
+    items: int
+    competencies: tuple[CompetencyResultView, ...]
+    passed: bool | None
+
+
+class FeedbackView(_View, frozen=True):
+    """Feedback on one answer, shown only after that answer was stored."""
+
+    position: int
+    item_id: str
+    correct: bool
+    category: int
+    max_category: int
+    correct_answer_html: str
+
+
+class SessionView(_View, frozen=True):
+    """A session as its learner sees it."""
+
+    id: str
+    assessment_id: str
+    status: Literal["in_progress", "finished"]
+    progress: ProgressView
+    item: ItemView | None = None
+    result: ResultView | None = None
+    deadline: datetime | None = None
+
+
+class AnswerRequest(_View, frozen=True):
+    """An answer to the current question.
+
+    ``position`` is the question's number in the session (1-based); with ``item_id`` it
+    makes a resubmission (double click, network retry) recognisable.
+    """
+
+    item_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    position: Annotated[int, Meta(ge=1, le=10_000)]
+    answer: (
+        Annotated[str, Meta(max_length=500)]
+        | Annotated[list[Annotated[str, Meta(max_length=64)]], Meta(max_length=26)]
+    )
+
+
+class StartRequest(_View, frozen=True):
+    """Who is starting (asked only when the assessment offers a credential)."""
+
+    name: Annotated[str, Meta(max_length=200)] | None = None
+    email: Annotated[str, Meta(max_length=320)] | None = None
+
+
+class AnswerOutcome(_View, frozen=True):
+    """The reply to an answer: feedback (unless withheld by the mode) and what comes next."""
+
+    feedback: FeedbackView | None
+    session: SessionView
+
+
+def option_order(session_id: str, item_id: str, count: int, shuffle: bool) -> list[int]:
+    """A per-session, stable shuffle of an item's options (same order on every reload)."""
+    order = list(range(count))
+    if shuffle:
+        seed = hashlib.sha256(f"{session_id}:{item_id}".encode()).digest()
+        random.Random(seed).shuffle(order)
+    return order
+
+
+def item_view(compiled: CompiledBank, item: Item, position: int, session_id: str) -> ItemView:
+    """The public view of ``item``: stem, interaction type and option texts only."""
+    interaction = item.interaction
+    options: tuple[OptionView, ...] = ()
+    unit = None
+    if isinstance(interaction, SingleChoice | MultipleResponse):
+        order = option_order(session_id, item.id, len(interaction.options), interaction.shuffle)
+        options = tuple(
+            OptionView(
+                id=interaction.options[i].id, html=render_inline(interaction.options[i].text)
+            )
+            for i in order
+        )
+    elif isinstance(interaction, Numeric):
+        unit = interaction.unit
+    kind: Literal["single_choice", "multiple_response", "numeric", "short_text"]
+    if isinstance(interaction, SingleChoice):
+        kind = "single_choice"
+    elif isinstance(interaction, MultipleResponse):
+        kind = "multiple_response"
+    elif isinstance(interaction, Numeric):
+        kind = "numeric"
+    else:
+        assert isinstance(interaction, ShortText)
+        kind = "short_text"
+    return ItemView(
+        id=item.id,
+        position=position,
+        competency=item.competency,
+        competency_name=compiled.competency_names.get(item.competency, item.competency),
+        stem_html=render(item.stem),
+        type=kind,
+        options=options,
+        unit=unit,
+    )
+
+
+def progress_view(
+    compiled: CompiledBank, state: SessionState, max_items: int | None
+) -> ProgressView:
+    """Answered count and per-competency precision."""
+    pool = compiled.pool
+    counts = [0] * pool.n_competencies
+    answered = 0
+    for item in state.items:
+        if pool.operational[item]:
+            counts[int(pool.competency[item])] += 1
+            answered += 1
+    return ProgressView(
+        answered=len(state.items),
+        max_items=max_items,
+        competencies=tuple(
+            CompetencyProgress(
+                id=cid,
+                name=compiled.competency_names.get(cid, cid),
+                se=round(se, 4),
+                precision=round(max(0.0, 1.0 - se * se), 4),
+                items=counts[k],
+            )
+            for k, (cid, se) in enumerate(zip(pool.competency_ids, state.se, strict=True))
+        ),
+    )
+
+
+def result_view(compiled: CompiledBank, result: SessionResult) -> ResultView:
+    """The learner-facing result."""
+    decided = [c.classification for c in result.competencies if c.classification is not None]
+    return ResultView(
+        stop_reason=result.stop_reason,
+        items=result.items,
+        competencies=tuple(
+            CompetencyResultView(
+                id=c.competency,
+                name=compiled.competency_names.get(c.competency, c.competency),
+                theta=round(c.theta, 4),
+                se=round(c.se, 4),
+                items=c.items,
+                cut_score=c.cut_score,
+                classification=c.classification,
+                confidence=None if c.confidence is None else round(c.confidence, 4),
+            )
+            for c in result.competencies
+        ),
+        passed=(all(d == "pass" for d in decided) if decided else None),
+    )
+
+
+def feedback_view(feedback: Feedback, position: int, item_id: str) -> FeedbackView:
+    """The public feedback for one stored answer."""
+    return FeedbackView(
+        position=position,
+        item_id=item_id,
+        correct=feedback.correct,
+        category=feedback.category,
+        max_category=feedback.max_category,
+        correct_answer_html=render(feedback.correct_answer),
+    )
