@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test lint bench clean
+.PHONY: install browser run test lint bench clean
 
 # (Re)install when pyproject.toml changes: the project in editable mode plus the dev group.
 $(STAMP): pyproject.toml
@@ -16,12 +16,21 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Terminal demo: one adaptive session on the sample bank, answered by a simulated learner.
-run: install
-	$(BIN)/skillgauge demo
+# Browser tests drive Debian's chromium through Playwright (playwright cannot download a
+# browser here). Installed from Debian's packages when missing.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
-## Lint, format check, type check, then the whole test suite.
-test: install lint
+## The demo: serves http://127.0.0.1:8000 with an embedded SQLite database under ./var,
+## the sample bank and a ready assessment; prints its URL and an author token.
+run: install
+	$(BIN)/skillgauge serve --demo
+
+## Lint, format check, type check, then the whole test suite (browser and PostgreSQL included).
+test: install browser lint
 	$(BIN)/pytest
 
 lint: install

@@ -1,9 +1,11 @@
 """Taking an assessment: start a session, show the current question, answer it, see the result.
 
-Every answer is scored, recorded by the engine and stored in ONE transaction together with
-the session's next state, before the reply is sent. The session row is locked for that
-transaction (``SELECT ... FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), and its
-version number detects any concurrent writer.
+Every answer is stored in ONE transaction together with the session's next state, before
+the reply is sent. Concurrency is optimistic: the session is read, the answer scored and the
+engine advanced outside any transaction, then the write transaction updates the session
+only if its version is still the one read (and appends the response). A request that lost
+the race reads again, and finds its answer stored (a replay) or the session moved on. Write
+locks are therefore held for two statements, not for the engine's work.
 """
 
 from __future__ import annotations
@@ -170,66 +172,115 @@ def submit_answer(
     item_banks.errors.AnswerError
         The answer does not fit the question (unknown option, not a number...).
     """
-    now = utcnow()
-    with rt.db.write() as conn:
-        record = store.load_session(conn, session_id, for_update=True)
-        if record is None:
-            raise NotFoundError("no such session")
-        assessment, compiled, engine = _session_parts(rt, conn, record.assessment_id)
-        state = record.state
-        answered = len(state.items)
-        if position <= answered:
-            return _replay(
-                conn=conn,
-                compiled=compiled,
-                assessment=assessment,
+    for _attempt in range(_ATTEMPTS):
+        now = utcnow()
+        with rt.db.read() as conn:
+            record = store.load_session(conn, session_id)
+            if record is None:
+                raise NotFoundError("no such session")
+            assessment, compiled, engine = _session_parts(rt, conn, record.assessment_id)
+            if position <= len(record.state.items):
+                return _replay(
+                    conn=conn,
+                    compiled=compiled,
+                    assessment=assessment,
+                    record=record,
+                    engine=engine,
+                    item_id=item_id,
+                    position=position,
+                )
+        try:
+            return _advance(
+                rt,
                 record=record,
+                assessment=assessment,
+                compiled=compiled,
                 engine=engine,
                 item_id=item_id,
                 position=position,
+                answer=answer,
+                now=now,
             )
-        if _expired(record, now):
-            finished = _finish_for_time(engine, state)
-            store.save_state(conn, record, finished, engine.result(finished))
-            raise ConflictError("the time limit was reached; your earlier answers are saved")
-        if state.finished:
-            raise ConflictError("this assessment is already finished")
-        if state.pending is None:
-            raise ConflictError("no question is open; reload the page")
-        pending_id = compiled.pool.item_ids[state.pending]
-        if position != answered + 1 or item_id != pending_id:
-            raise ConflictError("this answer is for another question; reload the page")
-        item = compiled.items[pending_id]
-        scored = score_answer(item, answer)
-        feedback = feedback_for(item, answer, scored)
-        index = state.pending
-        state = engine.record(state, index, scored.category)
-        if not state.finished:
-            state = engine.next_item(state)
-        result = engine.result(state) if state.finished else None
-        store.append_response(
-            conn,
-            session_id=session_id,
-            seq=position,
-            item_id=pending_id,
-            answer=answer,
-            category=scored.category,
-            max_category=scored.max_category,
-            pretest=not bool(compiled.pool.operational[index]),
-            estimates={
-                cid: (round(t, 6), round(s, 6))
-                for cid, t, s in zip(
-                    compiled.pool.competency_ids, state.theta, state.se, strict=True
-                )
-            },
-            feedback=msgspec.json.encode(feedback),
-            elapsed_ms=int((now - record.updated_at).total_seconds() * 1000),
-        )
-        store.save_state(conn, record, state, result)
-        record = msgspec.structs.replace(record, version=record.version + 1)
-        view = _view(
-            compiled=compiled, assessment=assessment, record=record, state=state, engine=engine
-        )
+        except _RaceLostError:
+            continue  # another request advanced the session first: look again
+    raise ConflictError("this session is busy; try again")
+
+
+_ATTEMPTS = 5
+
+
+class _RaceLostError(Exception):
+    """The session changed between reading it and writing the answer."""
+
+
+def _advance(
+    rt: Runtime,
+    *,
+    record: store.SessionRecord,
+    assessment: AssessmentRecord,
+    compiled: CompiledBank,
+    engine: Session,
+    item_id: str,
+    position: int,
+    answer: str | list[str],
+    now: datetime,
+) -> AnswerOutcome:
+    """Score and record the answer, then store it in one short write transaction.
+
+    The work (scoring, the engine step, the next item) happens before the transaction; the
+    transaction only writes, and the version check in :func:`store.save_state` refuses it
+    if the session changed meanwhile, so the write lock is held for two statements.
+    """
+    state = record.state
+    if _expired(record, now):
+        finished = _finish_for_time(engine, state)
+        try:
+            with rt.db.write() as conn:
+                store.save_state(conn, record, finished, engine.result(finished))
+        except ConflictError:
+            raise _RaceLostError from None
+        raise ConflictError("the time limit was reached; your earlier answers are saved")
+    if state.finished:
+        raise ConflictError("this assessment is already finished")
+    if state.pending is None:
+        raise ConflictError("no question is open; reload the page")
+    pending_id = compiled.pool.item_ids[state.pending]
+    if position != len(state.items) + 1 or item_id != pending_id:
+        raise ConflictError("this answer is for another question; reload the page")
+    item = compiled.items[pending_id]
+    scored = score_answer(item, answer)
+    feedback = feedback_for(item, answer, scored)
+    index = state.pending
+    state = engine.record(state, index, scored.category)
+    if not state.finished:
+        state = engine.next_item(state)
+    result = engine.result(state) if state.finished else None
+    estimates = {
+        cid: (round(t, 6), round(s, 6))
+        for cid, t, s in zip(compiled.pool.competency_ids, state.theta, state.se, strict=True)
+    }
+    try:
+        with rt.db.write() as conn:
+            store.save_state(conn, record, state, result)
+            store.append_response(
+                conn,
+                session_id=record.id,
+                seq=position,
+                item_id=pending_id,
+                answer=answer,
+                category=scored.category,
+                max_category=scored.max_category,
+                pretest=not bool(compiled.pool.operational[index]),
+                estimates=estimates,
+                feedback=msgspec.json.encode(feedback),
+                elapsed_ms=int((now - record.updated_at).total_seconds() * 1000),
+            )
+    except ConflictError:
+        raise _RaceLostError from None
+    record = msgspec.structs.replace(record, version=record.version + 1)
+    view = _view(
+        compiled=compiled, assessment=assessment, record=record, state=state, engine=engine
+    )
     return AnswerOutcome(feedback=_shown(assessment, feedback, position, pending_id), session=view)
 
 

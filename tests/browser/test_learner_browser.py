@@ -1,0 +1,96 @@
+"""A learner takes the demo assessment in chromium using the keyboard only."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.browser.conftest import check_accessibility
+from tests.server import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+
+def tab_to(page: Page, predicate: str, limit: int = 60) -> None:
+    """Press Tab until ``predicate`` (JS, on document.activeElement ``el``) holds."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"(() => {{ const el = document.activeElement; return !!({predicate}); }})()"):
+            return
+    raise AssertionError(f"keyboard focus never reached: {predicate}")
+
+
+def test_keyboard_only_learner_reaches_the_result(page: Page, server: ServerProcess) -> None:
+    page.goto(server.assessment_url)
+    check_accessibility(page, "learner-landing")
+    tab_to(page, "el.tagName === 'BUTTON' && el.textContent.includes('Start the assessment')")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.wait_for_selector("h1:has-text('Question 1')")
+    checked_kinds: set[str] = set()
+    for step in range(1, 41):
+        if page.url.endswith("/result"):
+            break
+        kind = page.locator("input[name=kind]").input_value()
+        if kind not in checked_kinds:
+            check_accessibility(page, f"learner-question-{kind}")
+            checked_kinds.add(kind)
+        if kind in ("single_choice", "multiple_response"):
+            tab_to(page, "el.name === 'answer'")
+            page.keyboard.press("Space")
+            assert page.evaluate("document.activeElement.checked")
+        else:
+            tab_to(page, "el.id === 'answer'")
+            page.keyboard.type("1")
+        tab_to(page, "el.tagName === 'BUTTON' && el.type === 'submit'")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        page.wait_for_selector("#feedback")
+        feedback = page.locator("#feedback")
+        assert feedback.get_attribute("role") == "status"
+        assert feedback.get_attribute("aria-live") == "polite"
+        verdict = page.locator("#verdict").inner_text()
+        assert verdict.startswith(("Right", "Not right", "Partly right"))
+        if step == 1 or "feedback-wrong" not in checked_kinds and verdict == "Not right":
+            check_accessibility(page, f"learner-feedback-{step}")
+            if verdict == "Not right":
+                checked_kinds.add("feedback-wrong")
+        tab_to(page, "el.tagName === 'A' && el.classList.contains('primary')")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+    else:
+        pytest.fail("the assessment did not end within 40 questions")
+    assert page.url.endswith("/result")
+    page.wait_for_selector("h1:has-text('Your result')")
+    rows = page.locator("table.results tbody tr")
+    assert rows.count() == 4
+    check_accessibility(page, "learner-result")
+
+
+def test_reload_keeps_the_question_and_errors_are_announced(page: Page, server: ServerProcess) -> None:
+    page.goto(server.assessment_url)
+    page.get_by_role("button", name="Start the assessment").click()
+    page.wait_for_selector("h1:has-text('Question 1')")
+    first_url = page.url
+    stem = page.locator("#stem").inner_text()
+    page.reload()
+    assert page.locator("#stem").inner_text() == stem
+    page.goto("about:blank")
+    page.goto(first_url)  # closing and reopening the session URL
+    assert page.locator("#stem").inner_text() == stem
+    kind = page.locator("input[name=kind]").input_value()
+    if kind == "numeric":
+        page.fill("#answer", "not a number")
+        page.get_by_role("button", name="Submit answer").click()
+        alert = page.locator("#answer-error")
+        assert alert.get_attribute("role") == "alert"
+        assert page.locator("#answer").get_attribute("aria-invalid") == "true"
+        check_accessibility(page, "learner-question-error")
+
+
+def test_missing_pages_are_accessible_too(page: Page, server: ServerProcess) -> None:
+    response = page.goto(server.base_url + "/s/no-such-session")
+    assert response is not None and response.status == 404
+    check_accessibility(page, "error-404")
+    page.goto(server.base_url + "/")
+    check_accessibility(page, "home")
