@@ -61,7 +61,8 @@ def _block(element: etree._Element, skip: frozenset[str]) -> list[str]:
     name = local(element)
     if name == "pre":
         code = "".join(element.itertext()).strip("\n")
-        return [f"```\n{code}\n```"]
+        language = (element.get("class") or "").removeprefix("language-")
+        return [f"```{language}\n{code}\n```"]
     if name in ("ul", "ol"):
         lines = []
         number = 0
@@ -175,6 +176,9 @@ def append_markdown(parent: etree._Element, text: str, ns: str, *, inline: bool 
         lines = block.split("\n")
         if block.startswith("```"):
             pre = etree.SubElement(parent, f"{{{ns}}}pre")
+            language = lines[0][3:].strip()
+            if language:
+                pre.set("class", f"language-{language}")
             body = lines[1:-1] if lines[-1].startswith("```") and len(lines) > 1 else lines[1:]
             pre.text = "\n".join(body)
         elif all(re.match(r"- ", line) for line in lines):

@@ -390,10 +390,16 @@ def _normalised_credits(mapping: Mapping, keys: list[str], multiple: bool) -> di
         top = max(positive, default=0.0)
     if top <= 0:
         raise BadError(None, "the mapping gives no positive score")
-    out = {k: round(max(-1.0, min(1.0, v / top)), 9) for k, v in mapped.items()}
+    out = {k: _ratio(v, top) for k, v in mapped.items()}
     for k in keys:
-        out.setdefault(k, round(max(-1.0, min(1.0, mapping.default / top)), 9))
+        out.setdefault(k, _ratio(mapping.default, top))
     return out
+
+
+def _ratio(score: float, top: float) -> float:
+    """``score / top`` clipped to [-1, 1]; exact when ``top`` is 1 (as Skillgauge writes)."""
+    value = score if top == 1.0 else round(score / top, 9)
+    return max(-1.0, min(1.0, value))
 
 
 def _choice(
@@ -428,7 +434,7 @@ def _choice(
         raise SkipError(where(interaction), "this response processing does not fit a choice")
     credits = _normalised_credits(decl.mapping, ids, multiple)
     if multiple:
-        keys = [i for i in ids if credits.get(i, 0) > 0]
+        keys = decl.correct or [i for i in ids if credits.get(i, 0) > 0]
         k = len(keys)
         canonical_partial = (
             k > 0
@@ -508,13 +514,13 @@ def _scored_branches(scoring: Scoring) -> list[tuple[tuple[Any, ...], float]]:
         raise BadError(None, "no branch of the response processing gives a positive score")
     out = []
     for branch in scoring.branches:
-        credit = float(branch.score) / top
+        credit = _ratio(float(branch.score), top)
         if branch.condition in (("else",), ("null",)):
             if credit > 0:
                 raise SkipError(None, "custom response processing: credit for any answer")
             continue
         if credit > 0:
-            out.append((branch.condition, round(credit, 9)))
+            out.append((branch.condition, credit))
     return out
 
 
@@ -580,8 +586,8 @@ def _numeric_rules(
                 if not decl.correct:
                     raise BadError(where(interaction), "qti-correct needs a qti-correct-response")
                 target = _float(decl.correct[0], interaction, "the key")
-            if mode == "relative":
-                t0, t1 = t0 / 100.0, t1 / 100.0
+            if mode == "relative":  # QTI gives relative tolerances in percent
+                t0, t1 = round(t0 / 100.0, 10), round(t1 / 100.0, 10)
             elif mode == "exact":
                 t0 = t1 = 0.0
             if "key" not in result and credit >= 1.0 and t0 == t1:
@@ -697,7 +703,7 @@ def _match(interaction: etree._Element, decl: Declaration, scoring: Scoring) -> 
         raise SkipError(where(interaction), "a non-zero default-value for unlisted pairs")
     credits = _normalised_credits(decl.mapping, [], True)
     scored = [{**pair(k), "credit": v} for k, v in credits.items() if v != 0]
-    key = [pair(k) for k, v in credits.items() if v > 0]
+    key = [pair(v) for v in decl.correct] or [pair(k) for k, v in credits.items() if v > 0]
     return {
         "type": "match",
         "sources": sources,

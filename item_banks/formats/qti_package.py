@@ -12,8 +12,8 @@ or any file whose root is ``usageData`` / ``qti-usage-data``): ``ordinaryStatist
 elements naming the item in ``targetObject`` with these statistic names (case and ``_``/``-``
 are ignored), all in the logistic metric with D = 1:
 
-* ``irt-a``, ``irt-b``, ``irt-c``, ``irt-d``: 1PL (``b`` only) to 4PL;
-* ``irt-grm-threshold-K`` or ``irt-gpcm-threshold-K`` (K = 1, 2...) with ``irt-a``;
+* ``irt-MODEL-PARAM`` with MODEL one of ``1pl 2pl 3pl 4pl grm gpcm`` and PARAM one of
+  ``a b c d`` or ``threshold-K`` (K = 1, 2...): e.g. ``irt-3pl-a``, ``irt-grm-threshold-2``;
 * a ``stdError`` (``std-error``) attribute gives the parameter's standard error.
 """
 
@@ -33,7 +33,7 @@ from item_banks.formats.safe_xml import local, namespace, parse_xml, where
 from item_banks.formats.safe_zip import read_package
 from item_banks.native import DEFAULT_LIMITS, Limits
 
-_STAT = re.compile(r"^irt-(?:(?P<param>[abcd])|(?P<family>grm|gpcm)-threshold-(?P<k>\d+))$")
+_STAT = re.compile(r"^irt-(?P<model>[1-4]pl|grm|gpcm)-(?P<param>[abcd]|threshold-\d+)$")
 
 
 def _descendants(element: etree._Element, *names: str) -> list[etree._Element]:
@@ -87,7 +87,7 @@ def read_usage_data(
                 Problem(source=source, field=where(stat), message=f"{name}: not a number")
             )
             continue
-        key = match.group("param") or f"{match.group('family')}:{match.group('k')}"
+        key = f"{match.group('model')}:{match.group('param')}"
         for target in _descendants(stat, "targetObject", "qti-target-object"):
             values[target.get("identifier", "")][key] = (value, error)
     out: dict[str, dict[str, Any]] = {}
@@ -101,42 +101,30 @@ def read_usage_data(
 
 
 def _irt(params: dict[str, tuple[float, float | None]]) -> dict[str, Any] | str:
-    steps = sorted(
-        ((k.split(":")[0], int(k.split(":")[1])) for k in params if ":" in k), key=lambda s: s[1]
-    )
+    models = {key.split(":")[0] for key in params}
+    if len(models) != 1:
+        return f"statistics name several models ({', '.join(sorted(models))})"
+    model = models.pop()
+    irt: dict[str, Any] = {"model": model}
     se: dict[str, Any] = {}
-    irt: dict[str, Any] = {}
-    if steps:
-        families = {f for f, _ in steps}
-        if len(families) > 1 or [k for _, k in steps] != list(range(1, len(steps) + 1)):
-            return "thresholds must be numbered 1..K, all grm or all gpcm"
-        if "a" not in params:
-            return "polytomous parameters need irt-a"
-        family = steps[0][0]
-        irt = {
-            "model": family,
-            "a": params["a"][0],
-            "thresholds": [params[f"{family}:{k}"][0] for _, k in steps],
-        }
-        errors = [params[f"{family}:{k}"][1] for _, k in steps]
+    steps = sorted(
+        (int(key.split("-")[-1]), key) for key in params if key.split(":")[1].startswith("thr")
+    )
+    if model in ("grm", "gpcm"):
+        if [k for k, _ in steps] != list(range(1, len(steps) + 1)) or not steps:
+            return "thresholds must be numbered 1..K"
+        irt["thresholds"] = [params[key][0] for _, key in steps]
+        errors = [params[key][1] for _, key in steps]
         if all(e is not None for e in errors):
             se["thresholds"] = errors
-        if params["a"][1] is not None:
-            se["a"] = params["a"][1]
-    else:
-        if "b" not in params:
-            return "IRT parameters need at least irt-b"
-        model = "4pl" if "d" in params else "3pl" if "c" in params else "2pl"
-        if "a" not in params:
-            model = "1pl"
-        irt = {"model": model}
-        for name in ("a", "b", "c", "d"):
-            if name in params:
-                irt[name] = params[name][0]
-                if params[name][1] is not None:
-                    se[name] = params[name][1]
-        if model == "4pl" and "c" not in irt:
-            irt["c"] = 0.0
+    elif steps:
+        return f"{model} has no thresholds"
+    for name in ("a", "b", "c", "d"):
+        key = f"{model}:{name}"
+        if key in params:
+            irt[name] = params[key][0]
+            if params[key][1] is not None:
+                se[name] = params[key][1]
     if se:
         irt["se"] = se
     return irt
