@@ -91,6 +91,18 @@ def slug(text: str, fallback: str = "x") -> str:
     return cleaned[:64].rstrip("-_.:") or fallback
 
 
+def provisional_irt(raw: dict[str, Any]) -> dict[str, Any]:
+    """Provisional parameters that fit the item: a 2PL, or a GPCM with one step per key
+    for partially scored multiple-response items (steps spread over [-1, 1]).
+    """
+    interaction = raw.get("interaction")
+    if isinstance(interaction, dict) and interaction.get("scoring") == "partial":
+        k = max(1, len(interaction.get("key") or ()))
+        steps = [0.0] if k == 1 else [round(-1 + 2 * i / (k - 1), 6) for i in range(k)]
+        return {"model": "gpcm", "a": 1.0, "thresholds": steps}
+    return dict(PROVISIONAL_IRT)
+
+
 def skill(label: str, identifier: str | None = None) -> tuple[str, str]:
     """A skill tag ``(identifier, label)``; the identifier is derived from the label if absent."""
     label = " ".join(label.split()) or (identifier or "skill")
@@ -161,7 +173,7 @@ def assemble(
                 area_names.setdefault(tag, label)
             raw["content_areas"] = list(dict.fromkeys(tag for tag, _ in draft.skills[1:]))[:20]
         if "irt" not in raw:
-            raw["irt"] = dict(PROVISIONAL_IRT)
+            raw["irt"] = provisional_irt(raw)
             provisional += 1
         label = str(raw.get("id") or "?")
         try:

@@ -590,13 +590,14 @@ def _numeric_rules(
                 t0, t1 = round(t0 / 100.0, 10), round(t1 / 100.0, 10)
             elif mode == "exact":
                 t0 = t1 = 0.0
-            if "key" not in result and credit >= 1.0 and t0 == t1:
+            if "key" not in result and credit >= 1.0:
                 result["key"] = target
-                if t0:
-                    result["tolerance"] = t0
+                if min(t0, t1):
+                    result["tolerance"] = min(t0, t1)
                 if mode == "relative":
                     result["tolerance_mode"] = "relative"
-                continue
+                if t0 == t1:
+                    continue
             if mode == "relative":
                 low, high = target - t0 * abs(target), target + t1 * abs(target)
             else:
