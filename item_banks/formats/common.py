@@ -92,8 +92,9 @@ def slug(text: str, fallback: str = "x") -> str:
 
 
 def provisional_irt(raw: dict[str, Any]) -> dict[str, Any]:
-    """Provisional parameters that fit the item: a 2PL, or a GPCM with one step per key
-    for partially scored multiple-response items (steps spread over [-1, 1]).
+    """Provisional parameters that fit the item: a 2PL, or for partial scoring a GPCM.
+
+    Partially scored multiple-response items get one GPCM step per key, spread over [-1, 1].
     """
     interaction = raw.get("interaction")
     if isinstance(interaction, dict) and interaction.get("scoring") == "partial":
