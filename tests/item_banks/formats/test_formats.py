@@ -18,7 +18,7 @@ from item_banks.formats.gift import read_gift
 from item_banks.formats.moodle import read_moodle
 from item_banks.formats.qti_package import read_qti_package
 from item_banks.formats.registry import read_any
-from item_banks.model import Numeric, ThreePL
+from item_banks.model import Numeric, NumericRange, ThreePL
 from item_banks.native import Limits
 
 DATA = Path(__file__).parent / "data"
@@ -162,9 +162,7 @@ def test_moodle() -> None:
     runs(result)
 
 
-def msgspec_range(low: float, high: float, credit: float) -> object:
-    from item_banks.model import NumericRange
-
+def msgspec_range(low: float, high: float, credit: float) -> NumericRange:
     return NumericRange(low=low, high=high, credit=credit)
 
 
@@ -252,6 +250,6 @@ def test_oversized_file_is_refused(tmp_path: Path) -> None:
     big = tmp_path / "big.gift"
     big.write_bytes(b"::a:: q {=x ~y}\n" * 100)
     with pytest.raises(
-        BankValidationError, match="big.gift: file is 1,600 bytes; the limit is 1,000"
+        BankValidationError, match=r"big\.gift: file is 1,600 bytes; the limit is 1,000"
     ):
         read_any(big, limits=Limits(max_bytes=1000))
