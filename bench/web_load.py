@@ -107,7 +107,11 @@ async def learner(port: int, assessment: str, stop_at: float, result: LoadResult
             while view["status"] == "in_progress" and time.perf_counter() < stop_at:
                 item = view["item"]
                 payload = msgspec.json.encode(
-                    {"item_id": item["id"], "position": item["position"], "answer": choose_answer(item)}
+                    {
+                        "item_id": item["id"],
+                        "position": item["position"],
+                        "answer": choose_answer(item),
+                    }
                 )
                 started = time.perf_counter()
                 status, body = await conn.post(f"/api/v1/sessions/{view['id']}/responses", payload)

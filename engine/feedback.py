@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import msgspec
 
-from item_banks.model import Item, MultipleResponse, Numeric, ShortText, SingleChoice
+from item_banks.model import (
+    ExtendedText,
+    Item,
+    Match,
+    MultipleResponse,
+    Numeric,
+    Order,
+    ShortText,
+    SingleChoice,
+)
 from item_banks.scoring import RawAnswer, ScoredAnswer
 
 
@@ -45,6 +54,15 @@ def correct_answer_text(item: Item) -> str:
         return f"{interaction.key:g}{unit}"
     if isinstance(interaction, ShortText):
         return interaction.key[0]
+    if isinstance(interaction, Order):
+        by_id = {o.id: o.text for o in interaction.options}
+        return "\n".join(f"{n}. {by_id[key]}" for n, key in enumerate(interaction.key, start=1))
+    if isinstance(interaction, Match):
+        sources = {o.id: o.text for o in interaction.sources}
+        targets = {o.id: o.text for o in interaction.targets}
+        return "\n".join(f"- {sources[p.source]} → {targets[p.target]}" for p in interaction.key)
+    if isinstance(interaction, ExtendedText):
+        return "A person will score this answer."
     raise AssertionError(f"unhandled interaction {type(interaction).__name__}")
 
 

@@ -8,10 +8,20 @@ the same scoring as a real one.
 
 from __future__ import annotations
 
+import itertools
 import random
 
-from item_banks.model import Item, MultipleResponse, Numeric, ShortText, SingleChoice
-from item_banks.scoring import RawAnswer
+from item_banks.model import (
+    Item,
+    Match,
+    MultipleResponse,
+    Numeric,
+    Order,
+    ShortText,
+    SingleChoice,
+    category_count,
+)
+from item_banks.scoring import RawAnswer, credit_category, numeric_credit
 
 
 def raw_answer(item: Item, category: int, rng: random.Random) -> RawAnswer:
@@ -23,6 +33,33 @@ def raw_answer(item: Item, category: int, rng: random.Random) -> RawAnswer:
         When no answer of the interaction can score ``category``.
     """
     interaction = item.interaction
+    top = category_count(item.irt) - 1
+    if isinstance(interaction, SingleChoice) and interaction.scoring == "weighted":
+        fits = [
+            o.id for o in interaction.options if credit_category(o.credit or 0.0, top) == category
+        ]
+        if not fits:
+            raise ValueError(f"no answer to {item.id} scores {category}")
+        return rng.choice(fits)
+    if isinstance(interaction, MultipleResponse) and interaction.scoring == "weighted":
+        return _weighted_subset(item, interaction, category, top, rng)
+    if isinstance(interaction, Order):
+        if category >= 1:
+            return list(interaction.key)
+        return [*interaction.key[1:], interaction.key[0]]
+    if isinstance(interaction, Match):
+        return _match_answer(item, interaction, category, top)
+    if isinstance(interaction, Numeric) and interaction.alternatives and 0 < category < top:
+        for alt in interaction.alternatives:
+            for value in (alt.low, alt.high, (alt.low + alt.high) / 2):
+                if credit_category(numeric_credit(interaction, value), top) == category:
+                    return repr(value)
+        raise ValueError(f"no answer to {item.id} scores {category}")
+    if isinstance(interaction, ShortText) and 0 < category < top:
+        for accepted in interaction.alternatives:
+            if credit_category(accepted.credit, top) == category:
+                return accepted.text
+        raise ValueError(f"no answer to {item.id} scores {category}")
     if isinstance(interaction, SingleChoice):
         if category >= 1:
             return interaction.key
@@ -54,4 +91,38 @@ def raw_answer(item: Item, category: int, rng: random.Random) -> RawAnswer:
         if category >= 1:
             return interaction.key[0]
         return "I am not sure"
-    raise AssertionError(f"unhandled interaction {type(interaction).__name__}")
+    raise ValueError(f"{item.id}: a {type(interaction).__name__} answer is scored by a person")
+
+
+def _weighted_subset(
+    item: Item, interaction: MultipleResponse, category: int, top: int, rng: random.Random
+) -> list[str]:
+    """Search small option subsets (up to 4 options) for one that scores ``category``."""
+    ids = [o.id for o in interaction.options]
+    credit = {o.id: o.credit or 0.0 for o in interaction.options}
+    if category == top:
+        return list(interaction.key)
+    for size in range(5):
+        fits = [
+            list(combo)
+            for combo in itertools.combinations(ids, size)
+            if credit_category(sum(credit[c] for c in combo), top) == category
+        ]
+        if fits:
+            return rng.choice(fits)
+    raise ValueError(f"no answer to {item.id} scores {category}")
+
+
+def _match_answer(item: Item, interaction: Match, category: int, top: int) -> list[str]:
+    key = [f"{p.source} {p.target}" for p in interaction.key]
+    if category == top:
+        return key
+    if interaction.scoring == "weighted":
+        worth = {(p.source, p.target): p.credit for p in interaction.credits}
+        pairs = [(p.source, p.target) for p in interaction.key]
+        for size in range(len(pairs), -1, -1):
+            for combo in itertools.combinations(pairs, size):
+                if credit_category(sum(worth.get(p, 0.0) for p in combo), top) == category:
+                    return [f"{s} {t}" for s, t in combo]
+        raise ValueError(f"no answer to {item.id} scores {category}")
+    return key[:-1]

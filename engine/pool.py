@@ -3,6 +3,9 @@
 Every selection and update works on these arrays, never on per-item Python objects. A pool is
 compiled once per bank version (:func:`compile_pool`) and is immutable, so callers may cache it
 by the bank's content hash.
+
+Items whose answers a person scores (``extended_text``) stay in the bank but are left out of the
+pool, so the engine can never select them: it could not score the answer.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from item_banks.model import (
     PartialCredit,
     ThreePL,
     TwoPL,
+    auto_scored,
 )
 from item_banks.native import content_hash
 
@@ -182,20 +186,26 @@ def compile_pool(bank: Bank) -> ItemPool:
     ------
     PoolError
         When the bank has no items, no operational items, or a competency without items.
+
+    Notes
+    -----
+    Items that cannot be auto-scored (:func:`item_banks.model.auto_scored`) are left out.
     """
     if not bank.items:
         raise PoolError(f'bank "{bank.id}" has no items')
+    items = [item for item in bank.items if auto_scored(item)]
+    if not items:
+        raise PoolError(f'bank "{bank.id}" has no automatically scored items')
     competency_ids = tuple(c.id for c in bank.competencies)
     comp_index = {cid: i for i, cid in enumerate(competency_ids)}
     area_ids = tuple(
         dict.fromkeys(
-            [a.id for a in bank.content_areas]
-            + [t for item in bank.items for t in item.content_areas]
+            [a.id for a in bank.content_areas] + [t for item in items for t in item.content_areas]
         )
     )
     area_index = {aid: i for i, aid in enumerate(area_ids)}
 
-    n = len(bank.items)
+    n = len(items)
     competency = np.empty(n, dtype=np.intp)
     areas = np.zeros((n, len(area_ids)), dtype=bool)
     operational = np.empty(n, dtype=bool)
@@ -207,7 +217,7 @@ def compile_pool(bank: Bank) -> ItemPool:
     graded: list[tuple[int, float, tuple[float, ...]]] = []
     partial: list[tuple[int, float, tuple[float, ...]]] = []
 
-    for i, item in enumerate(bank.items):
+    for i, item in enumerate(items):
         if item.competency not in comp_index:
             raise PoolError(f'item "{item.id}": unknown competency "{item.competency}"')
         competency[i] = comp_index[item.competency]
@@ -254,7 +264,7 @@ def compile_pool(bank: Bank) -> ItemPool:
     cut_scores = np.array(
         [np.nan if c.cut_score is None else c.cut_score for c in bank.competencies]
     )
-    ids = tuple(item.id for item in bank.items)
+    ids = tuple(item.id for item in items)
     return ItemPool(
         bank_id=bank.id,
         bank_hash=content_hash(bank),

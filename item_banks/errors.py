@@ -65,3 +65,11 @@ class AnswerError(ItemBankError):
         self.item_id = item_id
         self.message = message
         super().__init__(f'item "{item_id}": {message}')
+
+
+class NotAutoScoredError(ItemBankError):
+    """The item's answers are scored by a person (extended text), never automatically."""
+
+    def __init__(self, item_id: str) -> None:
+        self.item_id = item_id
+        super().__init__(f'item "{item_id}": its answers are scored by a person, not automatically')

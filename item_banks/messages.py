@@ -15,7 +15,7 @@ _PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
 _TAG_CHOICES = {
     "model": "1pl, 2pl, 3pl, 4pl, grm, gpcm",
-    "type": "single_choice, multiple_response, numeric, short_text",
+    "type": "single_choice, multiple_response, numeric, short_text, order, match, extended_text",
 }
 _TYPE_WORDS = {
     "float": "a number",

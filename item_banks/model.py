@@ -135,24 +135,39 @@ def category_count(params: IrtParameters) -> int:
 # --------------------------------------------------------------------------- interactions
 
 
+#: Fraction of full credit a response part earns under ``scoring: weighted``; negative values
+#: penalise (GIFT ``~%-50%``, Moodle negative fractions, QTI negative mapped values).
+Credit = Annotated[float, Meta(ge=-1.0, le=1.0)]
+
+
 class Option(_Struct, frozen=True):
-    """One option of a choice interaction, with the reason it is right or wrong."""
+    """One option of a choice interaction, with the reason it is right or wrong.
+
+    ``credit`` is only used by ``scoring: weighted`` interactions: the fraction of full credit
+    choosing this option earns (absent means 0).
+    """
 
     id: Identifier
     text: RequiredMarkdown
     rationale: Markdown = ""
     misconception: Identifier | None = None
+    credit: Credit | None = None
 
 
 ChoiceOptions = Annotated[tuple[Option, ...], Meta(min_length=2, max_length=26)]
 
 
 class SingleChoice(_Struct, tag_field="type", tag="single_choice", frozen=True):
-    """Pick exactly one option; ``key`` is the id of the correct one."""
+    """Pick exactly one option; ``key`` is the id of the correct one.
+
+    ``scoring = "weighted"`` gives the chosen option's ``credit`` (the key's credit is 1), so
+    an option can earn partial credit; see :func:`item_banks.scoring.credit_category`.
+    """
 
     options: ChoiceOptions
     key: Identifier
     shuffle: bool = True
+    scoring: Literal["all_or_nothing", "weighted"] = "all_or_nothing"
 
 
 class MultipleResponse(_Struct, tag_field="type", tag="multiple_response", frozen=True):
@@ -161,39 +176,130 @@ class MultipleResponse(_Struct, tag_field="type", tag="multiple_response", froze
     ``scoring = "all_or_nothing"`` gives category 1 only for exactly the key set.
     ``scoring = "partial"`` gives category ``max(0, correct picks - wrong picks)``, which
     needs a polytomous model with one threshold per key option.
+    ``scoring = "weighted"`` sums the ``credit`` of the picked options, clipped to [0, 1]
+    (GIFT and Moodle percentages, QTI ``map_response``); the key's credits reach 1.
     """
 
     options: ChoiceOptions
     key: Annotated[tuple[Identifier, ...], Meta(min_length=1, max_length=26)]
-    scoring: Literal["all_or_nothing", "partial"] = "all_or_nothing"
+    scoring: Literal["all_or_nothing", "partial", "weighted"] = "all_or_nothing"
     shuffle: bool = True
 
 
+#: The credit of an accepted alternative answer: more than nothing, at most full credit.
+AlternativeCredit = Annotated[float, Meta(gt=0.0, le=1.0)]
+
+
+class NumericRange(_Struct, frozen=True):
+    """A closed interval ``[low, high]`` of accepted numbers and the credit it earns."""
+
+    low: float
+    high: float
+    credit: AlternativeCredit = 1.0
+
+
 class Numeric(_Struct, tag_field="type", tag="numeric", frozen=True):
-    """A number, right when ``|answer - key| <= tolerance`` (absolute or relative to key)."""
+    """A number, right when ``|answer - key| <= tolerance`` (absolute or relative to key).
+
+    ``alternatives`` accept further intervals (GIFT ranges, Moodle's extra answers, QTI
+    asymmetric tolerances); an answer earns the highest credit of any interval holding it.
+    """
 
     key: float
     tolerance: Annotated[float, Meta(ge=0.0)] = 0.0
     tolerance_mode: Literal["absolute", "relative"] = "absolute"
     unit: Annotated[str, Meta(max_length=40)] | None = None
+    alternatives: Annotated[tuple[NumericRange, ...], Meta(max_length=20)] = ()
+
+
+AnswerText = Annotated[str, Meta(min_length=1, max_length=500)]
+
+
+class TextAnswer(_Struct, frozen=True):
+    """An accepted short answer that earns partial ``credit``."""
+
+    text: AnswerText
+    credit: Annotated[float, Meta(gt=0.0, lt=1.0)]
 
 
 class ShortText(_Struct, tag_field="type", tag="short_text", frozen=True):
-    """A short typed answer matched, after normalisation, against the accepted ``key`` list."""
+    """A short typed answer matched, after normalisation, against the accepted ``key`` list.
 
-    key: Annotated[
-        tuple[Annotated[str, Meta(min_length=1, max_length=500)], ...],
-        Meta(min_length=1, max_length=50),
-    ]
+    ``alternatives`` are answers worth partial credit (GIFT ``=%50%``, QTI ``map_response``).
+    """
+
+    key: Annotated[tuple[AnswerText, ...], Meta(min_length=1, max_length=50)]
     case_sensitive: bool = False
+    alternatives: Annotated[tuple[TextAnswer, ...], Meta(max_length=50)] = ()
 
 
-Interaction = SingleChoice | MultipleResponse | Numeric | ShortText
+class Order(_Struct, tag_field="type", tag="order", frozen=True):
+    """Put every option in order; ``key`` lists all option ids in the correct order.
+
+    The raw answer is the list of option ids in the learner's order; only the exact order
+    earns credit.
+    """
+
+    options: ChoiceOptions
+    key: Annotated[tuple[Identifier, ...], Meta(min_length=2, max_length=26)]
+    shuffle: bool = True
+
+
+class MatchPair(_Struct, frozen=True):
+    """One association of a ``sources`` option with a ``targets`` option."""
+
+    source: Identifier
+    target: Identifier
+
+
+class PairCredit(_Struct, frozen=True):
+    """The credit one association earns under ``scoring: weighted``."""
+
+    source: Identifier
+    target: Identifier
+    credit: Credit
+
+
+class Match(_Struct, tag_field="type", tag="match", frozen=True):
+    """Associate sources with targets; ``key`` is the set of correct pairs.
+
+    The raw answer is a list of ``"SOURCE TARGET"`` strings (QTI's directed-pair notation).
+    ``all_or_nothing`` credits exactly the key set; ``weighted`` sums the ``credits`` of the
+    pairs given (pairs not listed earn 0), clipped to [0, 1].
+    """
+
+    sources: ChoiceOptions
+    targets: ChoiceOptions
+    key: Annotated[tuple[MatchPair, ...], Meta(min_length=1, max_length=100)]
+    scoring: Literal["all_or_nothing", "weighted"] = "all_or_nothing"
+    credits: Annotated[tuple[PairCredit, ...], Meta(max_length=676)] = ()
+    shuffle: bool = True
+
+
+class ExtendedText(_Struct, tag_field="type", tag="extended_text", frozen=True):
+    """An essay answer: stored for a person to score, **never auto-scored**.
+
+    The engine leaves such items out of the pool it selects from
+    (:func:`engine.pool.compile_pool`), so they are never administered adaptively.
+    """
+
+    expected_lines: Annotated[int, Meta(ge=1, le=1000)] | None = None
+    expected_length: Annotated[int, Meta(ge=1, le=100_000)] | None = None
+
+
+Interaction = SingleChoice | MultipleResponse | Numeric | ShortText | Order | Match | ExtendedText
+#: Interactions whose answers a person scores; the engine never selects them.
+NOT_AUTO_SCORED = (ExtendedText,)
 
 
 def interaction_type(interaction: Interaction) -> str:
     """Return the interaction's tag (``"single_choice"``...)."""
     return str(type(interaction).__struct_config__.tag)
+
+
+def auto_scored(item: Item) -> bool:
+    """Return whether :func:`item_banks.scoring.score_answer` can score ``item``'s answers."""
+    return not isinstance(item.interaction, NOT_AUTO_SCORED)
 
 
 # --------------------------------------------------------------------------- bank

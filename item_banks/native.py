@@ -24,10 +24,17 @@ Format = Literal["json", "yaml"]
 
 
 class Limits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Size limits applied before a bank is parsed (uploads come from the network)."""
+    """Size limits applied before a bank is parsed (uploads come from the network).
+
+    ``max_bytes`` bounds every single file (a bank file, or one member of a package);
+    the ``package`` limits bound zip packages (QTI content packages) as a whole.
+    """
 
     max_bytes: int = 20 * 1024 * 1024
     max_items: int = 5_000
+    max_package_bytes: int = 100 * 1024 * 1024
+    max_package_files: int = 2_000
+    max_compression_ratio: float = 100.0
 
 
 DEFAULT_LIMITS = Limits()

@@ -1,9 +1,15 @@
 """Scoring of a raw answer into an IRT score category: pure functions, no I/O.
 
 A *raw answer* is what the learner submitted: an option id (single choice), a list of option
-ids (multiple response), or text (numeric, short text). A malformed answer (an option the item
-does not have, text that is not a number) raises :class:`~item_banks.errors.AnswerError` so it
-can be corrected; it is never scored as wrong.
+ids (multiple response; order, in the learner's order), a list of ``"SOURCE TARGET"`` pairs
+(match), or text (numeric, short text). A malformed answer (an option the item does not have,
+text that is not a number) raises :class:`~item_banks.errors.AnswerError` so it can be
+corrected; it is never scored as wrong. Extended-text answers are scored by a person:
+:func:`score_answer` refuses them with :class:`~item_banks.errors.NotAutoScoredError`.
+
+Interactions that can earn partial credit (``scoring: weighted``, numeric and short-text
+``alternatives``) first compute a credit ``s`` in [0, 1] and turn it into a category with
+:func:`credit_category`.
 """
 
 from __future__ import annotations
@@ -13,11 +19,14 @@ import re
 
 import msgspec
 
-from item_banks.errors import AnswerError
+from item_banks.errors import AnswerError, NotAutoScoredError
 from item_banks.model import (
+    ExtendedText,
     Item,
+    Match,
     MultipleResponse,
     Numeric,
+    Order,
     ShortText,
     SingleChoice,
     category_count,
@@ -97,6 +106,69 @@ def numeric_matches(interaction: Numeric, value: float) -> bool:
     return abs(value - key) <= tolerance + 1e-9 * max(1.0, abs(key))
 
 
+def credit_category(credit: float, top: int) -> int:
+    """Turn a credit fraction into an IRT score category.
+
+    ``category = floor(clip(s, 0, 1) * K + 1e-9)`` for an item with categories ``0..K``:
+    a right/wrong item (K = 1) earns 1 only for full credit; a K-step polytomous item
+    (GRM, GPCM) earns one step per ``1/K`` of credit. The ``1e-9`` absorbs binary rounding
+    (credits of 1/3 summing to 0.9999999).
+
+    Parameters
+    ----------
+    credit
+        The fraction of full credit earned (may fall outside [0, 1] before clipping).
+    top
+        The item's highest category K.
+    """
+    clipped = min(1.0, max(0.0, credit))
+    return min(top, math.floor(clipped * top + 1e-9))
+
+
+def numeric_credit(interaction: Numeric, value: float) -> float:
+    """Credit of a typed number: 1 within tolerance of the key, else the best interval's."""
+    if numeric_matches(interaction, value):
+        return 1.0
+    slack = 1e-9 * max(1.0, abs(value))
+    return max(
+        (
+            alt.credit
+            for alt in interaction.alternatives
+            if alt.low - slack <= value <= alt.high + slack
+        ),
+        default=0.0,
+    )
+
+
+def _distinct_ids(item: Item, chosen: list[str], known: set[str]) -> list[str]:
+    unknown = [c for c in chosen if c not in known]
+    if unknown:
+        raise AnswerError(item.id, f'"{unknown[0]}" is not an option of this item')
+    if len(set(chosen)) != len(chosen):
+        raise AnswerError(item.id, "an option was chosen twice")
+    return chosen
+
+
+def _pairs(item: Item, interaction: Match, answer: RawAnswer) -> set[tuple[str, str]]:
+    given = [answer] if isinstance(answer, str) else list(answer)
+    sources = {o.id for o in interaction.sources}
+    targets = {o.id for o in interaction.targets}
+    pairs: set[tuple[str, str]] = set()
+    for text in given:
+        parts = text.split()
+        if len(parts) != 2:
+            raise AnswerError(item.id, f'"{text}" is not a pair "SOURCE TARGET"')
+        source, target = parts
+        if source not in sources:
+            raise AnswerError(item.id, f'"{source}" is not a source of this item')
+        if target not in targets:
+            raise AnswerError(item.id, f'"{target}" is not a target of this item')
+        if (source, target) in pairs:
+            raise AnswerError(item.id, f'the pair "{source} {target}" was given twice')
+        pairs.add((source, target))
+    return pairs
+
+
 def score_answer(item: Item, answer: RawAnswer) -> ScoredAnswer:
     """Score ``answer`` to ``item`` into an IRT category.
 
@@ -111,32 +183,36 @@ def score_answer(item: Item, answer: RawAnswer) -> ScoredAnswer:
     -------
     ScoredAnswer
         Category 0/1 for right/wrong items; for ``multiple_response`` with partial scoring,
-        ``max(0, correct picks - wrong picks)``.
+        ``max(0, correct picks - wrong picks)``; for weighted items and alternatives,
+        :func:`credit_category` of the credit earned.
 
     Raises
     ------
     AnswerError
         When the answer does not fit the interaction.
+    NotAutoScoredError
+        For extended-text items, which a person scores.
     """
     interaction = item.interaction
     top = category_count(item.irt) - 1
     if isinstance(interaction, SingleChoice):
         if not isinstance(answer, str):
             raise AnswerError(item.id, "choose exactly one option")
-        options = {o.id for o in interaction.options}
+        options = {o.id: o for o in interaction.options}
         if answer not in options:
             raise AnswerError(item.id, f'"{answer}" is not an option of this item')
+        if interaction.scoring == "weighted":
+            credit = options[answer].credit or 0.0
+            return ScoredAnswer(category=credit_category(credit, top), max_category=top)
         return ScoredAnswer(category=int(answer == interaction.key), max_category=top)
     if isinstance(interaction, MultipleResponse):
         chosen = [answer] if isinstance(answer, str) else list(answer)
-        options = {o.id for o in interaction.options}
-        unknown = [c for c in chosen if c not in options]
-        if unknown:
-            raise AnswerError(item.id, f'"{unknown[0]}" is not an option of this item')
-        if len(set(chosen)) != len(chosen):
-            raise AnswerError(item.id, "an option was chosen twice")
+        credits = {o.id: o.credit or 0.0 for o in interaction.options}
+        picked = set(_distinct_ids(item, chosen, set(credits)))
         keys = set(interaction.key)
-        picked = set(chosen)
+        if interaction.scoring == "weighted":
+            credit = sum(credits[c] for c in picked)
+            return ScoredAnswer(category=credit_category(credit, top), max_category=top)
         if interaction.scoring == "partial":
             hits = len(picked & keys)
             false_alarms = len(picked - keys)
@@ -149,15 +225,36 @@ def score_answer(item: Item, answer: RawAnswer) -> ScoredAnswer:
             value = parse_number(answer, unit=interaction.unit)
         except ValueError as exc:
             raise AnswerError(item.id, str(exc)) from None
-        return ScoredAnswer(category=int(numeric_matches(interaction, value)), max_category=top)
+        return ScoredAnswer(
+            category=credit_category(numeric_credit(interaction, value), top), max_category=top
+        )
     if isinstance(interaction, ShortText):
         if not isinstance(answer, str):
             raise AnswerError(item.id, "type a short answer")
         typed = normalise_text(answer, case_sensitive=interaction.case_sensitive)
         if not typed:
             raise AnswerError(item.id, "the answer is empty")
-        accepted = {
-            normalise_text(k, case_sensitive=interaction.case_sensitive) for k in interaction.key
-        }
-        return ScoredAnswer(category=int(typed in accepted), max_category=top)
+        credit = 0.0
+        for text, worth in (
+            *((k, 1.0) for k in interaction.key),
+            *((alt.text, alt.credit) for alt in interaction.alternatives),
+        ):
+            if normalise_text(text, case_sensitive=interaction.case_sensitive) == typed:
+                credit = max(credit, worth)
+        return ScoredAnswer(category=credit_category(credit, top), max_category=top)
+    if isinstance(interaction, Order):
+        if isinstance(answer, str):
+            raise AnswerError(item.id, "give the options as a list, in order")
+        ordered = _distinct_ids(item, list(answer), {o.id for o in interaction.options})
+        return ScoredAnswer(category=int(tuple(ordered) == interaction.key), max_category=top)
+    if isinstance(interaction, Match):
+        pairs = _pairs(item, interaction, answer)
+        if interaction.scoring == "weighted":
+            pair_credit = {(p.source, p.target): p.credit for p in interaction.credits}
+            credit = sum(pair_credit.get(pair, 0.0) for pair in pairs)
+            return ScoredAnswer(category=credit_category(credit, top), max_category=top)
+        key = {(p.source, p.target) for p in interaction.key}
+        return ScoredAnswer(category=int(pairs == key), max_category=top)
+    if isinstance(interaction, ExtendedText):
+        raise NotAutoScoredError(item.id)
     raise AssertionError(f"unhandled interaction {type(interaction).__name__}")

@@ -17,14 +17,21 @@ from itertools import pairwise
 from item_banks.errors import Problem
 from item_banks.model import (
     Bank,
+    ExtendedText,
     FourPL,
     Graded,
     Item,
+    Match,
+    MatchPair,
     MultipleResponse,
     Numeric,
+    Option,
+    Order,
+    PairCredit,
     PartialCredit,
     ShortText,
     SingleChoice,
+    auto_scored,
     category_count,
     model_name,
 )
@@ -81,7 +88,9 @@ def check_bank(bank: Bank, source: str, *, complete: bool = True) -> list[Proble
     for item in bank.items:
         problems.extend(_check_item(item, source, competencies, misconceptions, areas))
 
-    measured = Counter(item.competency for item in bank.items if item.status == "operational")
+    measured = Counter(
+        item.competency for item in bank.items if item.status == "operational" and auto_scored(item)
+    )
     if complete and bank.items:
         for competency in bank.competencies:
             if measured[competency.id] == 0:
@@ -113,45 +122,167 @@ def _check_item(
         add("content_areas", f'"{dup}" is listed more than once')
 
     interaction = item.interaction
+    if isinstance(interaction, SingleChoice | MultipleResponse | Order):
+        _check_options(interaction.options, "interaction.options", misconceptions, add)
     if isinstance(interaction, SingleChoice | MultipleResponse):
+        _check_choice(interaction, add)
+    elif isinstance(interaction, Order):
         option_ids = [o.id for o in interaction.options]
-        for dup in _duplicates(option_ids):
-            add("interaction.options", f'option id "{dup}" is used more than once')
-        for i, option in enumerate(interaction.options):
-            if option.misconception is not None and option.misconception not in misconceptions:
-                add(
-                    f"interaction.options[{i}].misconception",
-                    f'"{option.misconception}" is not a misconception of this bank',
-                )
-        keys = (interaction.key,) if isinstance(interaction, SingleChoice) else interaction.key
-        for i, key in enumerate(keys):
-            if key not in option_ids:
-                where = (
-                    "interaction.key"
-                    if isinstance(interaction, SingleChoice)
-                    else (f"interaction.key[{i}]")
-                )
-                add(where, f'"{key}" is not one of the options ({", ".join(option_ids)})')
-        if isinstance(interaction, MultipleResponse):
-            for dup in _duplicates(interaction.key):
-                add("interaction.key", f'"{dup}" is listed more than once')
+        if sorted(interaction.key) != sorted(option_ids):
+            add(
+                "interaction.key",
+                f"must list every option exactly once ({', '.join(option_ids)}), "
+                f"got {', '.join(interaction.key)}",
+            )
+    elif isinstance(interaction, Match):
+        _check_match(interaction, misconceptions, add)
     elif isinstance(interaction, Numeric):
         if not math.isfinite(interaction.key):
             add("interaction.key", f"must be a finite number, got {interaction.key}")
         if interaction.tolerance_mode == "relative" and interaction.key == 0:
             add("interaction.tolerance_mode", "a relative tolerance around a key of 0 is 0")
+        for i, interval in enumerate(interaction.alternatives):
+            if not (math.isfinite(interval.low) and math.isfinite(interval.high)):
+                add(f"interaction.alternatives[{i}]", "bounds must be finite numbers")
+            elif interval.low > interval.high:
+                add(
+                    f"interaction.alternatives[{i}]",
+                    f"low {interval.low:g} is above high {interval.high:g}",
+                )
     elif isinstance(interaction, ShortText):
         seen: set[str] = set()
-        for i, accepted in enumerate(interaction.key):
-            norm = normalise_text(accepted, case_sensitive=interaction.case_sensitive)
+        accepted = [(f"interaction.key[{i}]", k) for i, k in enumerate(interaction.key)]
+        accepted += [
+            (f"interaction.alternatives[{i}].text", alt.text)
+            for i, alt in enumerate(interaction.alternatives)
+        ]
+        for where, text in accepted:
+            norm = normalise_text(text, case_sensitive=interaction.case_sensitive)
             if not norm:
-                add(f"interaction.key[{i}]", "is blank after normalisation")
+                add(where, "is blank after normalisation")
             elif norm in seen:
-                add(f"interaction.key[{i}]", f"{accepted!r} repeats an earlier accepted answer")
+                add(where, f"{text!r} repeats an earlier accepted answer")
             seen.add(norm)
 
     _check_irt(item, add)
     return problems
+
+
+def _check_options(
+    options: tuple[Option, ...],
+    where: str,
+    misconceptions: set[str],
+    add: Callable[[str, str], None],
+) -> None:
+    for dup in _duplicates(o.id for o in options):
+        add(where, f'option id "{dup}" is used more than once')
+    for i, option in enumerate(options):
+        if option.misconception is not None and option.misconception not in misconceptions:
+            add(
+                f"{where}[{i}].misconception",
+                f'"{option.misconception}" is not a misconception of this bank',
+            )
+
+
+def _check_choice(
+    interaction: SingleChoice | MultipleResponse, add: Callable[[str, str], None]
+) -> None:
+    option_ids = [o.id for o in interaction.options]
+    single = isinstance(interaction, SingleChoice)
+    keys = (interaction.key,) if isinstance(interaction, SingleChoice) else interaction.key
+    for i, key in enumerate(keys):
+        if key not in option_ids:
+            where = "interaction.key" if single else f"interaction.key[{i}]"
+            add(where, f'"{key}" is not one of the options ({", ".join(option_ids)})')
+    if isinstance(interaction, MultipleResponse):
+        for dup in _duplicates(interaction.key):
+            add("interaction.key", f'"{dup}" is listed more than once')
+    credits = {o.id: o.credit for o in interaction.options}
+    if interaction.scoring != "weighted":
+        for i, option in enumerate(interaction.options):
+            if option.credit is not None:
+                add(
+                    f"interaction.options[{i}].credit",
+                    "is only used with scoring: weighted",
+                )
+        return
+    for i, key in enumerate(keys):
+        credit = credits.get(key)
+        if key in credits and (credit is None or credit <= 0):
+            where = "interaction.key" if single else f"interaction.key[{i}]"
+            add(where, f'key option "{key}" must earn credit > 0, got {credit or 0:g}')
+    if single:
+        top = max((c or 0.0) for c in credits.values())
+        if credits.get(keys[0]) is not None and credits[keys[0]] != 1.0:
+            add("interaction.key", f"the key must earn full credit 1, got {credits[keys[0]]:g}")
+        elif top > 1.0:
+            add("interaction.options", "no option may earn more than full credit")
+    else:
+        total = sum(max(0.0, credits.get(k) or 0.0) for k in keys)
+        if total < 1.0 - 1e-6:
+            add("interaction.key", f"the key options earn {total:g} in all; they must reach 1")
+        for i, option in enumerate(interaction.options):
+            if option.id not in keys and (option.credit or 0.0) > 0:
+                add(
+                    f"interaction.options[{i}].credit",
+                    f'option "{option.id}" earns credit but is not in the key',
+                )
+
+
+def _check_match(
+    interaction: Match, misconceptions: set[str], add: Callable[[str, str], None]
+) -> None:
+    _check_options(interaction.sources, "interaction.sources", misconceptions, add)
+    _check_options(interaction.targets, "interaction.targets", misconceptions, add)
+    sources = [o.id for o in interaction.sources]
+    targets = [o.id for o in interaction.targets]
+    for clash in sorted(set(sources) & set(targets)):
+        add("interaction.targets", f'"{clash}" is both a source and a target id')
+
+    def check_pairs(pairs: Iterable[MatchPair | PairCredit], where: str) -> None:
+        seen: set[tuple[str, str]] = set()
+        for i, pair in enumerate(pairs):
+            if pair.source not in sources:
+                add(f"{where}[{i}].source", f'"{pair.source}" is not a source')
+            if pair.target not in targets:
+                add(f"{where}[{i}].target", f'"{pair.target}" is not a target')
+            if (pair.source, pair.target) in seen:
+                add(f"{where}[{i}]", f'"{pair.source} {pair.target}" is listed more than once')
+            seen.add((pair.source, pair.target))
+
+    check_pairs(interaction.key, "interaction.key")
+    check_pairs(interaction.credits, "interaction.credits")
+    if interaction.scoring != "weighted":
+        if interaction.credits:
+            add("interaction.credits", "are only used with scoring: weighted")
+        return
+    credit = {(p.source, p.target): p.credit for p in interaction.credits}
+    key = {(p.source, p.target) for p in interaction.key}
+    for i, pair in enumerate(interaction.key):
+        if credit.get((pair.source, pair.target), 0.0) <= 0:
+            add(f"interaction.key[{i}]", "a key pair must earn credit > 0 (see credits)")
+    for i, scored in enumerate(interaction.credits):
+        if scored.credit > 0 and (scored.source, scored.target) not in key:
+            add(f"interaction.credits[{i}]", "a pair that earns credit must be in the key")
+    total = sum(max(0.0, credit.get(k, 0.0)) for k in key)
+    if total < 1.0 - 1e-6:
+        add("interaction.key", f"the key pairs earn {total:g} in all; they must reach 1")
+
+
+def partial_credit_possible(item: Item) -> bool:
+    """Return whether an answer to ``item`` can earn credit strictly between 0 and 1."""
+    interaction = item.interaction
+    if isinstance(interaction, SingleChoice):
+        return interaction.scoring == "weighted" and any(
+            0 < (o.credit or 0) < 1 for o in interaction.options
+        )
+    if isinstance(interaction, MultipleResponse | Match):
+        return interaction.scoring == "weighted"
+    if isinstance(interaction, Numeric):
+        return any(alt.credit < 1 for alt in interaction.alternatives)
+    if isinstance(interaction, ShortText):
+        return bool(interaction.alternatives)
+    return isinstance(interaction, ExtendedText)
 
 
 def _check_irt(item: Item, add: Callable[[str, str], None]) -> None:
@@ -185,10 +316,10 @@ def _check_irt(item: Item, add: Callable[[str, str], None]) -> None:
                 f"partial scoring of {len(interaction.key)} keys needs "
                 f"{len(interaction.key)} thresholds, got {category_count(irt) - 1}",
             )
-    elif polytomous:
+    elif polytomous and not partial_credit_possible(item):
         add(
             "irt.model",
-            f"{model} needs a partially scored multiple_response interaction; "
+            f"{model} needs an interaction that can earn partial credit; "
             "this item is scored right or wrong (use 1pl-4pl)",
         )
 
@@ -202,7 +333,7 @@ def lint_bank(bank: Bank, source: str) -> list[Problem]:
     warnings: list[Problem] = []
     for item in bank.items:
         interaction = item.interaction
-        if isinstance(interaction, SingleChoice | MultipleResponse):
+        if isinstance(interaction, SingleChoice | MultipleResponse | Order):
             for i, option in enumerate(interaction.options):
                 if not option.rationale.strip():
                     warnings.append(

@@ -15,9 +15,11 @@ from engine.pool import compile_pool
 from engine.simulation import sympson_hetter
 from engine.synthetic import synthetic_bank
 from item_banks.errors import BankValidationError
+from item_banks.formats.registry import read_any
 from item_banks.model import Bank, model_name
 from item_banks.native import content_hash, read_bank, write_bank
 from item_banks.validation import lint_bank
+from skillgauge.format_commands import add_limits, limits_of, print_notes, register_bank
 
 
 def register(commands: Any) -> None:
@@ -37,7 +39,9 @@ def register(commands: Any) -> None:
         action="store_true",
         help="also list authoring warnings (options without rationale, items without solution)",
     )
+    add_limits(validate)
     validate.set_defaults(handler=_validate)
+    register_bank(sub)
 
     synth = sub.add_parser("synth", help="write a synthetic bank for simulation and benchmarks")
     synth.add_argument("--items", type=int, required=True)
@@ -82,13 +86,15 @@ def _validate(args: argparse.Namespace) -> int:
     status = 0
     for path in args.files:
         try:
-            bank = read_bank(path)
+            result = read_any(path, limits=limits_of(args))
         except BankValidationError as exc:
             for problem in exc.problems:
                 print(problem)
             status = 1
             continue
+        bank = result.bank
         print(summary_line(bank, str(path)))
+        print_notes(result.skipped, result.warnings)
         if args.warnings:
             for warning in lint_bank(bank, str(path)):
                 print(f"warning: {warning}")

@@ -48,8 +48,12 @@ class ServerProcess:
                 self.kill()
 
 
-def start_server(data_dir: Path, port: int | None = None, extra_env: dict[str, str] | None = None,
-                 workers: int = 1) -> ServerProcess:
+def start_server(
+    data_dir: Path,
+    port: int | None = None,
+    extra_env: dict[str, str] | None = None,
+    workers: int = 1,
+) -> ServerProcess:
     """Start ``skillgauge serve --demo`` and wait until it answers."""
     port = port or free_port()
     env = {
@@ -60,8 +64,17 @@ def start_server(data_dir: Path, port: int | None = None, extra_env: dict[str, s
         **(extra_env or {}),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "skillgauge", "serve", "--demo", "--port", str(port),
-         "--workers", str(workers)],
+        [
+            sys.executable,
+            "-m",
+            "skillgauge",
+            "serve",
+            "--demo",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -14,7 +14,8 @@ from engine.policy import Policy, check_policy
 from engine.pool import compile_pool
 from engine.stopping import length_bound
 from item_banks.errors import BankValidationError, Problem
-from item_banks.native import Limits, decode_bank
+from item_banks.formats.registry import read_bytes
+from item_banks.native import Limits
 from web.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from web.runtime import Runtime
 from web.store import assessments as assessment_store
@@ -39,7 +40,11 @@ class AssessmentCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
 
 
 class BankUploaded(msgspec.Struct, frozen=True, kw_only=True):
-    """The outcome of an upload."""
+    """The outcome of an upload: the stored version, and what the import left out.
+
+    ``skipped`` lists items of a foreign format that need a feature Skillgauge lacks (each
+    located); ``warnings`` what was read approximately (e.g. provisional IRT parameters).
+    """
 
     hash: str
     new: bool
@@ -47,6 +52,8 @@ class BankUploaded(msgspec.Struct, frozen=True, kw_only=True):
     version_label: str
     title: str
     items: int
+    skipped: list[str] = msgspec.field(default_factory=list)
+    warnings: list[str] = msgspec.field(default_factory=list)
 
 
 class AssessmentSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -89,24 +96,28 @@ def create_author(rt: Runtime, email: str, label: str = "cli") -> tuple[Author, 
     return author, token
 
 
-def bank_format(filename: str) -> Literal["json", "yaml"]:
-    """The native format of an uploaded file, from its name."""
-    suffix = PurePath(filename).suffix.lower()
-    if suffix == ".json":
-        return "json"
-    if suffix in (".yaml", ".yml"):
-        return "yaml"
-    raise BankValidationError(
-        [Problem(source=filename or "upload", message="unknown bank format; upload .json or .yaml")]
-    )
+UPLOAD_SUFFIXES = (".json", ".yaml", ".yml", ".zip", ".xml", ".gift", ".txt", ".csv")
 
 
 def upload_bank(rt: Runtime, author: Author | None, filename: str, data: bytes) -> BankUploaded:
-    """Validate and store a bank version; nothing is stored unless all of it is valid."""
+    """Validate and store a bank version; nothing is stored unless all of it is valid.
+
+    Every format of :mod:`item_banks.formats` is accepted (native JSON/YAML, QTI packages and
+    items, GIFT, Moodle XML, CSV), chosen from the file name and content.
+    """
     name = PurePath(filename or "upload").name
-    fmt = bank_format(name)
+    if PurePath(name).suffix.lower() not in UPLOAD_SUFFIXES:
+        raise BankValidationError(
+            [
+                Problem(
+                    source=name or "upload",
+                    message="unknown bank format; upload " + ", ".join(UPLOAD_SUFFIXES),
+                )
+            ]
+        )
     limits = Limits(max_bytes=rt.settings.max_upload_bytes, max_items=rt.settings.max_items)
-    bank = decode_bank(data, source=name, fmt=fmt, limits=limits)
+    imported = read_bytes(data, name, limits=limits)
+    bank = imported.bank
     compile_pool(bank)  # the engine must be able to run it
     with rt.db.write() as conn:
         digest, new = bank_store.store_bank(conn, bank, name, author.id if author else None)
@@ -117,6 +128,8 @@ def upload_bank(rt: Runtime, author: Author | None, filename: str, data: bytes) 
         version_label=bank.version,
         title=bank.title,
         items=len(bank.items),
+        skipped=[str(p) for p in imported.skipped],
+        warnings=[str(p) for p in imported.warnings],
     )
 
 

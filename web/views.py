@@ -17,9 +17,20 @@ from msgspec import Meta
 
 from engine.feedback import Feedback
 from engine.session import SessionResult, SessionState
-from item_banks.model import Item, MultipleResponse, Numeric, ShortText, SingleChoice
+from item_banks.model import (
+    Item,
+    Match,
+    MultipleResponse,
+    Numeric,
+    Option,
+    Order,
+    ShortText,
+    SingleChoice,
+)
 from web.markdown import render, render_inline
 from web.runtime import CompiledBank
+
+ItemKind = Literal["single_choice", "multiple_response", "numeric", "short_text", "order", "match"]
 
 
 class _View(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -34,15 +45,22 @@ class OptionView(_View, frozen=True):
 
 
 class ItemView(_View, frozen=True):
-    """A question as the learner sees it."""
+    """A question as the learner sees it.
+
+    ``options`` are the choices (``single_choice``, ``multiple_response``), the things to put
+    in order (``order``) or the sources to match (``match``, with ``targets``). Answers:
+    an option id; a list of option ids; a list of option ids in the learner's order; a
+    list of ``"SOURCE TARGET"`` pairs; or text.
+    """
 
     id: str
     position: int
     competency: str
     competency_name: str
     stem_html: str
-    type: Literal["single_choice", "multiple_response", "numeric", "short_text"]
+    type: ItemKind
     options: tuple[OptionView, ...] = ()
+    targets: tuple[OptionView, ...] = ()
     unit: str | None = None
 
 
@@ -151,27 +169,34 @@ def item_view(compiled: CompiledBank, item: Item, position: int, session_id: str
     """The public view of ``item``: stem, interaction type and option texts only."""
     interaction = item.interaction
     options: tuple[OptionView, ...] = ()
+    targets: tuple[OptionView, ...] = ()
     unit = None
-    if isinstance(interaction, SingleChoice | MultipleResponse):
-        order = option_order(session_id, item.id, len(interaction.options), interaction.shuffle)
-        options = tuple(
-            OptionView(
-                id=interaction.options[i].id, html=render_inline(interaction.options[i].text)
-            )
-            for i in order
+
+    def shuffled(choices: tuple[Option, ...], salt: str, shuffle: bool) -> tuple[OptionView, ...]:
+        order = option_order(session_id, item.id + salt, len(choices), shuffle)
+        return tuple(
+            OptionView(id=choices[i].id, html=render_inline(choices[i].text)) for i in order
         )
-    elif isinstance(interaction, Numeric):
-        unit = interaction.unit
-    kind: Literal["single_choice", "multiple_response", "numeric", "short_text"]
+
+    kind: ItemKind
     if isinstance(interaction, SingleChoice):
-        kind = "single_choice"
+        options, kind = shuffled(interaction.options, "", interaction.shuffle), "single_choice"
     elif isinstance(interaction, MultipleResponse):
+        options = shuffled(interaction.options, "", interaction.shuffle)
         kind = "multiple_response"
+    elif isinstance(interaction, Order):
+        # Always shuffled: the order the author wrote is the answer.
+        options, kind = shuffled(interaction.options, "", True), "order"
+    elif isinstance(interaction, Match):
+        options = shuffled(interaction.sources, ":s", interaction.shuffle)
+        targets = shuffled(interaction.targets, ":t", interaction.shuffle)
+        kind = "match"
     elif isinstance(interaction, Numeric):
-        kind = "numeric"
-    else:
-        assert isinstance(interaction, ShortText)
+        unit, kind = interaction.unit, "numeric"
+    elif isinstance(interaction, ShortText):
         kind = "short_text"
+    else:
+        raise ValueError(f'item "{item.id}" is not auto-scored and cannot be presented')
     return ItemView(
         id=item.id,
         position=position,
@@ -180,6 +205,7 @@ def item_view(compiled: CompiledBank, item: Item, position: int, session_id: str
         stem_html=render(item.stem),
         type=kind,
         options=options,
+        targets=targets,
         unit=unit,
     )
 

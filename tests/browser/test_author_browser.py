@@ -1,4 +1,4 @@
-"""An author signs in, uploads a broken bank, sees every located error, then builds an assessment."""
+"""An author signs in, uploads a broken bank, sees each located error, then builds an assessment."""
 
 from __future__ import annotations
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from playwright.sync_api import Page
 
+from item_banks.native import encode_bank
 from tests.browser.conftest import check_accessibility
 from tests.server import ServerProcess
+from tests.web.mixed_bank import mixed_bank
 
 pytestmark = pytest.mark.browser
 
@@ -15,7 +18,9 @@ def tab_to(page: Page, predicate: str, limit: int = 60) -> None:
     """Press Tab until ``predicate`` (JS, on document.activeElement ``el``) holds."""
     for _ in range(limit):
         page.keyboard.press("Tab")
-        if page.evaluate(f"(() => {{ const el = document.activeElement; return !!({predicate}); }})()"):
+        if page.evaluate(
+            f"(() => {{ const el = document.activeElement; return !!({predicate}); }})()"
+        ):
             return
     raise AssertionError(f"keyboard focus never reached: {predicate}")
 
@@ -51,7 +56,7 @@ def test_keyboard_only_learner_reaches_the_result(page: Page, server: ServerProc
         assert feedback.get_attribute("aria-live") == "polite"
         verdict = page.locator("#verdict").inner_text()
         assert verdict.startswith(("Right", "Not right", "Partly right"))
-        if step == 1 or "feedback-wrong" not in checked_kinds and verdict == "Not right":
+        if step == 1 or ("feedback-wrong" not in checked_kinds and verdict == "Not right"):
             check_accessibility(page, f"learner-feedback-{step}")
             if verdict == "Not right":
                 checked_kinds.add("feedback-wrong")
@@ -67,7 +72,9 @@ def test_keyboard_only_learner_reaches_the_result(page: Page, server: ServerProc
     check_accessibility(page, "learner-result")
 
 
-def test_reload_keeps_the_question_and_errors_are_announced(page: Page, server: ServerProcess) -> None:
+def test_reload_keeps_the_question_and_errors_are_announced(
+    page: Page, server: ServerProcess
+) -> None:
     page.goto(server.assessment_url)
     page.get_by_role("button", name="Start the assessment").click()
     page.wait_for_selector("h1:has-text('Question 1')")
@@ -94,3 +101,43 @@ def test_missing_pages_are_accessible_too(page: Page, server: ServerProcess) -> 
     check_accessibility(page, "error-404")
     page.goto(server.base_url + "/")
     check_accessibility(page, "home")
+
+
+def test_every_interaction_is_accessible(page: Page, server: ServerProcess) -> None:
+    """Order and match questions (select lists) and the others, checked by axe-core."""
+    auth = {"Authorization": f"Bearer {server.author_token}"}
+    with httpx.Client(base_url=server.base_url, headers=auth) as api:
+        bank = api.post(
+            "/api/v1/author/banks?filename=mixed.json", content=encode_bank(mixed_bank(), "json")
+        ).json()
+        created = api.post(
+            "/api/v1/author/assessments",
+            json={
+                "title": "Mixed",
+                "bank_hash": bank["hash"],
+                "policy": {"stopping": {"rule": "fixed_length", "n": 6}},
+            },
+        ).json()
+    page.goto(created["url"])
+    page.get_by_role("button", name="Start the assessment").click()
+    kinds = set()
+    while "/result" not in page.url:
+        page.wait_for_selector("form.answer")
+        kind = page.locator("input[name=kind]").input_value()
+        kinds.add(kind)
+        if kind in ("order", "match"):
+            check_accessibility(page, f"learner-question-{kind}")
+        if kind == "order":
+            for n, select in enumerate(page.locator("select").all(), start=1):
+                select.select_option(str(n))
+        elif kind == "match":
+            page.locator("select").first.select_option(index=1)
+        elif kind in ("single_choice", "multiple_response"):
+            page.locator("input[name=answer]").first.check()
+        else:
+            page.fill("#answer", "3")
+        page.get_by_role("button", name="Submit answer").click()
+        page.wait_for_selector("#feedback")
+        page.locator("a.primary").click()
+        page.wait_for_load_state()
+    assert {"order", "match"} <= kinds

@@ -123,7 +123,9 @@ def test_competency_without_items_is_refused() -> None:
 def test_polytomous_model_must_fit_the_interaction() -> None:
     raw = raw_bank(1)
     raw["items"][0]["irt"] = {"model": "gpcm", "a": 1.0, "thresholds": [0.0]}
-    assert any("gpcm needs a partially scored multiple_response" in p for p in problems_of(raw))
+    assert any(
+        "gpcm needs an interaction that can earn partial credit" in p for p in problems_of(raw)
+    )
     partial = raw_bank(1)
     partial["items"][0]["interaction"] = {
         "type": "multiple_response",

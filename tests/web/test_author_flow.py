@@ -7,6 +7,7 @@ import html
 import io
 import json
 import random
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -263,3 +264,44 @@ def test_openapi_schema(site: Site) -> None:
     } <= paths
     assert not any(p.startswith(("/s/", "/a/", "/author/")) for p in paths)  # pages are not API
     assert "AnswerRequest" in json.dumps(doc["components"])
+
+
+FORMATS = Path(__file__).resolve().parents[1] / "item_banks" / "formats" / "data"
+
+
+def test_uploads_of_other_formats(site: Site) -> None:
+    """GIFT and Moodle XML import through the upload form; what is left out is listed."""
+    sign_in(site)
+    for path in (FORMATS / "gift" / "quiz.gift", FORMATS / "moodle" / "quiz.xml"):
+        page = site.client.post(
+            "/author/banks/upload",
+            data={"_csrf_token": site.csrf()},
+            files={"bank": (path.name, path.read_bytes(), "application/octet-stream")},
+            follow_redirects=False,
+        )
+        assert page.status_code in (201, 303), page.text
+        if page.status_code == 201:
+            text = html.unescape(page.text)
+            assert ": stored" in text
+            assert f"{path.name}:" in text  # every note is located in the uploaded file
+    versions = site.client.get("/api/v1/author/banks", headers=site.auth()).json()
+    assert {v["source_name"] for v in versions} >= {"quiz.gift", "quiz.xml"}
+
+
+def test_malicious_upload_is_refused_with_a_located_message(site: Site) -> None:
+    sign_in(site)
+    before = bank_count(site)
+    path = FORMATS / "malicious" / "billion-laughs.xml"
+    page = site.client.post(
+        "/author/banks/upload",
+        data={"_csrf_token": site.csrf()},
+        files={"bank": (path.name, path.read_bytes(), "application/xml")},
+    )
+    assert page.status_code == 422
+    assert "billion-laughs.xml" in html.unescape(page.text)
+    assert bank_count(site) == before
+    api = site.client.post(
+        "/api/v1/author/banks?filename=evil.xml", content=path.read_bytes(), headers=site.auth()
+    )
+    assert api.status_code == 422
+    assert api.json()["errors"][0].startswith("evil.xml")

@@ -13,7 +13,9 @@ from sqlalchemy import func, select, update
 
 from engine.learner import raw_answer
 from item_banks.model import category_count
+from item_banks.native import encode_bank
 from tests.web.conftest import Site, form_fields, settings_for
+from tests.web.mixed_bank import mixed_bank
 from web.app import create_app
 from web.db.schema import learner_sessions, responses
 from web.demo import ensure_demo
@@ -230,3 +232,62 @@ def test_closed_assessment_refuses_new_sessions(site: Site) -> None:
     refused = site.client.post(f"/api/v1/assessments/{site.assessment_id}/sessions", json={})
     assert refused.status_code == 404
     assert site.client.get(f"/a/{site.assessment_id}").status_code == 404
+
+
+def test_order_and_match_questions_in_pages(site: Site) -> None:
+    """Every interaction the engine can present works through the HTML form."""
+    uploaded = site.client.post(
+        "/api/v1/author/banks?filename=mixed.json",
+        content=encode_bank(mixed_bank(), "json"),
+        headers=site.auth(),
+    ).json()
+    created = site.client.post(
+        "/api/v1/author/assessments",
+        json={
+            "title": "Mixed",
+            "bank_hash": uploaded["hash"],
+            "policy": {
+                "stopping": {"rule": "fixed_length", "n": 6},
+                "selection": {"method": "random"},
+            },
+        },
+        headers=site.auth(),
+    ).json()
+    site_id = created["id"]
+    r = site.client.post(
+        f"/a/{site_id}/start", data={"_csrf_token": site.csrf()}, follow_redirects=False
+    )
+    sid = r.headers["location"].rsplit("/", 1)[1]
+    right_answers: dict[str, dict[str, Any]] = {
+        "m-order": {"rank:o1": "1", "rank:o2": "2", "rank:o3": "3"},
+        "m-match": {"match:o1": "t1", "match:o2": "t2"},
+        "m-single": {"answer": "o1"},
+        "m-multi": {"answer": ["o1", "o3"]},
+        "m-number": {"answer": "3"},
+        "m-text": {"answer": "dropna"},
+    }
+    seen = []
+    while True:
+        page = site.client.get(f"/s/{sid}", follow_redirects=False)
+        if page.status_code == 303:
+            break
+        fields = form_fields(page.text)
+        seen.append(fields["kind"])
+        data: dict[str, Any] = {"_csrf_token": site.csrf(), **fields}
+        if fields["kind"] == "order":
+            assert page.text.count('name="rank:') == 3
+            duplicate = dict(data, **{"rank:o1": "1", "rank:o2": "1", "rank:o3": "3"})
+            refused = site.client.post(f"/s/{sid}/answer", data=duplicate)
+            assert refused.status_code == 422
+            assert "give every item a different position" in refused.text
+        if fields["kind"] == "match":
+            assert page.text.count('name="match:') == 2
+            assert page.text.count(">No match</option>") == 2
+        data.update(right_answers[fields["item_id"]])
+        posted = site.client.post(f"/s/{sid}/answer", data=data, follow_redirects=False)
+        assert posted.status_code == 303, posted.text
+        feedback = site.client.get(posted.headers["location"]).text
+        assert '<h2 id="verdict">Right' in feedback, fields
+    assert sorted(seen) == sorted(
+        ["order", "match", "single_choice", "multiple_response", "numeric", "short_text"]
+    )

@@ -121,7 +121,7 @@ async def upload(state: State, request: Request[Any, Any, Any]) -> Template | Re
         return Template(
             "author/upload.html",
             context={
-                "problems": ["choose a bank file (.json or .yaml) to upload"],
+                "problems": ["choose a bank file to upload"],
                 "title": "No file",
             },
             status_code=422,
@@ -146,6 +146,8 @@ async def upload(state: State, request: Request[Any, Any, Any]) -> Template | Re
             context={"problems": [str(exc)], "title": f"{upload_file.filename} was not stored"},
             status_code=422,
         )
+    if uploaded.skipped or uploaded.warnings:
+        return Template("author/uploaded.html", context={"uploaded": uploaded}, status_code=201)
     return Redirect(path=f"/author/banks/{uploaded.hash}", status_code=303)
 
 

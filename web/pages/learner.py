@@ -91,6 +91,32 @@ async def start(
     return Redirect(path=f"/s/{session_id}", status_code=303)
 
 
+def answer_from_form(form: Any, kind: str) -> tuple[str | list[str], Any, str | None]:
+    """Read the raw answer from the question form.
+
+    Returns the answer, what to show back in the form if it is refused, and a problem with
+    the form itself (an order with a position given twice) or None.
+    """
+    if kind == "order":
+        ranks = {
+            str(key)[5:]: str(value) for key, value in form.items() if str(key).startswith("rank:")
+        }
+        chosen = [r for r in ranks.values() if r]
+        if len(chosen) < len(ranks) or len(set(chosen)) != len(chosen):
+            return [], ranks, "give every item a different position"
+        return sorted(ranks, key=lambda option: int(ranks[option])), ranks, None
+    if kind == "match":
+        pairs = {
+            str(key)[6:]: str(value) for key, value in form.items() if str(key).startswith("match:")
+        }
+        return [f"{source} {target}" for source, target in pairs.items() if target], pairs, None
+    values = [str(v) for v in form.getall("answer")] if "answer" in form else []
+    if kind == "multiple_response":
+        return values, values, None
+    single = values[0] if values else ""
+    return single, single, None
+
+
 def _question_context(
     view: SessionView, error: str | None = None, given: Any = None
 ) -> dict[str, Any]:
@@ -114,17 +140,16 @@ async def answer(
     """Store the answer; show the feedback (or, in ``end`` mode, the next question)."""
     rt = runtime(state)
     form = await request.form()
-    values = [str(v) for v in form.getall("answer")] if "answer" in form else []
     kind = str(form.get("kind") or "")
-    given: str | list[str] = (
-        values if kind == "multiple_response" else (values[0] if values else "")
-    )
+    given, shown, problem = answer_from_form(form, kind)
     item_id = str(form.get("item_id") or "")
     try:
         position = int(str(form.get("position") or "0"))
     except ValueError:
         position = 0
     try:
+        if problem is not None:
+            raise AnswerError(item_id, problem)
         outcome = await to_thread.run_sync(
             lambda: learning.submit_answer(
                 rt, session_id, item_id=item_id, position=position, answer=given
@@ -134,7 +159,7 @@ async def answer(
         view = await to_thread.run_sync(learning.view_session, rt, session_id)
         return Template(
             "question.html",
-            context=_question_context(view, error=exc.message, given=given),
+            context=_question_context(view, error=exc.message, given=shown),
             status_code=422,
         )
     if outcome.feedback is None:

@@ -1,0 +1,224 @@
+"""What every importer shares: the result type, drafts of items, and bank assembly.
+
+An importer turns each source item into a :class:`Draft` (the item as raw fields, the way a
+native file would hold it) or a *skip* (a located problem naming the feature Skillgauge
+lacks). :func:`assemble` then builds the bank: it converts every draft with msgspec (so a
+malformed item is reported exactly like a malformed native item), derives the bank id,
+creates competencies from skill tags or from the file, fills in provisional IRT parameters
+where the source has none (with a warning), and runs the bank's cross-field checks. Any
+problem refuses the whole import: nothing partial is returned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+import msgspec
+
+from item_banks.errors import BankValidationError, Problem
+from item_banks.messages import explain, join_path
+from item_banks.model import Bank, Competency, ContentArea, Item
+from item_banks.native import DEFAULT_LIMITS, Limits
+from item_banks.validation import check_bank
+
+#: IRT parameters given to items whose source carries none: a provisional 2PL with
+#: average discrimination and difficulty. Calibration replaces them; the import warns.
+PROVISIONAL_IRT: dict[str, Any] = {"model": "2pl", "a": 1.0, "b": 0.0}
+
+
+class ImportResult(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A bank read from a foreign format.
+
+    Attributes
+    ----------
+    bank
+        The valid bank.
+    skipped
+        One located problem per item left out because it needs a feature Skillgauge lacks.
+    warnings
+        Located notes on what was read approximately or not at all (provisional IRT
+        parameters, feedback with no place in the bank...).
+    """
+
+    bank: Bank
+    skipped: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+
+
+@dataclass
+class Draft:
+    """One importable item before validation.
+
+    Attributes
+    ----------
+    raw
+        The item's fields as a native file would hold them (``irt`` and ``competency`` may
+        be absent: :func:`assemble` fills them in).
+    source
+        Where the item came from (file, or ``package.zip!path``), for messages.
+    skills
+        Skill tags as ``(identifier, label)`` (curriculum standards, GIFT categories...): the
+        first becomes the item's competency, the rest content areas.
+    """
+
+    raw: dict[str, Any]
+    source: str
+    skills: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class Collected:
+    """Drafts, skips and warnings gathered while reading a source."""
+
+    drafts: list[Draft] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+
+
+_NOT_ID = re.compile(r"[^A-Za-z0-9_.:-]+")
+
+
+def slug(text: str, fallback: str = "x") -> str:
+    """Turn free text into an identifier: ``"Unit 3: Fractions"`` -> ``Unit-3:-Fractions``."""
+    cleaned = _NOT_ID.sub("-", text.strip()).strip("-_.:")
+    if not cleaned or not cleaned[0].isalnum():
+        cleaned = f"{fallback}-{cleaned}" if cleaned else fallback
+    return cleaned[:64].rstrip("-_.:") or fallback
+
+
+def provisional_irt(raw: dict[str, Any]) -> dict[str, Any]:
+    """Provisional parameters that fit the item: a 2PL, or for partial scoring a GPCM.
+
+    Partially scored multiple-response items get one GPCM step per key, spread over [-1, 1].
+    """
+    interaction = raw.get("interaction")
+    if isinstance(interaction, dict) and interaction.get("scoring") == "partial":
+        k = max(1, len(interaction.get("key") or ()))
+        steps = [0.0] if k == 1 else [round(-1 + 2 * i / (k - 1), 6) for i in range(k)]
+        return {"model": "gpcm", "a": 1.0, "thresholds": steps}
+    return dict(PROVISIONAL_IRT)
+
+
+def skill(label: str, identifier: str | None = None) -> tuple[str, str]:
+    """A skill tag ``(identifier, label)``; the identifier is derived from the label if absent."""
+    label = " ".join(label.split()) or (identifier or "skill")
+    return (slug(identifier or label, "skill"), label)
+
+
+def bank_id_for(source: str) -> str:
+    """The bank id derived from a file or package name (``algebra-1.zip`` -> ``algebra-1``)."""
+    name = PurePath(source.split("!", maxsplit=1)[0]).name
+    stem = name.split(".")[0] if name else "imported"
+    return slug(stem, "bank")
+
+
+def assemble(
+    collected: Collected,
+    *,
+    source: str,
+    limits: Limits = DEFAULT_LIMITS,
+    bank_id: str | None = None,
+    title: str | None = None,
+    version: str = "1",
+    description: str = "",
+    competencies: Sequence[Competency] = (),
+) -> ImportResult:
+    """Build and validate the bank from what an importer collected.
+
+    Raises
+    ------
+    BankValidationError
+        With every located problem when any item is malformed, the limits are exceeded, or
+        nothing at all could be imported (the skipped items are listed then).
+    """
+    if collected.errors:
+        raise BankValidationError(collected.errors)
+    if not collected.drafts:
+        headline = Problem(source=source, message="nothing could be imported")
+        raise BankValidationError([*collected.skipped, headline])
+    if len(collected.drafts) > limits.max_items:
+        raise BankValidationError(
+            [
+                Problem(
+                    source=source,
+                    message=f"{len(collected.drafts):,} items; the limit is {limits.max_items:,}",
+                )
+            ]
+        )
+    bank_id = bank_id or bank_id_for(source)
+    title = title or bank_id
+    warnings = list(collected.warnings)
+    known = {c.id: c for c in competencies}
+    skill_names: dict[str, str] = {}
+    area_names: dict[str, str] = {}
+    default_competency = slug(bank_id)
+    problems: list[Problem] = []
+    items: list[Item] = []
+    provisional = 0
+    for draft in collected.drafts:
+        raw = dict(draft.raw)
+        if "competency" not in raw:
+            if draft.skills:
+                skill, label = draft.skills[0]
+                skill_names.setdefault(skill, label)
+                raw["competency"] = skill
+            else:
+                raw["competency"] = default_competency
+        if draft.skills[1:] and "content_areas" not in raw:
+            for tag, label in draft.skills[1:]:
+                area_names.setdefault(tag, label)
+            raw["content_areas"] = list(dict.fromkeys(tag for tag, _ in draft.skills[1:]))[:20]
+        if "irt" not in raw:
+            raw["irt"] = provisional_irt(raw)
+            provisional += 1
+        label = str(raw.get("id") or "?")
+        try:
+            items.append(msgspec.convert(raw, Item))
+        except msgspec.ValidationError as exc:
+            parts, message = explain(str(exc), raw)
+            problems.append(
+                Problem(
+                    source=draft.source, item=label, field=join_path(parts) or None, message=message
+                )
+            )
+    if provisional:
+        warnings.append(
+            Problem(
+                source=source,
+                message=f"{provisional} of {len(collected.drafts)} items carry no IRT parameters; "
+                "they get the provisional 2PL a=1, b=0 until calibrated",
+            )
+        )
+    comps = list(competencies)
+    used = dict.fromkeys(item.competency for item in items)
+    for cid in used:
+        if cid not in known:
+            name = skill_names.get(cid) or (title if cid == default_competency else cid)
+            known[cid] = Competency(id=cid, name=name[:200])
+            comps.append(known[cid])
+    header = Bank(
+        id=bank_id,
+        title=title[:200],
+        version=version,
+        description=description,
+        competencies=tuple(comps),
+        content_areas=tuple(ContentArea(id=k, name=v[:200]) for k, v in area_names.items()),
+        items=(),
+    )
+    try:
+        header = msgspec.convert(msgspec.to_builtins(header), Bank)
+    except msgspec.ValidationError as exc:
+        parts, message = explain(str(exc), msgspec.to_builtins(header))
+        problems.append(Problem(source=source, field=join_path(parts) or None, message=message))
+    if problems:
+        raise BankValidationError(problems)
+    bank = msgspec.structs.replace(header, items=tuple(items))
+    problems = check_bank(bank, source)
+    if problems:
+        raise BankValidationError(problems)
+    return ImportResult(bank=bank, skipped=tuple(collected.skipped), warnings=tuple(warnings))

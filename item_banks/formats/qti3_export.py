@@ -1,0 +1,512 @@
+"""A bank as a QTI 3.0 content package: one item file per item, a manifest, usage data.
+
+What QTI carries, and so survives ``import(export(bank))``: the bank id (manifest identifier),
+title and version (LOM), every item's id, stem, interaction (choice, text entry for numbers
+and text, order, match, extended text), key, partial credits, numeric tolerances and
+intervals, case sensitivity, shuffling, option rationales (inline feedback), worked solution
+and hints (modal feedback), competency and content areas (curriculum-standards tags, GUID =
+id, label = name) and IRT parameters with standard errors (usage data, see
+:mod:`item_banks.formats.qti_package`).
+
+What it does not carry is listed by :func:`export_bank` as located notes: bank description
+and notes, misconceptions, competency descriptions and cut scores, option misconception
+references, rationales on order/match options, numeric units, pretest status and
+Sympson-Hetter exposure parameters.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Any
+
+from lxml import etree
+
+from item_banks.errors import Problem
+from item_banks.formats.markup import append_markdown
+from item_banks.formats.qti3_import import NS
+from item_banks.model import (
+    Bank,
+    ExtendedText,
+    Graded,
+    Item,
+    Match,
+    MultipleResponse,
+    Numeric,
+    Option,
+    Order,
+    PartialCredit,
+    ShortText,
+    SingleChoice,
+    model_name,
+)
+
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+SCHEMA = "https://purl.imsglobal.org/spec/qti/v3p0/schema/xsd/imsqti_asiv3p0_v1p0.xsd"
+TEMPLATE = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/{}.xml"
+CP_NS = "http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1"
+LOM_NS = "http://ltsc.ieee.org/xsd/LOM"
+CSM_NS = "http://www.imsglobal.org/xsd/imscsmd_v1p0"
+USAGE_NS = "http://www.imsglobal.org/xsd/imsqti_usagedata_v3p0"
+
+
+def _q(name: str, ns: str = NS) -> str:
+    return f"{{{ns}}}{name}"
+
+
+def _sub(parent: etree._Element, name: str, text: str | None = None, **attrs: str) -> Any:
+    element = etree.SubElement(parent, _q(name), {k.replace("_", "-"): v for k, v in attrs.items()})
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _num(value: float) -> str:
+    return repr(float(value))
+
+
+def _value(parent: etree._Element, text: str) -> None:
+    _sub(parent, "qti-value", text)
+
+
+def _declare(
+    item: etree._Element,
+    cardinality: str,
+    base_type: str,
+    correct: list[str],
+    mapping: list[tuple[str, float, bool | None]] | None = None,
+    *,
+    upper: float = 1.0,
+) -> None:
+    decl = _sub(
+        item, "qti-response-declaration", identifier="RESPONSE", cardinality=cardinality,
+        base_type=base_type,
+    )  # fmt: skip
+    if correct:
+        holder = _sub(decl, "qti-correct-response")
+        for value in correct:
+            _value(holder, value)
+    if mapping is not None:
+        mapped = _sub(
+            decl, "qti-mapping", lower_bound="0", upper_bound=_num(upper), default_value="0"
+        )
+        for key, score, sensitive in mapping:
+            attrs = {"map_key": key, "mapped_value": _num(score)}
+            if sensitive is not None:
+                attrs["case_sensitive"] = "true" if sensitive else "false"
+            _sub(mapped, "qti-map-entry", **attrs)
+
+
+def _choices(parent: etree._Element, name: str, options: tuple[Option, ...], inline: bool) -> None:
+    for option in options:
+        choice = _sub(parent, name, identifier=option.id)
+        if name == "qti-simple-associable-choice":
+            choice.set("match-max", "0")
+        append_markdown(choice, option.text, NS, inline=True)
+        if inline and option.rationale:
+            feedback = _sub(
+                choice, "qti-feedback-inline", outcome_identifier="FEEDBACK",
+                identifier=option.id, show_hide="show",
+            )  # fmt: skip
+            append_markdown(feedback, option.rationale, NS, inline=True)
+
+
+class _Scoring:
+    """How the exported item scores: a template, or rules (condition, score) pairs."""
+
+    def __init__(self, template: str | None = None) -> None:
+        self.template = template
+        self.rules: list[tuple[etree._Element, float]] = []
+        self.map = False
+
+
+def _condition(name: str, *children: etree._Element, **attrs: str) -> etree._Element:
+    element = etree.Element(_q(name), {k.replace("_", "-"): v for k, v in attrs.items()})
+    element.extend(children)
+    return element
+
+
+def _var(name: str = "RESPONSE") -> etree._Element:
+    return _condition("qti-variable", identifier=name)
+
+
+def _base(value: str, base_type: str = "float") -> etree._Element:
+    element = _condition("qti-base-value", base_type=base_type)
+    element.text = value
+    return element
+
+
+def _interaction(item: Item, root: etree._Element, body: etree._Element) -> _Scoring:
+    interaction = item.interaction
+    if isinstance(interaction, SingleChoice | MultipleResponse):
+        multiple = isinstance(interaction, MultipleResponse)
+        keys = (
+            list(interaction.key)
+            if isinstance(interaction, MultipleResponse)
+            else [interaction.key]
+        )
+        mapping: list[tuple[str, float, bool | None]] | None = None
+        upper = 1.0
+        if interaction.scoring == "weighted":
+            mapping = [(o.id, o.credit, None) for o in interaction.options if o.credit]
+        elif interaction.scoring == "partial":
+            keyset = set(keys)
+            mapping = [(o.id, 1.0 if o.id in keyset else -1.0, None) for o in interaction.options]
+            upper = float(len(keys))
+        _declare(
+            root, "multiple" if multiple else "single", "identifier", keys, mapping, upper=upper
+        )
+        element = _sub(
+            body, "qti-choice-interaction", response_identifier="RESPONSE",
+            shuffle="true" if interaction.shuffle else "false",
+            max_choices="0" if multiple else "1",
+        )  # fmt: skip
+        _choices(element, "qti-simple-choice", interaction.options, inline=True)
+        return _Scoring("map_response" if mapping is not None else "match_correct")
+    if isinstance(interaction, Order):
+        _declare(root, "ordered", "identifier", list(interaction.key))
+        element = _sub(
+            body, "qti-order-interaction", response_identifier="RESPONSE",
+            shuffle="true" if interaction.shuffle else "false",
+        )  # fmt: skip
+        _choices(element, "qti-simple-choice", interaction.options, inline=False)
+        return _Scoring("match_correct")
+    if isinstance(interaction, Match):
+        pairs = [f"{p.source} {p.target}" for p in interaction.key]
+        weighted = interaction.scoring == "weighted"
+        mapping = (
+            [(f"{c.source} {c.target}", c.credit, None) for c in interaction.credits]
+            if weighted
+            else None
+        )
+        _declare(root, "multiple", "directedPair", pairs, mapping)
+        element = _sub(
+            body, "qti-match-interaction", response_identifier="RESPONSE",
+            shuffle="true" if interaction.shuffle else "false", max_associations="0",
+        )  # fmt: skip
+        for options in (interaction.sources, interaction.targets):
+            _choices(
+                _sub(element, "qti-simple-match-set"),
+                "qti-simple-associable-choice",
+                options,
+                inline=False,
+            )
+        return _Scoring("map_response" if weighted else "match_correct")
+    if isinstance(interaction, Numeric):
+        _declare(root, "single", "float", [_num(interaction.key)])
+        holder = _sub(body, "div")
+        _sub(holder, "qti-text-entry-interaction", response_identifier="RESPONSE")
+        if interaction.tolerance == 0 and not interaction.alternatives:
+            return _Scoring("match_correct")
+        scoring = _Scoring()
+        tolerance = interaction.tolerance
+        mode = interaction.tolerance_mode
+        if mode == "relative":
+            tolerance = round(tolerance * 100.0, 10)
+        equal = _condition(
+            "qti-equal", _var(), _condition("qti-correct", identifier="RESPONSE"),
+            tolerance_mode=mode if tolerance else "exact",
+        )  # fmt: skip
+        if tolerance:
+            equal.set("tolerance", f"{_num(tolerance)} {_num(tolerance)}")
+        scoring.rules.append((equal, 1.0))
+        for alt in interaction.alternatives:
+            inside = _condition(
+                "qti-and",
+                _condition("qti-gte", _var(), _base(_num(alt.low))),
+                _condition("qti-lte", _var(), _base(_num(alt.high))),
+            )
+            scoring.rules.append((inside, alt.credit))
+        return scoring
+    if isinstance(interaction, ShortText):
+        simple = (
+            len(interaction.key) == 1
+            and interaction.case_sensitive
+            and not interaction.alternatives
+        )
+        mapping = None
+        if not simple:
+            sensitive = interaction.case_sensitive
+            mapping = [(k, 1.0, sensitive) for k in interaction.key]
+            mapping += [(a.text, a.credit, sensitive) for a in interaction.alternatives]
+        _declare(root, "single", "string", [interaction.key[0]], mapping)
+        holder = _sub(body, "div")
+        _sub(holder, "qti-text-entry-interaction", response_identifier="RESPONSE")
+        return _Scoring("match_correct" if simple else "map_response")
+    assert isinstance(interaction, ExtendedText)
+    _declare(root, "single", "string", [])
+    attrs = {}
+    if interaction.expected_lines is not None:
+        attrs["expected_lines"] = str(interaction.expected_lines)
+    if interaction.expected_length is not None:
+        attrs["expected_length"] = str(interaction.expected_length)
+    _sub(body, "qti-extended-text-interaction", response_identifier="RESPONSE", **attrs)
+    return _Scoring(None)
+
+
+def _outcome(root: etree._Element, identifier: str, cardinality: str, base_type: str) -> None:
+    outcome = _sub(
+        root, "qti-outcome-declaration", identifier=identifier, cardinality=cardinality,
+        base_type=base_type,
+    )  # fmt: skip
+    if identifier == "SCORE":
+        default = _sub(outcome, "qti-default-value")
+        _value(default, "0")
+
+
+def item_xml(item: Item) -> bytes:
+    """One item as a QTI 3.0 ``qti-assessment-item`` document."""
+    root = etree.Element(
+        _q("qti-assessment-item"),
+        {
+            f"{{{XSI}}}schemaLocation": f"{NS} {SCHEMA}",
+            "identifier": item.id,
+            "title": item.id,
+            "adaptive": "false",
+            "time-dependent": "false",
+        },
+        nsmap={None: NS, "xsi": XSI},
+    )
+    body = etree.Element(_q("qti-item-body"))
+    append_markdown(body, item.stem, NS)
+    scoring = _interaction(item, root, body)
+    interaction = item.interaction
+    rationales = isinstance(interaction, SingleChoice | MultipleResponse) and any(
+        o.rationale for o in interaction.options
+    )
+    if item.hints:
+        _sub(root, "qti-response-declaration", identifier="HINTREQUEST", cardinality="single",
+             base_type="boolean")  # fmt: skip
+        _sub(body, "qti-end-attempt-interaction", response_identifier="HINTREQUEST", title="Hint")
+    _outcome(root, "SCORE", "single", "float")
+    multiple = isinstance(interaction, MultipleResponse)
+    if rationales:
+        _outcome(root, "FEEDBACK", "multiple" if multiple else "single", "identifier")
+    if item.solution:
+        _outcome(root, "SOLUTION", "single", "identifier")
+    if item.hints:
+        _outcome(root, "HINT", "multiple", "identifier")
+    root.append(body)
+    if scoring.template is None and not scoring.rules:
+        pass  # extended text: a person scores it
+    elif scoring.template is not None and not (rationales or item.solution or item.hints):
+        _sub(root, "qti-response-processing", template=TEMPLATE.format(scoring.template))
+    else:
+        processing = _sub(root, "qti-response-processing")
+        _processing_rules(processing, scoring)
+        if rationales:
+            setter = _sub(processing, "qti-set-outcome-value", identifier="FEEDBACK")
+            setter.append(_var())
+        if item.solution:
+            setter = _sub(processing, "qti-set-outcome-value", identifier="SOLUTION")
+            setter.append(_base("SOLUTION", "identifier"))
+        if item.hints:
+            condition = _sub(processing, "qti-response-condition")
+            branch = _sub(condition, "qti-response-if")
+            branch.append(_var("HINTREQUEST"))
+            setter = _sub(branch, "qti-set-outcome-value", identifier="HINT")
+            values = _sub(setter, "qti-multiple")
+            for k in range(len(item.hints)):
+                values.append(_base(f"HINT-{k + 1}", "identifier"))
+    if item.solution:
+        feedback = _sub(
+            root, "qti-modal-feedback", outcome_identifier="SOLUTION", identifier="SOLUTION",
+            show_hide="show", title="Worked solution",
+        )  # fmt: skip
+        append_markdown(_sub(feedback, "qti-content-body"), item.solution, NS)
+    for k, hint in enumerate(item.hints):
+        feedback = _sub(
+            root, "qti-modal-feedback", outcome_identifier="HINT", identifier=f"HINT-{k + 1}",
+            show_hide="show", title="Hint",
+        )  # fmt: skip
+        append_markdown(_sub(feedback, "qti-content-body"), hint, NS)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _processing_rules(processing: etree._Element, scoring: _Scoring) -> None:
+    if scoring.template == "map_response":
+        setter = _sub(processing, "qti-set-outcome-value", identifier="SCORE")
+        _sub(setter, "qti-map-response", identifier="RESPONSE")
+        return
+    rules = scoring.rules or [
+        (_condition("qti-match", _var(), _condition("qti-correct", identifier="RESPONSE")), 1.0)
+    ]
+    condition = _sub(processing, "qti-response-condition")
+    for index, (test, score) in enumerate(rules):
+        branch = _sub(condition, "qti-response-if" if index == 0 else "qti-response-else-if")
+        branch.append(test)
+        _sub(branch, "qti-set-outcome-value", identifier="SCORE").append(_base(_num(score)))
+    otherwise = _sub(condition, "qti-response-else")
+    _sub(otherwise, "qti-set-outcome-value", identifier="SCORE").append(_base("0.0"))
+
+
+# --------------------------------------------------------------------------- package
+
+
+def _irt_statistics(item: Item) -> list[tuple[str, float, float | None]]:
+    irt = item.irt
+    model = model_name(irt)
+    se = irt.se
+    out: list[tuple[str, float, float | None]] = []
+    for name in ("a", "b", "c", "d"):
+        value = getattr(irt, name, None)
+        if value is None:
+            continue
+        if name == "a" and model == "1pl" and value == 1.0:
+            continue
+        out.append((f"irt-{model}-{name}", value, getattr(se, name, None) if se else None))
+    if isinstance(irt, Graded | PartialCredit):
+        errors = se.thresholds if se is not None and se.thresholds is not None else None
+        for k, value in enumerate(irt.thresholds):
+            error = errors[k] if errors is not None else None
+            out.append((f"irt-{model}-threshold-{k + 1}", value, error))
+    return out
+
+
+def usage_data_xml(bank: Bank) -> bytes:
+    """IRT parameters of every item as QTI usage data (ordinary statistics)."""
+    root = etree.Element(
+        _q("qti-usage-data", USAGE_NS),
+        {"glossary": f"urn:skillgauge:irt:{bank.id}"},
+        nsmap={None: USAGE_NS},
+    )
+    for item in bank.items:
+        for name, value, error in _irt_statistics(item):
+            attrs = {"name": name, "context": f"urn:skillgauge:bank:{bank.id}"}
+            if error is not None:
+                attrs["std-error"] = _num(error)
+            stat = etree.SubElement(root, _q("qti-ordinary-statistic", USAGE_NS), attrs)
+            etree.SubElement(stat, _q("qti-target-object", USAGE_NS), identifier=item.id)
+            etree.SubElement(stat, _q("qti-value", USAGE_NS)).text = _num(value)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _lom(parent: etree._Element, bank: Bank) -> None:
+    lom = etree.SubElement(parent, _q("lom", LOM_NS))
+    general = etree.SubElement(lom, _q("general", LOM_NS))
+    title = etree.SubElement(general, _q("title", LOM_NS))
+    etree.SubElement(title, _q("string", LOM_NS)).text = bank.title
+    cycle = etree.SubElement(lom, _q("lifeCycle", LOM_NS))
+    version = etree.SubElement(cycle, _q("version", LOM_NS))
+    etree.SubElement(version, _q("string", LOM_NS)).text = bank.version
+
+
+def manifest_xml(bank: Bank) -> bytes:
+    """The package manifest: bank metadata, one resource per item, the usage data."""
+    root = etree.Element(
+        _q("manifest", CP_NS),
+        {"identifier": bank.id},
+        nsmap={None: CP_NS, "imsmd": LOM_NS, "imscsmd": CSM_NS},
+    )
+    metadata = etree.SubElement(root, _q("metadata", CP_NS))
+    etree.SubElement(metadata, _q("schema", CP_NS)).text = "QTI Package"
+    etree.SubElement(metadata, _q("schemaversion", CP_NS)).text = "3.0.0"
+    _lom(metadata, bank)
+    etree.SubElement(root, _q("organizations", CP_NS))
+    resources = etree.SubElement(root, _q("resources", CP_NS))
+    competencies = {c.id: c.name for c in bank.competencies}
+    areas = {a.id: a.name for a in bank.content_areas}
+    for item in bank.items:
+        href = f"items/{item.id}.xml"
+        resource = etree.SubElement(
+            resources,
+            _q("resource", CP_NS),
+            identifier=f"RES-{item.id}",
+            type="imsqti_item_xmlv3p0",
+            href=href,
+        )
+        meta = etree.SubElement(resource, _q("metadata", CP_NS))
+        standards = etree.SubElement(meta, _q("curriculumStandardsMetadataSet", CSM_NS))
+        entry = etree.SubElement(
+            standards, _q("curriculumStandardsMetadata", CSM_NS), providerId="skillgauge"
+        )
+        guids = etree.SubElement(entry, _q("setOfGUIDs", CSM_NS))
+        tags = [(item.competency, competencies.get(item.competency, item.competency))]
+        tags += [(a, areas.get(a, a)) for a in item.content_areas]
+        for guid, label in tags:
+            labelled = etree.SubElement(guids, _q("labelledGUID", CSM_NS))
+            etree.SubElement(labelled, _q("label", CSM_NS)).text = label
+            etree.SubElement(labelled, _q("GUID", CSM_NS)).text = guid
+        etree.SubElement(resource, _q("file", CP_NS), href=href)
+    usage = etree.SubElement(
+        resources,
+        _q("resource", CP_NS),
+        identifier="RES-usage-data",
+        type="imsqti_usagedata_xmlv3p0",
+        href="usage-data.xml",
+    )
+    etree.SubElement(usage, _q("file", CP_NS), href="usage-data.xml")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def not_carried(bank: Bank, source: str) -> list[Problem]:
+    """Everything in ``bank`` that a QTI package cannot carry, each located."""
+    notes: list[Problem] = []
+
+    def note(message: str, item: str | None = None, field: str | None = None) -> None:
+        notes.append(Problem(source=source, item=item, field=field, message=message))
+
+    if bank.description:
+        note("not carried by QTI: the bank description", field="description")
+    if bank.notes:
+        note("not carried by QTI: the bank notes", field="notes")
+    if bank.misconceptions:
+        note(
+            f"not carried by QTI: {len(bank.misconceptions)} misconceptions", field="misconceptions"
+        )
+    for competency in bank.competencies:
+        where = f'competencies["{competency.id}"]'
+        if competency.description:
+            note("not carried by QTI: the competency description", field=f"{where}.description")
+        if competency.cut_score is not None:
+            note("not carried by QTI: the cut score", field=f"{where}.cut_score")
+    unused_areas = {a.id for a in bank.content_areas} - {
+        a for item in bank.items for a in item.content_areas
+    }
+    for area in sorted(unused_areas):
+        note("not carried by QTI: a content area no item uses", field=f'content_areas["{area}"]')
+    for item in bank.items:
+        interaction = item.interaction
+        if item.status != "operational":
+            note(f"not carried by QTI: status {item.status}", item.id, "status")
+        if item.exposure is not None:
+            note("not carried by QTI: the Sympson-Hetter exposure parameter", item.id, "exposure")
+        if isinstance(interaction, Numeric) and interaction.unit:
+            note("not carried by QTI: the unit", item.id, "interaction.unit")
+        groups: list[tuple[str, tuple[Option, ...]]] = []
+        if isinstance(interaction, SingleChoice | MultipleResponse | Order):
+            groups.append(("options", interaction.options))
+        if isinstance(interaction, Match):
+            groups += [("sources", interaction.sources), ("targets", interaction.targets)]
+        for group, options in groups:
+            for i, option in enumerate(options):
+                if option.misconception:
+                    note(
+                        "not carried by QTI: the misconception reference",
+                        item.id,
+                        f"interaction.{group}[{i}].misconception",
+                    )
+                if option.rationale and isinstance(interaction, Order | Match):
+                    note(
+                        "not carried by QTI: rationales of order and match options",
+                        item.id,
+                        f"interaction.{group}[{i}].rationale",
+                    )
+    return notes
+
+
+def export_bank(bank: Bank, source: str = "bank") -> tuple[bytes, list[Problem]]:
+    """Write ``bank`` as a QTI 3.0 content package.
+
+    Returns
+    -------
+    tuple
+        The zip file's bytes and the list of what QTI could not carry (located notes).
+    """
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("imsmanifest.xml", manifest_xml(bank))
+        for item in bank.items:
+            archive.writestr(f"items/{item.id}.xml", item_xml(item))
+        archive.writestr("usage-data.xml", usage_data_xml(bank))
+    return buffer.getvalue(), not_carried(bank, source)

@@ -1,0 +1,921 @@
+"""QTI 3.0 assessment items into bank items.
+
+Supported interactions: choice (single and multiple), text entry (text or numeric), order,
+match and extended text (stored, never auto-scored). Response processing is recognised when it
+is one of the templates ``match_correct``, ``map_response`` or ``map_response_point``
+(identified by the template file's base name, whatever URL points to it), or when its
+rules follow the common patterns: a condition chain whose branches test ``qti-match``,
+``qti-equal`` (with tolerance), ``qti-string-match``, an interval (``qti-and`` of
+``qti-gte``/``qti-lte``) or ``qti-is-null`` and set ``SCORE`` to a constant or to
+``qti-map-response``; rules that only set feedback outcomes are accepted. Anything else is
+*custom response processing*: the item is skipped and the skip is reported.
+
+Feedback: a ``qti-feedback-inline`` inside a choice, and any feedback whose identifier is a
+choice identifier, becomes that option's rationale; feedback whose identifier or outcome
+names a hint becomes a hint; feedback named solution, explanation, general or worked becomes
+the worked solution; any other feedback (e.g. "correct"/"incorrect" messages) has no place in
+a bank and is reported as a warning.
+
+QTI 2.1/2.2 items are read by the same code after :mod:`item_banks.formats.qti2_import`
+renames their elements and attributes to the QTI 3.0 forms.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from item_banks.errors import BankValidationError, Problem
+from item_banks.formats.common import Collected, Draft, ImportResult, assemble, slug
+from item_banks.formats.markup import html_to_markdown
+from item_banks.formats.safe_xml import local, namespace, parse_xml, where
+from item_banks.native import DEFAULT_LIMITS, Limits
+
+NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
+TEMPLATES = ("match_correct", "map_response", "map_response_point")
+SUPPORTED = (
+    "qti-choice-interaction",
+    "qti-text-entry-interaction",
+    "qti-order-interaction",
+    "qti-match-interaction",
+    "qti-extended-text-interaction",
+)
+_FEEDBACK = ("qti-feedback-inline", "qti-feedback-block", "qti-modal-feedback")
+_SKIP_IN_TEXT = frozenset({*_FEEDBACK, "qti-end-attempt-interaction", "qti-rubric-block"})
+_HINT = re.compile(r"hint", re.I)
+_SOLUTION = re.compile(r"solution|explanation|general|worked", re.I)
+
+
+class SkipError(Exception):
+    """The item needs a feature Skillgauge lacks; the message says which, and where."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class BadError(Exception):
+    """The item contradicts itself (a key naming no choice...); the import is refused."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def template_name(url: str) -> str | None:
+    """Return ``match_correct``... for any URL or path naming a standard template file."""
+    base = url.strip().rstrip("/").replace("\\", "/").rsplit("/", 1)[-1]
+    base = re.sub(r"\.xml$", "", base, flags=re.I).lower()
+    return base if base in TEMPLATES else None
+
+
+def kids(element: etree._Element, name: str) -> list[etree._Element]:
+    """Child elements with local name ``name``."""
+    return [c for c in element if isinstance(c.tag, str) and local(c) == name]
+
+
+def kid(element: etree._Element, name: str) -> etree._Element | None:
+    """The first child element with local name ``name``."""
+    found = kids(element, name)
+    return found[0] if found else None
+
+
+def descendants(element: etree._Element, name: str) -> list[etree._Element]:
+    """Descendant elements with local name ``name``."""
+    return [e for e in element.iter() if isinstance(e.tag, str) and local(e) == name]
+
+
+# --------------------------------------------------------------------------- declarations
+
+
+@dataclass
+class Mapping:
+    """A ``qti-mapping``: entries, default, bounds."""
+
+    entries: list[tuple[str, float, bool]]
+    default: float = 0.0
+    lower: float | None = None
+    upper: float | None = None
+
+
+@dataclass
+class Declaration:
+    """A ``qti-response-declaration``."""
+
+    identifier: str
+    cardinality: str
+    base_type: str
+    correct: list[str] = field(default_factory=list)
+    mapping: Mapping | None = None
+    area_mapping: bool = False
+
+
+def _float(text: str | None, element: etree._Element, what: str) -> float:
+    try:
+        value = float((text or "").strip())
+    except ValueError:
+        raise BadError(where(element), f"{what} must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise BadError(where(element), f"{what} must be finite, got {text!r}")
+    return value
+
+
+def _values(element: etree._Element) -> list[str]:
+    return [" ".join((v.text or "").split()) for v in kids(element, "qti-value")]
+
+
+def read_declarations(item: etree._Element) -> dict[str, Declaration]:
+    """Every response declaration of the item, by identifier."""
+    out: dict[str, Declaration] = {}
+    for decl in kids(item, "qti-response-declaration"):
+        ident = decl.get("identifier", "")
+        result = Declaration(
+            identifier=ident,
+            cardinality=decl.get("cardinality", "single"),
+            base_type=decl.get("base-type", ""),
+        )
+        correct = kid(decl, "qti-correct-response")
+        if correct is not None:
+            result.correct = _values(correct)
+        mapping = kid(decl, "qti-mapping")
+        if mapping is not None:
+            entries = [
+                (
+                    e.get("map-key", ""),
+                    _float(e.get("mapped-value"), e, "mapped-value"),
+                    e.get("case-sensitive", "true").lower() == "true",
+                )
+                for e in kids(mapping, "qti-map-entry")
+            ]
+            result.mapping = Mapping(
+                entries=entries,
+                default=_float(mapping.get("default-value", "0"), mapping, "default-value"),
+                lower=_float(mapping.get("lower-bound"), mapping, "lower-bound")
+                if mapping.get("lower-bound") is not None
+                else None,
+                upper=_float(mapping.get("upper-bound"), mapping, "upper-bound")
+                if mapping.get("upper-bound") is not None
+                else None,
+            )
+        result.area_mapping = kid(decl, "qti-area-mapping") is not None
+        out[ident] = result
+    return out
+
+
+# --------------------------------------------------------------------------- response processing
+
+
+@dataclass
+class Branch:
+    """One scoring branch: a condition and the score it sets (``"map"`` for map-response)."""
+
+    condition: tuple[Any, ...]
+    score: float | str
+
+
+@dataclass
+class Scoring:
+    """What the response processing does to ``SCORE``."""
+
+    template: str | None = None
+    branches: list[Branch] = field(default_factory=list)
+    #: outcomes other than SCORE that the rules set (feedback plumbing)
+    feedback_outcomes: set[str] = field(default_factory=set)
+
+
+def _is_var(element: etree._Element | None, name: str = "RESPONSE") -> bool:
+    return (
+        element is not None
+        and local(element) == "qti-variable"
+        and element.get("identifier") == name
+    )
+
+
+def _element_children(element: etree._Element) -> list[etree._Element]:
+    return [c for c in element if isinstance(c.tag, str)]
+
+
+def _condition(element: etree._Element, response: str) -> tuple[Any, ...]:
+    name = local(element)
+    args = _element_children(element)
+    if name == "qti-match" and len(args) == 2:
+        a, b = args
+        if _is_var(a, response) and local(b) == "qti-correct" and b.get("identifier") == response:
+            return ("match",)
+        if _is_var(a, response) and local(b) == "qti-base-value":
+            return ("value", " ".join((b.text or "").split()))
+    if name == "qti-equal" and len(args) == 2 and _is_var(args[0], response):
+        mode = element.get("tolerance-mode", "exact")
+        tolerance = (element.get("tolerance") or "0").split()
+        t0 = _float(tolerance[0], element, "tolerance") if tolerance else 0.0
+        t1 = _float(tolerance[1], element, "tolerance") if len(tolerance) > 1 else t0
+        target = args[1]
+        if local(target) == "qti-correct" and target.get("identifier") == response:
+            return ("equal", mode, t0, t1, None)
+        if local(target) == "qti-base-value":
+            return ("equal", mode, t0, t1, _float(target.text, target, "value"))
+    if name == "qti-string-match" and len(args) == 2 and _is_var(args[0], response):
+        target = args[1]
+        sensitive = element.get("case-sensitive", "true").lower() == "true"
+        if local(target) == "qti-base-value":
+            return ("string", " ".join((target.text or "").split()), sensitive)
+        if local(target) == "qti-correct":
+            return ("string-correct", sensitive)
+    if name == "qti-is-null" and len(args) == 1 and _is_var(args[0], response):
+        return ("null",)
+    if name == "qti-and" and len(args) == 2:
+        low = high = None
+        for part in args:
+            inner = _element_children(part)
+            if (
+                len(inner) == 2
+                and _is_var(inner[0], response)
+                and local(inner[1]) == ("qti-base-value")
+            ):
+                value = _float(inner[1].text, inner[1], "bound")
+                if local(part) == "qti-gte":
+                    low = value
+                elif local(part) == "qti-lte":
+                    high = value
+        if low is not None and high is not None:
+            return ("range", low, high)
+    if name == "qti-variable" and element.get("identifier") != response:
+        return ("other-variable", element.get("identifier"))
+    raise SkipError(where(element), "custom response processing: this condition is not supported")
+
+
+def _score_value(setter: etree._Element) -> float | str:
+    args = _element_children(setter)
+    if len(args) == 1 and local(args[0]) == "qti-map-response":
+        return "map"
+    if len(args) == 1 and local(args[0]) == "qti-base-value":
+        return _float(args[0].text, args[0], "score")
+    raise SkipError(where(setter), "custom response processing: SCORE is computed")
+
+
+def _actions(branch: etree._Element, skip_first: bool, scoring: Scoring) -> float | str | None:
+    score: float | str | None = None
+    actions = _element_children(branch)[1 if skip_first else 0 :]
+    for action in actions:
+        name = local(action)
+        if name != "qti-set-outcome-value":
+            raise SkipError(where(action), "custom response processing: nested rules")
+        ident = action.get("identifier", "")
+        if ident == "SCORE":
+            score = _score_value(action)
+        else:
+            scoring.feedback_outcomes.add(ident)
+    return score
+
+
+def read_scoring(item: etree._Element, response: str) -> Scoring | None:
+    """Recognise the item's response processing, or raise :class:`SkipError`."""
+    processing = kid(item, "qti-response-processing")
+    if processing is None:
+        return None
+    scoring = Scoring()
+    url = processing.get("template")
+    if url:
+        name = template_name(url)
+        if name is None:
+            raise SkipError(where(processing), f"custom response processing template {url!r}")
+        scoring.template = name
+        return scoring
+    for rule in _element_children(processing):
+        name = local(rule)
+        if name == "qti-set-outcome-value":
+            if rule.get("identifier") == "SCORE":
+                scoring.branches.append(Branch(("always",), _score_value(rule)))
+            else:
+                scoring.feedback_outcomes.add(rule.get("identifier", ""))
+        elif name == "qti-response-condition":
+            for part in _element_children(rule):
+                part_name = local(part)
+                if part_name in ("qti-response-if", "qti-response-else-if"):
+                    first = _element_children(part)
+                    if not first:
+                        raise BadError(where(part), "a condition is missing")
+                    condition = _condition(first[0], response)
+                    score = _actions(part, True, scoring)
+                    if condition[0] == "other-variable":
+                        if score is not None:
+                            raise SkipError(
+                                where(part), "custom response processing: SCORE set by a variable"
+                            )
+                        continue
+                    if score is not None:
+                        scoring.branches.append(Branch(condition, score))
+                elif part_name == "qti-response-else":
+                    score = _actions(part, False, scoring)
+                    if score is not None:
+                        scoring.branches.append(Branch(("else",), score))
+                else:
+                    raise SkipError(where(part), "custom response processing")
+        else:
+            raise SkipError(where(rule), f"custom response processing (<{name}>)")
+    return scoring
+
+
+# --------------------------------------------------------------------------- feedback
+
+
+@dataclass
+class Feedback:
+    """Feedback found in the item, sorted into the places a bank has for it."""
+
+    rationales: dict[str, str] = field(default_factory=dict)
+    hints: list[str] = field(default_factory=list)
+    solution: list[str] = field(default_factory=list)
+    unplaced: list[tuple[str, str]] = field(default_factory=list)
+
+
+def read_feedback(item: etree._Element, choice_ids: set[str]) -> Feedback:
+    """Sort every feedback element of the item into rationales, hints and the solution."""
+    found = Feedback()
+    for element in item.iter():
+        if not isinstance(element.tag, str) or local(element) not in _FEEDBACK:
+            continue
+        text = html_to_markdown(element)
+        if not text:
+            continue
+        ident = element.get("identifier", "")
+        outcome = element.get("outcome-identifier", "")
+        parent = element.getparent()
+        inside = parent if parent is not None and local(parent) == "qti-simple-choice" else None
+        if inside is not None and inside.get("identifier") in choice_ids:
+            found.rationales[inside.get("identifier", "")] = text
+        elif ident in choice_ids:
+            found.rationales[ident] = text
+        elif _HINT.search(ident) or _HINT.search(outcome):
+            found.hints.append(text)
+        elif _SOLUTION.search(ident) or _SOLUTION.search(outcome):
+            found.solution.append(text)
+        else:
+            found.unplaced.append((where(element), ident or outcome))
+    return found
+
+
+# --------------------------------------------------------------------------- interactions
+
+
+def _options(choices: list[etree._Element], rationales: dict[str, str]) -> list[dict[str, Any]]:
+    out = []
+    for choice in choices:
+        ident = choice.get("identifier", "")
+        option: dict[str, Any] = {
+            "id": ident,
+            "text": html_to_markdown(choice, _SKIP_IN_TEXT) or ident,
+        }
+        if rationales.get(ident):
+            option["rationale"] = rationales[ident]
+        out.append(option)
+    return out
+
+
+def _normalised_credits(mapping: Mapping, keys: list[str], multiple: bool) -> dict[str, float]:
+    mapped = {k: v for k, v, _ in mapping.entries}
+    positive = [v for v in mapped.values() if v > 0]
+    if mapping.upper is not None and mapping.upper > 0:
+        top = mapping.upper
+    elif multiple:
+        top = sum(positive)
+    else:
+        top = max(positive, default=0.0)
+    if top <= 0:
+        raise BadError(None, "the mapping gives no positive score")
+    out = {k: _ratio(v, top) for k, v in mapped.items()}
+    for k in keys:
+        out.setdefault(k, _ratio(mapping.default, top))
+    return out
+
+
+def _ratio(score: float, top: float) -> float:
+    """``score / top`` clipped to [-1, 1]; exact when ``top`` is 1 (as Skillgauge writes)."""
+    value = score if top == 1.0 else round(score / top, 9)
+    return max(-1.0, min(1.0, value))
+
+
+def _choice(
+    interaction: etree._Element,
+    decl: Declaration,
+    scoring: Scoring,
+    feedback: Feedback,
+) -> dict[str, Any]:
+    choices = kids(interaction, "qti-simple-choice")
+    ids = [c.get("identifier", "") for c in choices]
+    options = _options(choices, feedback.rationales)
+    shuffle = interaction.get("shuffle", "false").lower() == "true"
+    multiple = decl.cardinality == "multiple" or interaction.get("max-choices", "1") != "1"
+    kind = _kind(scoring)
+    if kind == "match":
+        if not decl.correct:
+            raise BadError(where(interaction), "match_correct needs a qti-correct-response")
+        if multiple:
+            return {
+                "type": "multiple_response",
+                "options": options,
+                "key": decl.correct,
+                "shuffle": shuffle,
+            }
+        return {
+            "type": "single_choice",
+            "options": options,
+            "key": decl.correct[0],
+            "shuffle": shuffle,
+        }
+    if kind != "map" or decl.mapping is None:
+        raise SkipError(where(interaction), "this response processing does not fit a choice")
+    credits = _normalised_credits(decl.mapping, ids, multiple)
+    if multiple:
+        keys = decl.correct or [i for i in ids if credits.get(i, 0) > 0]
+        k = len(keys)
+        canonical_partial = (
+            k > 0
+            and decl.mapping.upper == float(k)
+            and all(math.isclose(credits[i], 1 / k) for i in keys)
+            and all(math.isclose(credits[i], -1 / k) for i in ids if i not in keys)
+        )
+        if canonical_partial:
+            return {
+                "type": "multiple_response",
+                "options": options,
+                "key": keys,
+                "scoring": "partial",
+                "shuffle": shuffle,
+            }
+        for option in options:
+            if credits.get(option["id"], 0.0) != 0.0:
+                option["credit"] = credits[option["id"]]
+        return {
+            "type": "multiple_response",
+            "options": options,
+            "key": keys,
+            "scoring": "weighted",
+            "shuffle": shuffle,
+        }
+    best = max(ids, key=lambda i: credits.get(i, 0.0))
+    key = decl.correct[0] if decl.correct else best
+    if all(credits.get(i, 0.0) in (0.0, 1.0) for i in ids) and credits.get(key) == 1.0:
+        return {"type": "single_choice", "options": options, "key": key, "shuffle": shuffle}
+    for option in options:
+        if credits.get(option["id"], 0.0) != 0.0:
+            option["credit"] = credits[option["id"]]
+    return {
+        "type": "single_choice",
+        "options": options,
+        "key": key,
+        "scoring": "weighted",
+        "shuffle": shuffle,
+    }
+
+
+def _kind(scoring: Scoring) -> str:
+    """``match`` (all or nothing against the correct response), ``map`` or ``rules``."""
+    if scoring.template == "match_correct":
+        return "match"
+    if scoring.template == "map_response":
+        return "map"
+    if scoring.template == "map_response_point":
+        return "point"
+    branches = scoring.branches
+    if len(branches) == 1 and branches[0].condition == ("always",) and branches[0].score == "map":
+        return "map"
+    if (
+        branches
+        and branches[0].condition == ("match",)
+        and all(b.condition == ("else",) and b.score == 0 for b in branches[1:])
+        and branches[0].score != "map"
+        and float(branches[0].score) > 0
+    ):
+        return "match"
+    if (
+        branches
+        and branches[0].condition == ("null",)
+        and all(b.score == "map" for b in branches[1:] if b.condition in (("else",),))
+    ):
+        return "map" if any(b.score == "map" for b in branches[1:]) else "rules"
+    return "rules"
+
+
+def _scored_branches(scoring: Scoring) -> list[tuple[tuple[Any, ...], float]]:
+    """The rule branches as (condition, credit), credit relative to the best branch."""
+    scores = [b.score for b in scoring.branches if not isinstance(b.score, str)]
+    if any(isinstance(b.score, str) for b in scoring.branches):
+        raise SkipError(None, "custom response processing mixes map-response and rules")
+    top = max((float(s) for s in scores), default=0.0)
+    if top <= 0:
+        raise BadError(None, "no branch of the response processing gives a positive score")
+    out = []
+    for branch in scoring.branches:
+        credit = _ratio(float(branch.score), top)
+        if branch.condition in (("else",), ("null",)):
+            if credit > 0:
+                raise SkipError(None, "custom response processing: credit for any answer")
+            continue
+        if credit > 0:
+            out.append((branch.condition, credit))
+    return out
+
+
+def _text_entry(interaction: etree._Element, decl: Declaration, scoring: Scoring) -> dict[str, Any]:
+    numeric = decl.base_type in ("float", "integer")
+    kind = _kind(scoring)
+    if kind == "match":
+        if not decl.correct:
+            raise BadError(where(interaction), "match_correct needs a qti-correct-response")
+        if numeric:
+            return {"type": "numeric", "key": _float(decl.correct[0], interaction, "the key")}
+        return {"type": "short_text", "key": [decl.correct[0]], "case_sensitive": True}
+    if kind == "map":
+        if decl.mapping is None:
+            raise BadError(where(interaction), "map_response needs a qti-mapping")
+        credits = _normalised_credits(decl.mapping, [], False)
+        best = [k for k, v in credits.items() if v >= 1.0]
+        partial = [(k, v) for k, v in credits.items() if 0 < v < 1.0]
+        if not best:
+            raise BadError(where(interaction), "no mapped answer earns full credit")
+        if numeric:
+            values = [_float(k, interaction, "a mapped key") for k in best]
+            return {
+                "type": "numeric",
+                "key": values[0],
+                "alternatives": [{"low": v, "high": v} for v in values[1:]]
+                + [
+                    {"low": _float(k, interaction, "a mapped key"), "high": float(k), "credit": v}
+                    for k, v in partial
+                ],
+            }
+        sensitive = {cs for _, _, cs in decl.mapping.entries}
+        return {
+            "type": "short_text",
+            "key": best,
+            "alternatives": [{"text": k, "credit": v} for k, v in partial],
+            "case_sensitive": sensitive == {True},
+        }
+    if kind == "point":
+        raise SkipError(where(interaction), "map_response_point scores point (graphic) answers")
+    branches = _scored_branches(scoring)
+    if numeric:
+        return _numeric_rules(interaction, decl, branches)
+    return _text_rules(interaction, decl, branches)
+
+
+def _numeric_rules(
+    interaction: etree._Element,
+    decl: Declaration,
+    branches: list[tuple[tuple[Any, ...], float]],
+) -> dict[str, Any]:
+    result: dict[str, Any] = {"type": "numeric"}
+    alternatives: list[dict[str, Any]] = []
+    for condition, credit in branches:
+        kind = condition[0]
+        if kind in {"equal", "match", "value"}:
+            if kind == "equal":
+                _, mode, t0, t1, target = condition
+            else:
+                mode, t0, t1 = "exact", 0.0, 0.0
+                target = float(condition[1]) if kind == "value" else None
+            if target is None:
+                if not decl.correct:
+                    raise BadError(where(interaction), "qti-correct needs a qti-correct-response")
+                target = _float(decl.correct[0], interaction, "the key")
+            if mode == "relative":  # QTI gives relative tolerances in percent
+                t0, t1 = round(t0 / 100.0, 10), round(t1 / 100.0, 10)
+            elif mode == "exact":
+                t0 = t1 = 0.0
+            if "key" not in result and credit >= 1.0:
+                result["key"] = target
+                if min(t0, t1):
+                    result["tolerance"] = min(t0, t1)
+                if mode == "relative":
+                    result["tolerance_mode"] = "relative"
+                if t0 == t1:
+                    continue
+            if mode == "relative":
+                low, high = target - t0 * abs(target), target + t1 * abs(target)
+            else:
+                low, high = target - t0, target + t1
+            alternatives.append({"low": low, "high": high, "credit": credit})
+        elif kind == "range":
+            alternatives.append({"low": condition[1], "high": condition[2], "credit": credit})
+        else:
+            raise SkipError(where(interaction), f"a {kind} condition on a number")
+    if "key" not in result:
+        full = [a for a in alternatives if a["credit"] >= 1.0]
+        if not full:
+            raise BadError(where(interaction), "no condition earns full credit")
+        first = full[0]
+        alternatives.remove(first)
+        result["key"] = (first["low"] + first["high"]) / 2
+        result["tolerance"] = (first["high"] - first["low"]) / 2
+    for alt in alternatives:
+        if alt["credit"] >= 1.0:
+            del alt["credit"]
+    if alternatives:
+        result["alternatives"] = alternatives
+    return result
+
+
+def _text_rules(
+    interaction: etree._Element,
+    decl: Declaration,
+    branches: list[tuple[tuple[Any, ...], float]],
+) -> dict[str, Any]:
+    key: list[str] = []
+    alternatives: list[dict[str, Any]] = []
+    sensitivity: set[bool] = set()
+    for condition, credit in branches:
+        if condition[0] == "string":
+            text, sensitive = condition[1], condition[2]
+        elif condition[0] == "string-correct" and decl.correct:
+            text, sensitive = decl.correct[0], condition[1]
+        elif condition[0] in ("match",) and decl.correct:
+            text, sensitive = decl.correct[0], True
+        elif condition[0] == "value":
+            text, sensitive = condition[1], True
+        else:
+            raise SkipError(where(interaction), f"a {condition[0]} condition on text")
+        sensitivity.add(sensitive)
+        if credit >= 1.0:
+            key.append(text)
+        else:
+            alternatives.append({"text": text, "credit": credit})
+    if not key:
+        raise BadError(where(interaction), "no condition earns full credit")
+    if len(sensitivity) > 1:
+        raise SkipError(where(interaction), "case-sensitive and case-insensitive answers mixed")
+    return {
+        "type": "short_text",
+        "key": key,
+        "alternatives": alternatives,
+        "case_sensitive": sensitivity == {True},
+    }
+
+
+def _order(interaction: etree._Element, decl: Declaration, scoring: Scoring) -> dict[str, Any]:
+    if _kind(scoring) != "match":
+        raise SkipError(where(interaction), "an order interaction scored other than match_correct")
+    choices = kids(interaction, "qti-simple-choice")
+    if not decl.correct:
+        raise BadError(where(interaction), "match_correct needs a qti-correct-response")
+    return {
+        "type": "order",
+        "options": _options(choices, {}),
+        "key": decl.correct,
+        "shuffle": interaction.get("shuffle", "false").lower() == "true",
+    }
+
+
+def _match(interaction: etree._Element, decl: Declaration, scoring: Scoring) -> dict[str, Any]:
+    sets = kids(interaction, "qti-simple-match-set")
+    if len(sets) != 2:
+        raise BadError(where(interaction), "a match interaction needs two qti-simple-match-set")
+    sources = _options(kids(sets[0], "qti-simple-associable-choice"), {})
+    targets = _options(kids(sets[1], "qti-simple-associable-choice"), {})
+    shuffle = interaction.get("shuffle", "false").lower() == "true"
+
+    def pair(text: str) -> dict[str, str]:
+        parts = text.split()
+        if len(parts) != 2:
+            raise BadError(where(interaction), f"{text!r} is not a pair of identifiers")
+        return {"source": parts[0], "target": parts[1]}
+
+    kind = _kind(scoring)
+    if kind == "match":
+        if not decl.correct:
+            raise BadError(where(interaction), "match_correct needs a qti-correct-response")
+        return {
+            "type": "match",
+            "sources": sources,
+            "targets": targets,
+            "key": [pair(v) for v in decl.correct],
+            "shuffle": shuffle,
+        }
+    if kind != "map" or decl.mapping is None:
+        raise SkipError(where(interaction), "this response processing does not fit a match")
+    if decl.mapping.default != 0:
+        raise SkipError(where(interaction), "a non-zero default-value for unlisted pairs")
+    credits = _normalised_credits(decl.mapping, [], True)
+    scored = [{**pair(k), "credit": v} for k, v in credits.items() if v != 0]
+    key = [pair(v) for v in decl.correct] or [pair(k) for k, v in credits.items() if v > 0]
+    return {
+        "type": "match",
+        "sources": sources,
+        "targets": targets,
+        "key": key,
+        "scoring": "weighted",
+        "credits": scored,
+        "shuffle": shuffle,
+    }
+
+
+def _extended(interaction: etree._Element) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "extended_text"}
+    for attr, name in (
+        ("expected-lines", "expected_lines"),
+        ("expected-length", "expected_length"),
+    ):
+        value = interaction.get(attr)
+        if value and value.isdigit() and int(value) > 0:
+            out[name] = int(value)
+    return out
+
+
+# --------------------------------------------------------------------------- the item
+
+
+@dataclass
+class ItemContext:
+    """What a package knows about an item from outside its file."""
+
+    skills: tuple[tuple[str, str], ...] = ()
+    irt: dict[str, Any] | None = None
+
+
+def _stem(body: etree._Element) -> str:
+    body = copy.deepcopy(body)
+    for element in list(body.iter()):
+        if not isinstance(element.tag, str):
+            continue
+        name = local(element)
+        if name.endswith("-interaction") and name != "qti-end-attempt-interaction":
+            prompt = kid(element, "qti-prompt")
+            parent = element.getparent()
+            if parent is None:
+                continue
+            if name == "qti-text-entry-interaction":
+                siblings_text = "".join(parent.itertext()).strip()
+                replacement = etree.Element("span")
+                replacement.text = "_____" if siblings_text else ""
+                replacement.tail = element.tail
+                parent.replace(element, replacement)
+                continue
+            holder = etree.Element("div")
+            if prompt is not None:
+                holder.extend(list(prompt))
+                holder.text = prompt.text
+            holder.tail = element.tail
+            parent.replace(element, holder)
+    return html_to_markdown(body, _SKIP_IN_TEXT)
+
+
+def read_item_file(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) -> ImportResult:
+    """Read one QTI 3.0 item file into a one-item bank (id from the file name)."""
+    root = parse_xml(data, source, limits=limits)
+    if namespace(root) != NS:
+        raise BankValidationError(
+            [
+                Problem(
+                    source=source,
+                    field=where(root),
+                    message=f"not a QTI 3.0 document (namespace {namespace(root) or 'none'!r})",
+                )
+            ]
+        )
+    collected = Collected()
+    read_item(root, source, collected)
+    return assemble(collected, source=source, limits=limits)
+
+
+def read_item(
+    root: etree._Element,
+    source: str,
+    collected: Collected,
+    context: ItemContext | None = None,
+) -> None:
+    """Read one ``qti-assessment-item`` into ``collected`` (a draft, a skip or errors)."""
+    context = context or ItemContext()
+    raw_id = root.get("identifier", "")
+    item_id = slug(raw_id, "item") if raw_id else "item"
+    if raw_id and item_id != raw_id:
+        collected.warnings.append(
+            Problem(
+                source=source,
+                item=item_id,
+                field="identifier",
+                message=f"identifier {raw_id!r} is not a bank identifier; read as {item_id!r}",
+            )
+        )
+
+    def skip(field: str | None, message: str) -> None:
+        collected.skipped.append(
+            Problem(source=source, item=item_id, field=field, message=f"skipped: {message}")
+        )
+
+    if local(root) != "qti-assessment-item":
+        collected.errors.append(
+            Problem(
+                source=source,
+                field=where(root),
+                message="not an assessment item (expected <qti-assessment-item>)",
+            )
+        )
+        return
+    try:
+        draft = _read(root, source, item_id, context, collected)
+    except SkipError as exc:
+        skip(exc.field, exc.message)
+        return
+    except BadError as exc:
+        collected.errors.append(
+            Problem(source=source, item=item_id, field=exc.field, message=exc.message)
+        )
+        return
+    collected.drafts.append(draft)
+
+
+def _read(
+    root: etree._Element,
+    source: str,
+    item_id: str,
+    context: ItemContext,
+    collected: Collected,
+) -> Draft:
+    if root.get("adaptive", "false").lower() == "true":
+        raise SkipError(where(root), "adaptive items (several attempts) are not supported")
+    for name in ("qti-template-declaration", "qti-template-processing"):
+        found = kid(root, name)
+        if found is not None:
+            raise SkipError(where(found), "template (cloned) items are not supported")
+    body = kid(root, "qti-item-body")
+    if body is None:
+        raise BadError(where(root), "the item has no qti-item-body")
+    interactions = [
+        e
+        for e in body.iter()
+        if isinstance(e.tag, str)
+        and local(e).endswith("-interaction")
+        and local(e) != "qti-end-attempt-interaction"
+    ]
+    if not interactions:
+        raise SkipError(where(body), "the item has no interaction")
+    if len(interactions) > 1:
+        names = ", ".join(f"<{local(e)}>" for e in interactions)
+        raise SkipError(where(interactions[1]), f"composite items are not supported ({names})")
+    interaction = interactions[0]
+    name = local(interaction)
+    if name not in SUPPORTED:
+        raise SkipError(where(interaction), f"<{name}> is not a supported interaction")
+    response = interaction.get("response-identifier", "RESPONSE")
+    declarations = read_declarations(root)
+    decl = declarations.get(response)
+    if decl is None:
+        raise BadError(where(interaction), f'no response declaration "{response}"')
+    choice_ids = {
+        c.get("identifier", "")
+        for c in interaction.iter()
+        if isinstance(c.tag, str) and local(c) in ("qti-simple-choice",)
+    }
+    feedback = read_feedback(root, choice_ids)
+    if name == "qti-extended-text-interaction":
+        body_interaction = _extended(interaction)
+    else:
+        scoring = read_scoring(root, response)
+        if scoring is None:
+            raise SkipError(where(root), "the item has no response processing")
+        if scoring.template == "map_response_point" or decl.area_mapping:
+            raise SkipError(
+                where(interaction),
+                "map_response_point scores point (graphic) answers, which are not supported",
+            )
+        try:
+            if name == "qti-choice-interaction":
+                body_interaction = _choice(interaction, decl, scoring, feedback)
+            elif name == "qti-text-entry-interaction":
+                body_interaction = _text_entry(interaction, decl, scoring)
+            elif name == "qti-order-interaction":
+                body_interaction = _order(interaction, decl, scoring)
+            else:
+                body_interaction = _match(interaction, decl, scoring)
+        except (SkipError, BadError) as exc:
+            exc.field = exc.field or where(interaction)
+            raise
+    for location, ident in feedback.unplaced:
+        collected.warnings.append(
+            Problem(
+                source=source,
+                item=item_id,
+                field=location,
+                message=f'feedback "{ident}" has no place in a bank (not a rationale, hint or '
+                "solution); not kept",
+            )
+        )
+    raw: dict[str, Any] = {
+        "id": item_id,
+        "stem": _stem(body) or item_id,
+        "interaction": body_interaction,
+    }
+    if feedback.solution:
+        raw["solution"] = "\n\n".join(feedback.solution)
+    if feedback.hints:
+        raw["hints"] = feedback.hints
+    if context.irt is not None:
+        raw["irt"] = context.irt
+    return Draft(raw=raw, source=source, skills=context.skills)

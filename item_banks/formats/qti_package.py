@@ -1,0 +1,237 @@
+"""QTI content packages (a zip with ``imsmanifest.xml``) of QTI 3.0 or 2.x items.
+
+The manifest lists the item resources (type ``imsqti_item_xmlv3p0``, ``..._xmlv2p1``...).
+Each resource's metadata may carry curriculum-standards tags
+(``curriculumStandardsMetadataSet`` / ``labelledGUID``: the label names the skill, the GUID
+identifies it); the first tag becomes the item's competency, further tags content areas.
+The manifest's LOM title and version become the bank's title and version; its identifier the
+bank id (else the file name).
+
+IRT parameters are read from QTI usage data (a resource whose type contains ``usagedata``,
+or any file whose root is ``usageData`` / ``qti-usage-data``): ``ordinaryStatistic``
+elements naming the item in ``targetObject`` with these statistic names (case and ``_``/``-``
+are ignored), all in the logistic metric with D = 1:
+
+* ``irt-MODEL-PARAM`` with MODEL one of ``1pl 2pl 3pl 4pl grm gpcm`` and PARAM one of
+  ``a b c d`` or ``threshold-K`` (K = 1, 2...): e.g. ``irt-3pl-a``, ``irt-grm-threshold-2``;
+* a ``stdError`` (``std-error``) attribute gives the parameter's standard error.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections import defaultdict
+from typing import Any
+
+from lxml import etree
+
+from item_banks.errors import BankValidationError, Problem
+from item_banks.formats import qti2_import, qti3_import
+from item_banks.formats.common import Collected, ImportResult, assemble, skill, slug
+from item_banks.formats.safe_xml import local, namespace, parse_xml, where
+from item_banks.formats.safe_zip import read_package
+from item_banks.native import DEFAULT_LIMITS, Limits
+
+_STAT = re.compile(r"^irt-(?P<model>[1-4]pl|grm|gpcm)-(?P<param>[abcd]|threshold-\d+)$")
+
+
+def _descendants(element: etree._Element, *names: str) -> list[etree._Element]:
+    return [e for e in element.iter() if isinstance(e.tag, str) and local(e) in names]
+
+
+def _text(element: etree._Element | None) -> str:
+    return " ".join("".join(element.itertext()).split()) if element is not None else ""
+
+
+def skills_of(metadata: etree._Element | None) -> tuple[tuple[str, str], ...]:
+    """Curriculum-standards tags ``(GUID, label)`` in a resource's metadata."""
+    if metadata is None:
+        return ()
+    found: list[tuple[str, str]] = []
+    for labelled in _descendants(metadata, "labelledGUID"):
+        label = _text(next(iter(_descendants(labelled, "label")), None))
+        guid = _text(next(iter(_descendants(labelled, "GUID")), None))
+        if label or guid:
+            found.append(skill(label or guid, guid or None))
+    return tuple(dict.fromkeys(found))
+
+
+def _lom_string(metadata: etree._Element | None, field: str) -> str:
+    if metadata is None:
+        return ""
+    for element in _descendants(metadata, field):
+        text = _text(next(iter(_descendants(element, "string", "langstring")), element))
+        if text:
+            return text
+    return ""
+
+
+def read_usage_data(
+    root: etree._Element, source: str, problems: list[Problem]
+) -> dict[str, dict[str, Any]]:
+    """IRT parameters per item identifier from a usage-data document."""
+    values: dict[str, dict[str, tuple[float, float | None]]] = defaultdict(dict)
+    for stat in _descendants(root, "ordinaryStatistic", "qti-ordinary-statistic"):
+        name = stat.get("name", "").lower().replace("_", "-")
+        match = _STAT.match(name)
+        if not match:
+            continue
+        value_element = next(iter(_descendants(stat, "value", "qti-value")), None)
+        try:
+            value = float(_text(value_element))
+            error_text = stat.get("stdError", stat.get("std-error"))
+            error = float(error_text) if error_text is not None else None
+        except ValueError:
+            problems.append(
+                Problem(source=source, field=where(stat), message=f"{name}: not a number")
+            )
+            continue
+        key = f"{match.group('model')}:{match.group('param')}"
+        for target in _descendants(stat, "targetObject", "qti-target-object"):
+            values[target.get("identifier", "")][key] = (value, error)
+    out: dict[str, dict[str, Any]] = {}
+    for item_id, params in values.items():
+        irt = _irt(params)
+        if isinstance(irt, str):
+            problems.append(Problem(source=source, item=item_id, field="usage data", message=irt))
+        else:
+            out[item_id] = irt
+    return out
+
+
+def _irt(params: dict[str, tuple[float, float | None]]) -> dict[str, Any] | str:
+    models = {key.split(":")[0] for key in params}
+    if len(models) != 1:
+        return f"statistics name several models ({', '.join(sorted(models))})"
+    model = models.pop()
+    irt: dict[str, Any] = {"model": model}
+    se: dict[str, Any] = {}
+    steps = sorted(
+        (int(key.split("-")[-1]), key) for key in params if key.split(":")[1].startswith("thr")
+    )
+    if model in ("grm", "gpcm"):
+        if [k for k, _ in steps] != list(range(1, len(steps) + 1)) or not steps:
+            return "thresholds must be numbered 1..K"
+        irt["thresholds"] = [params[key][0] for _, key in steps]
+        errors = [params[key][1] for _, key in steps]
+        if all(e is not None for e in errors):
+            se["thresholds"] = errors
+    elif steps:
+        return f"{model} has no thresholds"
+    for name in ("a", "b", "c", "d"):
+        key = f"{model}:{name}"
+        if key in params:
+            irt[name] = params[key][0]
+            if params[key][1] is not None:
+                se[name] = params[key][1]
+    if se:
+        irt["se"] = se
+    return irt
+
+
+def read_qti_package(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) -> ImportResult:
+    """Read a QTI 3.0 or 2.x content package into a bank.
+
+    Raises
+    ------
+    BankValidationError
+        For an unsafe or malformed package, a manifest naming missing files, malformed items,
+        or nothing importable; every problem located by member path, item and line.
+    """
+    files = read_package(data, source, limits=limits)
+    manifest_data = files.get("imsmanifest.xml")
+    if manifest_data is None:
+        raise BankValidationError(
+            [
+                Problem(
+                    source=source, message="not a content package: no imsmanifest.xml at its root"
+                )
+            ]
+        )
+    manifest_source = f"{source}!imsmanifest.xml"
+    manifest = parse_xml(manifest_data, manifest_source, limits=limits)
+    problems: list[Problem] = []
+    collected = Collected()
+
+    def member(href: str, base: str, element: etree._Element) -> str | None:
+        path = posixpath.normpath(posixpath.join(base, href.replace("\\", "/")))
+        if path.startswith("../") or path.startswith("/") or path == "..":
+            problems.append(
+                Problem(
+                    source=manifest_source,
+                    field=where(element),
+                    message=f"href {href!r} escapes the package",
+                )
+            )
+            return None
+        if path not in files:
+            problems.append(
+                Problem(
+                    source=manifest_source,
+                    field=where(element),
+                    message=f"href {href!r} names no file in the package",
+                )
+            )
+            return None
+        return path
+
+    resources = _descendants(manifest, "resource")
+    irt_by_item: dict[str, dict[str, Any]] = {}
+    item_resources: list[tuple[etree._Element, str]] = []
+    for resource in resources:
+        kind = resource.get("type", "").lower()
+        href = resource.get("href")
+        base = resource.get("{http://www.w3.org/XML/1998/namespace}base", "")
+        if href is None:
+            continue
+        path = (
+            member(href, base, resource) if "usagedata" in kind or "imsqti_item" in kind else None
+        )
+        if path is None:
+            continue
+        if "usagedata" in kind:
+            root = parse_xml(files[path], f"{source}!{path}", limits=limits)
+            irt_by_item.update(read_usage_data(root, f"{source}!{path}", problems))
+        else:
+            item_resources.append((resource, path))
+    if problems:
+        raise BankValidationError(problems)
+    if not item_resources:
+        raise BankValidationError(
+            [Problem(source=manifest_source, message="the manifest lists no QTI item resources")]
+        )
+    for resource, path in item_resources:
+        item_source = f"{source}!{path}"
+        root = parse_xml(files[path], item_source, limits=limits)
+        if qti2_import.is_qti2(root):
+            root = qti2_import.to_qti3(root)
+        elif namespace(root) != qti3_import.NS:
+            collected.errors.append(
+                Problem(
+                    source=item_source,
+                    field=where(root),
+                    message=f"not a QTI 2.x or 3.0 item (namespace {namespace(root) or 'none'!r})",
+                )
+            )
+            continue
+        ident = root.get("identifier", "")
+        context = qti3_import.ItemContext(
+            skills=skills_of(next(iter(_descendants(resource, "metadata")), None)),
+            irt=irt_by_item.get(ident) or irt_by_item.get(resource.get("identifier", "")),
+        )
+        qti3_import.read_item(root, item_source, collected, context)
+    metadata = next(
+        (m for m in manifest if isinstance(m.tag, str) and local(m) == "metadata"), None
+    )
+    title = _lom_string(metadata, "title") or None
+    version = _lom_string(metadata, "version") or "1"
+    bank_id = manifest.get("identifier")
+    return assemble(
+        collected,
+        source=source,
+        limits=limits,
+        bank_id=slug(bank_id, "bank") if bank_id else None,
+        title=title,
+        version=version[:40],
+    )
