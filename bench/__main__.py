@@ -1,21 +1,37 @@
-"""``make bench``: every benchmark, side by side with its competitor, reported as ratios."""
+"""``make bench``: every benchmark, side by side with its competitor, reported as ratios.
+
+``python -m bench [engine] [web]`` runs only the named groups.
+"""
 
 from __future__ import annotations
 
-from bench import engine_bench
+import sys
+
+from bench import engine_bench, web_load
 
 
-def main() -> None:
-    """Run all benchmark groups and print one summary table."""
-    rows = engine_bench.main()
-    print()
-    print(f"{'benchmark':<48}{'ours':>12}{'competitor':>12}  ratio (x better)")
-    for row in rows:
+def main(argv: list[str]) -> None:
+    """Run the benchmark groups and print one summary table."""
+    groups = set(argv) or {"engine", "web"}
+    rows = []
+    if "engine" in groups:
+        rows += engine_bench.main()
+    if rows:
+        print()
+        print(f"{'benchmark':<48}{'ours':>12}{'competitor':>12}  ratio (x better)")
+        for row in rows:
+            print(
+                f"{row.name:<48}{row.ours:>10.3f}{row.unit:>2}{row.theirs:>10.3f}{row.unit:>2}"
+                f"  {row.ratio():.2f}"
+            )
+    if "web" in groups:
+        print()
+        saturation, paced = web_load.main()
         print(
-            f"{row.name:<48}{row.ours:>10.3f}{row.unit:>2}{row.theirs:>10.3f}{row.unit:>2}"
-            f"  {row.ratio():.2f}"
+            f"web goal: >= 1500 answers/s and p99 <= 50 ms; reached {saturation.rate:.0f}/s at "
+            f"saturation, p99 {paced.percentile(99):.1f} ms at {paced.rate:.0f}/s paced"
         )
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

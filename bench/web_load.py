@@ -2,16 +2,23 @@
 
 Each learner starts a session on the demo assessment, answers until the result, and starts
 again, for a fixed duration. The client speaks plain HTTP/1.1 keep-alive over asyncio streams
-(so the load generator costs little CPU next to the server). Reported: answers per second,
-p50/p99 latency per answer, and whether every answer acknowledged was stored.
+(so the load generator costs little CPU next to the server). Two runs:
+
+* **saturation**: no think time; shows the most answers per second the server sustains
+  (latency is then queueing: 200 learners / throughput, by Little's law);
+* **paced**: the 200 learners together offer a fixed rate (1,500 answers/s by default, each
+  learner answering at Poisson times); shows the latency at that load.
+
+Reported: answers per second, p50/p99 latency per answer, and whether every answer
+acknowledged was stored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import random
 import sqlite3
-import statistics
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -94,8 +101,13 @@ def choose_answer(item: dict[str, Any]) -> Any:
     return "1"
 
 
-async def learner(port: int, assessment: str, stop_at: float, result: LoadResult) -> None:
+async def learner(
+    port: int, assessment: str, stop_at: float, result: LoadResult, rate: float | None = None
+) -> None:
+    """One simulated learner; with ``rate`` it answers at Poisson times of that rate."""
     conn = await Connection.open(port)
+    rng = random.Random()
+    next_at = time.perf_counter() + (rng.expovariate(rate) if rate else 0.0)
     try:
         while time.perf_counter() < stop_at:
             status, body = await conn.post(f"/api/v1/assessments/{assessment}/sessions", b"{}")
@@ -106,6 +118,13 @@ async def learner(port: int, assessment: str, stop_at: float, result: LoadResult
             view = msgspec.json.decode(body)
             while view["status"] == "in_progress" and time.perf_counter() < stop_at:
                 item = view["item"]
+                if rate:
+                    delay = next_at - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    next_at = max(next_at, time.perf_counter()) + rng.expovariate(rate)
+                    if time.perf_counter() >= stop_at:
+                        break
                 payload = msgspec.json.encode(
                     {
                         "item_id": item["id"],
@@ -126,18 +145,23 @@ async def learner(port: int, assessment: str, stop_at: float, result: LoadResult
         conn.close()
 
 
-async def drive(port: int, assessment: str, learners: int, seconds: float) -> LoadResult:
-    """Run ``learners`` concurrent learners for ``seconds``."""
+async def drive(
+    port: int, assessment: str, learners: int, seconds: float, offered: float | None = None
+) -> LoadResult:
+    """Run ``learners`` concurrent learners for ``seconds`` (offering ``offered`` answers/s)."""
     result = LoadResult(learners=learners, duration=seconds, answers=0, sessions=0, errors=0)
     start = time.perf_counter()
+    each = offered / learners if offered else None
     await asyncio.gather(
-        *(learner(port, assessment, start + seconds, result) for _ in range(learners))
+        *(learner(port, assessment, start + seconds, result, each) for _ in range(learners))
     )
     result.duration = time.perf_counter() - start
     return result
 
 
-def run(learners: int = 200, seconds: float = 20.0, workers: int = 2) -> LoadResult:
+def run(
+    learners: int = 200, seconds: float = 20.0, workers: int = 2, offered: float | None = None
+) -> LoadResult:
     """Start a server on SQLite, warm it up, load it, and count the stored answers."""
     with tempfile.TemporaryDirectory() as tmp:
         server: ServerProcess = start_server(Path(tmp), workers=workers)
@@ -145,7 +169,7 @@ def run(learners: int = 200, seconds: float = 20.0, workers: int = 2) -> LoadRes
             assessment = server.assessment_url.rsplit("/", 1)[1]
             asyncio.run(drive(server.port, assessment, 20, 2.0))  # warm the caches
             before = _stored(Path(tmp))
-            result = asyncio.run(drive(server.port, assessment, learners, seconds))
+            result = asyncio.run(drive(server.port, assessment, learners, seconds, offered))
             result.stored = _stored(Path(tmp)) - before
         finally:
             server.stop()
@@ -158,22 +182,25 @@ def _stored(data_dir: Path) -> int:
         return int(db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
 
 
-def main() -> LoadResult:
-    """Run the load test and print its figures."""
+def _report(label: str, result: LoadResult) -> None:
+    p50, p99 = result.percentile(50), result.percentile(99)
+    verdict = "yes" if result.stored == result.answers else "NO"
+    print(
+        f"  {label}: {result.answers} answers in {result.duration:.1f} s = {result.rate:.0f}/s, "
+        f"{result.errors} errors; latency p50 {p50:.1f} ms, p99 {p99:.1f} ms; "
+        f"every acknowledged answer stored: {verdict} ({result.stored} rows)"
+    )
+
+
+def main() -> tuple[LoadResult, LoadResult]:
+    """Run the saturation and paced load tests and print their figures."""
     learners = int(os.environ.get("SKILLGAUGE_BENCH_LEARNERS", "200"))
     seconds = float(os.environ.get("SKILLGAUGE_BENCH_SECONDS", "20"))
     workers = int(os.environ.get("SKILLGAUGE_BENCH_WORKERS", "2"))
-    result = run(learners, seconds, workers)
-    p50, p99 = result.percentile(50), result.percentile(99)
-    print(
-        f"Web load: {learners} concurrent learners, {workers} worker process(es), SQLite, "
-        f"{result.duration:.1f} s"
-    )
-    print(
-        f"  {result.answers} answers ({result.rate:.0f}/s), {result.sessions} sessions, "
-        f"{result.errors} errors; latency per answer p50 {p50:.1f} ms, p99 {p99:.1f} ms; "
-        f"mean {statistics.fmean(result.latencies_ms):.1f} ms"
-    )
-    verdict = "yes" if result.stored == result.answers else "NO"
-    print(f"  every acknowledged answer stored: {verdict} ({result.stored} rows)")
-    return result
+    offered = float(os.environ.get("SKILLGAUGE_BENCH_OFFERED", "1500"))
+    print(f"Web load: {learners} concurrent learners, {workers} worker processes, SQLite (WAL)")
+    saturation = run(learners, seconds, workers)
+    _report("saturation (no think time)", saturation)
+    paced = run(learners, seconds, workers, offered)
+    _report(f"paced at {offered:.0f} answers/s offered", paced)
+    return saturation, paced

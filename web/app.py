@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 httponly=True,
                 secure=settings.secure_cookies,
                 samesite="lax",
+                exclude=["/api/", "/static/", "/schema"],  # only author pages use it
             ).middleware,
         ],
         csrf_config=CSRFConfig(

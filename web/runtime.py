@@ -8,9 +8,12 @@ on every request, so any process can serve any request.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import msgspec
+from anyio import CapacityLimiter, to_thread
 from sqlalchemy import Connection
 
 from engine.policy import Policy
@@ -22,6 +25,8 @@ from web.errors import NotFoundError
 from web.settings import Settings
 from web.store.assessments import AssessmentRecord, get_assessment
 from web.store.banks import load_bank
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,22 @@ class Runtime:
     _assessments: dict[str, AssessmentRecord] = field(default_factory=dict)
     _local: threading.local = field(default_factory=threading.local)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _limiter: CapacityLimiter | None = None
+
+    async def call(self, function: Callable[..., T], *args: Any) -> T:
+        """Run blocking storage work from an async handler.
+
+        SQLite is in-process and its statements take microseconds, so the work runs right on
+        the event loop: handing it to a thread costs more than it saves, and dozens of
+        threads contending for the GIL stretch every write transaction (and so SQLite's
+        single write lock) from a fraction of a millisecond to several. PostgreSQL work,
+        which waits on the network, runs in a small thread pool.
+        """
+        if self.db.is_sqlite:
+            return function(*args)
+        if self._limiter is None:
+            self._limiter = CapacityLimiter(16)
+        return await to_thread.run_sync(function, *args, limiter=self._limiter)
 
     def compiled(self, conn: Connection, digest: str) -> CompiledBank:
         """The compiled bank version ``digest`` (decoded from the database once)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from anyio import to_thread
 from litestar import Request, Router, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -37,7 +36,7 @@ async def list_banks(state: State, request: Request[Any, Any, Any]) -> list[bank
         with rt.db.read() as conn:
             return bank_store.list_versions(conn)
 
-    return await to_thread.run_sync(load)
+    return await rt.call(load)
 
 
 @post("/banks", status_code=201, request_max_body_size=64 * 1024 * 1024)
@@ -51,9 +50,7 @@ async def upload_bank(
     """
     rt = runtime(state)
     body = await request.body()
-    return await to_thread.run_sync(
-        lambda: authoring.upload_bank(rt, _author(rt, request), filename, body)
-    )
+    return await rt.call(lambda: authoring.upload_bank(rt, _author(rt, request), filename, body))
 
 
 @get("/assessments")
@@ -71,7 +68,7 @@ async def list_assessments(
                 for a in assessment_store.list_assessments(conn, owner_id=author.id)
             ]
 
-    return await to_thread.run_sync(load)
+    return await rt.call(load)
 
 
 @post("/assessments", status_code=201)
@@ -80,7 +77,7 @@ async def create_assessment(
 ) -> authoring.AssessmentSummary:
     """Create an assessment from a bank version and a policy (checked against the bank)."""
     rt = runtime(state)
-    return await to_thread.run_sync(
+    return await rt.call(
         lambda: authoring.summary(rt, authoring.create_assessment(rt, _author(rt, request), data))
     )
 
@@ -91,9 +88,7 @@ async def assessment_overview(
 ) -> authoring.AssessmentOverview:
     """Sessions and per-item statistics (exposure, proportion correct, mean ability)."""
     rt = runtime(state)
-    return await to_thread.run_sync(
-        lambda: authoring.overview(rt, _author(rt, request), assessment_id)
-    )
+    return await rt.call(lambda: authoring.overview(rt, _author(rt, request), assessment_id))
 
 
 @get("/assessments/{assessment_id:str}/responses.csv", media_type="text/csv")
@@ -102,7 +97,7 @@ async def export_responses(
 ) -> Stream:
     """The responses as long CSV: ``person_id,item_id,response`` plus covariates."""
     rt = runtime(state)
-    chunks = await to_thread.run_sync(
+    chunks = await rt.call(
         lambda: authoring.export_responses(rt, _author(rt, request), assessment_id)
     )
     return Stream(chunks, media_type="text/csv; charset=utf-8")

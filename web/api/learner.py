@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from anyio import to_thread
 from litestar import Request, Router, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
@@ -35,13 +34,14 @@ async def create_session(
         )
         return learning.view_session(rt, session_id)
 
-    return await to_thread.run_sync(start)
+    return await rt.call(start)
 
 
 @get("/sessions/{session_id:str}")
 async def get_session(state: State, session_id: FromPath[str]) -> SessionView:
     """The session: its current question, progress, or its result."""
-    return await to_thread.run_sync(learning.view_session, runtime(state), session_id)
+    rt = runtime(state)
+    return await rt.call(learning.view_session, rt, session_id)
 
 
 @post("/sessions/{session_id:str}/responses", status_code=200)
@@ -50,7 +50,7 @@ async def post_response(
 ) -> AnswerOutcome:
     """Answer the current question: returns the feedback and the next question, or the result."""
     rt = runtime(state)
-    return await to_thread.run_sync(
+    return await rt.call(
         lambda: learning.submit_answer(
             rt, session_id, item_id=data.item_id, position=data.position, answer=data.answer
         )

@@ -1,15 +1,23 @@
 """Database connections: SQLite (WAL, embedded default) or PostgreSQL, one API.
 
 Reads use :meth:`Database.read`; anything that writes uses :meth:`Database.write`, one
-transaction that commits on success and rolls back on any exception. On SQLite a write
-transaction starts with ``BEGIN IMMEDIATE`` so it holds the write lock from its first
-statement (no lock upgrade, no ``database is locked`` half-way through); the busy timeout
-makes concurrent writers queue. On PostgreSQL rows that are read-modify-written are locked
-with ``SELECT ... FOR UPDATE`` by the repositories.
+transaction that commits on success and rolls back on any exception.
+
+SQLite allows one writer at a time. Left alone, concurrent writers wait in SQLite's busy
+handler, which *sleeps* (1 ms, 2 ms, ... up to 100 ms) between retries, so under load a
+write waits far longer than the lock is held. Writers therefore queue on an in-process
+mutex and a cross-process ``flock`` on ``<database>.writelock``, which wake the next
+writer the moment the lock is free; the transaction then starts with ``BEGIN IMMEDIATE``
+(holding SQLite's write lock from its first statement, so it never fails half-way) and
+finds the lock free. PostgreSQL needs none of this: it has row locks, and the repositories
+use optimistic version checks.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -42,10 +50,13 @@ class Database:
         parsed = make_url(url)
         self.url = url
         self.dialect = parsed.get_backend_name()
+        self._mutex = threading.Lock()
+        self._lock_path: Path | None = None
         if self.dialect == "sqlite":
             database = parsed.database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+                self._lock_path = Path(database + ".writelock")
             self.engine: Engine = create_engine(
                 url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=20
             )
@@ -68,10 +79,24 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A connection in a write transaction; commits at the end, rolls back on error."""
-        with self.engine.connect() as conn:
+        with self._writer_turn(), self.engine.connect() as conn:
             conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        """On SQLite, wait (without sleeping) until no other writer of any process writes."""
+        if self._lock_path is None:
+            yield
+            return
+        with self._mutex:
+            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # closing releases the flock
 
     def dispose(self) -> None:
         """Close every pooled connection (before a fork, at shutdown)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from anyio import to_thread
 from litestar import Request, Router, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.params import FromPath
@@ -31,7 +30,7 @@ from web.store.authors import Author
 
 
 async def _author(rt: Runtime, request: Request[Any, Any, Any]) -> Author | None:
-    return await to_thread.run_sync(current_author, rt, request)
+    return await rt.call(current_author, rt, request)
 
 
 @get("/author/login", name="author_login")
@@ -47,7 +46,7 @@ async def login(state: State, request: Request[Any, Any, Any]) -> Template | Red
     form = await request.form()
     token = str(form.get("token") or "")
     try:
-        author = await to_thread.run_sync(authoring.authenticate, rt, token)
+        author = await rt.call(authoring.authenticate, rt, token)
     except UnauthorizedError:
         return Template(
             "author/login.html",
@@ -96,7 +95,7 @@ async def dashboard(state: State, request: Request[Any, Any, Any]) -> Template |
             "assessments": [authoring.summary(rt, a) for a in mine],
         }
 
-    return Template("author/home.html", context=await to_thread.run_sync(load))
+    return Template("author/home.html", context=await rt.call(load))
 
 
 @get("/author/banks/upload", name="author_upload")
@@ -128,9 +127,7 @@ async def upload(state: State, request: Request[Any, Any, Any]) -> Template | Re
         )
     data = await upload_file.read()
     try:
-        uploaded = await to_thread.run_sync(
-            authoring.upload_bank, rt, author, upload_file.filename, data
-        )
+        uploaded = await rt.call(authoring.upload_bank, rt, author, upload_file.filename, data)
     except BankValidationError as exc:
         return Template(
             "author/upload.html",
@@ -182,7 +179,7 @@ async def bank_page(
     if isinstance(signed, Redirect):
         return signed
     rt, _ = signed
-    return Template("author/bank.html", context=await to_thread.run_sync(_bank_context, rt, digest))
+    return Template("author/bank.html", context=await rt.call(_bank_context, rt, digest))
 
 
 @post("/author/assessments", name="author_create_assessment")
@@ -218,12 +215,12 @@ async def create_assessment(state: State, request: Request[Any, Any, Any]) -> Te
         return authoring.create_assessment(rt, author, request_).id
 
     try:
-        new_id = await to_thread.run_sync(create)
+        new_id = await rt.call(create)
     except (InvalidInputError, PolicyError) as exc:
         problems = (
             exc.problems if isinstance(exc, InvalidInputError) else authoring.policy_problems(exc)
         )
-        context = await to_thread.run_sync(_bank_context, rt, digest)
+        context = await rt.call(_bank_context, rt, digest)
         context["problems"] = problems
         context["form"] = fields
         return Template("author/bank.html", context=context, status_code=422)
@@ -239,7 +236,7 @@ async def assessment_page(
     if isinstance(signed, Redirect):
         return signed
     rt, author = signed
-    overview = await to_thread.run_sync(authoring.overview, rt, author, assessment_id)
+    overview = await rt.call(authoring.overview, rt, author, assessment_id)
     return Template("author/assessment.html", context={"overview": overview})
 
 
@@ -254,7 +251,7 @@ async def assessment_status(
     rt, author = signed
     form = await request.form()
     status: Literal["open", "closed"] = "closed" if form.get("status") == "closed" else "open"
-    await to_thread.run_sync(authoring.set_status, rt, author, assessment_id, status)
+    await rt.call(authoring.set_status, rt, author, assessment_id, status)
     return Redirect(path=f"/author/assessments/{assessment_id}", status_code=303)
 
 
@@ -267,7 +264,7 @@ async def export(
     if isinstance(signed, Redirect):
         return signed
     rt, author = signed
-    chunks = await to_thread.run_sync(authoring.export_responses, rt, author, assessment_id)
+    chunks = await rt.call(authoring.export_responses, rt, author, assessment_id)
     return Stream(
         chunks,
         media_type="text/csv; charset=utf-8",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from anyio import to_thread
 from litestar import Request, Router, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
@@ -44,7 +43,7 @@ async def home(state: State) -> Template:
         with rt.db.read() as conn:
             return [a for a in list_assessments(conn) if a.status == "open"]
 
-    assessments = await to_thread.run_sync(load)
+    assessments = await rt.call(load)
     return Template("home.html", context={"assessments": assessments})
 
 
@@ -71,7 +70,7 @@ async def landing(state: State, assessment_id: FromPath[str]) -> Template:
             "credential": False,
         }
 
-    return Template("landing.html", context=await to_thread.run_sync(load))
+    return Template("landing.html", context=await rt.call(load))
 
 
 @post("/a/{assessment_id:str}/start", name="start")
@@ -83,7 +82,7 @@ async def start(
     form = await request.form()
     name = str(form.get("name") or "") or None
     email = str(form.get("email") or "") or None
-    session_id = await to_thread.run_sync(
+    session_id = await rt.call(
         lambda: learning.start_session(
             rt, assessment_id, client=_client(request), name=name, email=email
         )
@@ -127,7 +126,7 @@ def _question_context(
 async def question(state: State, session_id: FromPath[str]) -> Template | Redirect:
     """The current question (the same one on every reload), or the result when done."""
     rt = runtime(state)
-    view = await to_thread.run_sync(learning.view_session, rt, session_id)
+    view = await rt.call(learning.view_session, rt, session_id)
     if view.status == "finished":
         return Redirect(path=f"/s/{session_id}/result", status_code=303)
     return Template("question.html", context=_question_context(view))
@@ -150,13 +149,13 @@ async def answer(
     try:
         if problem is not None:
             raise AnswerError(item_id, problem)
-        outcome = await to_thread.run_sync(
+        outcome = await rt.call(
             lambda: learning.submit_answer(
                 rt, session_id, item_id=item_id, position=position, answer=given
             )
         )
     except AnswerError as exc:
-        view = await to_thread.run_sync(learning.view_session, rt, session_id)
+        view = await rt.call(learning.view_session, rt, session_id)
         return Template(
             "question.html",
             context=_question_context(view, error=exc.message, given=shown),
@@ -173,7 +172,7 @@ async def feedback(
 ) -> Template | Redirect:
     """Feedback on one stored answer, with the way on."""
     rt = runtime(state)
-    shown, view = await to_thread.run_sync(learning.stored_feedback, rt, session_id, position)
+    shown, view = await rt.call(learning.stored_feedback, rt, session_id, position)
     if shown is None:
         return Redirect(path=f"/s/{session_id}", status_code=303)
     return Template("feedback.html", context={"feedback": shown, "session": view})
@@ -183,7 +182,7 @@ async def feedback(
 async def result(state: State, session_id: FromPath[str]) -> Template | Redirect:
     """Per-competency result and pass or fail."""
     rt = runtime(state)
-    view = await to_thread.run_sync(learning.view_session, rt, session_id)
+    view = await rt.call(learning.view_session, rt, session_id)
     if view.status != "finished":
         return Redirect(path=f"/s/{session_id}", status_code=303)
     return Template("result.html", context={"session": view, "result": view.result})

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from engine.session import SessionResult, SessionState
 from web.db.connection import as_utc, utcnow
@@ -109,11 +109,28 @@ def load_session(
     """The session with ``session_id``; ``for_update`` locks its row until commit."""
     if len(session_id) > 64:
         return None
-    query = select(learner_sessions).where(learner_sessions.c.id == session_id)
-    if for_update:
-        query = query.with_for_update()
-    row = conn.execute(query).first()
+    query = _LOAD.with_for_update() if for_update else _LOAD
+    row = conn.execute(query, {"session_id": session_id}).first()
     return None if row is None else _record(row)
+
+
+_SAVE_STATE = (
+    update(learner_sessions)
+    .where(learner_sessions.c.id == bindparam("session_id"))
+    .where(learner_sessions.c.version == bindparam("expected_version"))
+)
+_SAVE_FINISHED = _SAVE_STATE.values(
+    state=bindparam("state"),
+    version=bindparam("version"),
+    updated_at=bindparam("updated_at"),
+    finished_at=bindparam("finished_at"),
+    result=bindparam("result"),
+)
+_SAVE_RUNNING = _SAVE_STATE.values(
+    state=bindparam("state"), version=bindparam("version"), updated_at=bindparam("updated_at")
+)
+_APPEND = insert(responses)
+_LOAD = select(learner_sessions).where(learner_sessions.c.id == bindparam("session_id"))
 
 
 def save_state(
@@ -124,21 +141,19 @@ def save_state(
 ) -> None:
     """Replace the session's state; refuses if another writer changed it meanwhile."""
     now = utcnow()
-    values: dict[str, Any] = {
+    params: dict[str, Any] = {
+        "session_id": record.id,
+        "expected_version": record.version,
         "state": msgspec.json.encode(state).decode("utf-8"),
         "version": record.version + 1,
         "updated_at": now,
     }
-    if state.finished and record.finished_at is None:
-        values["finished_at"] = now
-    if result is not None:
-        values["result"] = msgspec.json.encode(result).decode("utf-8")
-    done = conn.execute(
-        update(learner_sessions)
-        .where(learner_sessions.c.id == record.id)
-        .where(learner_sessions.c.version == record.version)
-        .values(**values)
-    )
+    statement = _SAVE_RUNNING
+    if state.finished or result is not None:
+        statement = _SAVE_FINISHED
+        params["finished_at"] = record.finished_at or now
+        params["result"] = None if result is None else msgspec.json.encode(result).decode("utf-8")
+    done = conn.execute(statement, params)
     if done.rowcount != 1:
         raise ConflictError("this session was changed by another request; reload the page")
 
@@ -159,19 +174,20 @@ def append_response(
 ) -> None:
     """Append one answer (the unique (session, seq) key refuses a second one)."""
     conn.execute(
-        insert(responses).values(
-            session_id=session_id,
-            seq=seq,
-            item_id=item_id,
-            answer=msgspec.json.encode(answer).decode("utf-8"),
-            category=category,
-            max_category=max_category,
-            pretest=pretest,
-            estimates=msgspec.json.encode(estimates).decode("utf-8"),
-            feedback=None if feedback is None else feedback.decode("utf-8"),
-            answered_at=utcnow(),
-            elapsed_ms=elapsed_ms,
-        )
+        _APPEND,
+        {
+            "session_id": session_id,
+            "seq": seq,
+            "item_id": item_id,
+            "answer": msgspec.json.encode(answer).decode("utf-8"),
+            "category": category,
+            "max_category": max_category,
+            "pretest": pretest,
+            "estimates": msgspec.json.encode(estimates).decode("utf-8"),
+            "feedback": None if feedback is None else feedback.decode("utf-8"),
+            "answered_at": utcnow(),
+            "elapsed_ms": elapsed_ms,
+        },
     )
 
 
