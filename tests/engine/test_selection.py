@@ -14,7 +14,7 @@ from engine.estimation import Grid, GridTables
 from engine.exposure import randomesque, sympson_hetter, update_eligibility
 from engine.policy import ContentConfig, ExposureConfig, Policy, SelectionConfig
 from engine.pool import ItemPool, compile_pool
-from engine.selection import Selector
+from engine.selection import _POLY_GRID, Selector, interpolated_information
 from engine.session import Session
 from engine.simulation import simulate
 from engine.stopping import FixedLength
@@ -291,3 +291,19 @@ def test_shadow_test_meets_counts_exactly() -> None:
     counts = Counter(int(pool.competency[i]) for i in items)
     assert counts == {0: 4, 1: 4, 2: 2}
     assert pool.areas[items, pool.area_ids.index("analysis")].sum() == 3
+
+
+def test_polytomous_information_interpolation_is_accurate() -> None:
+    """Selection tabulates polytomous information; interpolation error stays below 1e-6."""
+    pool = mixed_pool()
+    poly = np.concatenate((pool.graded_index, pool.partial_index))
+    table = pool.information(_POLY_GRID)[poly]
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        theta = rng.uniform(-7.9, 7.9, poly.size)
+        exact = np.array(
+            [pool.information(np.array([t]))[i, 0] for i, t in zip(poly, theta, strict=True)]
+        )
+        assert interpolated_information(table, theta) == pytest.approx(exact, abs=1e-6)
+    clamped = interpolated_information(table, np.full(poly.size, 50.0))
+    assert np.all(np.isfinite(clamped))
