@@ -47,8 +47,10 @@ PosteriorFn = Callable[[int], Array]
 
 #: Criterion offset that keeps a-stratified selection inside the current stratum.
 _STRATUM_PENALTY = 1.0e3
-#: Grid on which polytomous item information is tabulated for selection (spacing 0.005).
-_POLY_GRID = np.linspace(-8.0, 8.0, 3201)
+#: Grid on which polytomous item information is tabulated for selection (spacing 0.0025).
+_POLY_GRID = np.linspace(-8.0, 8.0, 6401)
+#: Above this many polytomous items, selection computes their information exactly.
+_POLY_TABLE_MAX_ITEMS = 300
 _POLY_STEP = float(_POLY_GRID[1] - _POLY_GRID[0])
 
 
@@ -56,7 +58,7 @@ def interpolated_information(table: Array, theta: Array) -> Array:
     r"""Information of item ``i`` at ``theta[i]`` by linear interpolation in ``table[i]``.
 
     ``table`` holds each item's information on :data:`_POLY_GRID`; with a spacing of
-    :math:`h = 0.005` the error is at most :math:`h^2 \max|I''| / 8`, far below anything
+    :math:`h = 0.0025` the error is at most :math:`h^2 \max|I''| / 8`, far below anything
     that changes which item is most informative. Abilities outside the grid are clamped.
     """
     position = np.clip((theta - _POLY_GRID[0]) / _POLY_STEP, 0.0, _POLY_GRID.size - 1.000001)
@@ -94,9 +96,10 @@ class Selector:
         # Polytomous items: information tabulated once on a fine grid and interpolated
         # (exact formulas cost ~20 array operations per family per step).
         self._poly_index = np.concatenate((pool.graded_index, pool.partial_index))
-        self._poly_table = (
-            pool.information(_POLY_GRID)[self._poly_index] if self._poly_index.size else None
-        )
+        # Large polytomous pools compute exactly: there the cost is in the elements, not
+        # in the number of array operations, and a table would take too much memory.
+        small = 0 < self._poly_index.size <= _POLY_TABLE_MAX_ITEMS
+        self._poly_table = pool.information(_POLY_GRID)[self._poly_index] if small else None
         self._by_competency: list[Index] = [
             np.flatnonzero(pool.competency == k) for k in range(pool.n_competencies)
         ]
@@ -152,6 +155,13 @@ class Selector:
             out[self._poly_index] = interpolated_information(
                 self._poly_table, self._theta[self._poly_index]
             )
+            return out
+        for members, family in (
+            (pool.graded_index, pool.graded),
+            (pool.partial_index, pool.partial),
+        ):
+            if members.size:
+                out[members] = family.information(self._theta[members][:, None])[:, 0]
         return out
 
     # ------------------------------------------------------------------ rules
