@@ -9,7 +9,7 @@ Colours are the Okabe-Ito palette, distinguishable with colour-vision deficienci
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
@@ -90,6 +90,38 @@ def _range(values: list[float], given: tuple[float, float] | None) -> tuple[floa
     return (lo - pad, hi + pad)
 
 
+def _open(axes: Axes, left: int) -> list[str]:
+    """The SVG element with its accessible name, description, background and title."""
+    width, height = axes.width, axes.height
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-label="{escape(axes.title)}" '
+        'font-family="system-ui, sans-serif" font-size="12">',
+        f"<title>{escape(axes.title)}</title>",
+        f"<desc>{escape(axes.description or axes.title)}</desc>",
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
+        f'<text x="{left}" y="20" font-size="14" font-weight="600" fill="#111">'
+        f"{escape(axes.title)}</text>",
+    ]
+
+
+def _y_grid(
+    y0: float, y1: float, py: Callable[[float], float], left: float, plot_w: float
+) -> list[str]:
+    """Horizontal grid lines with their labels."""
+    lines = []
+    for tick in nice_ticks(y0, y1):
+        if y0 <= tick <= y1:
+            y = py(tick)
+            lines.append(
+                f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
+                'stroke="#e5e5e5"/>'
+                f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#333">'
+                f"{_fmt(tick)}</text>"
+            )
+    return lines
+
+
 def line_chart(axes: Axes, series: Sequence[Series], bands: Sequence[Band] = ()) -> str:
     """Render series (lines and/or points) with optional bands and reference lines."""
     left, right, top, bottom = 58, 16, 34, 46
@@ -111,16 +143,7 @@ def line_chart(axes: Axes, series: Sequence[Series], bands: Sequence[Band] = ())
     def py(y: float) -> float:
         return top + (1.0 - (y - y0) / (y1 - y0)) * plot_h
 
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="{escape(axes.title)}" '
-        'font-family="system-ui, sans-serif" font-size="12">',
-        f"<title>{escape(axes.title)}</title>",
-        f"<desc>{escape(axes.description or axes.title)}</desc>",
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-        f'<text x="{left}" y="20" font-size="14" font-weight="600" fill="#111">'
-        f"{escape(axes.title)}</text>",
-    ]
+    out = _open(axes, left)
     for tick in nice_ticks(x0, x1):
         if x0 <= tick <= x1:
             x = px(tick)
@@ -129,15 +152,7 @@ def line_chart(axes: Axes, series: Sequence[Series], bands: Sequence[Band] = ())
                 f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#333">'
                 f"{_fmt(tick)}</text>"
             )
-    for tick in nice_ticks(y0, y1):
-        if y0 <= tick <= y1:
-            y = py(tick)
-            out.append(
-                f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
-                'stroke="#e5e5e5"/>'
-                f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#333">'
-                f"{_fmt(tick)}</text>"
-            )
+    out.extend(_y_grid(y0, y1, py, left, plot_w))
     out.append(
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#555"/>'
     )
@@ -209,25 +224,8 @@ def bar_chart(axes: Axes, labels: Sequence[str], values: Sequence[float]) -> str
 
     n = max(len(values), 1)
     slot = plot_w / n
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="{escape(axes.title)}" '
-        'font-family="system-ui, sans-serif" font-size="12">',
-        f"<title>{escape(axes.title)}</title>",
-        f"<desc>{escape(axes.description or axes.title)}</desc>",
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-        f'<text x="{left}" y="20" font-size="14" font-weight="600" fill="#111">'
-        f"{escape(axes.title)}</text>",
-    ]
-    for tick in nice_ticks(y0, y1):
-        if y0 <= tick <= y1:
-            y = py(tick)
-            out.append(
-                f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
-                'stroke="#e5e5e5"/>'
-                f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#333">'
-                f"{_fmt(tick)}</text>"
-            )
+    out = _open(axes, left)
+    out.extend(_y_grid(y0, y1, py, left, plot_w))
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         x = left + i * slot + slot * 0.15
         y = py(float(value))
