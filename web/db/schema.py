@@ -93,6 +93,7 @@ learner_sessions = Table(
     Column("deadline", DateTime(timezone=True), nullable=True),
     Column("finished_at", DateTime(timezone=True), nullable=True),
     Column("result", Text, nullable=True),
+    Column("learner_did", String(400), nullable=True),  # revision 0002
     Index("ix_learner_sessions_assessment_created", "assessment_id", "created_at"),
 )
 

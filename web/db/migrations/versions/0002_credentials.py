@@ -19,7 +19,9 @@ TZ = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    """Create the credential and webhook tables."""
+    """Create the credential and webhook tables; sessions may carry the learner's DID."""
+    with op.batch_alter_table("learner_sessions") as batch:
+        batch.add_column(sa.Column("learner_did", sa.String(400), nullable=True))
     op.create_table(
         "achievements",
         sa.Column("id", sa.String(32), nullable=False),
@@ -165,3 +167,5 @@ def downgrade() -> None:
         "achievements",
     ):
         op.drop_table(table)
+    with op.batch_alter_table("learner_sessions") as batch:
+        batch.drop_column("learner_did")
