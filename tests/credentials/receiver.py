@@ -34,7 +34,7 @@ class Delivery:
 class Receiver:
     """Records deliveries; answers by plan; verifies signatures when it knows the secret."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.secret: str | None = None
         self.plan = Plan()
         self.deliveries: list[Delivery] = []
@@ -80,7 +80,7 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 del format, args
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
         self.url = f"http://127.0.0.1:{self.port}/hooks"
@@ -93,8 +93,8 @@ class Receiver:
 
 
 @contextmanager
-def running_receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
+def running_receiver(port: int = 0) -> Iterator[Receiver]:
+    receiver = Receiver(port)
     receiver.thread.start()
     try:
         yield receiver
