@@ -26,6 +26,7 @@ from web.credentials import awards
 from web.db.connection import utcnow
 from web.errors import ConflictError, InvalidInputError, NotFoundError, RateLimitedError
 from web.runtime import CompiledBank, Runtime
+from web.store import credentials as credential_store
 from web.store import ratelimit
 from web.store import sessions as store
 from web.store.assessments import AssessmentRecord
@@ -110,6 +111,7 @@ def _view(
     record: store.SessionRecord,
     state: SessionState,
     engine: Session,
+    credential_url: str | None = None,
 ) -> SessionView:
     max_items = length_bound(assessment.policy.stopping)
     result = None
@@ -127,7 +129,15 @@ def _view(
         item=item,
         result=result,
         deadline=record.deadline,
+        credential_url=credential_url,
     )
+
+
+def _credential_url(rt: Runtime, record: store.SessionRecord) -> str | None:
+    """The URL of the credential awarded for a finished session, if one was."""
+    with rt.db.read() as conn:
+        credential = credential_store.for_session(conn, record.id)
+    return None if credential is None else awards.issuer_of(rt).credential_url(credential.id)
 
 
 def _expired(record: store.SessionRecord, now: datetime) -> bool:
@@ -186,7 +196,12 @@ def view_session(rt: Runtime, session_id: str) -> SessionView:
         if completion is not None:
             awards.notify_worker(rt)
     return _view(
-        compiled=compiled, assessment=assessment, record=record, state=state, engine=engine
+        compiled=compiled,
+        assessment=assessment,
+        record=record,
+        state=state,
+        engine=engine,
+        credential_url=_credential_url(rt, record) if state.finished else None,
     )
 
 
@@ -338,8 +353,14 @@ def _advance(
     if completion is not None:
         awards.notify_worker(rt)
     record = msgspec.structs.replace(record, version=record.version + 1)
+    awarded = completion.credential if completion is not None else None
     view = _view(
-        compiled=compiled, assessment=assessment, record=record, state=state, engine=engine
+        compiled=compiled,
+        assessment=assessment,
+        record=record,
+        state=state,
+        engine=engine,
+        credential_url=awards.issuer_of(rt).credential_url(awarded.id) if awarded else None,
     )
     return AnswerOutcome(feedback=_shown(assessment, feedback, position, pending_id), session=view)
 

@@ -125,6 +125,7 @@ class SessionView(_View, frozen=True):
     item: ItemView | None = None
     result: ResultView | None = None
     deadline: datetime | None = None
+    credential_url: str | None = None
 
 
 class AnswerRequest(_View, frozen=True):

@@ -38,6 +38,7 @@ class Receiver:
         self.secret: str | None = None
         self.plan = Plan()
         self.deliveries: list[Delivery] = []
+        self.arrivals: list[str] = []  # webhook-ids as they arrive, before any delay
         self.lock = threading.Lock()
         receiver = self
 
@@ -46,6 +47,7 @@ class Receiver:
                 length = int(self.headers.get("content-length", "0"))
                 raw = self.rfile.read(length)
                 with receiver.lock:
+                    receiver.arrivals.append(self.headers.get("webhook-id", ""))
                     status, delay, headers = (
                         receiver.plan.answers.pop(0) if receiver.plan.answers else (200, 0.0, {})
                     )
@@ -80,7 +82,10 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 del format, args
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # several workers connect at once
+
+        self.server = Server(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
         self.url = f"http://127.0.0.1:{self.port}/hooks"

@@ -297,7 +297,7 @@ def verify(
         verified=True,
         status="verified",
         reason=(
-            f"Verified: {summary.issuer} awarded {summary.achievement} to {who} on "
+            f"{summary.issuer} awarded {summary.achievement} to {who} on "
             f"{valid_from:%Y-%m-%d}; the proof, the issuer and the status check out."
         ),
         format=fmt,

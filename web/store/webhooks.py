@@ -229,6 +229,17 @@ def enqueue(
     return ids
 
 
+def has_due(conn: Connection, now: datetime) -> bool:
+    """Whether any message is due (a cheap read, so idle workers never take a write lock)."""
+    row = conn.execute(
+        select(webhook_messages.c.id)
+        .where(webhook_messages.c.status == "pending")
+        .where(webhook_messages.c.next_attempt_at <= now)
+        .limit(1)
+    ).first()
+    return row is not None
+
+
 def claim_due(conn: Connection, *, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
     """Reserve up to ``limit`` due messages of active endpoints for one worker.
 

@@ -179,12 +179,16 @@ class DeliveryWorker:
         self.wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.sent_total = 0
 
     # -- one round -----------------------------------------------------------------------
 
     def run_once(self) -> int:
         """Claim due messages, send them, record the outcomes; return how many were sent."""
         lease = timedelta(seconds=self.settings.webhook_lease_seconds)
+        with self.db.read() as conn:
+            if not store.has_due(conn, self.clock()):
+                return 0
         with self.db.write() as conn:
             claimed = store.claim_due(conn, now=self.clock(), limit=self.batch, lease=lease)
         if not claimed:
@@ -192,6 +196,7 @@ class DeliveryWorker:
         results = list(self.pool.map(self._attempt, claimed))
         for message, (attempted_at, outcome) in zip(claimed, results, strict=True):
             self._record(message, attempted_at, outcome)
+        self.sent_total += len(claimed)
         return len(claimed)
 
     def drain(self, limit: int = 10_000) -> int:
@@ -314,10 +319,14 @@ class DeliveryWorker:
                 self.wake.wait(self.settings.webhook_poll_seconds)
                 self.wake.clear()
 
-    def stop(self) -> None:
-        """Stop the loop and release connections."""
+    def request_stop(self) -> None:
+        """Ask the loop to stop after the current round (safe in a signal handler)."""
         self._stop.set()
         self.wake.set()
+
+    def stop(self) -> None:
+        """Stop the loop and release connections."""
+        self.request_stop()
         if self._thread is not None:
             self._thread.join(timeout=self.settings.webhook_timeout_seconds + 5)
         self.pool.shutdown(wait=False, cancel_futures=True)
