@@ -5,6 +5,7 @@ webhook receiver that checks its Standard Webhooks signature."""
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,14 @@ import jsonschema
 import pytest
 from sqlalchemy import func, select
 
-from tests.credentials.helpers import take
+from engine.learner import raw_answer
+from item_banks.model import category_count
+from tests.credentials.helpers import ITEMS, take
 from tests.credentials.receiver import Receiver, running_receiver
 from tests.credentials.specs import spec_json
 from tests.web.conftest import Site, open_site
-from web.db.schema import assessments, credentials, webhook_messages
+from web.credentials import awards
+from web.db.schema import assessments, credentials, responses, webhook_messages
 from web.store import assessments as assessment_store
 from web.webhooks.worker import DeliveryWorker
 
@@ -171,3 +175,69 @@ def test_failing_session_and_practice_mode_award_nothing(
         assert conn.execute(select(func.count()).select_from(credentials)).scalar_one() == 0
         events = conn.execute(select(webhook_messages.c.event_type)).scalars().all()
     assert sorted(events) == ["assessment.completed"] * 3
+
+
+def test_award_and_outbox_roll_back_with_the_final_answer(
+    cred_site: Site, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure after the award's rows are written undoes the answer, the result, the
+    credential and the outbox rows together; the retried answer then commits all of them."""
+    site = cred_site
+    add_endpoint(site, receiver)
+    real_write = awards.write
+
+    def failing_write(conn: Any, completion: awards.Completion) -> None:
+        real_write(conn, completion)
+        raise RuntimeError("crash after the award's rows were written")
+
+    monkeypatch.setattr(awards, "write", failing_write)
+    site.client.raise_server_exceptions = False
+    rng = random.Random(3)
+    view = site.client.post(
+        f"/api/v1/assessments/{site.assessment_id}/sessions", json={"email": "r@example.org"}
+    ).json()
+    while True:
+        item = ITEMS[view["item"]["id"]]
+        body = {
+            "item_id": item.id,
+            "position": view["item"]["position"],
+            "answer": raw_answer(item, category_count(item.irt) - 1, rng),
+        }
+        reply = site.client.post(f"/api/v1/sessions/{view['id']}/responses", json=body)
+        if reply.status_code == 500:
+            break
+        assert reply.status_code == 200, reply.text
+        view = reply.json()["session"]
+        assert view["status"] == "in_progress"
+    with site.runtime.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(credentials)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(webhook_messages)).scalar_one() == 0
+        answers = conn.execute(
+            select(func.count()).select_from(responses).where(responses.c.session_id == view["id"])
+        ).scalar_one()
+    assert answers == body["position"] - 1  # the final answer was not stored either
+    assert site.client.get(f"/api/v1/sessions/{view['id']}").json()["status"] == "in_progress"
+    monkeypatch.setattr(awards, "write", real_write)
+    final = site.client.post(f"/api/v1/sessions/{view['id']}/responses", json=body)
+    assert final.status_code == 200
+    assert final.json()["session"]["credential_url"]
+    with site.runtime.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(credentials)).scalar_one() == 1
+        assert conn.execute(select(func.count()).select_from(webhook_messages)).scalar_one() == 2
+
+
+def test_a_did_becomes_the_subject_id(cred_site: Site) -> None:
+    site = cred_site
+    did = "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
+    view = take(site.client, site.assessment_id, did=did, email=None, name=None)
+    document = site.client.get(view["credential_url"].replace("http://127.0.0.1:8000", "")).json()
+    assert_valid_ob3(document)
+    assert document["credentialSubject"]["id"] == did
+    assert "identifier" not in document["credentialSubject"]
+    token = site.client.get(f"/credentials/{document['id'].rsplit('/', 1)[1]}/credential.jwt").text
+    report = site.client.post("/api/v1/credentials/verify", json={"credential": token}).json()
+    assert report["verified"] is True and report["summary"]["recipient_did"] == did
+    bad = site.client.post(
+        f"/api/v1/assessments/{site.assessment_id}/sessions", json={"did": "not a did"}
+    )
+    assert bad.status_code == 400

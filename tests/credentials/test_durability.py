@@ -19,6 +19,7 @@ from sqlalchemy import select
 from engine.session import CompetencyResult, SessionResult
 from tests.credentials.helpers import take
 from tests.credentials.receiver import Receiver, running_receiver
+from tests.credentials.test_award_flow import schema_validator
 from tests.server import ServerProcess, start_server
 from web.credentials import awards
 from web.db.connection import Database
@@ -229,6 +230,9 @@ def test_postgres_two_workers_deliver_500_awards_exactly_once(
         ids = [d.webhook_id for d in receiver.deliveries]
         assert len(ids) == AWARDS and len(set(ids)) == AWARDS, "each award exactly once"
         assert all(d.verified for d in receiver.deliveries)
+        validator = schema_validator()
+        for delivery in receiver.deliveries:  # every issued credential passes the schema
+            assert not list(validator.iter_errors(delivery.body["data"]["credential"]))
         with db.read() as conn:
             statuses = conn.execute(select(webhook_messages.c.status)).scalars().all()
         assert statuses.count("delivered") == AWARDS

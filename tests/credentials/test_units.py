@@ -11,6 +11,7 @@ import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -23,7 +24,7 @@ from web.credentials.verify import verify
 from web.errors import ConfigurationError
 from web.webhooks.secret_box import seal, unseal
 from web.webhooks.ssrf import AddressRefusedError, address_allowed, check_url, resolve
-from web.webhooks.worker import parse_retry_after
+from web.webhooks.worker import Sender, parse_retry_after
 
 BASE = "https://badges.example.org"
 
@@ -258,3 +259,26 @@ def test_data_integrity_rejects_wrong_suite_and_purpose(tmp_path: Path) -> None:
         check = data_integrity.verify(changed, issuer.resolve_ed25519)
         assert not check.ok and words in check.reason
     assert not data_integrity.verify({**signed, "proof": None}, issuer.resolve_ed25519).ok
+
+
+def test_sender_connects_to_the_checked_address_keeping_host_and_sni() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(503, headers={"retry-after": "30"}, text="busy " * 400)
+
+    sender = Sender(timeout=5, allow_private=True, transport=httpx.MockTransport(handler))
+    now = datetime.now(UTC)
+    outcome = sender.send("https://localhost:8443/hooks?a=1", {"webhook-id": "msg_1"}, b"{}", now)
+    (request,) = seen
+    assert ipaddress.ip_address(request.url.host).is_loopback  # the resolved, checked address
+    assert request.headers["host"] == "localhost:8443"
+    assert request.extensions["sni_hostname"] == "localhost"
+    assert request.url.raw_path == b"/hooks?a=1"
+    assert outcome.status_code == 503 and outcome.retry_after == 30
+    assert outcome.excerpt is not None and len(outcome.excerpt) == 500
+    refused = Sender(timeout=5, allow_private=False, transport=httpx.MockTransport(handler))
+    blocked = refused.send("http://localhost:8443/hooks", {}, b"{}", now)
+    assert blocked.status_code is None and blocked.error and blocked.error.startswith("refused")
+    assert len(seen) == 1  # nothing was sent

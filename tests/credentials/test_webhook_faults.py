@@ -152,6 +152,7 @@ def test_410_disables_the_endpoint_and_the_author_sees_why(fault_site: Site) -> 
         clock.advance(60)
         assert work.run_once() == 0
         assert len(receiver.deliveries) == 1
+        assert len(messages(site)) == 2
         # The author fixes the receiver, enables the endpoint and redelivers the first one.
         site.client.post(f"/api/v1/author/webhooks/{ep}/enable", headers=site.auth())
         first = detail["messages"][0]["id"]
@@ -165,6 +166,7 @@ def test_410_disables_the_endpoint_and_the_author_sees_why(fault_site: Site) -> 
             m.id for m in messages(site)
         )
         assert first in [d.webhook_id for d in receiver.accepted()]
+        assert len(receiver.accepted()) == 2 and {m.status for m in messages(site)} == {"delivered"}
 
 
 def test_retry_after_is_honoured(fault_site: Site) -> None:

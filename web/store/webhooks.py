@@ -194,9 +194,11 @@ def set_endpoint_status(
 def enqueue(
     conn: Connection, *, owner_id: int | None, event_type: EventType, payload: bytes
 ) -> list[str]:
-    """Write one message per active endpoint of ``owner_id`` subscribed to ``event_type``.
+    """Write one message per endpoint of ``owner_id`` subscribed to ``event_type``.
 
     Call it inside the transaction that makes the event happen. Returns the message ids.
+    Messages for a disabled endpoint are written too: they wait, and go out once its author
+    enables it again, so no event is lost while a receiver is being fixed.
     """
     if owner_id is None:
         return []
@@ -204,7 +206,6 @@ def enqueue(
     rows = conn.execute(
         select(webhook_endpoints.c.id, webhook_endpoints.c.event_types)
         .where(webhook_endpoints.c.owner_id == owner_id)
-        .where(webhook_endpoints.c.status == "active")
     ).all()
     ids = []
     text = payload.decode("utf-8")
