@@ -191,7 +191,6 @@ def test_award_and_outbox_roll_back_with_the_final_answer(
         raise RuntimeError("crash after the award's rows were written")
 
     monkeypatch.setattr(awards, "write", failing_write)
-    site.client.raise_server_exceptions = False
     rng = random.Random(3)
     view = site.client.post(
         f"/api/v1/assessments/{site.assessment_id}/sessions", json={"email": "r@example.org"}
