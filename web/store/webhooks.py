@@ -204,8 +204,9 @@ def enqueue(
         return []
     now = utcnow()
     rows = conn.execute(
-        select(webhook_endpoints.c.id, webhook_endpoints.c.event_types)
-        .where(webhook_endpoints.c.owner_id == owner_id)
+        select(webhook_endpoints.c.id, webhook_endpoints.c.event_types).where(
+            webhook_endpoints.c.owner_id == owner_id
+        )
     ).all()
     ids = []
     text = payload.decode("utf-8")
