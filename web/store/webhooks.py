@@ -232,11 +232,17 @@ def enqueue(
 
 
 def has_due(conn: Connection, now: datetime) -> bool:
-    """Whether any message is due (a cheap read, so idle workers never take a write lock)."""
+    """Whether a message of an active endpoint is due.
+
+    A cheap read, so idle workers (and messages waiting for a disabled endpoint) never take
+    the write lock.
+    """
     row = conn.execute(
         select(webhook_messages.c.id)
+        .join(webhook_endpoints, webhook_endpoints.c.id == webhook_messages.c.endpoint_id)
         .where(webhook_messages.c.status == "pending")
         .where(webhook_messages.c.next_attempt_at <= now)
+        .where(webhook_endpoints.c.status == "active")
         .limit(1)
     ).first()
     return row is not None
