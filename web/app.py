@@ -17,15 +17,21 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from web.api.author import author_api
+from web.api.author_credentials import author_credentials_api
+from web.api.credentials import credential_api
 from web.api.learner import learner_api
+from web.credentials.awards import issuer_of
 from web.db.connection import Database
 from web.db.migrate import migrate
 from web.pages.author import author_router
+from web.pages.author_credentials import author_credentials_router
+from web.pages.credentials import credential_pages
 from web.pages.learner import learner_router
 from web.problems import handle
 from web.runtime import Runtime
 from web.security import SecurityHeadersMiddleware
 from web.settings import Settings, load_settings
+from web.webhooks.worker import DeliveryWorker
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -54,11 +60,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
     def on_startup(app: Litestar) -> None:
         db = Database(settings.database_url)
         migrate(db)
-        app.state.runtime = Runtime(settings, db)
+        runtime = Runtime(settings, db)
+        app.state.runtime = runtime
+        issuer_of(runtime).keys.ensure()  # signing keys are created on first start
+        if settings.webhook_worker == "inprocess":
+            worker = DeliveryWorker(db, settings)
+            runtime.services["webhook_worker"] = worker
+            worker.start()
 
     def on_shutdown(app: Litestar) -> None:
         runtime: Runtime | None = getattr(app.state, "runtime", None)
         if runtime is not None:
+            worker = runtime.services.get("webhook_worker")
+            if isinstance(worker, DeliveryWorker):
+                worker.stop()
             runtime.db.dispose()
 
     engine = JinjaTemplateEngine.from_environment(_environment())
@@ -68,6 +83,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             author_router,
             learner_api,
             author_api,
+            credential_api,
+            credential_pages,
+            author_credentials_router,
+            author_credentials_api,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),
         ],
         on_startup=[on_startup],

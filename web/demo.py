@@ -8,7 +8,9 @@ from engine.policy import ContentConfig, Policy
 from engine.stopping import AllOf, AnyOf, MaxItems, MinItems, StandardErrorRule
 from item_banks.native import read_bank
 from item_banks.sample import sample_bank_path
+from web.credentials.ob3 import AchievementSpec, Alignment, PassRule
 from web.runtime import Runtime
+from web.store import achievements as achievement_store
 from web.store import assessments as assessment_store
 from web.store import authors as author_store
 from web.store import banks as bank_store
@@ -19,6 +21,25 @@ DEMO_POLICY = Policy(
     stopping=AllOf(
         rules=(MinItems(n=8), AnyOf(rules=(StandardErrorRule(max_se=0.45), MaxItems(n=24))))
     ),
+)
+
+
+DEMO_ACHIEVEMENT = AchievementSpec(
+    name="Python for Data Analysis",
+    description="Demonstrated, in an adaptive assessment, working skill in Python, pandas, "
+    "NumPy and data cleaning for analysis.",
+    criteria="Pass the adaptive assessment: each of the four skills classified as passed "
+    "against its cut score with at least 80% confidence.",
+    achievement_type="Badge",
+    alignments=(
+        Alignment(
+            target_name="Data analysis with Python",
+            target_url="https://esco.ec.europa.eu/en/classification/skills",
+            target_framework="ESCO",
+        ),
+    ),
+    valid_days=3 * 365,
+    pass_rule=PassRule(min_confidence=0.8),
 )
 
 
@@ -54,6 +75,8 @@ def ensure_demo(rt: Runtime) -> DemoInfo:
                 time_limit_seconds=None,
                 owner_id=author.id,
             )
+        if achievement_store.for_assessment(conn, assessment.id) is None:
+            achievement_store.save(conn, assessment.id, DEMO_ACHIEVEMENT)
         token = author_store.issue_token(conn, author.id, "demo")
     return DemoInfo(
         assessment_url=f"{rt.settings.base_url}/a/{assessment.id}",

@@ -10,19 +10,23 @@ locks are therefore held for two statements, not for the engine's work.
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime, timedelta
 
 import msgspec
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from engine.feedback import Feedback, feedback_for
-from engine.session import Session, SessionState
+from engine.session import Session, SessionResult, SessionState
 from engine.stopping import length_bound
 from item_banks.scoring import score_answer
+from web.credentials import awards
 from web.db.connection import utcnow
 from web.errors import ConflictError, InvalidInputError, NotFoundError, RateLimitedError
 from web.runtime import CompiledBank, Runtime
+from web.store import credentials as credential_store
 from web.store import ratelimit
 from web.store import sessions as store
 from web.store.assessments import AssessmentRecord
@@ -37,6 +41,7 @@ from web.views import (
 )
 
 TIME_LIMIT_REASON = "the time limit was reached"
+_DID = re.compile(r"did:[a-z0-9]+:[A-Za-z0-9._:%-]+")
 
 
 def _session_parts(
@@ -54,8 +59,13 @@ def start_session(
     client: str,
     name: str | None = None,
     email: str | None = None,
+    did: str | None = None,
 ) -> str:
-    """Start a session and choose its first item; return the session id."""
+    """Start a session and choose its first item; return the session id.
+
+    ``name``, ``email`` and ``did`` identify the learner on a credential (asked for only when
+    the assessment has an achievement).
+    """
     with rt.db.write() as conn:
         count, retry_after = ratelimit.hit(conn, f"start:{client}", 60)
         if count > rt.settings.sessions_per_minute:
@@ -63,6 +73,14 @@ def start_session(
                 "too many assessments started from this address; try again in a minute",
                 retry_after,
             )
+    did = (did or "").strip() or None
+    if did is not None and (len(did) > 400 or not _DID.fullmatch(did)):
+        raise InvalidInputError(
+            "that does not look like a DID (did:method:identifier)", ["did: not a DID"]
+        )
+    email = (email or "").strip() or None
+    if email is not None and ("@" not in email or len(email) > 320 or " " in email):
+        raise InvalidInputError("the email address does not look right", ["email: not an address"])
     seed = secrets.randbits(31)
     with rt.db.write() as conn:
         assessment = rt.assessment(conn, assessment_id, fresh=True)
@@ -82,6 +100,7 @@ def start_session(
             learner_name=(name or "").strip() or None,
             learner_email=(email or "").strip().lower() or None,
             deadline=deadline,
+            learner_did=did,
         )
 
 
@@ -92,6 +111,7 @@ def _view(
     record: store.SessionRecord,
     state: SessionState,
     engine: Session,
+    credential_url: str | None = None,
 ) -> SessionView:
     max_items = length_bound(assessment.policy.stopping)
     result = None
@@ -109,7 +129,15 @@ def _view(
         item=item,
         result=result,
         deadline=record.deadline,
+        credential_url=credential_url,
     )
+
+
+def _credential_url(rt: Runtime, record: store.SessionRecord) -> str | None:
+    """The URL of the credential awarded for a finished session, if one was."""
+    with rt.db.read() as conn:
+        credential = credential_store.for_session(conn, record.id)
+    return None if credential is None else awards.issuer_of(rt).credential_url(credential.id)
 
 
 def _expired(record: store.SessionRecord, now: datetime) -> bool:
@@ -133,20 +161,47 @@ def view_session(rt: Runtime, session_id: str) -> SessionView:
         assessment, compiled, engine = _session_parts(rt, conn, record.assessment_id)
     state = record.state
     if _expired(record, utcnow()) or (not state.finished and state.pending is None):
-        with rt.db.write() as conn:
-            locked = store.load_session(conn, session_id, for_update=True)
-            assert locked is not None
-            state = locked.state
-            if _expired(locked, utcnow()):
-                state = _finish_for_time(engine, state)
-            elif not state.finished and state.pending is None:
-                state = engine.next_item(state)
-            if state != locked.state:
-                result = engine.result(state) if state.finished else None
-                store.save_state(conn, locked, state, result)
-            record = locked
+        completion = None
+        for attempt in range(2):
+            try:
+                with rt.db.write() as conn:
+                    locked = store.load_session(conn, session_id, for_update=True)
+                    assert locked is not None
+                    state = locked.state
+                    if _expired(locked, utcnow()):
+                        state = _finish_for_time(engine, state)
+                    elif not state.finished and state.pending is None:
+                        state = engine.next_item(state)
+                    if state != locked.state:
+                        result = engine.result(state) if state.finished else None
+                        store.save_state(conn, locked, state, result)
+                        if result is not None:
+                            # A time-limit finish (rare): the award is prepared in the
+                            # transaction that holds the session's row.
+                            completion = awards.prepare(
+                                rt,
+                                conn,
+                                assessment=assessment,
+                                compiled=compiled,
+                                record=locked,
+                                result=result,
+                                now=utcnow(),
+                            )
+                            awards.write(conn, completion)
+                    record = locked
+                break
+            except IntegrityError:  # a status-list slot was taken meanwhile: once more
+                if attempt:
+                    raise
+        if completion is not None:
+            awards.notify_worker(rt)
     return _view(
-        compiled=compiled, assessment=assessment, record=record, state=state, engine=engine
+        compiled=compiled,
+        assessment=assessment,
+        record=record,
+        state=state,
+        engine=engine,
+        credential_url=_credential_url(rt, record) if state.finished else None,
     )
 
 
@@ -234,11 +289,17 @@ def _advance(
     state = record.state
     if _expired(record, now):
         finished = _finish_for_time(engine, state)
+        final = engine.result(finished)
+        expired_completion = _prepare_completion(
+            rt, assessment=assessment, compiled=compiled, record=record, result=final, now=now
+        )
         try:
             with rt.db.write() as conn:
-                store.save_state(conn, record, finished, engine.result(finished))
-        except ConflictError:
+                store.save_state(conn, record, finished, final)
+                awards.write(conn, expired_completion)
+        except (ConflictError, IntegrityError):
             raise _RaceLostError from None
+        awards.notify_worker(rt)
         raise ConflictError("the time limit was reached; your earlier answers are saved")
     if state.finished:
         raise ConflictError("this assessment is already finished")
@@ -259,6 +320,13 @@ def _advance(
         cid: (round(t, 6), round(s, 6))
         for cid, t, s in zip(compiled.pool.competency_ids, state.theta, state.se, strict=True)
     }
+    completion = (
+        _prepare_completion(
+            rt, assessment=assessment, compiled=compiled, record=record, result=result, now=now
+        )
+        if result is not None
+        else None
+    )
     try:
         with rt.db.write() as conn:
             store.save_state(conn, record, state, result)
@@ -275,13 +343,48 @@ def _advance(
                 feedback=msgspec.json.encode(feedback),
                 elapsed_ms=int((now - record.updated_at).total_seconds() * 1000),
             )
-    except ConflictError:
+            if completion is not None:
+                # The award, its credential and one outbox row per webhook endpoint commit
+                # with the final answer and the result, or not at all.
+                awards.write(conn, completion)
+    except (ConflictError, IntegrityError):
+        # Another request advanced the session, or took the status-list slot: redo.
         raise _RaceLostError from None
+    if completion is not None:
+        awards.notify_worker(rt)
     record = msgspec.structs.replace(record, version=record.version + 1)
+    awarded = completion.credential if completion is not None else None
     view = _view(
-        compiled=compiled, assessment=assessment, record=record, state=state, engine=engine
+        compiled=compiled,
+        assessment=assessment,
+        record=record,
+        state=state,
+        engine=engine,
+        credential_url=awards.issuer_of(rt).credential_url(awarded.id) if awarded else None,
     )
     return AnswerOutcome(feedback=_shown(assessment, feedback, position, pending_id), session=view)
+
+
+def _prepare_completion(
+    rt: Runtime,
+    *,
+    assessment: AssessmentRecord,
+    compiled: CompiledBank,
+    record: store.SessionRecord,
+    result: SessionResult,
+    now: datetime,
+) -> awards.Completion:
+    """Build (and sign) what finishing the session writes, before the write transaction."""
+    with rt.db.read() as conn:
+        return awards.prepare(
+            rt,
+            conn,
+            assessment=assessment,
+            compiled=compiled,
+            record=record,
+            result=result,
+            now=now,
+        )
 
 
 def _shown(

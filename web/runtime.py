@@ -51,6 +51,8 @@ class Runtime:
     _local: threading.local = field(default_factory=threading.local)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _limiter: CapacityLimiter | None = None
+    # Per-process services created on first use (the credential issuer, the webhook worker).
+    services: dict[str, Any] = field(default_factory=dict)
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         """Run blocking storage work from an async handler.

@@ -16,6 +16,21 @@
                                 minute; default 30.
 ``SKILLGAUGE_SECURE_COOKIES``   ``1`` to mark cookies Secure (behind HTTPS); default
                                 on when the base URL is https.
+``SKILLGAUGE_ISSUER_NAME``      The name credentials carry as their issuer; default
+                                ``Skillgauge``.
+``SKILLGAUGE_WEBHOOK_WORKER``   ``inprocess`` (default: each web process delivers webhooks)
+                                or ``off`` (run ``skillgauge worker`` instead).
+``SKILLGAUGE_WEBHOOK_ALLOW_PRIVATE``  ``1`` allows webhook URLs on private, loopback and
+                                link-local addresses (tests, development); default off.
+``SKILLGAUGE_WEBHOOK_TIMEOUT_SECONDS``  Per-request timeout; default 15.
+``SKILLGAUGE_WEBHOOK_RETRY_SCHEDULE``  Seconds between attempts, comma separated; default
+                                ``5,300,1800,7200,18000,36000,36000`` (about 27 hours).
+``SKILLGAUGE_WEBHOOK_DISABLE_AFTER_HOURS``  An endpoint failing without a success for this
+                                long is disabled; default 120 (5 days).
+``SKILLGAUGE_WEBHOOK_POLL_SECONDS``  How often an idle worker looks for due messages;
+                                default 1.
+``SKILLGAUGE_WEBHOOK_LEASE_SECONDS``  How long a claimed message stays reserved for the
+                                worker sending it; default 60.
 ==============================  ==========================================================
 """
 
@@ -25,12 +40,15 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
 
 from web.errors import ConfigurationError
+
+# Seconds between webhook attempts: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (about 27 h).
+DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -44,6 +62,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     max_items: Annotated[int, Meta(ge=1)] = 5_000
     sessions_per_minute: Annotated[int, Meta(ge=1)] = 30
     secure_cookies: bool = False
+    issuer_name: Annotated[str, Meta(min_length=1, max_length=200)] = "Skillgauge"
+    webhook_worker: Literal["inprocess", "off"] = "inprocess"
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: Annotated[float, Meta(gt=0, le=120)] = 15.0
+    webhook_retry_schedule: tuple[Annotated[float, Meta(ge=0)], ...] = DEFAULT_RETRY_SCHEDULE
+    webhook_disable_after_hours: Annotated[float, Meta(gt=0)] = 120.0
+    webhook_poll_seconds: Annotated[float, Meta(gt=0, le=60)] = 1.0
+    webhook_lease_seconds: Annotated[float, Meta(gt=0)] = 60.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -74,6 +100,28 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _schedule(env: Mapping[str, str]) -> tuple[float, ...]:
+    raw = env.get("SKILLGAUGE_WEBHOOK_RETRY_SCHEDULE")
+    if not raw:
+        return DEFAULT_RETRY_SCHEDULE
+    try:
+        return tuple(float(part) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise ConfigurationError(
+            f"SKILLGAUGE_WEBHOOK_RETRY_SCHEDULE must be seconds separated by commas, got {raw!r}"
+        ) from None
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``env`` (default: ``os.environ``).
 
@@ -98,6 +146,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         "max_items": _int(env, "SKILLGAUGE_MAX_ITEMS", 5_000),
         "sessions_per_minute": _int(env, "SKILLGAUGE_SESSIONS_PER_MINUTE", 30),
         "secure_cookies": secure,
+        "issuer_name": env.get("SKILLGAUGE_ISSUER_NAME") or "Skillgauge",
+        "webhook_worker": env.get("SKILLGAUGE_WEBHOOK_WORKER") or "inprocess",
+        "webhook_allow_private": env.get("SKILLGAUGE_WEBHOOK_ALLOW_PRIVATE") == "1",
+        "webhook_timeout_seconds": _float(env, "SKILLGAUGE_WEBHOOK_TIMEOUT_SECONDS", 15.0),
+        "webhook_retry_schedule": _schedule(env),
+        "webhook_disable_after_hours": _float(env, "SKILLGAUGE_WEBHOOK_DISABLE_AFTER_HOURS", 120.0),
+        "webhook_poll_seconds": _float(env, "SKILLGAUGE_WEBHOOK_POLL_SECONDS", 1.0),
+        "webhook_lease_seconds": _float(env, "SKILLGAUGE_WEBHOOK_LEASE_SECONDS", 60.0),
     }
     try:
         return msgspec.convert(values, Settings)

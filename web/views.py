@@ -125,6 +125,7 @@ class SessionView(_View, frozen=True):
     item: ItemView | None = None
     result: ResultView | None = None
     deadline: datetime | None = None
+    credential_url: str | None = None
 
 
 class AnswerRequest(_View, frozen=True):
@@ -147,6 +148,7 @@ class StartRequest(_View, frozen=True):
 
     name: Annotated[str, Meta(max_length=200)] | None = None
     email: Annotated[str, Meta(max_length=320)] | None = None
+    did: Annotated[str, Meta(max_length=400, pattern=r"^did:[a-z0-9]+:\S+$")] | None = None
 
 
 class AnswerOutcome(_View, frozen=True):

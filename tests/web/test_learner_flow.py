@@ -48,7 +48,9 @@ def test_full_page_flow_to_the_result(any_site: Site) -> None:
     assert landing.status_code == 200
     for words in ("What it measures", "How long it takes", "What is stored", "Credential"):
         assert words in landing.text
-    assert 'name="email"' not in landing.text  # no credential on offer: nothing personal asked
+    # The demo offers a credential: name and email are asked for, and optional.
+    assert 'name="email"' in landing.text
+    assert "required" not in landing.text.split('name="email"')[1].split(">")[0]
     sid = start_page_session(site)
     rng = random.Random(1)
     seen = []

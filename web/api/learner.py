@@ -30,7 +30,7 @@ async def create_session(
 
     def start() -> SessionView:
         session_id = learning.start_session(
-            rt, assessment_id, client=client, name=body.name, email=body.email
+            rt, assessment_id, client=client, name=body.name, email=body.email, did=body.did
         )
         return learning.view_session(rt, session_id)
 

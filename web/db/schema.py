@@ -93,6 +93,7 @@ learner_sessions = Table(
     Column("deadline", DateTime(timezone=True), nullable=True),
     Column("finished_at", DateTime(timezone=True), nullable=True),
     Column("result", Text, nullable=True),
+    Column("learner_did", String(400), nullable=True),  # revision 0002
     Index("ix_learner_sessions_assessment_created", "assessment_id", "created_at"),
 )
 
@@ -123,4 +124,102 @@ rate_limits = Table(
     Column("key", String(200), primary_key=True),
     Column("window_start", BigInteger, nullable=False),
     Column("count", Integer, nullable=False),
+)
+
+# -- credentials and webhooks (revision 0002) ------------------------------------------------
+
+achievements = Table(
+    "achievements",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("assessment_id", String(32), ForeignKey("assessments.id"), nullable=False, unique=True),
+    Column("definition", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+status_lists = Table(
+    "status_lists",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("purpose", String(16), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("used", Integer, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("document", Text, nullable=True),
+    Column("document_revision", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column(
+        "session_id", String(64), ForeignKey("learner_sessions.id"), nullable=False, unique=True
+    ),
+    Column("assessment_id", String(32), ForeignKey("assessments.id"), nullable=False, index=True),
+    Column("achievement_id", String(32), ForeignKey("achievements.id"), nullable=False),
+    Column("status_list_id", Integer, ForeignKey("status_lists.id"), nullable=False),
+    Column("status_index", Integer, nullable=False),
+    Column("recipient_name", String(200), nullable=True),
+    Column("recipient_email", String(320), nullable=True),
+    Column("recipient_did", String(400), nullable=True),
+    Column("document", Text, nullable=False),
+    Column("jwt", Text, nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("revocation_reason", Text, nullable=True),
+    UniqueConstraint("status_list_id", "status_index", name="uq_credentials_status_slot"),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("owner_id", Integer, ForeignKey("authors.id"), nullable=False, index=True),
+    Column("url", String(2000), nullable=False),
+    Column("description", String(200), nullable=False),
+    Column("event_types", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("disabled_reason", Text, nullable=True),
+    Column("disabled_at", DateTime(timezone=True), nullable=True),
+    Column("failing_since", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+webhook_messages = Table(
+    "webhook_messages",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("endpoint_id", String(32), ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("retry_step", Integer, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("claim_token", String(32), nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Index("ix_webhook_messages_due", "status", "next_attempt_at"),
+    Index("ix_webhook_messages_endpoint_created", "endpoint_id", "created_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("message_id", String(40), ForeignKey("webhook_messages.id"), nullable=False, index=True),
+    Column("attempted_at", DateTime(timezone=True), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("latency_ms", Integer, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("response_excerpt", Text, nullable=True),
 )

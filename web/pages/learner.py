@@ -20,6 +20,7 @@ from web import learning
 from web.errors import NotFoundError
 from web.markdown import render
 from web.runtime import Runtime
+from web.store.achievements import for_assessment
 from web.store.assessments import list_assessments
 from web.views import SessionView
 
@@ -28,6 +29,12 @@ def runtime(state: State) -> Runtime:
     """The process's runtime (stored on the application state at start-up)."""
     rt: Runtime = state.runtime
     return rt
+
+
+def achievement_of(rt: Runtime, assessment_id: str) -> object | None:
+    """The assessment's achievement, if it offers a credential."""
+    with rt.db.read() as conn:
+        return for_assessment(conn, assessment_id)
 
 
 def _client(request: Request[Any, Any, Any]) -> str:
@@ -67,7 +74,8 @@ async def landing(state: State, assessment_id: FromPath[str]) -> Template:
             "description_html": render(assessment.description or compiled.bank.description),
             "competencies": measured,
             "max_items": length_bound(assessment.policy.stopping),
-            "credential": False,
+            "credential": achievement_of(rt, assessment_id) is not None
+            and assessment.feedback_mode != "practice",
         }
 
     return Template("landing.html", context=await rt.call(load))
@@ -82,9 +90,10 @@ async def start(
     form = await request.form()
     name = str(form.get("name") or "") or None
     email = str(form.get("email") or "") or None
+    did = str(form.get("did") or "") or None
     session_id = await rt.call(
         lambda: learning.start_session(
-            rt, assessment_id, client=_client(request), name=name, email=email
+            rt, assessment_id, client=_client(request), name=name, email=email, did=did
         )
     )
     return Redirect(path=f"/s/{session_id}", status_code=303)

@@ -23,3 +23,23 @@
   }
   tick();
 })();
+// "Copy link" buttons: copy the named input's value and say so.
+(function () {
+  "use strict";
+  var buttons = document.querySelectorAll("button[data-copy]");
+  Array.prototype.forEach.call(buttons, function (button) {
+    button.addEventListener("click", function () {
+      var input = document.getElementById(button.getAttribute("data-copy"));
+      var note = button.parentNode.querySelector(".copied");
+      if (!input) { return; }
+      input.select();
+      var done = function () { if (note) { note.textContent = "Copied."; } };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(input.value).then(done, done);
+      } else {
+        try { document.execCommand("copy"); } catch (e) { /* the link stays selected */ }
+        done();
+      }
+    });
+  });
+})();

@@ -36,6 +36,7 @@ class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
     deadline: datetime | None
     finished_at: datetime | None
     result: SessionResult | None
+    learner_did: str | None = None
 
 
 class ResponseRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,6 +67,7 @@ def create_session(
     learner_name: str | None,
     learner_email: str | None,
     deadline: datetime | None,
+    learner_did: str | None = None,
 ) -> str:
     """Store a new session and return its id."""
     session_id = new_session_id()
@@ -78,6 +80,7 @@ def create_session(
             version=0,
             learner_name=learner_name,
             learner_email=learner_email,
+            learner_did=learner_did,
             created_at=now,
             updated_at=now,
             deadline=deadline,
@@ -100,6 +103,7 @@ def _record(row: Any) -> SessionRecord:
         deadline=as_utc(row.deadline),
         finished_at=as_utc(row.finished_at),
         result=None if row.result is None else msgspec.json.decode(row.result, type=SessionResult),
+        learner_did=row.learner_did,
     )
 
 

@@ -1,0 +1,263 @@
+"""Completing a session: the award, the credential and the outbox, in the result's transaction.
+
+:func:`prepare` does the slow work before any write transaction (evaluate the pass rule,
+pick a random status-list slot, build and sign the credential in both forms, build the
+webhook payloads); :func:`write` then stores the credential and one outbox row per
+subscribed endpoint, inside the transaction that stores the final answer and the session's
+result. So the award, its credential and its webhooks exist exactly when the result does:
+a crash before the commit leaves none of them, after it all of them.
+
+Assessments in ``practice`` feedback mode never award. A learner who gave neither an email
+nor a DID took the assessment without asking for a credential: the session completes, and
+``assessment.completed`` says so, but nothing is issued.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import Connection, func, insert, select
+
+from engine.session import SessionResult
+from web.credentials import ob3
+from web.credentials import status_list as bitstring
+from web.credentials.issuer import Issuer
+from web.db.connection import utcnow
+from web.db.schema import status_lists
+from web.runtime import CompiledBank, Runtime
+from web.store import achievements as achievement_store
+from web.store import credentials as credential_store
+from web.store import webhooks as webhook_store
+from web.store.assessments import AssessmentRecord
+from web.store.credentials import CredentialRecord
+from web.store.sessions import SessionRecord
+
+_ISSUER = "issuer"
+_SLOT_TRIES = 32
+
+
+def issuer_of(rt: Runtime) -> Issuer:
+    """The process's issuer (keys created on first use)."""
+    issuer = rt.services.get(_ISSUER)
+    if issuer is None:
+        issuer = rt.services.setdefault(_ISSUER, Issuer.from_settings(rt.settings))
+    assert isinstance(issuer, Issuer)
+    return issuer
+
+
+class Completion(msgspec.Struct, kw_only=True):
+    """What finishing one session writes besides its result."""
+
+    owner_id: int | None
+    credential: CredentialRecord | None = None
+    new_list: int | None = None
+    events: list[tuple[webhook_store.EventType, bytes]] = msgspec.field(default_factory=list)
+
+
+def envelope(event_type: str, data: dict[str, Any], now: datetime) -> bytes:
+    """The Standard Webhooks payload ``{type, timestamp, data}``."""
+    return msgspec.json.encode(
+        {"type": event_type, "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "data": data}
+    )
+
+
+def _competencies(compiled: CompiledBank, result: SessionResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": c.competency,
+            "name": compiled.competency_names.get(c.competency, c.competency),
+            "theta": round(c.theta, 4),
+            "se": round(c.se, 4),
+            "items": c.items,
+            "cut_score": c.cut_score,
+            "classification": c.classification,
+            "confidence": None if c.confidence is None else round(c.confidence, 4),
+        }
+        for c in result.competencies
+    ]
+
+
+def _slot(conn: Connection) -> tuple[int, int, bool]:
+    """A random free (list, index) slot; creates no row (a new list is made in :func:`write`)."""
+    listed = credential_store.open_list(conn)
+    if listed is None:
+        newest = conn.execute(select(func.max(status_lists.c.id))).scalar_one_or_none()
+        return int(newest or 0) + 1, secrets.randbelow(bitstring.LIST_SIZE), True
+    for _ in range(_SLOT_TRIES):
+        index = secrets.randbelow(listed.size)
+        if not credential_store.slot_taken(conn, listed.id, index):
+            return listed.id, index, False
+    raise RuntimeError("no free status-list slot found")  # pragma: no cover - below half full
+
+
+def prepare(
+    rt: Runtime,
+    conn: Connection,
+    *,
+    assessment: AssessmentRecord,
+    compiled: CompiledBank,
+    record: SessionRecord,
+    result: SessionResult,
+    now: datetime,
+) -> Completion:
+    """Everything finishing ``record`` will write, built and signed outside the write.
+
+    ``conn`` is used for reads only (the achievement, a free status-list slot).
+    """
+    completion = Completion(owner_id=assessment.owner_id)
+    names = compiled.competency_names
+    achievement = achievement_store.for_assessment(conn, assessment.id)
+    recipient = ob3.Recipient(
+        name=record.learner_name, email=record.learner_email, did=record.learner_did
+    )
+    outcome = (
+        ob3.evaluate(achievement.spec.pass_rule, result, names) if achievement is not None else None
+    )
+    issuer = issuer_of(rt)
+    if (
+        achievement is not None
+        and outcome is not None
+        and outcome.passed
+        and assessment.feedback_mode != "practice"
+        and recipient.identifiable
+    ):
+        list_id, index, new_list = _slot(conn)
+        credential_id = credential_store.new_credential_id()
+        spec = achievement.spec
+        issued_at = now.replace(microsecond=0)
+        until = ob3.valid_until(spec, issued_at)
+        achievement_doc = ob3.achievement_document(
+            spec=spec,
+            achievement_url=issuer.achievement_url(achievement.id),
+            image_url=issuer.achievement_image_url(achievement.id),
+            competencies=[(c.id, c.name, c.cut_score) for c in compiled.bank.competencies],
+        )
+        document = ob3.build_credential(
+            credential_url=issuer.credential_url(credential_id),
+            issuer=issuer.embedded_profile(),
+            achievement=achievement_doc,
+            recipient=recipient,
+            result=result,
+            names=names,
+            issued_at=issued_at,
+            valid_until=until,
+            status=bitstring.entry(issuer.status_list_url(list_id), index),
+            evidence_url=issuer.evidence_url(credential_id),
+        )
+        signed, token = issuer.sign(document, issued_at)
+        completion.credential = CredentialRecord(
+            id=credential_id,
+            session_id=record.id,
+            assessment_id=assessment.id,
+            achievement_id=achievement.id,
+            status_list_id=list_id,
+            status_index=index,
+            recipient_name=recipient.name,
+            recipient_email=recipient.email,
+            recipient_did=recipient.did,
+            document=signed,
+            jwt=token,
+            issued_at=issued_at,
+            valid_until=until,
+            revoked_at=None,
+            revocation_reason=None,
+        )
+        completion.new_list = list_id if new_list else None
+        completion.events.append(
+            (
+                "credential.issued",
+                envelope(
+                    "credential.issued",
+                    {
+                        "credential_id": credential_id,
+                        "credential_url": issuer.credential_url(credential_id),
+                        "credential_jwt_url": issuer.credential_url(credential_id)
+                        + "/credential.jwt",
+                        "recipient": recipient_block(completion.credential, spec.name, issuer),
+                        "assessment": {"id": assessment.id, "title": assessment.title},
+                        "credential": signed,
+                    },
+                    now,
+                ),
+            )
+        )
+    completed: dict[str, Any] = {
+        "assessment": {"id": assessment.id, "title": assessment.title},
+        "session_id": record.id,
+        "learner": {"name": record.learner_name, "email": record.learner_email},
+        "finished_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "passed": None if outcome is None else outcome.passed,
+        "not_passed_because": [] if outcome is None else list(outcome.reasons),
+        "stop_reason": result.stop_reason,
+        "items": result.items,
+        "competencies": _competencies(compiled, result),
+        "credential_id": completion.credential.id if completion.credential else None,
+        "credential_url": (
+            issuer.credential_url(completion.credential.id) if completion.credential else None
+        ),
+    }
+    completion.events.insert(
+        0, ("assessment.completed", envelope("assessment.completed", completed, now))
+    )
+    return completion
+
+
+def recipient_block(
+    credential: CredentialRecord, achievement_name: str, issuer: Issuer
+) -> dict[str, Any]:
+    """What badge platforms (Credly, Accredible, Badgr) map without another call."""
+    return {
+        "name": credential.recipient_name,
+        "email": credential.recipient_email,
+        "did": credential.recipient_did,
+        "achievement_id": issuer.achievement_url(credential.achievement_id),
+        "achievement_name": achievement_name,
+        "issued_at": credential.issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "expires_at": (
+            credential.valid_until.strftime("%Y-%m-%dT%H:%M:%SZ")
+            if credential.valid_until
+            else None
+        ),
+        "evidence_url": issuer.evidence_url(credential.id),
+        "credential_url": issuer.credential_url(credential.id),
+    }
+
+
+def write(conn: Connection, completion: Completion) -> None:
+    """Store the prepared credential and outbox rows (inside the result's transaction).
+
+    A status-list slot taken meanwhile by another award makes the insert fail with an
+    integrity error, which rolls the whole transaction back; the caller retries.
+    """
+    credential = completion.credential
+    if credential is not None:
+        if (
+            completion.new_list is not None
+            and credential_store.get_list(conn, completion.new_list) is None
+        ):
+            conn.execute(
+                insert(status_lists).values(
+                    id=completion.new_list,
+                    purpose="revocation",
+                    size=bitstring.LIST_SIZE,
+                    used=0,
+                    revision=0,
+                    created_at=utcnow(),
+                )
+            )
+        credential_store.insert_credential(conn, credential)
+    for event_type, payload in completion.events:
+        webhook_store.enqueue(
+            conn, owner_id=completion.owner_id, event_type=event_type, payload=payload
+        )
+
+
+def notify_worker(rt: Runtime) -> None:
+    """Wake this process's delivery worker (if it runs one) after a commit."""
+    worker = rt.services.get("webhook_worker")
+    wake = getattr(worker, "wake", None)
+    if wake is not None:
+        wake.set()

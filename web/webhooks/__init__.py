@@ -1,0 +1,1 @@
+"""Webhooks: Standard Webhooks signatures, the transactional outbox and its delivery worker."""
