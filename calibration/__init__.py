@@ -1,0 +1,1 @@
+"""Calibration: fit item parameters from response data (filled in below)."""
