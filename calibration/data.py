@@ -142,8 +142,9 @@ def from_array(
                 [
                     DataProblem(
                         source=source,
-                        message=f"row {row + 1}, item column {col + 1}: {values[row, col]!r} "
-                        f"is not a score category (a whole number 0..{MAX_CODE})",
+                        message=f"row {row + 1}, item column {col + 1}: "
+                        f"{values[row, col].item()!r} is not a score category "
+                        f"(a whole number 0..{MAX_CODE})",
                     )
                 ]
             )

@@ -450,12 +450,15 @@ def _plan(
             observed = np.flatnonzero(codes[j])
             cats = n_categories.get(item, int(observed.max()) + 1 if observed.size else 2)
         seen = np.flatnonzero(codes[j])
-        for code in seen[seen >= cats]:
+        wrong = seen[seen >= cats]
+        for code in wrong:
             kind = "dichotomous " if model in DICHOTOMOUS else ""
             problems.append(
                 f'{data.where(j, int(code))}: column response: item "{item}": code {code} is '
                 f"not a category of the {kind}{model} model (categories 0..{cats - 1})"
             )
+        if wrong.size:
+            continue
         plan = ItemPlan(j, item, model, cats, fixed=anchor, start=start.get(item))
         n = int(codes[j].sum())
         if anchor is None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from engine.errors import EngineError
 from item_banks.errors import BankValidationError, ItemBankError
-from skillgauge import bank_commands, engine_commands
+from skillgauge import bank_commands, calibration_commands, engine_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Adaptive skill assessment: item banks, the IRT engine, simulation.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (bank_commands, engine_commands):
+    for module in (bank_commands, engine_commands, calibration_commands):
         module.register(commands)
     return parser
 
