@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from bench import engine_bench
+from bench import calibration_bench, engine_bench
 
 
 def main() -> None:
     """Run all benchmark groups and print one summary table."""
     rows = engine_bench.main()
+    print()
+    rows += calibration_bench.main()
     print()
     print(f"{'benchmark':<48}{'ours':>12}{'competitor':>12}  ratio (x better)")
     for row in rows:

@@ -114,11 +114,12 @@ class ModelFit:
 
 @dataclass(frozen=True)
 class LocalDependence:
-    """Yen's Q3 matrix (NaN where two items share fewer than 30 persons) and flagged pairs."""
+    """Yen's Q3 matrix (NaN where two items share too few persons) and flagged pairs."""
 
     q3: Array
     mean: float
     flagged: tuple[tuple[str, str, float], ...]
+    note: str = ""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -497,8 +498,13 @@ def _replace(base: ModelFit, **changes: object) -> ModelFit:
 # --------------------------------------------------------------------------- Q3
 
 
-def q3(result: FitResult, *, threshold: float = 0.2, min_pairs: int = 30) -> LocalDependence:
-    """Yen's Q3 residual correlations at the persons' EAP estimates."""
+def q3(result: FitResult, *, threshold: float = 0.2, min_pairs: int = 100) -> LocalDependence:
+    """Yen's Q3 residual correlations at the persons' EAP estimates.
+
+    Pairs answered together by fewer than ``min_pairs`` persons get NaN. Pairs are flagged
+    only in complete data: when items were chosen adaptively, the persons who share a pair
+    were selected on their provisional estimates, which itself correlates the residuals.
+    """
     cal = result.model
     design = cal.design
     theta_hat, _ = person_eap(result)
@@ -529,10 +535,17 @@ def q3(result: FitResult, *, threshold: float = 0.2, min_pairs: int = 30) -> Loc
     off = corr[np.triu_indices(j, 1)]
     mean = float(np.nanmean(off)) if np.isfinite(off).any() else math.nan
     flagged = []
-    iu, ju = np.triu_indices(j, 1)
-    for a, b in zip(iu, ju, strict=True):
-        value = corr[a, b]
-        if np.isfinite(value) and value - mean > threshold:
-            flagged.append((result.item_ids[a], result.item_ids[b], float(value)))
-    flagged.sort(key=lambda t: -t[2])
-    return LocalDependence(q3=corr, mean=mean, flagged=tuple(flagged))
+    note = ""
+    if design.has_missing:
+        note = (
+            "Q3 is not used to flag pairs in incomplete data: when items are chosen "
+            "adaptively, selection itself correlates the residuals"
+        )
+    else:
+        iu, ju = np.triu_indices(j, 1)
+        for a, b in zip(iu, ju, strict=True):
+            value = corr[a, b]
+            if np.isfinite(value) and value - mean > threshold:
+                flagged.append((result.item_ids[a], result.item_ids[b], float(value)))
+        flagged.sort(key=lambda t: -t[2])
+    return LocalDependence(q3=corr, mean=mean, flagged=tuple(flagged), note=note)

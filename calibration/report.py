@@ -3,8 +3,9 @@
 Charts are SVG strings from :mod:`engine.charts` (no JavaScript, nothing fetched); every
 chart's data is also given as a table. Per competency the report shows the summary (persons,
 log-likelihood, AIC, BIC, M2 / RMSEA / SRMSR, G2, convergence), the test information and
-standard-error curves, the item characteristic curves of the flagged items and of up to
-:data:`MAX_CURVES` others, the parameter and fit table, and the local-dependence pairs.
+standard-error curves, the item characteristic curves (with observed proportions in groups
+of persons ordered by their EAP estimate) of the flagged and newly estimated items, up to
+:data:`MAX_CURVES` in all, the parameter and fit table, and the local-dependence pairs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from html import escape
 
 import numpy as np
 
+from calibration.fit import person_eap
 from calibration.workflow import BankCalibration, ScaleCalibration
 from engine.charts import Axes, Series, line_chart
 from engine.irt.generic import information_from_derivatives
@@ -130,23 +132,63 @@ def _information_chart(pool: ItemPool, ids: list[str], competency: str) -> str:
     return f"<figure>{chart}</figure>"
 
 
-def _curve_chart(pool: ItemPool, item: str, flagged: bool) -> str:
+def _observed_points(
+    scale: ScaleCalibration, eap: np.ndarray, item: str, groups: int = 10
+) -> tuple[list[float], list[float]]:
+    """Mean observed score / max score of the item's responders in EAP-ordered groups."""
+    result = scale.result
+    if item not in result.item_ids:
+        return [], []
+    design = result.model.design
+    column = result.item_ids.index(item)
+    answered = design.patterns[:, column] >= 0
+    theta = eap[answered]
+    score = design.patterns[answered, column].astype(np.float64)
+    weight = design.counts[answered]
+    if weight.sum() < 5 * groups:
+        return [], []
+    order = np.argsort(theta)
+    cumulative = np.cumsum(weight[order])
+    bins = np.minimum((cumulative / cumulative[-1] * groups).astype(int), groups - 1)
+    top = float(design.n_categories[column] - 1)
+    xs, ys = [], []
+    for g in range(groups):
+        sel = order[bins == g]
+        if sel.size:
+            w = weight[sel]
+            xs.append(float(np.average(theta[sel], weights=w)))
+            ys.append(float(np.average(score[sel], weights=w)) / top)
+    return xs, ys
+
+
+def _curve_chart(
+    pool: ItemPool, item: str, flagged: bool, observed: tuple[list[float], list[float]]
+) -> str:
     theta = np.linspace(-4, 4, 81)
     p, _, _ = pool.derivatives(np.array([pool.index[item]]), theta)
     k = int(pool.n_categories[pool.index[item]])
-    series = (
-        [Series("P(correct)", theta.tolist(), p[0, 1].tolist())]
-        if k == 2
-        else [Series(f"category {c}", theta.tolist(), p[0, c].tolist()) for c in range(k)]
-    )
+    if k == 2:
+        series = [Series("model P(correct)", theta.tolist(), p[0, 1].tolist())]
+    else:
+        expected = (p[0, :k] * np.arange(k)[:, None]).sum(axis=0) / (k - 1)
+        series = [Series("model expected score / max", theta.tolist(), expected.tolist())]
+        series += [
+            Series(f"category {c}", theta.tolist(), p[0, c].tolist(), dashed=True) for c in range(k)
+        ]
+    if observed[0]:
+        series.append(
+            Series("observed (EAP groups)", observed[0], observed[1], points=True, line=False)
+        )
     chart = line_chart(
         Axes(
             title=f"{item}{' (flagged)' if flagged else ''}",
             x_label="ability (theta)",
-            y_label="probability",
-            description=f"Item characteristic curve of {item}.",
+            y_label="probability / score",
+            description=f"Item characteristic curve of {item} with observed proportions in "
+            "ten groups of persons ordered by their EAP estimate.",
             width=340,
             height=230,
+            x_range=(-4.0, 4.0),
             y_range=(0.0, 1.0),
         ),
         series,
@@ -242,14 +284,27 @@ def render_report(calibration: BankCalibration) -> str:
                 for i in flagged
             )
             parts.append("</ul>")
-        shown = flagged + [i for i in calibrated if i not in scale.flags]
+        estimated = [i for i in calibrated if scale.status[i] == "estimated"]
+        shown = list(dict.fromkeys(flagged + estimated + calibrated))
         parts.append("<h3>Item characteristic curves</h3>")
-        if len(shown) > MAX_CURVES:
-            parts.append(
-                f"<p>Flagged items first; {MAX_CURVES} of {len(shown)} items shown "
-                "(the table lists all).</p>"
+        parts.append(
+            "<p>Lines: the model on the bank's scale; points: observed mean score of the "
+            "item's responders in ten groups ordered by their EAP estimate. Flagged items "
+            "first, then newly estimated items"
+            + (
+                f"; {MAX_CURVES} of {len(shown)} items shown (the table lists all)"
+                if len(shown) > MAX_CURVES
+                else ""
             )
-        parts.extend(_curve_chart(pool, i, i in scale.flags) for i in shown[:MAX_CURVES])
+            + ".</p>"
+        )
+        eap, _ = person_eap(scale.result)
+        if scale.linking is not None:
+            eap = scale.linking.a * eap + scale.linking.b
+        parts.extend(
+            _curve_chart(pool, i, i in scale.flags, _observed_points(scale, eap, i))
+            for i in shown[:MAX_CURVES]
+        )
         parts.append(_item_table(calibration, scale))
         dep = scale.local_dependence
         if dep.flagged:
@@ -261,6 +316,8 @@ def render_report(calibration: BankCalibration) -> str:
                     text_cols=2,
                 )
             )
+        elif dep.note:
+            parts.append(f"<p>Local dependence: {escape(dep.note)}.</p>")
         else:
             parts.append(
                 f"<p>Local dependence: no pair has Q3 more than 0.2 above the mean Q3 "

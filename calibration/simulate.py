@@ -40,31 +40,30 @@ def simulate_responses(
     return out
 
 
-def simulate_adaptive(
-    session: Session,
-    theta: Array,
-    seed: int,
-) -> NDArray[np.int8]:
+def simulate_adaptive(session: Session, theta: Array, seed: int) -> NDArray[np.int8]:
     """Run the engine's adaptive test for every simulee and return what each answered.
 
     The loop is the one of :func:`engine.simulation.run`: the same
-    :class:`~engine.session.Session` the service uses chooses every item, answers are drawn
-    from the model at the simulee's true ``theta`` (one competency). The
-    result is a person x item matrix with ``-1`` for items not administered: the shape of
-    the service's response export.
+    :class:`~engine.session.Session` the service uses chooses every item (pretest items
+    included when the policy seeds them), answers are drawn from the model at the simulee's
+    true ability on the item's competency. ``theta`` is ``(N,)`` for one competency or
+    ``(N, K)``. The result is a person x item matrix with ``-1`` for items not
+    administered: the shape of the service's response export.
     """
     pool = session.pool
+    abilities = theta.reshape(theta.shape[0], -1)
     rng = np.random.default_rng(seed)
-    out = np.full((theta.size, pool.n_items), -1, dtype=np.int8)
-    seeds = rng.integers(0, 2**31 - 1, size=theta.size)
-    for j in range(theta.size):  # one adaptive test per simulee: inherently sequential
+    out = np.full((abilities.shape[0], pool.n_items), -1, dtype=np.int8)
+    seeds = rng.integers(0, 2**31 - 1, size=abilities.shape[0])
+    for j in range(abilities.shape[0]):  # one adaptive test per simulee: inherently sequential
         state = session.start(int(seeds[j]))
         while True:
             state = session.next_item(state)
             if state.finished or state.pending is None:
                 break
             item = state.pending
-            probs = pool.response_probabilities(item, float(theta[j]))
+            ability = float(abilities[j, min(int(pool.competency[item]), abilities.shape[1] - 1)])
+            probs = pool.response_probabilities(item, ability)
             category = int(np.searchsorted(np.cumsum(probs)[:-1], rng.random(), side="right"))
             state = session.record(state, item, category)
             out[j, item] = category

@@ -65,9 +65,12 @@ from item_banks.model import (
 
 ModelChoice = ModelName | Literal["bank"]
 Scale = Literal["free", "fixed", "link"]
-#: Thresholds for flagging items in the report and the summary.
+#: Thresholds for flagging items in the report and the summary: S-X2 p below FLAG_P;
+#: infit or outfit outside Linacre's (2002) "productive for measurement" range; slopes below
+#: FLAG_SLOPE. (Linacre, J. M. (2002). What do infit and outfit, mean-square and standardized
+#: mean? *Rasch Measurement Transactions*, 16(2), 878.)
 FLAG_P = 0.01
-FLAG_MEAN_SQUARE = (0.7, 1.3)
+FLAG_MEAN_SQUARE = (0.5, 1.5)
 FLAG_SLOPE = 0.3
 
 

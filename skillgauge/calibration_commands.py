@@ -1,4 +1,4 @@
-"""``skillgauge calibrate`` and ``skillgauge score``: calibration from the terminal."""
+"""``skillgauge calibrate``, ``score`` and ``simulate-responses``: calibration in a terminal."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any, get_args
 import numpy as np
 
 from calibration.bank_update import write_atomically, write_bank_file, write_parameter_csv
-from calibration.data import read_responses
+from calibration.data import from_array, read_responses, write_long
 from calibration.em import EMOptions
 from calibration.errors import CalibrationError, ModelError, ResponseDataError
 from calibration.linking import LINK_METHODS
@@ -21,16 +21,26 @@ from calibration.models import MODELS
 from calibration.progress import ProgressBar
 from calibration.report import render_report
 from calibration.scoring import METHODS, score
+from calibration.simulate import simulate_adaptive, simulate_responses
 from calibration.standard_errors import SEMethod
 from calibration.workflow import BankCalibration, Scale, calibrate_bank, parameter_rows
 from engine.estimation import Grid
-from engine.policy import Policy, load_policy
+from engine.policy import (
+    ExposureConfig,
+    Policy,
+    PretestConfig,
+    SelectionConfig,
+    check_policy,
+    load_policy,
+)
 from engine.pool import compile_pool
+from engine.session import Session
+from engine.stopping import FixedLength
 from item_banks.native import read_bank
 
 
 def register(commands: Any) -> None:
-    """Add ``calibrate`` and ``score``."""
+    """Add ``calibrate``, ``score`` and ``simulate-responses``."""
     cal = commands.add_parser(
         "calibrate",
         help="fit item parameters from collected responses and write a new bank version",
@@ -105,6 +115,23 @@ def register(commands: Any) -> None:
     sc.add_argument("--format", choices=("auto", "long", "wide"), default="auto")
     sc.add_argument("--out", type=Path, help="write the scores here (default: stdout)")
     sc.set_defaults(handler=_score)
+
+    sim = commands.add_parser(
+        "simulate-responses",
+        help="simulate a response export (long CSV) from a bank, for trying calibration",
+        description="Draw N(0, 1) abilities (one per competency) and answers from the bank's "
+        "item parameters. With --adaptive, each simulee takes the engine's adaptive test "
+        "(pretest items seeded when the bank has them) and only the administered items are "
+        "exported, like the service's response export.",
+    )
+    sim.add_argument("--bank", type=Path, required=True)
+    sim.add_argument("--persons", type=int, default=2000)
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--adaptive", action="store_true", help="administer adaptively")
+    sim.add_argument("--policy", type=Path, help="policy TOML for --adaptive")
+    sim.add_argument("--length", type=int, default=30, help="test length for --adaptive")
+    sim.add_argument("--out", type=Path, required=True)
+    sim.set_defaults(handler=_simulate_responses)
 
 
 def _fail(exc: CalibrationError) -> int:
@@ -294,4 +321,45 @@ def _run_score(args: argparse.Namespace) -> int:
         print(f"Scored {data.n_persons} persons ({args.method}); wrote {args.out}")
     else:
         sys.stdout.write(buffer.getvalue())
+    return 0
+
+
+def _simulate_responses(args: argparse.Namespace) -> int:
+    bank = read_bank(args.bank)
+    pool = compile_pool(bank)
+    if args.persons < 1:
+        print("skillgauge simulate-responses: --persons must be at least 1", file=sys.stderr)
+        return 1
+    rng = np.random.default_rng(args.seed)
+    theta = rng.standard_normal((args.persons, pool.n_competencies))
+    if args.adaptive:
+        if args.policy:
+            policy = load_policy(args.policy)
+        else:
+            pretest = not bool(pool.operational.all())
+            policy = Policy(
+                selection=SelectionConfig(method="a_stratified"),
+                exposure=ExposureConfig(method="randomesque", randomesque_size=10),
+                stopping=FixedLength(n=args.length),
+                pretest=PretestConfig(rate=0.3 if pretest else 0.0, max_items=8 if pretest else 0),
+            )
+        check_policy(policy, pool, source=str(args.policy or "the default adaptive policy"))
+        matrix = simulate_adaptive(Session(pool, policy), theta, seed=args.seed + 1)
+    else:
+        matrix = np.empty((args.persons, pool.n_items), dtype=np.int8)
+        for k in range(pool.n_competencies):
+            items = np.flatnonzero(pool.competency == k)
+            matrix[:, items] = simulate_responses(pool, theta[:, k], rng, items=items)
+    width = len(str(args.persons))
+    data = from_array(
+        matrix,
+        item_ids=pool.item_ids,
+        person_ids=[f"p{k + 1:0{width}d}" for k in range(args.persons)],
+        source=str(args.out),
+    )
+    write_long(data, args.out)
+    print(
+        f"Wrote {int((matrix >= 0).sum())} responses of {args.persons} simulated persons to "
+        f"{args.out}"
+    )
     return 0

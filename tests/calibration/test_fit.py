@@ -85,7 +85,9 @@ def test_statistics_that_need_complete_data_say_so() -> None:
     overall = model_fit(fit)
     assert overall.m2 is None and overall.g2 is None
     assert any("need complete responses" in n for n in overall.notes)
-    assert math.isfinite(q3(fit).mean)
+    dependence = q3(fit)
+    assert math.isfinite(dependence.mean)
+    assert dependence.flagged == () and "incomplete data" in dependence.note
 
 
 @pytest.mark.parametrize("mincell", [0.0, 1.0, 5.0])
