@@ -131,7 +131,13 @@ def _weights(result: FitResult) -> Array:
 
 
 def person_eap(result: FitResult) -> tuple[Array, Array]:
-    """EAP estimate and posterior SD of every (collapsed) pattern at the fitted parameters."""
+    r"""EAP estimate and posterior SD of every (collapsed) pattern at the fitted parameters.
+
+    :math:`\hat\theta_u = \sum_q \theta_q w_{uq}`, :math:`SD_u^2 = \sum_q (\theta_q -
+    \hat\theta_u)^2 w_{uq}`, with :math:`w_{uq}` the posterior weights on the quadrature grid
+    under the fitted population (Bock & Mislevy, 1982, *Applied Psychological Measurement*,
+    6(4), 431-444).
+    """
     cal = result.model
     design = cal.design
     theta = cal.theta
@@ -199,7 +205,19 @@ def _merge_groups(
 
 
 def s_x2(result: FitResult, *, mincell: float = 1.0) -> tuple[Array, NDArray[np.intp], str]:
-    """S-X2 and its df per item; NaN with a reason when the data are not complete."""
+    r"""S-X2 and its df per item; NaN with a reason when the data are not complete.
+
+    .. math:: S\text{-}X^2_i = \sum_{s=1}^{S-1} N_s \sum_k
+              \frac{(O_{iks} - E_{iks})^2}{E_{iks}}
+
+    with :math:`E_{iks}` from the Lord-Wingersky summed-score likelihoods (see the module
+    documentation); df = cells - score groups - estimated parameters of the item.
+
+    References
+    ----------
+    Orlando, M., & Thissen, D. (2000). *Applied Psychological Measurement*, 24(1), 50-64.
+    Kang, T., & Chen, T. T. (2008). *Journal of Educational Measurement*, 45(4), 391-406.
+    """
     cal = result.model
     design = cal.design
     j = design.n_items
@@ -245,7 +263,15 @@ def s_x2(result: FitResult, *, mincell: float = 1.0) -> tuple[Array, NDArray[np.
 
 
 def infit_outfit(result: FitResult) -> tuple[Array, Array]:
-    """Infit and outfit mean squares per item, at the persons' EAP estimates."""
+    r"""Infit and outfit mean squares per item, at the persons' EAP estimates.
+
+    .. math:: \text{outfit}_i = \frac{1}{n_i}\sum_u \frac{(x_{ui} - E_{ui})^2}{V_{ui}},
+              \qquad \text{infit}_i = \frac{\sum_u (x_{ui} - E_{ui})^2}{\sum_u V_{ui}},
+
+    over the persons who answered item :math:`i`, with :math:`E` and :math:`V` the model's
+    mean and variance of the item score at :math:`\hat\theta_u` (Wright & Masters, 1982,
+    *Rating Scale Analysis*, ch. 5).
+    """
     cal = result.model
     design = cal.design
     theta_hat, _ = person_eap(result)
@@ -383,7 +409,13 @@ def _rmsea_interval(stat: float, df: int, n: float, level: float = 0.90) -> tupl
 
 
 def model_fit(result: FitResult) -> ModelFit:
-    """M2 with RMSEA and SRMSR, the full-table G2, log-likelihood, AIC and BIC."""
+    r"""M2 with RMSEA and SRMSR, the full-table G2, log-likelihood, AIC and BIC.
+
+    :math:`M_2` as in the module documentation; :math:`\mathrm{RMSEA} = \sqrt{\max(M_2 -
+    df, 0)/(N\,df)}`; :math:`G^2 = 2\sum_u n_u \log(n_u / (N \hat P_u))` over observed
+    patterns, df = patterns - 1 - parameters (Maydeu-Olivares & Joe, 2006, *Psychometrika*,
+    71(4), 713-732; Bock & Aitkin, 1981).
+    """
     cal = result.model
     design = cal.design
     notes: list[str] = []
@@ -499,7 +531,12 @@ def _replace(base: ModelFit, **changes: object) -> ModelFit:
 
 
 def q3(result: FitResult, *, threshold: float = 0.2, min_pairs: int = 100) -> LocalDependence:
-    """Yen's Q3 residual correlations at the persons' EAP estimates.
+    r"""Yen's Q3 residual correlations at the persons' EAP estimates.
+
+    :math:`Q_{3,ij} = \operatorname{corr}_u(x_{ui} - E_{ui}(\hat\theta_u), x_{uj} -
+    E_{uj}(\hat\theta_u))` over persons who answered both items (Yen, 1984, *Applied
+    Psychological Measurement*, 8(2), 125-145); flagged when :math:`Q_3 - \bar Q_3` exceeds
+    ``threshold`` (Christensen, Makransky & Horton, 2017).
 
     Pairs answered together by fewer than ``min_pairs`` persons get NaN. Pairs are flagged
     only in complete data: when items were chosen adaptively, the persons who share a pair

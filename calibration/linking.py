@@ -99,7 +99,11 @@ def _slopes_and_locations(items: list[IrtParameters]) -> tuple[Array, Array]:
 
 
 def transform(params: IrtParameters, a: float, b: float) -> IrtParameters:
-    """Parameters (and their SEs) on the scale ``theta' = a * theta + b``."""
+    r"""Parameters (and their SEs) on the scale :math:`\theta' = A\theta + B`.
+
+    :math:`a' = a/A`, :math:`b' = Ab + B` (thresholds alike), asymptotes unchanged; standard
+    errors scale the same way (Kolen & Brennan, 2014, eq. 6.2-6.4).
+    """
     se = params.se
     new_se = None
     if se is not None:
@@ -163,7 +167,10 @@ def link(
     bank: Mapping[str, IrtParameters],
     method: LinkMethod = "stocking-lord",
 ) -> LinkingConstants:
-    """Linking constants from the items both mappings hold.
+    r"""Linking constants :math:`A, B` from the items both mappings hold.
+
+    ``new`` holds the common items on the new scale, ``bank`` on the bank's; the criteria
+    are those of the module documentation (Kolen & Brennan, 2014, ch. 6).
 
     Raises
     ------

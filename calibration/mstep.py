@@ -39,7 +39,11 @@ Array = NDArray[np.float64]
 
 
 def objective(family: Family, xi: Array, counts: Array, theta: Array) -> Array:
-    """Expected complete-data log posterior of each item, ``(n,)``."""
+    r"""Expected complete-data log posterior of each item, ``(n,)``.
+
+    :math:`f_j(\xi) = \sum_{k,q} r_{jkq}\log P_{jk}(\theta_q;\xi) + \log p(\xi)`
+    (Bock & Aitkin, 1981).
+    """
     p = family.probabilities(xi, theta)
     with np.errstate(divide="ignore"):
         logs = np.maximum(np.log(p), LOG_FLOOR)
@@ -49,7 +53,12 @@ def objective(family: Family, xi: Array, counts: Array, theta: Array) -> Array:
 def gradient_information(
     family: Family, xi: Array, counts: Array, theta: Array
 ) -> tuple[Array, Array]:
-    """Gradient ``(n, f)`` and expected information ``(n, f, f)`` in the free parameters."""
+    r"""Gradient ``(n, f)`` and expected information ``(n, f, f)`` in the free parameters.
+
+    :math:`g = \sum_{k,q} (r_{jkq}/P_{jkq})\,\partial P_{jkq}/\partial\xi` and
+    :math:`\mathcal I = \sum_q N_{jq}\sum_k P_{jkq}^{-1}\,\partial P\,\partial P^\top -
+    \nabla^2\log p` (Baker & Kim, 2004, ch. 6).
+    """
     free = np.flatnonzero(family.free)
     p, dp = family.jacobian(xi, theta)
     dp = dp[..., free]

@@ -177,7 +177,12 @@ def score(
     start: float = 0.0,
     se_max: float = 10.0,
 ) -> Scores:
-    """Score every person (row of ``responses``) on the items ``items`` of ``pool``.
+    r"""Score every person (row of ``responses``) on the items ``items`` of ``pool``.
+
+    EAP :math:`\hat\theta = \sum_q \theta_q L_u(\theta_q)\pi_q / \sum_q
+    L_u(\theta_q)\pi_q`; MAP and ML maximise :math:`\log L_u + \log\pi` and
+    :math:`\log L_u`; WLE solves :math:`\partial_\theta\log L_u + J/(2I) = 0` (Warm,
+    1989). See the module documentation for the edge cases and references.
 
     Parameters
     ----------

@@ -157,7 +157,12 @@ def oakes_information(cal: CalibrationModel, vector: Array) -> Array:
 
 
 def crossproduct_information(cal: CalibrationModel, vector: Array) -> Array:
-    """Sum over patterns of the outer products of the marginal scores (XPD)."""
+    r"""Sum over patterns of the outer products of the marginal scores (XPD).
+
+    :math:`\sum_u n_u \hat s_u \hat s_u^\top`, :math:`\hat s_u = \sum_q w_{uq}
+    \sum_j \partial\log P_{j x_{uj}}(\theta_q)/\partial\xi` (Mislevy, 1984; Paek & Cai,
+    2014, *Educational and Psychological Measurement*, 74(1), 58-76).
+    """
     xi, mean, sd = cal.unpack(vector)
     design = cal.design
     log_p = cal.log_probabilities(xi)

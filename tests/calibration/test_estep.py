@@ -116,3 +116,17 @@ def test_squarem_reaches_the_fixed_point_of_a_slow_linear_map() -> None:
     plain_steps = int(np.ceil(np.log(1e-10 / 3) / np.log(0.99)))
     assert trace.converged
     assert trace.em_steps < plain_steps / 10
+
+
+def test_person_weights_equal_replicated_persons() -> None:
+    rng = np.random.default_rng(7)
+    a, b = rng.uniform(0.6, 2, 8), rng.normal(size=8)
+    theta = rng.standard_normal(600)
+    p = 1 / (1 + np.exp(-a[None] * (theta[:, None] - b[None])))
+    matrix = (rng.random(p.shape) < p).astype(np.int8)
+    weights = rng.integers(1, 4, size=600).astype(np.float64)
+    weighted = calibrate(from_array(matrix), "2pl", weights=weights)
+    replicated = calibrate(from_array(np.repeat(matrix, weights.astype(int), axis=0)), "2pl")
+    assert weighted.loglik == pytest.approx(replicated.loglik, rel=1e-9)
+    for i in range(8):
+        np.testing.assert_allclose(weighted.irt_vector(i), replicated.irt_vector(i), atol=1e-6)
