@@ -143,6 +143,9 @@ class CalibrationModel:
         self.latent_sd = latent_sd
         self.estimate_mean = estimate_mean
         self.estimate_sd = estimate_sd
+        # column_of[j, k]: the indicator column of item j, category k >= 1 (-1 if none)
+        self.column_of = np.full((design.n_items, design.max_categories), -1, dtype=np.intp)
+        self.column_of[design.col_item, design.col_cat] = np.arange(design.col_item.size)
 
     @property
     def theta(self) -> Array:
@@ -227,9 +230,23 @@ class CalibrationModel:
             )
         )
 
+    def low_rank(self, xi: Sequence[Array]) -> tuple[Array, Array] | None:
+        """Factors of the log-probability differences when every family's are linear."""
+        design = self.design
+        factors = np.zeros((design.col_item.size, 2))
+        for fam, cols, x in zip(self.families, self.members, xi, strict=True):
+            lin = fam.linear_logits(x)
+            if lin is None:
+                return None
+            for k in range(lin.shape[1]):  # categories (a handful), not items
+                factors[self.column_of[cols, k + 1]] = lin[:, k]
+        return factors, np.vstack((self.theta, np.ones_like(self.theta)))
+
     def e_step(self, xi: Sequence[Array], mean: float, sd: float) -> EStepResult:
         """The E-step at the given parameters."""
-        return self.design.e_step(self.log_probabilities(xi), self.quadrature.log_weights(mean, sd))
+        return self.design.e_step(
+            self.log_probabilities(xi), self.quadrature.log_weights(mean, sd), self.low_rank(xi)
+        )
 
     def em_map(self, vector: Array) -> tuple[Array, float, float]:
         """One EM step from ``vector``.

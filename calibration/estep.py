@@ -115,8 +115,10 @@ class Design:
 
     def _build(self, part: slice) -> tuple[Array, Array | None]:
         block = self.patterns[part]
-        indicators = (block[:, self.col_item] == self.col_cat[None, :]).astype(np.float64)
-        mask = (block >= 0).astype(np.float64) if self.has_missing else None
+        indicators = np.ascontiguousarray(
+            block[:, self.col_item] == self.col_cat[None, :], dtype=np.float64
+        )
+        mask = np.ascontiguousarray(block >= 0, dtype=np.float64) if self.has_missing else None
         return indicators, mask
 
     def chunks(self) -> Iterator[tuple[slice, Array, Array | None]]:
@@ -137,10 +139,21 @@ class Design:
         return log_p[self.col_item, self.col_cat, :] - base[self.col_item], base
 
     def log_likelihood(
-        self, indicators: Array, mask: Array | None, diff: Array, base: Array
+        self,
+        indicators: Array,
+        mask: Array | None,
+        diff: Array,
+        base: Array,
+        low_rank: tuple[Array, Array] | None = None,
     ) -> Array:
-        """Pattern log-likelihoods at every node for one chunk, ``(rows, Q)``."""
-        ll = indicators @ diff
+        """Pattern log-likelihoods at every node for one chunk, ``(rows, Q)``.
+
+        With ``low_rank = (F, G)`` the differences are ``diff = F @ G`` (``F`` is
+        ``(ncols, r)``, ``G`` is ``(r, Q)``), so ``X @ diff = (X @ F) @ G`` costs
+        ``r / Q`` of the full product: for the 1PL/2PL and the GPCM the log-odds against
+        category 0 are linear in theta, ``k a theta + d_k``, and ``r = 2``.
+        """
+        ll = indicators @ diff if low_rank is None else (indicators @ low_rank[0]) @ low_rank[1]
         if mask is None:
             ll += base.sum(axis=0)[None, :]
         else:
@@ -148,12 +161,12 @@ class Design:
         return ll
 
     def posterior_chunks(
-        self, log_p: Array, log_prior: Array
+        self, log_p: Array, log_prior: Array, low_rank: tuple[Array, Array] | None = None
     ) -> Iterator[tuple[slice, Array, Array, Array, Array | None]]:
         """Yield ``(rows, weights, log marginal, X, M)``: normalised posteriors per pattern."""
         diff, base = self.tables(log_p)
         for part, x, m in self.chunks():
-            ll = self.log_likelihood(x, m, diff, base)
+            ll = self.log_likelihood(x, m, diff, base, low_rank)
             ll += log_prior[None, :]
             top = ll.max(axis=1)
             ll -= top[:, None]
@@ -162,8 +175,14 @@ class Design:
             ll /= total[:, None]
             yield part, ll, top + np.log(total), x, m
 
-    def e_step(self, log_p: Array, log_prior: Array) -> EStepResult:
-        """Expected counts ``r[j, k, q]`` and the marginal log-likelihood."""
+    def e_step(
+        self, log_p: Array, log_prior: Array, low_rank: tuple[Array, Array] | None = None
+    ) -> EStepResult:
+        """Expected counts ``r[j, k, q]`` and the marginal log-likelihood.
+
+        ``low_rank``: optional factors of the log-probability differences (see
+        :meth:`log_likelihood`); they must describe the same ``log_p``.
+        """
         q = log_prior.size
         diff, base = self.tables(log_p)
         by_column = np.zeros((self.col_item.size, q))
@@ -171,7 +190,7 @@ class Design:
         nodes = np.zeros(q)
         loglik = 0.0
         for part, x, m in self.chunks():
-            ll = self.log_likelihood(x, m, diff, base)
+            ll = self.log_likelihood(x, m, diff, base, low_rank)
             ll += log_prior[None, :]
             top = ll.max(axis=1)
             ll -= top[:, None]

@@ -150,6 +150,22 @@ class Family:
             return np.concatenate((xi[:, 1:2], xi[:, 1:2] - np.cumsum(gaps, axis=1)), axis=1)
         return xi[:, 1:]
 
+    def linear_logits(self, xi: Array) -> Array | None:
+        r"""Slopes and intercepts of :math:`\log(P_k / P_0)` in theta, ``(n, K, 2)``.
+
+        For the 1PL/2PL, :math:`\log(P_1/P_0) = a\theta + d`; for the GPCM,
+        :math:`\log(P_k/P_0) = k a\theta + d_k`. ``None`` for the 3PL, 4PL and GRM, whose
+        log-odds are not linear in theta.
+        """
+        if self.model in ("rasch", "1pl", "2pl"):
+            a = self._slopes(xi)
+            return np.stack((a, xi[:, 1]), axis=1)[:, None, :]
+        if self.model == "gpcm":
+            a = self._slopes(xi)
+            k = np.arange(1, self.n_categories, dtype=np.float64)
+            return np.stack((a[:, None] * k[None, :], xi[:, 1:]), axis=2)
+        return None
+
     def probabilities(self, xi: Array, theta: Array) -> Array:
         """Category probabilities, ``(n, C, Q)``."""
         return self.jacobian(xi, theta, derivatives=False)[0]

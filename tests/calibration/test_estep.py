@@ -130,3 +130,22 @@ def test_person_weights_equal_replicated_persons() -> None:
     assert weighted.loglik == pytest.approx(replicated.loglik, rel=1e-9)
     for i in range(8):
         np.testing.assert_allclose(weighted.irt_vector(i), replicated.irt_vector(i), atol=1e-6)
+
+
+@pytest.mark.parametrize(("model", "linear"), [("2pl", True), ("gpcm", True), ("3pl", False)])
+def test_linear_log_odds_shortcut_equals_the_full_product(model: str, linear: bool) -> None:
+    rng = np.random.default_rng(11)
+    top = 3 if model == "gpcm" else 1
+    matrix = rng.integers(0, top + 1, size=(300, 6)).astype(np.int8)
+    matrix[rng.random(matrix.shape) < 0.2] = -1
+    fit = calibrate(from_array(matrix), model, options=EMOptions(max_em_steps=3))  # type: ignore[arg-type]
+    cal = fit.model
+    factors = cal.low_rank(cal.xi)
+    assert (factors is not None) == linear
+    if factors is None:
+        return
+    log_p, prior = cal.log_probabilities(cal.xi), cal.quadrature.log_weights()
+    full = cal.design.e_step(log_p, prior)
+    short = cal.design.e_step(log_p, prior, factors)
+    np.testing.assert_allclose(short.counts, full.counts, atol=1e-10)
+    assert short.loglik == pytest.approx(full.loglik, rel=1e-12)
