@@ -20,7 +20,10 @@ Like R mirt's ``TOL``: stop when one EM step changes no estimated parameter by m
 asymptotes, logs of GRM intercept gaps; the population mean and log SD when estimated). The
 check is made at every SQUAREM iterate; the final estimate is the EM step from it. If
 ``max_em_steps`` E-steps pass without meeting it, the result says ``converged = False`` and
-carries a ``not_converged`` warning with the largest change.
+carries a ``not_converged`` warning with the largest change. Because EM converges slowly in
+some directions, the distance to the exact maximum can exceed ``tol`` (about 1e-3 on a 2PL
+with 100,000 persons and 200 items, a tenth of a standard error); pass a smaller ``tol``
+when that matters.
 
 References
 ----------
@@ -63,6 +66,8 @@ from item_banks.model import (
 Array = NDArray[np.float64]
 Progress = Callable[[int, float, float], None]
 FEW_RESPONSES = 20
+#: Data sets with at least this many distinct patterns get a subsample warm start.
+WARM_START_PATTERNS = 20_000
 
 
 class EMOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -86,6 +91,9 @@ class EMOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         Item-parameter priors.
     cache_mb
         Memory for cached indicator matrices; beyond it, chunks are rebuilt every E-step.
+    warm_start
+        With at least :data:`WARM_START_PATTERNS` distinct patterns, start the full EM from
+        an EM run on a random fifth of them (same criterion on the full data).
     """
 
     quadrature_points: int = 61
@@ -96,6 +104,7 @@ class EMOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     latent: Literal["auto", "fixed", "estimate"] = "auto"
     priors: Priors = DEFAULT_PRIORS
     cache_mb: int = 320
+    warm_start: bool = True
 
 
 def anchor_model(params: IrtParameters) -> ModelName:
@@ -562,6 +571,46 @@ def _classical(
     return proportions, np.clip(np.nan_to_num(polyserial, nan=0.3), -0.95, 0.95)
 
 
+def _warm_start(cal: CalibrationModel, x0: Array, options: EMOptions) -> Array:
+    """Start values from EM on a random fifth of the patterns (at least 5,000).
+
+    Most of EM's early steps only move the parameters into the neighbourhood of the
+    estimate, and a subsample gets there at a fraction of the cost; the full data then
+    iterate from there to the same convergence criterion. The result agrees with a cold
+    start within the precision that criterion implies (on 2PL 100,000 x 200, at most 0.003
+    in any parameter, against standard errors of about 0.01-0.02).
+    """
+    design = cal.design
+    size = max(5000, design.n_patterns // 5)
+    rows = np.sort(np.random.default_rng(0).choice(design.n_patterns, size, replace=False))
+    sub_design = Design(
+        design.patterns[rows],
+        design.counts[rows],
+        design.n_categories,
+        cache_bytes=design._cache_bytes,
+    )
+    sub = CalibrationModel(
+        sub_design,
+        cal.quadrature,
+        families=cal.families,
+        members=cal.members,
+        xi=cal.xi,
+        estimate=cal.estimate,
+        latent_mean=cal.latent_mean,
+        latent_sd=cal.latent_sd,
+        estimate_mean=cal.estimate_mean,
+        estimate_sd=cal.estimate_sd,
+    )
+    start, _ = squarem(
+        sub.em_map,
+        x0,
+        tol=max(options.tol * 10.0, 1e-3),
+        max_em_steps=max(options.max_em_steps // 4, 10),
+        accelerate=options.accelerate == "squarem",
+    )
+    return start
+
+
 def calibrate(
     data: ResponseData,
     model: ModelName | Sequence[ModelName] = "2pl",
@@ -708,6 +757,8 @@ def calibrate(
         estimate_sd=estimate_sd,
     )
     x0 = cal.pack(cal.xi, cal.latent_mean, cal.latent_sd)
+    if options.warm_start and design.n_patterns >= WARM_START_PATTERNS:
+        x0 = _warm_start(cal, x0, options)
     x_hat, trace = squarem(
         cal.em_map,
         x0,

@@ -149,3 +149,19 @@ def test_linear_log_odds_shortcut_equals_the_full_product(model: str, linear: bo
     short = cal.design.e_step(log_p, prior, factors)
     np.testing.assert_allclose(short.counts, full.counts, atol=1e-10)
     assert short.loglik == pytest.approx(full.loglik, rel=1e-12)
+
+
+def test_subsample_warm_start_reaches_the_same_estimate() -> None:
+    rng = np.random.default_rng(12)
+    a, b = rng.uniform(0.7, 2, 40), rng.uniform(-2, 2, 40)
+    theta = rng.standard_normal(24_000)
+    p = 1 / (1 + np.exp(-a[None] * (theta[:, None] - b[None])))
+    data = from_array((rng.random(p.shape) < p).astype(np.int8))
+    assert collapse(data.responses).n_patterns >= 20_000  # the warm start applies
+    tight = calibrate(data, "2pl", options=EMOptions(tol=1e-8, warm_start=False))
+    for warm in (True, False):
+        fit = calibrate(data, "2pl", options=EMOptions(warm_start=warm))
+        assert fit.converged
+        for i in range(40):
+            np.testing.assert_allclose(fit.irt_vector(i), tight.irt_vector(i), atol=3e-3)
+        assert fit.loglik == pytest.approx(tight.loglik, abs=0.05)
