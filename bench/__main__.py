@@ -1,23 +1,26 @@
 """``make bench``: every benchmark, side by side with its competitor, reported as ratios.
 
-``python -m bench [engine] [web]`` runs only the named groups.
+``python -m bench [engine] [calibration] [web]`` runs only the named groups.
 """
 
 from __future__ import annotations
 
 import sys
 
-from bench import engine_bench, web_load
+from bench import calibration_bench, engine_bench, web_load
 
 
 def main(argv: list[str]) -> None:
     """Run the benchmark groups and print one summary table."""
-    groups = set(argv) or {"engine", "web"}
+    groups = set(argv) or {"engine", "calibration", "web"}
     rows = []
     if "engine" in groups:
         rows += engine_bench.main()
-    if rows:
         print()
+    if "calibration" in groups:
+        rows += calibration_bench.main()
+        print()
+    if rows:
         print(f"{'benchmark':<48}{'ours':>12}{'competitor':>12}  ratio (x better)")
         for row in rows:
             print(

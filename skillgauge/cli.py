@@ -14,7 +14,13 @@ from collections.abc import Sequence
 
 from engine.errors import EngineError
 from item_banks.errors import BankValidationError, ItemBankError
-from skillgauge import bank_commands, credential_commands, engine_commands, web_commands
+from skillgauge import (
+    bank_commands,
+    calibration_commands,
+    credential_commands,
+    engine_commands,
+    web_commands,
+)
 from web.errors import WebError
 
 
@@ -25,7 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Adaptive skill assessment: item banks, the IRT engine, simulation.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (bank_commands, engine_commands, web_commands, credential_commands):
+    for module in (
+        bank_commands,
+        engine_commands,
+        calibration_commands,
+        web_commands,
+        credential_commands,
+    ):
         module.register(commands)
     return parser
 
