@@ -227,8 +227,10 @@ def test_csv_items_and_parameters(tmp_path: Path) -> None:
     with pytest.raises(BankValidationError) as info:
         merge_parameters(result.bank, b"item_id,model,a,b\nq9,2pl,1,0\nq1,2pl,-1,0\n", "p.csv")
     lines = [str(p) for p in info.value.problems]
-    assert lines[0] == 'p.csv: item "q9": line 2: no such item in the bank'
-    assert lines[1].startswith('p.csv: item "q1": line 3: a: must be > 0')
+    assert lines == [
+        'p.csv: item "q9": line 2, column 1 (item_id): no such item in the bank',
+        'p.csv: item "q1": line 3, column 3 (a): must be > 0, got -1.0',
+    ]
 
 
 # --------------------------------------------------------------------------- safety
