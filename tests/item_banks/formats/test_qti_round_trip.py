@@ -211,6 +211,28 @@ def test_markdown_that_xhtml_cannot_hold_is_listed_exactly() -> None:
     assert_exactly_noted(bank)
 
 
+def test_option_ids_that_look_like_hints_keep_their_rationales() -> None:
+    """Feedback is sorted by its outcome first: an option called HINT-1 is still an option."""
+    options = tuple(
+        Option(id=oid, text=f"Option {oid}", rationale=f"Why {oid}.")
+        for oid in ("HINT-1", "SOLUTION", "worked")
+    )
+    item = Item(
+        id="q1",
+        competency="c",
+        stem="Pick one.\n",
+        interaction=SingleChoice(options=options, key="SOLUTION"),
+        irt=TwoPL(a=1.0, b=0.0),
+        solution="The worked solution.\n",
+        hints=("First hint.", "Second hint."),
+    )
+    bank = Bank(
+        id="b", title="B", version="1", competencies=(Competency(id="c", name="C"),), items=(item,)
+    )
+    again, notes = round_trip(bank)
+    assert (again, notes) == (bank, [])
+
+
 # --------------------------------------------------------------------------- strategies
 
 identifiers = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,9}", fullmatch=True)
