@@ -27,7 +27,9 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     """Size limits applied before a bank is parsed (uploads come from the network).
 
     ``max_bytes`` bounds every single file (a bank file, or one member of a package);
-    the ``package`` limits bound zip packages (QTI content packages) as a whole.
+    the ``package`` limits bound zip packages (QTI content packages) as a whole. A package
+    may always hold ``2 * max_items + 10`` files, so that any bank within ``max_items``
+    exported as QTI (a file per item) can be read back.
     """
 
     max_bytes: int = 20 * 1024 * 1024

@@ -15,6 +15,7 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.synthetic import synthetic_bank
 from item_banks.errors import Problem
 from item_banks.formats.markup import round_trip as through_xhtml
 from item_banks.formats.qti3_export import export_bank
@@ -208,6 +209,12 @@ def test_markdown_that_xhtml_cannot_hold_is_listed_exactly() -> None:
         f"{head}hints[1]: not carried exactly by QTI's XHTML: line 2: "
         f"'- nested\\n    - list' reads back as '- nested\\n- list'{why}",
     ]
+    assert_exactly_noted(bank)
+
+
+def test_a_bank_of_more_items_than_the_old_file_limit_reads_back() -> None:
+    """A package holds a file per item: 2,100 items exceed the old 2,000-file limit."""
+    bank = synthetic_bank(2_100, "2pl", 2, seed=3)
     assert_exactly_noted(bank)
 
 
