@@ -191,11 +191,17 @@ AlternativeCredit = Annotated[float, Meta(gt=0.0, le=1.0)]
 
 
 class NumericRange(_Struct, frozen=True):
-    """A closed interval ``[low, high]`` of accepted numbers and the credit it earns."""
+    """An interval of accepted numbers from ``low`` to ``high`` and the credit it earns.
+
+    Both ends are included (``[low, high]``) unless ``include_low`` or ``include_high`` is
+    false: QTI's ``include-lower-bound="false"`` makes ``(low, high]``.
+    """
 
     low: float
     high: float
     credit: AlternativeCredit = 1.0
+    include_low: bool = True
+    include_high: bool = True
 
 
 class Numeric(_Struct, tag_field="type", tag="numeric", frozen=True):

@@ -27,7 +27,9 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     """Size limits applied before a bank is parsed (uploads come from the network).
 
     ``max_bytes`` bounds every single file (a bank file, or one member of a package);
-    the ``package`` limits bound zip packages (QTI content packages) as a whole.
+    the ``package`` limits bound zip packages (QTI content packages) as a whole. A package
+    may always hold ``2 * max_items + 10`` files, so that any bank within ``max_items``
+    exported as QTI (a file per item) can be read back.
     """
 
     max_bytes: int = 20 * 1024 * 1024
@@ -273,11 +275,32 @@ def write_bank(bank: Bank, path: str | Path) -> None:
     path.write_bytes(encode_bank(bank, format_for(path)))
 
 
+def _every_field(value: Any) -> Any:
+    """Builtins of ``value`` with every Struct field present (tagged unions keep their tag).
+
+    msgspec's ``omit_defaults`` drops a field only when it *is* the default object, so a
+    ``tolerance: 0`` written in a file would otherwise encode differently from an omitted one.
+    """
+    if isinstance(value, msgspec.Struct):
+        config = value.__struct_config__
+        out: dict[str, Any] = {}
+        if config.tag is not None:
+            out[str(config.tag_field)] = config.tag
+        for name in value.__struct_fields__:
+            out[name] = _every_field(getattr(value, name))
+        return out
+    if isinstance(value, tuple | list):
+        return [_every_field(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _every_field(v) for k, v in value.items()}
+    return value
+
+
 def content_hash(bank: Bank) -> str:
     """Return the bank version's identity: SHA-256 of its canonical JSON encoding.
 
     Every field is encoded, defaults included, in declaration order, so two files that say
     the same thing (JSON or YAML, defaults written or not) have the same hash.
     """
-    canonical = msgspec.json.encode(msgspec.to_builtins(bank, order="deterministic"))
+    canonical = msgspec.json.encode(_every_field(bank), order="deterministic")
     return hashlib.sha256(canonical).hexdigest()

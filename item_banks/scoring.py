@@ -26,6 +26,7 @@ from item_banks.model import (
     Match,
     MultipleResponse,
     Numeric,
+    NumericRange,
     Order,
     ShortText,
     SingleChoice,
@@ -125,17 +126,26 @@ def credit_category(credit: float, top: int) -> int:
     return min(top, math.floor(clipped * top + 1e-9))
 
 
+def in_range(interval: NumericRange, value: float) -> bool:
+    """Whether ``value`` lies in ``interval``, each end included or excluded as it says.
+
+    A value within ``1e-9`` (relative) of an end counts as *on* that end, absorbing binary
+    floating point: on an included end it is inside, on an excluded end outside.
+    """
+    slack = 1e-9 * max(1.0, abs(value))
+    above = value >= interval.low - slack if interval.include_low else value > interval.low + slack
+    below = (
+        value <= interval.high + slack if interval.include_high else value < interval.high - slack
+    )
+    return above and below
+
+
 def numeric_credit(interaction: Numeric, value: float) -> float:
     """Credit of a typed number: 1 within tolerance of the key, else the best interval's."""
     if numeric_matches(interaction, value):
         return 1.0
-    slack = 1e-9 * max(1.0, abs(value))
     return max(
-        (
-            alt.credit
-            for alt in interaction.alternatives
-            if alt.low - slack <= value <= alt.high + slack
-        ),
+        (alt.credit for alt in interaction.alternatives if in_range(alt, value)),
         default=0.0,
     )
 

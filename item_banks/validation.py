@@ -149,6 +149,13 @@ def _check_item(
                     f"interaction.alternatives[{i}]",
                     f"low {interval.low:g} is above high {interval.high:g}",
                 )
+            elif interval.low == interval.high and not (
+                interval.include_low and interval.include_high
+            ):
+                add(
+                    f"interaction.alternatives[{i}]",
+                    f"the interval at {interval.low:g} excludes an end, so it holds no number",
+                )
     elif isinstance(interaction, ShortText):
         seen: set[str] = set()
         accepted = [(f"interaction.key[{i}]", k) for i, k in enumerate(interaction.key)]

@@ -11,11 +11,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
+from item_banks.diff import diff_banks
+from item_banks.errors import BankValidationError, Problem
 from item_banks.formats.csv_params import merge_parameters
 from item_banks.formats.registry import READ_FORMATS, WRITE_FORMATS, read_any, write_any
-from item_banks.model import Bank, Item, model_name
+from item_banks.model import Bank
 from item_banks.native import Limits
 
 
@@ -60,7 +60,7 @@ def register_bank(sub: Any) -> None:
 def print_notes(skipped: Any, warnings: Any) -> None:
     """Print skipped items and warnings, one located line each."""
     for problem in skipped:
-        print(f"skipped: {problem}")
+        print(problem)  # its message starts with "skipped:"
     for problem in warnings:
         print(f"warning: {problem}")
 
@@ -69,57 +69,79 @@ def _convert(args: argparse.Namespace) -> int:
     limits = limits_of(args)
     result = read_any(args.input, fmt=args.source_format, limits=limits)
     bank = result.bank
-    if args.params:
-        bank = merge_parameters(bank, args.params.read_bytes(), str(args.params), limits=limits)
     print_notes(result.skipped, result.warnings)
+    if args.params:
+        try:
+            table = args.params.read_bytes()
+        except OSError as exc:
+            raise BankValidationError(
+                [Problem(source=str(args.params), message=f"cannot read the file: {exc.strerror}")]
+            ) from None
+        bank = merge_parameters(bank, table, str(args.params), limits=limits)
+        print(f"{args.params}: merged IRT parameters; version {bank.version}")
     notes = write_any(bank, args.output, fmt=args.target_format)
     for note in notes:
-        print(f"not carried: {note}")
+        print(note)  # its message says what is not carried
     print(f"{args.output}: wrote {len(bank.items)} items ({len(result.skipped)} skipped)")
     return 0
 
 
-def _params(item: Item) -> dict[str, Any]:
-    raw = msgspec.to_builtins(item.irt)
-    assert isinstance(raw, dict)
-    raw.pop("se", None)
-    return raw
+def _value(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
-def diff_lines(old: Bank, new: Bank) -> list[str]:
-    """Human-readable differences: added, removed, changed items and parameter changes."""
-    lines: list[str] = []
-    before = {item.id: item for item in old.items}
-    after = {item.id: item for item in new.items}
-    for item_id in after.keys() - before.keys():
-        lines.append(f"+ {item_id}: added")
-    for item_id in before.keys() - after.keys():
-        lines.append(f"- {item_id}: removed")
-    for item_id in [i for i in before if i in after]:
-        a, b = before[item_id], after[item_id]
-        if a == b:
-            continue
-        raw_a, raw_b = msgspec.to_builtins(a), msgspec.to_builtins(b)
-        fields = [k for k in sorted(set(raw_a) | set(raw_b)) if raw_a.get(k) != raw_b.get(k)]
-        other = [f for f in fields if f != "irt"]
-        if other:
-            lines.append(f"~ {item_id}: changed {', '.join(other)}")
-        if "irt" in fields:
-            pa, pb = _params(a), _params(b)
-            if model_name(a.irt) != model_name(b.irt):
-                lines.append(f"~ {item_id}: model {model_name(a.irt)} -> {model_name(b.irt)}")
-            for name in sorted(set(pa) | set(pb)):
-                if name == "model" or pa.get(name) == pb.get(name):
-                    continue
-                va, vb = pa.get(name), pb.get(name)
-                if isinstance(va, float) and isinstance(vb, float):
-                    lines.append(f"~ {item_id}: {name} {va:g} -> {vb:g} ({vb - va:+.3g})")
-                else:
-                    lines.append(f"~ {item_id}: {name} {va} -> {vb}")
-            if pa == pb:
-                lines.append(f"~ {item_id}: standard errors changed")
-    order = {item_id: i for i, item_id in enumerate([*before, *after])}
-    lines.sort(key=lambda line: order.get(line[2:].split(":")[0], 0))
+def _change(old: float | None, new: float | None) -> str:
+    if old is None or new is None:
+        return "-"
+    delta = new - old
+    return f"{delta:+.3f}" if abs(delta) >= 0.0005 else f"{delta:+.1e}"
+
+
+def _table(rows: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  "
+        + "  ".join(
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ).rstrip()
+        for row in rows
+    ]
+
+
+def diff_lines(old: Bank, new: Bank, old_name: str = "A", new_name: str = "B") -> list[str]:
+    """The differences as a psychometrician reads them in a terminal.
+
+    Bank fields that changed, one line per added, removed and changed item, then a table
+    of every IRT parameter and standard error that changed (old, new, new - old), and a
+    summary line.
+    """
+    diff = diff_banks(old, new)
+    lines = [f"bank {name}: {was!r} -> {now!r}" for name, was, now in diff.header]
+    ids = [*diff.added, *diff.removed, *(item for item, _ in diff.changed)]
+    width = max((len(i) for i in ids), default=0)
+    lines += [f"added    {item}" for item in diff.added]
+    lines += [f"removed  {item}" for item in diff.removed]
+    for item, changed in diff.changed:
+        shown = ", ".join(changed[:4]) + (
+            f" and {len(changed) - 4} more" if len(changed) > 4 else ""
+        )
+        lines.append(f"changed  {item.ljust(width)}  {shown}")
+    if diff.parameters:
+        lines.append("IRT parameters (logistic metric, D = 1):")
+        rows = [["item", "model", "parameter", old_name, new_name, "change"]]
+        rows += [
+            [c.item, c.model, c.parameter, _value(c.old), _value(c.new), _change(c.old, c.new)]
+            for c in diff.parameters
+        ]
+        lines += _table(rows, right={3, 4, 5})
+    counts = [
+        f"{len(diff.added)} added",
+        f"{len(diff.removed)} removed",
+        f"{len(diff.changed)} changed",
+        f"{len(diff.reparameterised)} with new parameters",
+    ]
+    lines.append(f"{len(new.items)} items: {', '.join(counts)}")
     return lines
 
 
@@ -127,15 +149,8 @@ def _diff(args: argparse.Namespace) -> int:
     limits = limits_of(args)
     old = read_any(args.old, limits=limits).bank
     new = read_any(args.new, limits=limits).bank
-    lines = diff_lines(old, new)
-    header = []
-    for name in ("id", "title", "version"):
-        if getattr(old, name) != getattr(new, name):
-            header.append(f"bank {name}: {getattr(old, name)} -> {getattr(new, name)}")
-    for line in [*header, *lines]:
+    print(f"A = {args.old}: {old.title!r} version {old.version}, {len(old.items)} items")
+    print(f"B = {args.new}: {new.title!r} version {new.version}, {len(new.items)} items")
+    for line in diff_lines(old, new):
         print(line)
-    added = sum(1 for line in lines if line.startswith("+"))
-    removed = sum(1 for line in lines if line.startswith("-"))
-    changed = len({line[2:].split(":")[0] for line in lines if line.startswith("~")})
-    print(f"{added} added, {removed} removed, {changed} changed")
     return 0

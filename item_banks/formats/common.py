@@ -81,10 +81,16 @@ class Collected:
 
 
 _NOT_ID = re.compile(r"[^A-Za-z0-9_.:-]+")
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 
 
 def slug(text: str, fallback: str = "x") -> str:
-    """Turn free text into an identifier: ``"Unit 3: Fractions"`` -> ``Unit-3:-Fractions``."""
+    """Turn free text into an identifier: ``"Unit 3: Fractions"`` -> ``Unit-3:-Fractions``.
+
+    A text that already is an identifier is returned unchanged.
+    """
+    if _IDENTIFIER.fullmatch(text):
+        return text
     cleaned = _NOT_ID.sub("-", text.strip()).strip("-_.:")
     if not cleaned or not cleaned[0].isalnum():
         cleaned = f"{fallback}-{cleaned}" if cleaned else fallback
@@ -127,6 +133,7 @@ def assemble(
     version: str = "1",
     description: str = "",
     competencies: Sequence[Competency] = (),
+    content_areas: Sequence[ContentArea] = (),
 ) -> ImportResult:
     """Build and validate the bank from what an importer collected.
 
@@ -155,7 +162,7 @@ def assemble(
     warnings = list(collected.warnings)
     known = {c.id: c for c in competencies}
     skill_names: dict[str, str] = {}
-    area_names: dict[str, str] = {}
+    area_names: dict[str, str] = {a.id: a.name for a in content_areas}
     default_competency = slug(bank_id)
     problems: list[Problem] = []
     items: list[Item] = []

@@ -14,7 +14,7 @@ from typing import Any
 
 from item_banks.errors import Problem
 from item_banks.formats.common import Collected, Draft, ImportResult, assemble, skill
-from item_banks.formats.csv_params import read_csv_rows
+from item_banks.formats.csv_params import read_csv_table
 from item_banks.native import DEFAULT_LIMITS, Limits
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -22,14 +22,14 @@ LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 def read_csv_items(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) -> ImportResult:
     """Read the one-row-per-item CSV layout into a bank."""
-    rows = read_csv_rows(data, source, limits)
+    table = read_csv_table(data, source, limits)
     collected = Collected()
-    if rows and not {"id", "stem", "key"} <= set(rows[0]):
+    if table.columns and not {"id", "stem", "key"} <= set(table.columns):
         collected.errors.append(
             Problem(source=source, field="line 1", message="the header needs id, stem and key")
         )
-    for line, row in enumerate(rows, start=2):
-        if collected.errors and line == 2:
+    for line, row in table.rows:
+        if collected.errors:
             break
         options: list[dict[str, Any]] = []
         for letter in LETTERS:

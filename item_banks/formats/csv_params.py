@@ -12,21 +12,35 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from typing import Any
 
 import msgspec
 
 from item_banks.errors import BankValidationError, Problem
-from item_banks.messages import explain, join_path
+from item_banks.messages import explain, join_path, split_path
 from item_banks.model import Bank, IrtParameters
 from item_banks.native import DEFAULT_LIMITS, Limits
 from item_banks.validation import check_bank
 
 REQUIRED = ("item_id", "model")
+NUMBERS = ("a", "b", "c", "d", "se_a", "se_b", "se_c", "se_d")
+LISTS = ("thresholds", "se_thresholds")
 
 
-def read_csv_rows(data: bytes, source: str, limits: Limits) -> list[dict[str, str]]:
-    """Decode a CSV file (UTF-8, header row) into rows; refuse oversized or non-UTF-8 files."""
+class Table(msgspec.Struct, frozen=True, kw_only=True):
+    """A decoded CSV file: the header's columns (1-based) and each row with its line."""
+
+    columns: dict[str, int]
+    rows: list[tuple[int, dict[str, str]]]
+
+
+def read_csv_table(data: bytes, source: str, limits: Limits) -> Table:
+    """Decode a CSV file (UTF-8, header row); refuse oversized or non-UTF-8 files.
+
+    Column names are trimmed and lower-cased; each row carries the line it starts on (a
+    quoted cell may span lines).
+    """
     if len(data) > limits.max_bytes:
         raise BankValidationError(
             [
@@ -42,13 +56,58 @@ def read_csv_rows(data: bytes, source: str, limits: Limits) -> list[dict[str, st
         raise BankValidationError(
             [Problem(source=source, message=f"not UTF-8 text (byte {exc.start})")]
         ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[tuple[int, dict[str, str]]] = []
+    columns: dict[str, int] = {}
     try:
-        rows = list(csv.DictReader(io.StringIO(text)))
+        start = reader.line_num + 1
+        for cells in reader:
+            if not columns:
+                names = [cell.strip().lower() for cell in cells]
+                columns = {name: i + 1 for i, name in reversed(list(enumerate(names))) if name}
+            elif any(cell.strip() for cell in cells):
+                row = {
+                    name: (cells[i - 1].strip() if i <= len(cells) else "")
+                    for name, i in columns.items()
+                }
+                rows.append((start, row))
+            start = reader.line_num + 1
     except csv.Error as exc:
         raise BankValidationError(
-            [Problem(source=source, message=f"not valid CSV: {exc}")]
+            [
+                Problem(
+                    source=source, field=f"line {reader.line_num}", message=f"not valid CSV: {exc}"
+                )
+            ]
         ) from None
-    return [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in rows]
+    return Table(columns=columns, rows=rows)
+
+
+class _CellError(Exception):
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column = column
+        self.message = message
+
+
+def _number(row: dict[str, str], name: str) -> float:
+    try:
+        value = float(row[name])
+    except ValueError:
+        raise _CellError(name, f"{row[name]!r} is not a number") from None
+    if not math.isfinite(value):
+        raise _CellError(name, f"{row[name]!r} is not a finite number")
+    return value
+
+
+def _numbers(row: dict[str, str], name: str) -> list[float]:
+    try:
+        values = [float(v) for v in row[name].split(";")]
+    except ValueError:
+        raise _CellError(name, f"{row[name]!r} is not numbers separated by ;") from None
+    if not all(math.isfinite(v) for v in values):
+        raise _CellError(name, f"{row[name]!r} holds a number that is not finite")
+    return values
 
 
 def _irt(row: dict[str, str]) -> dict[str, Any]:
@@ -56,16 +115,27 @@ def _irt(row: dict[str, str]) -> dict[str, Any]:
     se: dict[str, Any] = {}
     for name in ("a", "b", "c", "d"):
         if row.get(name):
-            irt[name] = float(row[name])
+            irt[name] = _number(row, name)
         if row.get(f"se_{name}"):
-            se[name] = float(row[f"se_{name}"])
+            se[name] = _number(row, f"se_{name}")
     if row.get("thresholds"):
-        irt["thresholds"] = [float(v) for v in row["thresholds"].split(";")]
+        irt["thresholds"] = _numbers(row, "thresholds")
     if row.get("se_thresholds"):
-        se["thresholds"] = [float(v) for v in row["se_thresholds"].split(";")]
+        se["thresholds"] = _numbers(row, "se_thresholds")
     if se:
         irt["se"] = se
     return irt
+
+
+def _column_of(parts: list[str | int], columns: dict[str, int]) -> str:
+    """The CSV column a parameter path comes from (``se.a`` -> ``se_a``); else ``model``."""
+    names = [p for p in parts if isinstance(p, str) and p != "irt"]
+    name = "_".join(names[:2]) if names[:1] == ["se"] else (names[0] if names else "model")
+    return name if name in columns else "model"
+
+
+def _where(line: int, column: str, columns: dict[str, int]) -> str:
+    return f"line {line}, column {columns.get(column, 1)} ({column})"
 
 
 def merge_parameters(
@@ -81,27 +151,34 @@ def merge_parameters(
     Raises
     ------
     BankValidationError
-        With every located problem (``line N``): unknown items, repeated items, bad numbers,
-        parameters that do not fit the model or the item.
+        With every problem located by line and column (``line 3, column 4 (b)``): unknown
+        items, repeated items, bad numbers, parameters that do not fit the model or the item.
     """
-    rows = read_csv_rows(data, source, limits)
+    table = read_csv_table(data, source, limits)
+    columns = table.columns
     problems: list[Problem] = []
-    if rows and any(column not in rows[0] for column in REQUIRED):
+    missing = [name for name in REQUIRED if name not in columns]
+    if columns and missing:
         raise BankValidationError(
-            [Problem(source=source, field="line 1", message="the header needs item_id and model")]
+            [
+                Problem(
+                    source=source,
+                    field="line 1",
+                    message=f"the header needs item_id and model (missing {', '.join(missing)})",
+                )
+            ]
         )
     index = {item.id: i for i, item in enumerate(bank.items)}
     items = list(bank.items)
     seen: dict[str, int] = {}
-    for line, row in enumerate(rows, start=2):
+    for line, row in table.rows:
         item_id = row.get("item_id", "")
-        where = f"line {line}"
         if item_id not in index:
             problems.append(
                 Problem(
                     source=source,
                     item=item_id or None,
-                    field=where,
+                    field=_where(line, "item_id", columns),
                     message="no such item in the bank",
                 )
             )
@@ -111,7 +188,7 @@ def merge_parameters(
                 Problem(
                     source=source,
                     item=item_id,
-                    field=where,
+                    field=_where(line, "item_id", columns),
                     message=f"repeats line {seen[item_id]}",
                 )
             )
@@ -119,38 +196,55 @@ def merge_parameters(
         seen[item_id] = line
         try:
             raw = _irt(row)
-        except ValueError as exc:
-            problems.append(Problem(source=source, item=item_id, field=where, message=str(exc)))
+        except _CellError as exc:
+            problems.append(
+                Problem(
+                    source=source,
+                    item=item_id,
+                    field=_where(line, exc.column, columns),
+                    message=exc.message,
+                )
+            )
             continue
         try:
             irt = msgspec.convert(raw, IrtParameters)
         except msgspec.ValidationError as exc:
             parts, message = explain(str(exc), raw)
+            column = _column_of(parts, columns)
+            name = join_path(parts)
+            if message.startswith("is not a known field"):
+                message = f"the {raw['model']} model has no {name}"
+            elif message == "is required":
+                message = f"the {raw['model']} model needs {name}"
+            elif column == "model" and name != "model":
+                message = f"{name}: {message}"
             problems.append(
                 Problem(
                     source=source,
                     item=item_id,
-                    field=f"{where}: {join_path(parts) or 'irt'}",
+                    field=_where(line, column, columns),
                     message=message,
                 )
             )
             continue
         items[index[item_id]] = msgspec.structs.replace(items[index[item_id]], irt=irt)
-    if not rows:
+    if not table.rows:
         problems.append(Problem(source=source, message="no parameter rows"))
     if problems:
         raise BankValidationError(problems)
     new_version = version or f"{bank.version}+params"[:40]
     merged = msgspec.structs.replace(bank, items=tuple(items), version=new_version)
-    problems = [
-        Problem(
-            source=source,
-            item=p.item,
-            field=f"line {seen[p.item]}: {p.field}" if p.item in seen else p.field,
-            message=p.message,
-        )
-        for p in check_bank(merged, source)
-    ]
+    problems = []
+    for found in check_bank(merged, source):
+        if found.item in seen and found.field:
+            column = _column_of(split_path(found.field), columns)
+            found = Problem(  # noqa: PLW2901 - located in the CSV instead
+                source=source,
+                item=found.item,
+                field=_where(seen[found.item], column, columns),
+                message=f"{found.field}: {found.message}",
+            )
+        problems.append(found)
     if problems:
         raise BankValidationError(problems)
     return merged

@@ -18,12 +18,21 @@ from __future__ import annotations
 
 import io
 import zipfile
+from decimal import Decimal
 from typing import Any
 
+import msgspec
 from lxml import etree
 
 from item_banks.errors import Problem
-from item_banks.formats.markup import append_markdown
+from item_banks.formats.markup import (
+    NOT_XML,
+    append_markdown,
+    is_inline,
+    markdown_loss,
+    survives,
+    xml_safe,
+)
 from item_banks.formats.qti3_import import NS
 from item_banks.model import (
     Bank,
@@ -33,6 +42,7 @@ from item_banks.model import (
     Match,
     MultipleResponse,
     Numeric,
+    NumericRange,
     Option,
     Order,
     PartialCredit,
@@ -48,6 +58,9 @@ CP_NS = "http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1"
 LOM_NS = "http://ltsc.ieee.org/xsd/LOM"
 CSM_NS = "http://www.imsglobal.org/xsd/imscsmd_v1p0"
 USAGE_NS = "http://www.imsglobal.org/xsd/imsqti_usagedata_v3p0"
+#: ``providerId`` of the manifest's lists of the bank's competencies and content areas.
+COMPETENCIES = "skillgauge:competencies"
+CONTENT_AREAS = "skillgauge:content-areas"
 
 
 def _q(name: str, ns: str = NS) -> str:
@@ -55,9 +68,11 @@ def _q(name: str, ns: str = NS) -> str:
 
 
 def _sub(parent: etree._Element, name: str, text: str | None = None, **attrs: str) -> Any:
-    element = etree.SubElement(parent, _q(name), {k.replace("_", "-"): v for k, v in attrs.items()})
+    element = etree.SubElement(
+        parent, _q(name), {k.replace("_", "-"): xml_safe(v) for k, v in attrs.items()}
+    )
     if text is not None:
-        element.text = text
+        element.text = xml_safe(text)
     return element
 
 
@@ -77,6 +92,7 @@ def _declare(
     mapping: list[tuple[str, float, bool | None]] | None = None,
     *,
     upper: float = 1.0,
+    default: float = 0.0,
 ) -> None:
     decl = _sub(
         item, "qti-response-declaration", identifier="RESPONSE", cardinality=cardinality,
@@ -88,8 +104,9 @@ def _declare(
             _value(holder, value)
     if mapping is not None:
         mapped = _sub(
-            decl, "qti-mapping", lower_bound="0", upper_bound=_num(upper), default_value="0"
-        )
+            decl, "qti-mapping", lower_bound="0", upper_bound=_num(upper),
+            default_value=_num(default),
+        )  # fmt: skip
         for key, score, sensitive in mapping:
             attrs = {"map_key": key, "mapped_value": _num(score)}
             if sensitive is not None:
@@ -97,27 +114,41 @@ def _declare(
             _sub(mapped, "qti-map-entry", **attrs)
 
 
-def _choices(parent: etree._Element, name: str, options: tuple[Option, ...], inline: bool) -> None:
+def _choices(
+    parent: etree._Element, name: str, options: tuple[Option, ...], rationales: bool
+) -> list[Option]:
+    """Write the choices; a one-paragraph rationale goes inline into its choice.
+
+    Returns the options whose rationale has several blocks: inline feedback holds only
+    inline content, so those become feedback blocks after the interaction.
+    """
+    blocks: list[Option] = []
     for option in options:
         choice = _sub(parent, name, identifier=option.id)
         if name == "qti-simple-associable-choice":
             choice.set("match-max", "0")
         append_markdown(choice, option.text, NS, inline=True)
-        if inline and option.rationale:
+        if rationales and option.rationale and not is_inline(option.rationale):
+            blocks.append(option)
+        elif rationales and option.rationale:
             feedback = _sub(
                 choice, "qti-feedback-inline", outcome_identifier="FEEDBACK",
                 identifier=option.id, show_hide="show",
             )  # fmt: skip
             append_markdown(feedback, option.rationale, NS, inline=True)
+    return blocks
 
 
 class _Scoring:
-    """How the exported item scores: a template, or rules (condition, score) pairs."""
+    """How the exported item scores: a template, or rules (condition, score) pairs.
+
+    ``feedback_blocks`` are the options whose rationale needs block feedback.
+    """
 
     def __init__(self, template: str | None = None) -> None:
         self.template = template
         self.rules: list[tuple[etree._Element, float]] = []
-        self.map = False
+        self.feedback_blocks: list[Option] = []
 
 
 def _condition(name: str, *children: etree._Element, **attrs: str) -> etree._Element:
@@ -136,8 +167,28 @@ def _base(value: str, base_type: str = "float") -> etree._Element:
     return element
 
 
+def percent(fraction: float) -> str:
+    """A relative tolerance as QTI writes it, in percent, exactly (``0.025`` -> ``2.5``).
+
+    Decimal arithmetic on the shortest repr keeps ``float(Decimal(percent) / 100)`` equal
+    to ``fraction``, which binary ``fraction * 100`` would not.
+    """
+    return str(Decimal(repr(float(fraction))) * 100)
+
+
+def _interval(alt: NumericRange) -> etree._Element:
+    low = "qti-gte" if alt.include_low else "qti-gt"
+    high = "qti-lte" if alt.include_high else "qti-lt"
+    return _condition(
+        "qti-and",
+        _condition(low, _var(), _base(_num(alt.low))),
+        _condition(high, _var(), _base(_num(alt.high))),
+    )
+
+
 def _interaction(item: Item, root: etree._Element, body: etree._Element) -> _Scoring:
     interaction = item.interaction
+    scoring = _Scoring()
     if isinstance(interaction, SingleChoice | MultipleResponse):
         multiple = isinstance(interaction, MultipleResponse)
         keys = (
@@ -146,31 +197,36 @@ def _interaction(item: Item, root: etree._Element, body: etree._Element) -> _Sco
             else [interaction.key]
         )
         mapping: list[tuple[str, float, bool | None]] | None = None
-        upper = 1.0
+        upper, default = 1.0, 0.0
         if interaction.scoring == "weighted":
-            mapping = [(o.id, o.credit, None) for o in interaction.options if o.credit]
+            mapping = [(o.id, o.credit, None) for o in interaction.options if o.credit is not None]
         elif interaction.scoring == "partial":
-            keyset = set(keys)
-            mapping = [(o.id, 1.0 if o.id in keyset else -1.0, None) for o in interaction.options]
-            upper = float(len(keys))
+            # One point per key picked, minus one per other option, within [0, K].
+            mapping = [(key, 1.0, None) for key in keys]
+            upper, default = float(len(keys)), -1.0
         _declare(
-            root, "multiple" if multiple else "single", "identifier", keys, mapping, upper=upper
-        )
+            root, "multiple" if multiple else "single", "identifier", keys, mapping,
+            upper=upper, default=default,
+        )  # fmt: skip
         element = _sub(
             body, "qti-choice-interaction", response_identifier="RESPONSE",
             shuffle="true" if interaction.shuffle else "false",
             max_choices="0" if multiple else "1",
         )  # fmt: skip
-        _choices(element, "qti-simple-choice", interaction.options, inline=True)
-        return _Scoring("map_response" if mapping is not None else "match_correct")
+        scoring.feedback_blocks = _choices(
+            element, "qti-simple-choice", interaction.options, rationales=True
+        )
+        scoring.template = "map_response" if mapping is not None else "match_correct"
+        return scoring
     if isinstance(interaction, Order):
         _declare(root, "ordered", "identifier", list(interaction.key))
         element = _sub(
             body, "qti-order-interaction", response_identifier="RESPONSE",
             shuffle="true" if interaction.shuffle else "false",
         )  # fmt: skip
-        _choices(element, "qti-simple-choice", interaction.options, inline=False)
-        return _Scoring("match_correct")
+        _choices(element, "qti-simple-choice", interaction.options, rationales=False)
+        scoring.template = "match_correct"
+        return scoring
     if isinstance(interaction, Match):
         pairs = [f"{p.source} {p.target}" for p in interaction.key]
         weighted = interaction.scoring == "weighted"
@@ -189,34 +245,32 @@ def _interaction(item: Item, root: etree._Element, body: etree._Element) -> _Sco
                 _sub(element, "qti-simple-match-set"),
                 "qti-simple-associable-choice",
                 options,
-                inline=False,
+                rationales=False,
             )
-        return _Scoring("map_response" if weighted else "match_correct")
+        scoring.template = "map_response" if weighted else "match_correct"
+        return scoring
     if isinstance(interaction, Numeric):
         _declare(root, "single", "float", [_num(interaction.key)])
         holder = _sub(body, "div")
         _sub(holder, "qti-text-entry-interaction", response_identifier="RESPONSE")
-        if interaction.tolerance == 0 and not interaction.alternatives:
-            return _Scoring("match_correct")
-        scoring = _Scoring()
-        tolerance = interaction.tolerance
         mode = interaction.tolerance_mode
-        if mode == "relative":
-            tolerance = round(tolerance * 100.0, 10)
+        if interaction.tolerance == 0 and mode == "absolute" and not interaction.alternatives:
+            scoring.template = "match_correct"
+            return scoring
         equal = _condition(
             "qti-equal", _var(), _condition("qti-correct", identifier="RESPONSE"),
-            tolerance_mode=mode if tolerance else "exact",
+            tolerance_mode=mode if interaction.tolerance or mode == "relative" else "exact",
         )  # fmt: skip
-        if tolerance:
-            equal.set("tolerance", f"{_num(tolerance)} {_num(tolerance)}")
+        if equal.get("tolerance-mode") != "exact":
+            width = (
+                percent(interaction.tolerance)
+                if mode == "relative"
+                else _num(interaction.tolerance)
+            )
+            equal.set("tolerance", f"{width} {width}")
         scoring.rules.append((equal, 1.0))
         for alt in interaction.alternatives:
-            inside = _condition(
-                "qti-and",
-                _condition("qti-gte", _var(), _base(_num(alt.low))),
-                _condition("qti-lte", _var(), _base(_num(alt.high))),
-            )
-            scoring.rules.append((inside, alt.credit))
+            scoring.rules.append((_interval(alt), alt.credit))
         return scoring
     if isinstance(interaction, ShortText):
         simple = (
@@ -232,7 +286,8 @@ def _interaction(item: Item, root: etree._Element, body: etree._Element) -> _Sco
         _declare(root, "single", "string", [interaction.key[0]], mapping)
         holder = _sub(body, "div")
         _sub(holder, "qti-text-entry-interaction", response_identifier="RESPONSE")
-        return _Scoring("match_correct" if simple else "map_response")
+        scoring.template = "match_correct" if simple else "map_response"
+        return scoring
     assert isinstance(interaction, ExtendedText)
     _declare(root, "single", "string", [])
     attrs = {}
@@ -241,7 +296,7 @@ def _interaction(item: Item, root: etree._Element, body: etree._Element) -> _Sco
     if interaction.expected_length is not None:
         attrs["expected_length"] = str(interaction.expected_length)
     _sub(body, "qti-extended-text-interaction", response_identifier="RESPONSE", **attrs)
-    return _Scoring(None)
+    return scoring
 
 
 def _outcome(root: etree._Element, identifier: str, cardinality: str, base_type: str) -> None:
@@ -270,6 +325,12 @@ def item_xml(item: Item) -> bytes:
     body = etree.Element(_q("qti-item-body"))
     append_markdown(body, item.stem, NS)
     scoring = _interaction(item, root, body)
+    for option in scoring.feedback_blocks:
+        block = _sub(
+            body, "qti-feedback-block", outcome_identifier="FEEDBACK", identifier=option.id,
+            show_hide="show",
+        )  # fmt: skip
+        append_markdown(_sub(block, "qti-content-body"), option.rationale, NS)
     interaction = item.interaction
     rationales = isinstance(interaction, SingleChoice | MultipleResponse) and any(
         o.rationale for o in interaction.options
@@ -352,8 +413,8 @@ def _irt_statistics(item: Item) -> list[tuple[str, float, float | None]]:
         value = getattr(irt, name, None)
         if value is None:
             continue
-        if name == "a" and model == "1pl" and value == 1.0:
-            continue
+        if name == "a" and model == "1pl" and value == 1.0 and (se is None or se.a is None):
+            continue  # the Rasch model's fixed slope
         out.append((f"irt-{model}-{name}", value, getattr(se, name, None) if se else None))
     if isinstance(irt, Graded | PartialCredit):
         errors = se.thresholds if se is not None and se.thresholds is not None else None
@@ -385,10 +446,16 @@ def _lom(parent: etree._Element, bank: Bank) -> None:
     lom = etree.SubElement(parent, _q("lom", LOM_NS))
     general = etree.SubElement(lom, _q("general", LOM_NS))
     title = etree.SubElement(general, _q("title", LOM_NS))
-    etree.SubElement(title, _q("string", LOM_NS)).text = bank.title
+    etree.SubElement(title, _q("string", LOM_NS)).text = xml_safe(bank.title)
     cycle = etree.SubElement(lom, _q("lifeCycle", LOM_NS))
     version = etree.SubElement(cycle, _q("version", LOM_NS))
-    etree.SubElement(version, _q("string", LOM_NS)).text = bank.version
+    etree.SubElement(version, _q("string", LOM_NS)).text = xml_safe(bank.version)
+
+
+def _labelled(guids: etree._Element, guid: str, label: str) -> None:
+    labelled = etree.SubElement(guids, _q("labelledGUID", CSM_NS))
+    etree.SubElement(labelled, _q("label", CSM_NS)).text = xml_safe(label)
+    etree.SubElement(labelled, _q("GUID", CSM_NS)).text = guid
 
 
 def manifest_xml(bank: Bank) -> bytes:
@@ -402,6 +469,18 @@ def manifest_xml(bank: Bank) -> bytes:
     etree.SubElement(metadata, _q("schema", CP_NS)).text = "QTI Package"
     etree.SubElement(metadata, _q("schemaversion", CP_NS)).text = "3.0.0"
     _lom(metadata, bank)
+    # The bank's competencies and content areas, in order, unused content areas included.
+    listed = etree.SubElement(metadata, _q("curriculumStandardsMetadataSet", CSM_NS))
+    for provider, tags in (
+        (COMPETENCIES, [(c.id, c.name) for c in bank.competencies]),
+        (CONTENT_AREAS, [(a.id, a.name) for a in bank.content_areas]),
+    ):
+        entry = etree.SubElement(
+            listed, _q("curriculumStandardsMetadata", CSM_NS), providerId=provider
+        )
+        guids = etree.SubElement(entry, _q("setOfGUIDs", CSM_NS))
+        for guid, label in tags:
+            _labelled(guids, guid, label)
     etree.SubElement(root, _q("organizations", CP_NS))
     resources = etree.SubElement(root, _q("resources", CP_NS))
     competencies = {c.id: c.name for c in bank.competencies}
@@ -424,9 +503,7 @@ def manifest_xml(bank: Bank) -> bytes:
         tags = [(item.competency, competencies.get(item.competency, item.competency))]
         tags += [(a, areas.get(a, a)) for a in item.content_areas]
         for guid, label in tags:
-            labelled = etree.SubElement(guids, _q("labelledGUID", CSM_NS))
-            etree.SubElement(labelled, _q("label", CSM_NS)).text = label
-            etree.SubElement(labelled, _q("GUID", CSM_NS)).text = guid
+            _labelled(guids, guid, label)
         etree.SubElement(resource, _q("file", CP_NS), href=href)
     usage = etree.SubElement(
         resources,
@@ -439,8 +516,53 @@ def manifest_xml(bank: Bank) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
+def _markdown_fields(item: Item) -> list[tuple[str, str, bool]]:
+    """Every Markdown text of ``item`` that QTI carries: (field, text, written inline)."""
+    fields = [("stem", item.stem, False), ("solution", item.solution, False)]
+    fields += [(f"hints[{k}]", hint, False) for k, hint in enumerate(item.hints)]
+    interaction = item.interaction
+    groups: list[tuple[str, tuple[Option, ...]]] = []
+    if isinstance(interaction, SingleChoice | MultipleResponse | Order):
+        groups.append(("options", interaction.options))
+    if isinstance(interaction, Match):
+        groups += [("sources", interaction.sources), ("targets", interaction.targets)]
+    for group, options in groups:
+        for i, option in enumerate(options):
+            fields.append((f"interaction.{group}[{i}].text", option.text, True))
+            if isinstance(interaction, SingleChoice | MultipleResponse):
+                inline = is_inline(option.rationale)
+                fields.append((f"interaction.{group}[{i}].rationale", option.rationale, inline))
+    return [(f, text, inline) for f, text, inline in fields if text]
+
+
+_NOT_XML_NOTE = "not carried by QTI: control characters XML cannot hold are left out"
+
+
+def _header(bank: Bank) -> Bank:
+    """The bank's own fields, items left out, competencies and areas keyed by id."""
+    return msgspec.structs.replace(bank, items=())
+
+
+def _strings(value: Any, path: str) -> list[tuple[str, str]]:
+    """Every string in a builtins tree with its path (``competencies["c"].name``)."""
+    if isinstance(value, str):
+        return [(path, value)]
+    found: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found += _strings(inner, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            keyed = isinstance(inner, dict) and "id" in inner and not path.startswith("interaction")
+            found += _strings(inner, f'{path}["{inner["id"]}"]' if keyed else f"{path}[{index}]")
+    return found
+
+
 def not_carried(bank: Bank, source: str) -> list[Problem]:
-    """Everything in ``bank`` that a QTI package cannot carry, each located."""
+    """Everything in ``bank`` that a QTI package cannot carry, each located.
+
+    ``import(export(bank))`` differs from ``bank`` in exactly these fields.
+    """
     notes: list[Problem] = []
 
     def note(message: str, item: str | None = None, field: str | None = None) -> None:
@@ -454,17 +576,15 @@ def not_carried(bank: Bank, source: str) -> list[Problem]:
         note(
             f"not carried by QTI: {len(bank.misconceptions)} misconceptions", field="misconceptions"
         )
+    for field, text in _strings(msgspec.to_builtins(_header(bank)), ""):
+        if NOT_XML.search(text):
+            note(_NOT_XML_NOTE, field=field)
     for competency in bank.competencies:
         where = f'competencies["{competency.id}"]'
         if competency.description:
             note("not carried by QTI: the competency description", field=f"{where}.description")
         if competency.cut_score is not None:
             note("not carried by QTI: the cut score", field=f"{where}.cut_score")
-    unused_areas = {a.id for a in bank.content_areas} - {
-        a for item in bank.items for a in item.content_areas
-    }
-    for area in sorted(unused_areas):
-        note("not carried by QTI: a content area no item uses", field=f'content_areas["{area}"]')
     for item in bank.items:
         interaction = item.interaction
         if item.status != "operational":
@@ -473,6 +593,26 @@ def not_carried(bank: Bank, source: str) -> list[Problem]:
             note("not carried by QTI: the Sympson-Hetter exposure parameter", item.id, "exposure")
         if isinstance(interaction, Numeric) and interaction.unit:
             note("not carried by QTI: the unit", item.id, "interaction.unit")
+        for field, text in _strings(msgspec.to_builtins(item), ""):
+            if NOT_XML.search(text):
+                note(_NOT_XML_NOTE, item.id, field)
+        se = item.irt.se
+        if se is not None:
+            carried = {name for name, _, error in _irt_statistics(item) if error is not None}
+            given = {f: getattr(se, f) for f in ("a", "b", "c", "d", "thresholds")}
+            if not any(v is not None for v in given.values()):
+                note("not carried by QTI: an empty list of standard errors", item.id, "irt.se")
+            for name, value in given.items():
+                wanted = (
+                    f"irt-{model_name(item.irt)}-{'threshold-1' if name == 'thresholds' else name}"
+                )
+                if value is not None and wanted not in carried:
+                    note(
+                        f"not carried by QTI: a standard error of {name}, which the "
+                        f"{model_name(item.irt)} model does not have",
+                        item.id,
+                        f"irt.se.{name}",
+                    )
         groups: list[tuple[str, tuple[Option, ...]]] = []
         if isinstance(interaction, SingleChoice | MultipleResponse | Order):
             groups.append(("options", interaction.options))
@@ -480,18 +620,34 @@ def not_carried(bank: Bank, source: str) -> list[Problem]:
             groups += [("sources", interaction.sources), ("targets", interaction.targets)]
         for group, options in groups:
             for i, option in enumerate(options):
+                where = f"interaction.{group}[{i}]"
                 if option.misconception:
                     note(
                         "not carried by QTI: the misconception reference",
                         item.id,
-                        f"interaction.{group}[{i}].misconception",
+                        f"{where}.misconception",
                     )
-                if option.rationale and isinstance(interaction, Order | Match):
-                    note(
-                        "not carried by QTI: rationales of order and match options",
-                        item.id,
-                        f"interaction.{group}[{i}].rationale",
-                    )
+                if isinstance(interaction, Order | Match):
+                    if option.rationale:
+                        note(
+                            "not carried by QTI: rationales of order and match options",
+                            item.id,
+                            f"{where}.rationale",
+                        )
+                    if option.credit is not None:
+                        note(
+                            "not carried by QTI: the credit of an order or match option "
+                            "(scoring never uses it)",
+                            item.id,
+                            f"{where}.credit",
+                        )
+        for field, text, inline in _markdown_fields(item):
+            if not survives(text, inline=inline):
+                note(
+                    f"not carried exactly by QTI's XHTML: {markdown_loss(text, inline=inline)}",
+                    item.id,
+                    field,
+                )
     return notes
 
 

@@ -26,6 +26,7 @@ import copy
 import math
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from lxml import etree
@@ -127,8 +128,10 @@ def _float(text: str | None, element: etree._Element, what: str) -> float:
     return value
 
 
-def _values(element: etree._Element) -> list[str]:
-    return [" ".join((v.text or "").split()) for v in kids(element, "qti-value")]
+def _values(element: etree._Element, base_type: str) -> list[str]:
+    """The ``qti-value`` texts: strings exactly, other types with whitespace collapsed."""
+    values = [v.text or "" for v in kids(element, "qti-value")]
+    return values if base_type == "string" else [" ".join(v.split()) for v in values]
 
 
 def read_declarations(item: etree._Element) -> dict[str, Declaration]:
@@ -143,7 +146,7 @@ def read_declarations(item: etree._Element) -> dict[str, Declaration]:
         )
         correct = kid(decl, "qti-correct-response")
         if correct is not None:
-            result.correct = _values(correct)
+            result.correct = _values(correct, result.base_type)
         mapping = kid(decl, "qti-mapping")
         if mapping is not None:
             entries = [
@@ -213,14 +216,20 @@ def _condition(element: etree._Element, response: str) -> tuple[Any, ...]:
             return ("value", " ".join((b.text or "").split()))
     if name == "qti-equal" and len(args) == 2 and _is_var(args[0], response):
         mode = element.get("tolerance-mode", "exact")
-        tolerance = (element.get("tolerance") or "0").split()
-        t0 = _float(tolerance[0], element, "tolerance") if tolerance else 0.0
-        t1 = _float(tolerance[1], element, "tolerance") if len(tolerance) > 1 else t0
+        tolerance = (element.get("tolerance") or "0").split() or ["0"]
+        for width in tolerance:
+            if _float(width, element, "tolerance") < 0:
+                raise BadError(where(element), f"a tolerance must not be negative, got {width}")
+        t0, t1 = tolerance[0], tolerance[1] if len(tolerance) > 1 else tolerance[0]
+        bounds = tuple(
+            element.get(f"include-{end}-bound", "true").strip().lower() != "false"
+            for end in ("lower", "upper")
+        )
         target = args[1]
         if local(target) == "qti-correct" and target.get("identifier") == response:
-            return ("equal", mode, t0, t1, None)
+            return ("equal", mode, t0, t1, None, *bounds)
         if local(target) == "qti-base-value":
-            return ("equal", mode, t0, t1, _float(target.text, target, "value"))
+            return ("equal", mode, t0, t1, _float(target.text, target, "value"), *bounds)
     if name == "qti-string-match" and len(args) == 2 and _is_var(args[0], response):
         target = args[1]
         sensitive = element.get("case-sensitive", "true").lower() == "true"
@@ -232,6 +241,7 @@ def _condition(element: etree._Element, response: str) -> tuple[Any, ...]:
         return ("null",)
     if name == "qti-and" and len(args) == 2:
         low = high = None
+        include_low = include_high = True
         for part in args:
             inner = _element_children(part)
             if (
@@ -240,12 +250,12 @@ def _condition(element: etree._Element, response: str) -> tuple[Any, ...]:
                 and local(inner[1]) == ("qti-base-value")
             ):
                 value = _float(inner[1].text, inner[1], "bound")
-                if local(part) == "qti-gte":
-                    low = value
-                elif local(part) == "qti-lte":
-                    high = value
+                if local(part) in ("qti-gte", "qti-gt"):
+                    low, include_low = value, local(part) == "qti-gte"
+                elif local(part) in ("qti-lte", "qti-lt"):
+                    high, include_high = value, local(part) == "qti-lte"
         if low is not None and high is not None:
-            return ("range", low, high)
+            return ("range", low, high, include_low, include_high)
     if name == "qti-variable" and element.get("identifier") != response:
         return ("other-variable", element.get("identifier"))
     raise SkipError(where(element), "custom response processing: this condition is not supported")
@@ -351,11 +361,15 @@ def read_feedback(item: etree._Element, choice_ids: set[str]) -> Feedback:
         inside = parent if parent is not None and local(parent) == "qti-simple-choice" else None
         if inside is not None and inside.get("identifier") in choice_ids:
             found.rationales[inside.get("identifier", "")] = text
+        elif _HINT.search(outcome):
+            found.hints.append(text)
+        elif _SOLUTION.search(outcome):
+            found.solution.append(text)
         elif ident in choice_ids:
             found.rationales[ident] = text
-        elif _HINT.search(ident) or _HINT.search(outcome):
+        elif _HINT.search(ident):
             found.hints.append(text)
-        elif _SOLUTION.search(ident) or _SOLUTION.search(outcome):
+        elif _SOLUTION.search(ident):
             found.solution.append(text)
         else:
             found.unplaced.append((where(element), ident or outcome))
@@ -379,7 +393,12 @@ def _options(choices: list[etree._Element], rationales: dict[str, str]) -> list[
     return out
 
 
-def _normalised_credits(mapping: Mapping, keys: list[str], multiple: bool) -> dict[str, float]:
+def _normalised_credits(mapping: Mapping, multiple: bool) -> tuple[dict[str, float], float]:
+    """The mapped values and the default as fractions of full credit.
+
+    Full credit is the mapping's upper bound, else the sum (multiple) or the largest
+    (single) positive value.
+    """
     mapped = {k: v for k, v, _ in mapping.entries}
     positive = [v for v in mapped.values() if v > 0]
     if mapping.upper is not None and mapping.upper > 0:
@@ -390,10 +409,7 @@ def _normalised_credits(mapping: Mapping, keys: list[str], multiple: bool) -> di
         top = max(positive, default=0.0)
     if top <= 0:
         raise BadError(None, "the mapping gives no positive score")
-    out = {k: _ratio(v, top) for k, v in mapped.items()}
-    for k in keys:
-        out.setdefault(k, _ratio(mapping.default, top))
-    return out
+    return {k: _ratio(v, top) for k, v in mapped.items()}, _ratio(mapping.default, top)
 
 
 def _ratio(score: float, top: float) -> float:
@@ -432,15 +448,22 @@ def _choice(
         }
     if kind != "map" or decl.mapping is None:
         raise SkipError(where(interaction), "this response processing does not fit a choice")
-    credits = _normalised_credits(decl.mapping, ids, multiple)
+    mapped, default = _normalised_credits(decl.mapping, multiple)
+    credit = {i: mapped.get(i, default) for i in ids}
     if multiple:
-        keys = decl.correct or [i for i in ids if credits.get(i, 0) > 0]
+        keys = decl.correct or [i for i in ids if credit[i] > 0]
         k = len(keys)
+        # max(0, keys picked - others picked): +1 per key, -1 per other option, within [0, K].
+        # With one key a weighted item can have the same mapping; Skillgauge writes partial
+        # scoring with the -1 as the default value, weighted scoring with a default of 0.
+        raw = {key: value for key, value, _ in decl.mapping.entries}
+        point = {i: raw.get(i, decl.mapping.default) for i in ids}  # before normalising
         canonical_partial = (
             k > 0
             and decl.mapping.upper == float(k)
-            and all(math.isclose(credits[i], 1 / k) for i in keys)
-            and all(math.isclose(credits[i], -1 / k) for i in ids if i not in keys)
+            and all(point[i] == 1.0 for i in keys)
+            and all(point[i] == -1.0 for i in ids if i not in keys)
+            and (k > 1 or decl.mapping.default < 0)
         )
         if canonical_partial:
             return {
@@ -450,9 +473,14 @@ def _choice(
                 "scoring": "partial",
                 "shuffle": shuffle,
             }
-        for option in options:
-            if credits.get(option["id"], 0.0) != 0.0:
-                option["credit"] = credits[option["id"]]
+    # Weighted: every mapped option keeps its credit (0 included); others earn the default.
+    for option in options:
+        if option["id"] in mapped:
+            option["credit"] = mapped[option["id"]]
+        elif default != 0.0:
+            option["credit"] = default
+    if multiple:
+        keys = decl.correct or [i for i in ids if credit[i] > 0]
         return {
             "type": "multiple_response",
             "options": options,
@@ -460,13 +488,7 @@ def _choice(
             "scoring": "weighted",
             "shuffle": shuffle,
         }
-    best = max(ids, key=lambda i: credits.get(i, 0.0))
-    key = decl.correct[0] if decl.correct else best
-    if all(credits.get(i, 0.0) in (0.0, 1.0) for i in ids) and credits.get(key) == 1.0:
-        return {"type": "single_choice", "options": options, "key": key, "shuffle": shuffle}
-    for option in options:
-        if credits.get(option["id"], 0.0) != 0.0:
-            option["credit"] = credits[option["id"]]
+    key = decl.correct[0] if decl.correct else max(ids, key=lambda i: credit[i])
     return {
         "type": "single_choice",
         "options": options,
@@ -536,7 +558,7 @@ def _text_entry(interaction: etree._Element, decl: Declaration, scoring: Scoring
     if kind == "map":
         if decl.mapping is None:
             raise BadError(where(interaction), "map_response needs a qti-mapping")
-        credits = _normalised_credits(decl.mapping, [], False)
+        credits, _ = _normalised_credits(decl.mapping, False)
         best = [k for k, v in credits.items() if v >= 1.0]
         partial = [(k, v) for k, v in credits.items() if 0 < v < 1.0]
         if not best:
@@ -567,6 +589,11 @@ def _text_entry(interaction: etree._Element, decl: Declaration, scoring: Scoring
     return _text_rules(interaction, decl, branches)
 
 
+def relative(percent: str) -> float:
+    """A QTI relative tolerance (percent, as written) as a fraction, exactly: ``2.5`` -> 0.025."""
+    return float(Decimal(percent.strip()) / 100)
+
+
 def _numeric_rules(
     interaction: etree._Element,
     decl: Declaration,
@@ -576,45 +603,63 @@ def _numeric_rules(
     alternatives: list[dict[str, Any]] = []
     for condition, credit in branches:
         kind = condition[0]
+        include_low = include_high = True
         if kind in {"equal", "match", "value"}:
             if kind == "equal":
-                _, mode, t0, t1, target = condition
+                _, mode, w0, w1, target, include_low, include_high = condition
+                if mode == "relative":  # QTI gives relative tolerances in percent
+                    t0, t1 = relative(w0), relative(w1)
+                else:
+                    t0, t1 = float(w0), float(w1)
             else:
                 mode, t0, t1 = "exact", 0.0, 0.0
                 target = float(condition[1]) if kind == "value" else None
+            if mode not in ("absolute", "relative"):
+                mode, t0, t1, include_low, include_high = "exact", 0.0, 0.0, True, True
             if target is None:
                 if not decl.correct:
                     raise BadError(where(interaction), "qti-correct needs a qti-correct-response")
                 target = _float(decl.correct[0], interaction, "the key")
-            if mode == "relative":  # QTI gives relative tolerances in percent
-                t0, t1 = round(t0 / 100.0, 10), round(t1 / 100.0, 10)
-            elif mode == "exact":
-                t0 = t1 = 0.0
+            closed = include_low and include_high
+            if not closed and t0 == t1 == 0:
+                raise SkipError(
+                    where(interaction),
+                    "an equality with no tolerance that excludes its bounds accepts no answer",
+                )
             if "key" not in result and credit >= 1.0:
+                # The key takes a symmetric closed tolerance; anything else is an interval.
                 result["key"] = target
-                if min(t0, t1):
+                if closed and min(t0, t1):
                     result["tolerance"] = min(t0, t1)
-                if mode == "relative":
+                if mode == "relative" and closed:
                     result["tolerance_mode"] = "relative"
-                if t0 == t1:
+                if t0 == t1 and closed:
                     continue
             if mode == "relative":
                 low, high = target - t0 * abs(target), target + t1 * abs(target)
             else:
                 low, high = target - t0, target + t1
-            alternatives.append({"low": low, "high": high, "credit": credit})
         elif kind == "range":
-            alternatives.append({"low": condition[1], "high": condition[2], "credit": credit})
+            _, low, high, include_low, include_high = condition
         else:
             raise SkipError(where(interaction), f"a {kind} condition on a number")
+        alternative: dict[str, Any] = {"low": low, "high": high, "credit": credit}
+        if not include_low:
+            alternative["include_low"] = False
+        if not include_high:
+            alternative["include_high"] = False
+        alternatives.append(alternative)
     if "key" not in result:
         full = [a for a in alternatives if a["credit"] >= 1.0]
         if not full:
             raise BadError(where(interaction), "no condition earns full credit")
         first = full[0]
-        alternatives.remove(first)
-        result["key"] = (first["low"] + first["high"]) / 2
-        result["tolerance"] = (first["high"] - first["low"]) / 2
+        if first.get("include_low", True) and first.get("include_high", True):
+            alternatives.remove(first)
+            result["key"] = (first["low"] + first["high"]) / 2
+            result["tolerance"] = (first["high"] - first["low"]) / 2
+        else:
+            result["key"] = (first["low"] + first["high"]) / 2
     for alt in alternatives:
         if alt["credit"] >= 1.0:
             del alt["credit"]
@@ -702,8 +747,8 @@ def _match(interaction: etree._Element, decl: Declaration, scoring: Scoring) -> 
         raise SkipError(where(interaction), "this response processing does not fit a match")
     if decl.mapping.default != 0:
         raise SkipError(where(interaction), "a non-zero default-value for unlisted pairs")
-    credits = _normalised_credits(decl.mapping, [], True)
-    scored = [{**pair(k), "credit": v} for k, v in credits.items() if v != 0]
+    credits, _ = _normalised_credits(decl.mapping, True)
+    scored = [{**pair(k), "credit": v} for k, v in credits.items()]
     key = [pair(v) for v in decl.correct] or [pair(k) for k, v in credits.items() if v > 0]
     return {
         "type": "match",

@@ -29,8 +29,10 @@ from lxml import etree
 from item_banks.errors import BankValidationError, Problem
 from item_banks.formats import qti2_import, qti3_import
 from item_banks.formats.common import Collected, ImportResult, assemble, skill, slug
+from item_banks.formats.qti3_export import COMPETENCIES, CONTENT_AREAS
 from item_banks.formats.safe_xml import local, namespace, parse_xml, where
 from item_banks.formats.safe_zip import read_package
+from item_banks.model import Competency, ContentArea
 from item_banks.native import DEFAULT_LIMITS, Limits
 
 _STAT = re.compile(r"^irt-(?P<model>[1-4]pl|grm|gpcm)-(?P<param>[abcd]|threshold-\d+)$")
@@ -44,24 +46,56 @@ def _text(element: etree._Element | None) -> str:
     return " ".join("".join(element.itertext()).split()) if element is not None else ""
 
 
-def skills_of(metadata: etree._Element | None) -> tuple[tuple[str, str], ...]:
-    """Curriculum-standards tags ``(GUID, label)`` in a resource's metadata."""
-    if metadata is None:
-        return ()
+def _exact(element: etree._Element | None) -> str:
+    """The element's text as written, or ``""`` when it is only whitespace."""
+    text = "".join(element.itertext()) if element is not None else ""
+    return text if text.strip() else ""
+
+
+def _tags(holder: etree._Element) -> list[tuple[str, str]]:
+    """``(GUID, label)`` of every ``labelledGUID`` under ``holder``, labels as written."""
     found: list[tuple[str, str]] = []
-    for labelled in _descendants(metadata, "labelledGUID"):
-        label = _text(next(iter(_descendants(labelled, "label")), None))
+    for labelled in _descendants(holder, "labelledGUID"):
+        label = _exact(next(iter(_descendants(labelled, "label")), None))
         guid = _text(next(iter(_descendants(labelled, "GUID")), None))
         if label or guid:
-            found.append(skill(label or guid, guid or None))
-    return tuple(dict.fromkeys(found))
+            found.append((skill(label or guid, guid or None)[0], label or guid))
+    return found
+
+
+def skills_of(metadata: etree._Element | None) -> tuple[tuple[str, str], ...]:
+    """Curriculum-standards tags ``(GUID, label)`` in a resource's metadata.
+
+    The first names the item's competency, the others its content areas.
+    """
+    if metadata is None:
+        return ()
+    found = _tags(metadata)
+    areas: dict[str, str] = {}
+    for guid, label in found[1:]:
+        areas.setdefault(guid, label)
+    return tuple(found[:1] + list(areas.items()))
+
+
+def bank_tags(metadata: etree._Element | None, provider: str) -> list[tuple[str, str]] | None:
+    """The manifest's list of the bank's competencies or content areas, or None.
+
+    Skillgauge writes them under ``providerId``
+    :data:`~item_banks.formats.qti3_export.COMPETENCIES` and ``CONTENT_AREAS``.
+    """
+    if metadata is None:
+        return None
+    for entry in _descendants(metadata, "curriculumStandardsMetadata"):
+        if entry.get("providerId") == provider and entry.getparent() is not None:
+            return _tags(entry)
+    return None
 
 
 def _lom_string(metadata: etree._Element | None, field: str) -> str:
     if metadata is None:
         return ""
     for element in _descendants(metadata, field):
-        text = _text(next(iter(_descendants(element, "string", "langstring")), element))
+        text = _exact(next(iter(_descendants(element, "string", "langstring")), element))
         if text:
             return text
     return ""
@@ -227,6 +261,9 @@ def read_qti_package(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMIT
     title = _lom_string(metadata, "title") or None
     version = _lom_string(metadata, "version") or "1"
     bank_id = manifest.get("identifier")
+    used = {draft.skills[0][0] for draft in collected.drafts if draft.skills}
+    listed = bank_tags(metadata, COMPETENCIES) or []
+    areas = bank_tags(metadata, CONTENT_AREAS) or []
     return assemble(
         collected,
         source=source,
@@ -234,4 +271,8 @@ def read_qti_package(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMIT
         bank_id=slug(bank_id, "bank") if bank_id else None,
         title=title,
         version=version[:40],
+        competencies=[
+            Competency(id=guid, name=label[:200]) for guid, label in listed if guid in used
+        ],
+        content_areas=[ContentArea(id=guid, name=label[:200]) for guid, label in areas],
     )

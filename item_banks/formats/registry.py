@@ -19,6 +19,8 @@ CSV item parameters are not a bank: they are merged into one with
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -119,16 +121,34 @@ def read_bytes(
 
 
 def write_any(bank: Bank, path: str | Path, *, fmt: str | None = None) -> list[Problem]:
-    """Write ``bank`` to ``path``; return what the format could not carry."""
+    """Write ``bank`` to ``path``; return what the format could not carry.
+
+    The file is written whole or not at all (a temporary file renamed over ``path``), so a
+    failed write never leaves half a bank where a bank was.
+    """
     source = str(path)
     suffix = Path(path).suffix.lower()
     name = fmt or ("qti" if suffix == ".zip" else "native")
+    notes: list[Problem] = []
     if name == "qti":
         data, notes = qti3_export.export_bank(bank, source)
-        Path(path).write_bytes(data)
-        return notes
-    if name == "native":
-        native: Format = "json" if suffix == ".json" else "yaml"
-        Path(path).write_bytes(encode_bank(bank, native))
-        return []
-    raise _unknown(source, f"cannot write {name!r}; formats: {', '.join(WRITE_FORMATS)}")
+    elif name == "native":
+        data = encode_bank(bank, "json" if suffix == ".json" else "yaml")
+    else:
+        raise _unknown(source, f"cannot write {name!r}; formats: {', '.join(WRITE_FORMATS)}")
+    target = Path(path)
+    temporary: str | None = None
+    try:
+        with tempfile.NamedTemporaryFile(
+            dir=target.parent, prefix=f".{target.name}.", delete=False
+        ) as handle:
+            temporary = handle.name
+            handle.write(data)
+        mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except OSError as exc:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+        raise _unknown(source, f"cannot write the file: {exc.strerror or exc}") from None
+    return notes

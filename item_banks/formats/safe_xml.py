@@ -29,7 +29,7 @@ def hardened_parser() -> etree.XMLParser:
         dtd_validation=False,
         huge_tree=False,
         remove_comments=True,
-        remove_pis=True,
+        remove_pis=False,  # kept: <?skillgauge-markdown?> carries trailing newlines
         collect_ids=False,
     )
 

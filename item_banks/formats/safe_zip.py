@@ -61,10 +61,11 @@ def read_package(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) -
         raise refuse(f"not a readable zip package: {exc}") from None
     with archive:
         infos = [i for i in archive.infolist() if not i.is_dir()]
-        if len(infos) > limits.max_package_files:
-            raise refuse(
-                f"package holds {len(infos):,} files; the limit is {limits.max_package_files:,}"
-            )
+        # A package of the largest bank allowed must fit: one file per item, plus the
+        # manifest, usage data and as many media files again.
+        most = max(limits.max_package_files, 2 * limits.max_items + 10)
+        if len(infos) > most:
+            raise refuse(f"package holds {len(infos):,} files; the limit is {most:,}")
         problems: list[Problem] = []
         total = 0
         seen: set[str] = set()

@@ -243,3 +243,19 @@ def test_choice_item_helper_is_valid() -> None:
         json.dumps(raw_bank(0) | {"items": [item]}).encode(), source="b.json", fmt="json"
     )
     assert bank.items[0].id == "x"
+
+
+def test_content_hash_ignores_explicitly_written_defaults() -> None:
+    """``tolerance: 0`` written out and left out are the same bank and the same version."""
+    explicit = raw_bank(1)
+    explicit["items"][0]["interaction"] = {"type": "numeric", "key": 3, "tolerance": 0}
+    implicit = raw_bank(1)
+    implicit["items"][0]["interaction"] = {"type": "numeric", "key": 3}
+    a = decode_bank(json.dumps(explicit).encode(), source="a.json", fmt="json")
+    b = decode_bank(json.dumps(implicit).encode(), source="b.json", fmt="json")
+    assert a == b
+    assert content_hash(a) == content_hash(b)
+    different = raw_bank(1)
+    different["items"][0]["interaction"] = {"type": "numeric", "key": 3, "tolerance": 0.5}
+    c = decode_bank(json.dumps(different).encode(), source="c.json", fmt="json")
+    assert content_hash(c) != content_hash(a)

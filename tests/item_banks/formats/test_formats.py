@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from engine.policy import decode_policy
@@ -18,8 +20,9 @@ from item_banks.formats.gift import read_gift
 from item_banks.formats.moodle import read_moodle
 from item_banks.formats.qti_package import read_qti_package
 from item_banks.formats.registry import read_any
-from item_banks.model import Numeric, NumericRange, ThreePL
-from item_banks.native import Limits
+from item_banks.model import Numeric, NumericRange, PartialCredit, ThreePL
+from item_banks.native import Limits, decode_bank
+from tests.item_banks.helpers import raw_bank
 
 DATA = Path(__file__).parent / "data"
 QTI3 = sorted((DATA / "qti3").glob("*.xml"))
@@ -91,6 +94,47 @@ def test_qti3_details() -> None:
     warned = read_any(DATA / "qti3" / "choice-correct-feedback-warning.xml")
     assert any('feedback "correct" has no place' in str(w) for w in warned.warnings)
     assert any("provisional 2PL" in str(w) for w in warned.warnings)
+
+
+def test_qti_exclusive_tolerance_bounds_are_kept_exactly(tmp_path: Path) -> None:
+    """``include-lower-bound="false"`` and ``qti-gt`` make open interval ends, not closed."""
+    path = DATA / "qti3" / "numeric-equal-exclusive.xml"
+    item = read_any(path).bank.items[0]
+    assert item.interaction == Numeric(
+        key=10.0,
+        alternatives=(
+            NumericRange(low=9.5, high=10.5, include_low=False, include_high=False),
+            NumericRange(low=20.0, high=25.0, credit=0.5, include_low=False),
+        ),
+    )
+    item = msgspec.structs.replace(item, irt=PartialCredit(a=1.0, thresholds=(0.0, 0.0)))
+    answers = ["9.5", "9.51", "10", "10.49", "10.5", "20", "20.01", "25", "25.01"]
+    assert [score_answer(item, x).category for x in answers] == [0, 2, 2, 2, 0, 0, 1, 1, 0]
+    # No tolerance and an excluded bound: QTI accepts no answer at all; the item is skipped.
+    empty = tmp_path / "empty.xml"
+    empty.write_text(path.read_text().replace('tolerance="0.5"', 'tolerance="0"'))
+    with pytest.raises(BankValidationError) as info:
+        read_any(empty)
+    assert str(info.value.problems[0]) == (
+        f'{empty}: item "numeric-exclusive": line 8 <qti-text-entry-interaction>: skipped: '
+        "an equality with no tolerance that excludes its bounds accepts no answer"
+    )
+
+
+def test_an_interval_without_numbers_is_refused() -> None:
+    raw = {**raw_numeric(), "alternatives": [{"low": 3, "high": 3, "include_low": False}]}
+    bank = raw_bank(1)
+    bank["items"][0]["interaction"] = raw
+    with pytest.raises(BankValidationError) as info:
+        decode_bank(json.dumps(bank).encode(), source="b.json", fmt="json")
+    assert [str(p) for p in info.value.problems] == [
+        'b.json: item "q1": interaction.alternatives[0]: the interval at 3 excludes an end, '
+        "so it holds no number"
+    ]
+
+
+def raw_numeric() -> dict[str, object]:
+    return {"type": "numeric", "key": 3.0}
 
 
 def test_qti_package_with_manifest_skills_and_usage_data() -> None:
@@ -183,8 +227,10 @@ def test_csv_items_and_parameters(tmp_path: Path) -> None:
     with pytest.raises(BankValidationError) as info:
         merge_parameters(result.bank, b"item_id,model,a,b\nq9,2pl,1,0\nq1,2pl,-1,0\n", "p.csv")
     lines = [str(p) for p in info.value.problems]
-    assert lines[0] == 'p.csv: item "q9": line 2: no such item in the bank'
-    assert lines[1].startswith('p.csv: item "q1": line 3: a: must be > 0')
+    assert lines == [
+        'p.csv: item "q9": line 2, column 1 (item_id): no such item in the bank',
+        'p.csv: item "q1": line 3, column 3 (a): must be > 0, got -1.0',
+    ]
 
 
 # --------------------------------------------------------------------------- safety
@@ -226,7 +272,7 @@ def zip_of(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -
         ({"bomb.xml": b"\0" * 5_000_000}, Limits(), "compression ratio"),
         (
             {f"f{i}.xml": b"x" for i in range(30)},
-            Limits(max_package_files=20),
+            Limits(max_package_files=20, max_items=5),
             "30 files; the limit is 20",
         ),
         ({"big.xml": b"x" * 2000}, Limits(max_bytes=1000), "big.xml: file is 2,000 bytes"),
