@@ -67,7 +67,7 @@ def start_session(
     the assessment has an achievement).
     """
     with rt.db.write() as conn:
-        count, retry_after = ratelimit.hit(conn, f"start:{client}", 60)
+        count, retry_after = ratelimit.hit(conn, f"start:{client}", 60, now=rt.clock())
         if count > rt.settings.sessions_per_minute:
             raise RateLimitedError(
                 "too many assessments started from this address; try again in a minute",

@@ -8,6 +8,7 @@ on every request, so any process can serve any request.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -51,6 +52,8 @@ class Runtime:
     _local: threading.local = field(default_factory=threading.local)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _limiter: CapacityLimiter | None = None
+    clock: Callable[[], float] = time.time
+    """Wall-clock seconds for rate-limit windows (tests substitute a fixed clock)."""
     # Per-process services created on first use (the credential issuer, the webhook worker).
     services: dict[str, Any] = field(default_factory=dict)
 

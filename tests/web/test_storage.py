@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
 from engine.policy import Policy
@@ -16,9 +17,10 @@ from engine.pool import compile_pool
 from engine.session import Session
 from item_banks.native import content_hash, read_bank
 from item_banks.sample import sample_bank_path
-from web.db.connection import Database, utcnow
+from web.db.connection import Database, as_utc, utcnow
+from web.db.fast import FastStatement
 from web.db.migrate import migrate
-from web.db.schema import metadata, responses
+from web.db.schema import learner_sessions, metadata, responses
 from web.errors import ConflictError
 from web.store import assessments, authors, banks, ratelimit, sessions
 
@@ -193,3 +195,46 @@ def test_sqlite_file_is_created_in_wal_mode(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
     assert (tmp_path / "sub" / "x.db").exists()
+
+
+def test_fast_statements_store_and_read_like_core(db: Database) -> None:
+    """The hot-path statements convert values exactly as Connection.execute does."""
+    table = learner_sessions
+    assessment_id, engine = _session_fixture(db)
+    moment = datetime(2026, 11, 29, 12, 34, 56, 789000, tzinfo=UTC)
+    row = {
+        "id": "fast-1",
+        "assessment_id": assessment_id,
+        "state": "{}",
+        "version": 3,
+        "learner_name": "Zoë",
+        "learner_email": None,
+        "learner_did": None,
+        "created_at": moment,
+        "updated_at": moment,
+        "deadline": None,
+        "finished_at": moment,
+        "result": None,
+    }
+    fast_insert = FastStatement(
+        insert(table).values({c.name: bindparam(c.name) for c in table.columns})
+    )
+    select_one = select(table).where(table.c.id == bindparam("sid"))
+    fast_select = FastStatement(select_one, tuple(table.columns))
+    with db.write() as conn:
+        assert fast_insert.execute(conn, row) == 1
+        conn.execute(insert(table).values(**{**row, "id": "core-1"}))
+    with db.read() as conn:
+        by_core = conn.execute(select_one, {"sid": "fast-1"}).first()
+        by_fast = fast_select.first(conn, {"sid": "core-1"})
+        missing = fast_select.first(conn, {"sid": "nobody"})
+    assert by_core is not None and by_fast is not None and missing is None
+    core_values = dict(by_core._mapping)
+    fast_values = dict(zip([c.name for c in table.columns], by_fast, strict=True))
+    for values in (core_values, fast_values):
+        values.pop("id")
+        assert as_utc(values["created_at"]) == moment
+        assert values["learner_name"] == "Zoë"
+        assert values["version"] == 3
+    assert core_values == fast_values
+    del engine

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import msgspec
@@ -16,6 +17,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from engine.session import SessionResult, SessionState
 from web.db.connection import as_utc, utcnow
+from web.db.fast import FastStatement
 from web.db.schema import learner_sessions, responses
 from web.errors import ConflictError
 
@@ -113,9 +115,11 @@ def load_session(
     """The session with ``session_id``; ``for_update`` locks its row until commit."""
     if len(session_id) > 64:
         return None
-    query = _LOAD.with_for_update() if for_update else _LOAD
-    row = conn.execute(query, {"session_id": session_id}).first()
-    return None if row is None else _record(row)
+    query = _LOAD_LOCKED if for_update else _LOAD
+    row = query.first(conn, {"session_id": session_id})
+    if row is None:
+        return None
+    return _record(SimpleNamespace(**dict(zip(_SESSION_COLUMNS, row, strict=True))))
 
 
 _SAVE_STATE = (
@@ -123,18 +127,29 @@ _SAVE_STATE = (
     .where(learner_sessions.c.id == bindparam("session_id"))
     .where(learner_sessions.c.version == bindparam("expected_version"))
 )
-_SAVE_FINISHED = _SAVE_STATE.values(
-    state=bindparam("state"),
-    version=bindparam("version"),
-    updated_at=bindparam("updated_at"),
-    finished_at=bindparam("finished_at"),
-    result=bindparam("result"),
+_SAVE_FINISHED = FastStatement(
+    _SAVE_STATE.values(
+        state=bindparam("state"),
+        version=bindparam("version"),
+        updated_at=bindparam("updated_at"),
+        finished_at=bindparam("finished_at"),
+        result=bindparam("result"),
+    )
 )
-_SAVE_RUNNING = _SAVE_STATE.values(
-    state=bindparam("state"), version=bindparam("version"), updated_at=bindparam("updated_at")
+_SAVE_RUNNING = FastStatement(
+    _SAVE_STATE.values(
+        state=bindparam("state"), version=bindparam("version"), updated_at=bindparam("updated_at")
+    )
 )
-_APPEND = insert(responses)
-_LOAD = select(learner_sessions).where(learner_sessions.c.id == bindparam("session_id"))
+_APPEND = FastStatement(
+    insert(responses).values(
+        {column.name: bindparam(column.name) for column in responses.columns if column.name != "id"}
+    )
+)
+_SESSION_COLUMNS = tuple(column.name for column in learner_sessions.columns)
+_SELECT = select(learner_sessions).where(learner_sessions.c.id == bindparam("session_id"))
+_LOAD = FastStatement(_SELECT, tuple(learner_sessions.columns))
+_LOAD_LOCKED = FastStatement(_SELECT.with_for_update(), tuple(learner_sessions.columns))
 
 
 def save_state(
@@ -157,8 +172,7 @@ def save_state(
         statement = _SAVE_FINISHED
         params["finished_at"] = record.finished_at or now
         params["result"] = None if result is None else msgspec.json.encode(result).decode("utf-8")
-    done = conn.execute(statement, params)
-    if done.rowcount != 1:
+    if statement.execute(conn, params) != 1:
         raise ConflictError("this session was changed by another request; reload the page")
 
 
@@ -177,8 +191,8 @@ def append_response(
     elapsed_ms: int | None,
 ) -> None:
     """Append one answer (the unique (session, seq) key refuses a second one)."""
-    conn.execute(
-        _APPEND,
+    _APPEND.execute(
+        conn,
         {
             "session_id": session_id,
             "seq": seq,
