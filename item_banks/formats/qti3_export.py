@@ -10,7 +10,8 @@ id, label = name) and IRT parameters with standard errors (usage data, see
 
 What it does not carry is listed by :func:`export_bank` as located notes: bank description
 and notes, misconceptions, competency descriptions and cut scores, option misconception
-references, rationales on order/match options, numeric units, pretest status and
+references, rationales on order/match options, numeric units, numeric common wrong answers
+and short-text wrong answers, competency levels and study resources, pretest status and
 Sympson-Hetter exposure parameters.
 """
 
@@ -460,6 +461,10 @@ def not_carried(bank: Bank, source: str) -> list[Problem]:
             note("not carried by QTI: the competency description", field=f"{where}.description")
         if competency.cut_score is not None:
             note("not carried by QTI: the cut score", field=f"{where}.cut_score")
+        if competency.levels:
+            note("not carried by QTI: the level descriptors", field=f"{where}.levels")
+        if competency.resources:
+            note("not carried by QTI: the study resources", field=f"{where}.resources")
     unused_areas = {a.id for a in bank.content_areas} - {
         a for item in bank.items for a in item.content_areas
     }
@@ -473,6 +478,14 @@ def not_carried(bank: Bank, source: str) -> list[Problem]:
             note("not carried by QTI: the Sympson-Hetter exposure parameter", item.id, "exposure")
         if isinstance(interaction, Numeric) and interaction.unit:
             note("not carried by QTI: the unit", item.id, "interaction.unit")
+        if isinstance(interaction, Numeric) and interaction.common_wrong_answers:
+            note(
+                "not carried by QTI: the common wrong answers",
+                item.id,
+                "interaction.common_wrong_answers",
+            )
+        if isinstance(interaction, ShortText) and interaction.wrong_answers:
+            note("not carried by QTI: the wrong answers", item.id, "interaction.wrong_answers")
         groups: list[tuple[str, tuple[Option, ...]]] = []
         if isinstance(interaction, SingleChoice | MultipleResponse | Order):
             groups.append(("options", interaction.options))
