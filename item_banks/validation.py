@@ -291,11 +291,9 @@ def _check_item(
             elif norm in wrong_seen:
                 add(f"{where}.text", f"{wrong_text.text!r} repeats an earlier wrong answer")
             wrong_seen.add(norm)
-            if wrong_text.misconception is not None and wrong_text.misconception not in misconceptions:
-                add(
-                    f"{where}.misconception",
-                    f'"{wrong_text.misconception}" is not a misconception of this bank',
-                )
+            named = wrong_text.misconception
+            if named is not None and named not in misconceptions:
+                add(f"{where}.misconception", f'"{named}" is not a misconception of this bank')
 
     _check_irt(item, add)
     return problems
