@@ -199,6 +199,9 @@ def test_multiple_response_lists_wrong_and_missed_choices_in_the_page(site: Site
 
 def test_end_mode_shows_nothing_before_the_end_then_explains_in_the_report(site: Site) -> None:
     assessment = new_assessment(site, "end")
+    assert (
+        "your report at the end explains every answer" in site.client.get(f"/a/{assessment}").text
+    )
     compiled = compiled_of(site, assessment)
     view = start(site, assessment)
     sid = view["id"]
@@ -418,6 +421,8 @@ def test_a_held_practice_try_is_kept_when_time_runs_out(site: Site) -> None:
 
 def test_practice_results_never_count_toward_a_credential(site: Site) -> None:
     assessment = new_assessment(site, "practice")
+    landing = site.client.get(f"/a/{assessment}").text
+    assert "Practice never counts toward a credential" in landing
     compiled = compiled_of(site, assessment)
     view = start(site, assessment)
     sid = view["id"]
