@@ -197,7 +197,10 @@ def test_multiple_response_lists_wrong_and_missed_choices_in_the_page(site: Site
 # --------------------------------------------------------------------------- end
 
 
-def test_end_mode_shows_nothing_before_the_end_then_explains_in_the_report(site: Site) -> None:
+def test_end_mode_shows_nothing_before_the_end_then_explains_in_the_report(
+    any_site: Site,
+) -> None:
+    site = any_site
     assessment = new_assessment(site, "end")
     assert (
         "your report at the end explains every answer" in site.client.get(f"/a/{assessment}").text
@@ -254,7 +257,9 @@ def hinted_item(compiled: CompiledBank, hints: int) -> Item:
     )
 
 
-def test_practice_gives_hints_one_at_a_time_and_a_second_try(site: Site) -> None:
+def test_practice_gives_hints_one_at_a_time_and_a_second_try(any_site: Site) -> None:
+    """On SQLite and PostgreSQL: the hold lives in the session's state document."""
+    site = any_site
     assessment = new_assessment(site, "practice")
     compiled = compiled_of(site, assessment)
     item = hinted_item(compiled, 2)
