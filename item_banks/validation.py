@@ -459,7 +459,8 @@ def lint_bank(bank: Bank, source: str) -> list[Problem]:
     """Return authoring warnings: what a learner would miss, though the bank still runs.
 
     Distractors without a rationale and items without a worked solution give feedback that
-    only says "wrong".
+    only says "wrong"; numeric items without common wrong answers get only generic
+    diagnoses; competencies without levels or resources give a thinner report.
     """
     warnings: list[Problem] = []
     for item in bank.items:
@@ -478,5 +479,32 @@ def lint_bank(bank: Bank, source: str) -> list[Problem]:
         if not item.solution.strip():
             warnings.append(
                 Problem(source=source, item=item.id, field="solution", message="no solution")
+            )
+        if isinstance(interaction, Numeric) and not interaction.common_wrong_answers:
+            warnings.append(
+                Problem(
+                    source=source,
+                    item=item.id,
+                    field="interaction.common_wrong_answers",
+                    message="no common wrong answers: a wrong number gets only a generic message",
+                )
+            )
+    for competency in bank.competencies:
+        where = f'competencies["{competency.id}"]'
+        if not competency.levels:
+            warnings.append(
+                Problem(
+                    source=source,
+                    field=f"{where}.levels",
+                    message="no levels: the report shows only a score",
+                )
+            )
+        if not competency.resources:
+            warnings.append(
+                Problem(
+                    source=source,
+                    field=f"{where}.resources",
+                    message="no study resources: the report cannot say what to study for it",
+                )
             )
     return warnings

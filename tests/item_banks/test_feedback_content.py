@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from item_banks import AnswerError, BankValidationError, decode_bank, score_answer
 from item_banks.model import Item, Numeric, TwoPL
 from item_banks.scoring import parse_number
+from item_banks.validation import lint_bank
 from tests.item_banks.helpers import choice_item, raw_bank
 
 
@@ -314,3 +315,16 @@ def test_decimal_commas_are_never_read_as_something_else(value: float, decimals:
     text = f"{value:.{decimals}f}".replace(".", ",")
     with pytest.raises(ValueError, match="decimal separator"):
         parse_number(text)
+
+
+def test_lint_warns_about_thin_feedback_content() -> None:
+    raw = raw_bank(1)
+    raw["items"].append(numeric_item())
+    bank = decode_bank(json.dumps(raw).encode(), source="bank.json", fmt="json")
+    lines = [str(w) for w in lint_bank(bank, "bank.json")]
+    assert (
+        'bank.json: item "n1": interaction.common_wrong_answers: no common wrong answers: a '
+        in ("".join(lines[:0]) + next(line[:85] for line in lines if "n1" in line))
+    )
+    assert 'bank.json: competencies["c1"].levels: no levels: the report shows only a score' in lines
+    assert any('competencies["c1"].resources: no study resources' in line for line in lines)
