@@ -323,8 +323,8 @@ def test_lint_warns_about_thin_feedback_content() -> None:
     bank = decode_bank(json.dumps(raw).encode(), source="bank.json", fmt="json")
     lines = [str(w) for w in lint_bank(bank, "bank.json")]
     assert (
-        'bank.json: item "n1": interaction.common_wrong_answers: no common wrong answers: a '
-        in ("".join(lines[:0]) + next(line[:85] for line in lines if "n1" in line))
-    )
+        'bank.json: item "n1": interaction.common_wrong_answers: no common wrong answers: '
+        "a wrong number gets only a generic message"
+    ) in lines
     assert 'bank.json: competencies["c1"].levels: no levels: the report shows only a score' in lines
     assert any('competencies["c1"].resources: no study resources' in line for line in lines)
