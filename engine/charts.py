@@ -51,6 +51,19 @@ class Axes:
     x_range: tuple[float, float] | None = None
     y_range: tuple[float, float] | None = None
     reference_lines: Sequence[tuple[str, float]] = field(default_factory=tuple)
+    chart_id: str | None = None
+    legend: bool = True
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One row of an interval chart: an estimate, its band, and an optional mark (a cut)."""
+
+    label: str
+    estimate: float
+    low: float
+    high: float
+    mark: float | None = None
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -77,6 +90,28 @@ def _fmt(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
+def _open(axes: Axes, width: int, height: int) -> str:
+    """The ``<svg>`` element with its accessible name and description.
+
+    With ``axes.chart_id`` the title and description get ids that ``aria-labelledby`` and
+    ``aria-describedby`` point to, so screen readers read both; without it the title is the
+    ``aria-label``.
+    """
+    title, desc = escape(axes.title), escape(axes.description or axes.title)
+    if axes.chart_id:
+        cid = escape(axes.chart_id)
+        naming = f'id="{cid}" aria-labelledby="{cid}-title" aria-describedby="{cid}-desc"'
+        inner = f'<title id="{cid}-title">{title}</title><desc id="{cid}-desc">{desc}</desc>'
+    else:
+        naming = f'aria-label="{title}"'
+        inner = f"<title>{title}</title><desc>{desc}</desc>"
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" {naming} '
+        f'font-family="system-ui, sans-serif" font-size="12">{inner}'
+    )
+
+
 def _range(values: list[float], given: tuple[float, float] | None) -> tuple[float, float]:
     if given is not None:
         return given
@@ -88,21 +123,6 @@ def _range(values: list[float], given: tuple[float, float] | None) -> tuple[floa
         lo, hi = lo - 0.5, hi + 0.5
     pad = (hi - lo) * 0.05
     return (lo - pad, hi + pad)
-
-
-def _open(axes: Axes, left: int) -> list[str]:
-    """The SVG element with its accessible name, description, background and title."""
-    width, height = axes.width, axes.height
-    return [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="{escape(axes.title)}" '
-        'font-family="system-ui, sans-serif" font-size="12">',
-        f"<title>{escape(axes.title)}</title>",
-        f"<desc>{escape(axes.description or axes.title)}</desc>",
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-        f'<text x="{left}" y="20" font-size="14" font-weight="600" fill="#111">'
-        f"{escape(axes.title)}</text>",
-    ]
 
 
 def _y_grid(
@@ -143,7 +163,12 @@ def line_chart(axes: Axes, series: Sequence[Series], bands: Sequence[Band] = ())
     def py(y: float) -> float:
         return top + (1.0 - (y - y0) / (y1 - y0)) * plot_h
 
-    out = _open(axes, left)
+    out = [
+        _open(axes, width, height),
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
+        f'<text x="{left}" y="20" font-size="14" font-weight="600" fill="#111">'
+        f"{escape(axes.title)}</text>",
+    ]
     for tick in nice_ticks(x0, x1):
         if x0 <= tick <= x1:
             x = px(tick)
@@ -193,7 +218,7 @@ def line_chart(axes: Axes, series: Sequence[Series], bands: Sequence[Band] = ())
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.6" fill="{colour}" fill-opacity="0.7"/>'
                 for x, y in pairs
             )
-    if len(series) > 1:
+    if len(series) > 1 and axes.legend:
         for i, s in enumerate(series):
             colour = PALETTE[i % len(PALETTE)]
             y = top + 8 + i * 16
@@ -224,7 +249,12 @@ def bar_chart(axes: Axes, labels: Sequence[str], values: Sequence[float]) -> str
 
     n = max(len(values), 1)
     slot = plot_w / n
-    out = _open(axes, left)
+    out = [
+        _open(axes, width, height),
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
+        f'<text x="{left}" y="20" font-size="14" font-weight="600" fill="#111">'
+        f"{escape(axes.title)}</text>",
+    ]
     out.extend(_y_grid(y0, y1, py, left, plot_w))
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         x = left + i * slot + slot * 0.15
@@ -253,5 +283,83 @@ def bar_chart(axes: Axes, labels: Sequence[str], values: Sequence[float]) -> str
         f"{escape(axes.x_label)}</text>"
         f'<text transform="translate(14 {top + plot_h / 2:.1f}) rotate(-90)" '
         f'text-anchor="middle" fill="#111">{escape(axes.y_label)}</text></svg>'
+    )
+    return "".join(out)
+
+
+def interval_chart(
+    axes: Axes,
+    rows: Sequence[Interval],
+    *,
+    mark_label: str = "Cut score",
+    estimate_label: str = "Estimate",
+    band_label: str = "± 1 standard error",
+) -> str:
+    """Render one horizontal row per interval: a band, a dot at the estimate, a mark.
+
+    Each row is a ``<g class="interval">`` holding its label as text above the band, so long
+    names never collide and every row is findable. The x range covers every band and mark
+    (or ``axes.x_range``); a legend names the three symbols.
+    """
+    left, right, top, bottom, row_h = 16, 24, 58, 44, 50
+    width = axes.width
+    height = top + row_h * max(len(rows), 1) + bottom
+    plot_w = width - left - right
+    values = [v for r in rows for v in (r.low, r.high, r.estimate)]
+    values += [r.mark for r in rows if r.mark is not None]
+    x0, x1 = _range(values, axes.x_range)
+
+    def px(x: float) -> float:
+        return left + (min(max(x, x0), x1) - x0) / (x1 - x0) * plot_w
+
+    out = [_open(axes, width, height)]
+    out.append(
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>'
+        f'<text x="{left}" y="20" font-size="14" font-weight="600" fill="#111">'
+        f"{escape(axes.title)}</text>"
+    )
+    legend_y = 40
+    out.append(
+        f'<circle cx="{left + 6}" cy="{legend_y - 4}" r="5" fill="{PALETTE[0]}"/>'
+        f'<text x="{left + 16}" y="{legend_y}" fill="#111">{escape(estimate_label)}</text>'
+        f'<rect x="{left + 110}" y="{legend_y - 9}" width="22" height="10" fill="{PALETTE[0]}" '
+        'fill-opacity="0.25" stroke="#0072B2"/>'
+        f'<text x="{left + 138}" y="{legend_y}" fill="#111">{escape(band_label)}</text>'
+        f'<line x1="{left + 290}" y1="{legend_y - 11}" x2="{left + 290}" y2="{legend_y + 2}" '
+        'stroke="#111" stroke-width="2" stroke-dasharray="3 2"/>'
+        f'<text x="{left + 298}" y="{legend_y}" fill="#111">{escape(mark_label)}</text>'
+    )
+    axis_y = top + row_h * len(rows)
+    for tick in nice_ticks(x0, x1):
+        if x0 <= tick <= x1:
+            x = px(tick)
+            out.append(
+                f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{axis_y}" stroke="#e5e5e5"/>'
+                f'<text x="{x:.1f}" y="{axis_y + 16}" text-anchor="middle" fill="#333">'
+                f"{_fmt(tick)}</text>"
+            )
+    for i, row in enumerate(rows):
+        y = top + i * row_h
+        band_y = y + 22
+        lo, hi, mid = px(row.low), px(row.high), px(row.estimate)
+        parts = [
+            f'<g class="interval" data-label="{escape(row.label)}">',
+            f'<text class="label" x="{left}" y="{y + 14}" fill="#111">{escape(row.label)}</text>',
+            f'<rect x="{lo:.1f}" y="{band_y}" width="{max(hi - lo, 1.0):.1f}" height="14" '
+            f'fill="{PALETTE[0]}" fill-opacity="0.25" stroke="{PALETTE[0]}"/>',
+            f'<circle cx="{mid:.1f}" cy="{band_y + 7}" r="6" fill="{PALETTE[0]}"/>',
+        ]
+        if row.mark is not None:
+            mx = px(row.mark)
+            parts.append(
+                f'<line class="mark" x1="{mx:.1f}" y1="{band_y - 5}" x2="{mx:.1f}" '
+                f'y2="{band_y + 19}" stroke="#111" stroke-width="2" stroke-dasharray="3 2"/>'
+            )
+        parts.append("</g>")
+        out.append("".join(parts))
+    out.append(
+        f'<line x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#555"/>'
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 8}" text-anchor="middle" fill="#111">'
+        f"{escape(axes.x_label)}</text></svg>"
     )
     return "".join(out)

@@ -20,7 +20,7 @@ item, and asking twice for the next item without answering returns the same pend
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import msgspec
@@ -138,6 +138,18 @@ def mass_above(weights: Array, points: Array, cut: float) -> float:
     cdf = np.concatenate(([0.0], np.cumsum(weights)))
     cdf /= cdf[-1]
     return float(np.clip(1.0 - np.interp(cut, edges, cdf), 0.0, 1.0))
+
+
+def masses_above(weights: Array, points: Array, cuts: Array) -> Array:
+    """Posterior probabilities that theta >= each of ``cuts``, from grid weights.
+
+    The vectorised form of :func:`mass_above` (same cells, same interpolation of the CDF).
+    """
+    half = (points[1] - points[0]) / 2.0
+    edges = np.concatenate(([points[0] - half], points + half))
+    cdf = np.concatenate(([0.0], np.cumsum(weights)))
+    cdf /= cdf[-1]
+    return np.asarray(np.clip(1.0 - np.interp(cuts, edges, cdf), 0.0, 1.0))
 
 
 class Session:
@@ -426,6 +438,29 @@ class Session:
         if state.finished:
             return state
         return msgspec.structs.replace(state, pending=None, finished=True, stop_reason=reason)
+
+    def probability_above(self, state: SessionState, k: int, cuts: Sequence[float]) -> Array:
+        r"""Probability that competency ``k``'s ability is at or above each of ``cuts``.
+
+        With EAP or MAP, the posterior mass above each cut (as for the classification's
+        confidence); with ML or WLE, the normal approximation
+        :math:`\Phi((\hat\theta - c) / SE)` (a step at the estimate when SE = 0).
+
+        References
+        ----------
+        Rudner, L. M. (2001). Computing the expected proportions of misclassified
+        examinees. *Practical Assessment, Research & Evaluation*, 7(14).
+        """
+        self._check(state)
+        points = np.asarray(cuts, dtype=float)
+        if self.policy.estimator.method in ("eap", "map"):
+            items, categories = self._responses(state)
+            mine, cats = self._split(items, categories, k)
+            return masses_above(self.tables.posterior(mine, cats), self.grid.points, points)
+        theta, se = state.theta[k], state.se[k]
+        if se > 0:
+            return np.asarray(norm.cdf((theta - points) / se))
+        return (theta >= points).astype(float)
 
     def result(self, state: SessionState) -> SessionResult:
         """Per-competency estimates, SEs and classifications (also for unfinished states)."""

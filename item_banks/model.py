@@ -204,11 +204,32 @@ class NumericRange(_Struct, frozen=True):
     include_high: bool = True
 
 
+#: Values that code can print but that are not finite numbers (``print(float("nan"))``).
+SpecialValue = Literal["nan", "inf", "-inf"]
+
+
+class CommonWrongAnswer(_Struct, frozen=True):
+    """A wrong number learners often give, with the explanation of the mistake behind it.
+
+    Give either ``value`` (matched with the item's own tolerance, absolute or relative; or
+    one of ``"nan"``, ``"inf"``, ``"-inf"`` for answers code can print) or the closed range
+    ``low``..``high``. Feedback matches these before its generic messages, in the order
+    written.
+    """
+
+    explanation: RequiredMarkdown
+    value: float | SpecialValue | None = None
+    low: float | None = None
+    high: float | None = None
+    misconception: Identifier | None = None
+
+
 class Numeric(_Struct, tag_field="type", tag="numeric", frozen=True):
     """A number, right when ``|answer - key| <= tolerance`` (absolute or relative to key).
 
     ``alternatives`` accept further intervals (GIFT ranges, Moodle's extra answers, QTI
     asymmetric tolerances); an answer earns the highest credit of any interval holding it.
+    ``common_wrong_answers`` explain typical wrong numbers (they never change the score).
     """
 
     key: float
@@ -216,6 +237,7 @@ class Numeric(_Struct, tag_field="type", tag="numeric", frozen=True):
     tolerance_mode: Literal["absolute", "relative"] = "absolute"
     unit: Annotated[str, Meta(max_length=40)] | None = None
     alternatives: Annotated[tuple[NumericRange, ...], Meta(max_length=20)] = ()
+    common_wrong_answers: Annotated[tuple[CommonWrongAnswer, ...], Meta(max_length=20)] = ()
 
 
 AnswerText = Annotated[str, Meta(min_length=1, max_length=500)]
@@ -228,15 +250,26 @@ class TextAnswer(_Struct, frozen=True):
     credit: Annotated[float, Meta(gt=0.0, lt=1.0)]
 
 
+class WrongText(_Struct, frozen=True):
+    """A wrong short answer learners often give, with the explanation of the mistake."""
+
+    text: AnswerText
+    explanation: RequiredMarkdown
+    misconception: Identifier | None = None
+
+
 class ShortText(_Struct, tag_field="type", tag="short_text", frozen=True):
     """A short typed answer matched, after normalisation, against the accepted ``key`` list.
 
     ``alternatives`` are answers worth partial credit (GIFT ``=%50%``, QTI ``map_response``).
+    ``wrong_answers`` explain typical wrong answers (matched after the same normalisation;
+    they never change the score).
     """
 
     key: Annotated[tuple[AnswerText, ...], Meta(min_length=1, max_length=50)]
     case_sensitive: bool = False
     alternatives: Annotated[tuple[TextAnswer, ...], Meta(max_length=50)] = ()
+    wrong_answers: Annotated[tuple[WrongText, ...], Meta(max_length=50)] = ()
 
 
 class Order(_Struct, tag_field="type", tag="order", frozen=True):
@@ -311,13 +344,59 @@ def auto_scored(item: Item) -> bool:
 # --------------------------------------------------------------------------- bank
 
 
+#: A web address shown to learners as a link (never fetched by Skillgauge).
+Url = Annotated[
+    str,
+    Meta(
+        max_length=2000,
+        pattern=r"^https?://[^\s<>\"]+$",
+        description="An http or https address, shown as a link; never fetched.",
+    ),
+]
+
+
+class Resource(_Struct, frozen=True):
+    """Something to study: a ``title`` with a ``url`` (shown as a link) or a ``reference``.
+
+    ``reference`` is Markdown for what has no address (a book chapter, a course unit).
+    """
+
+    title: Name
+    url: Url | None = None
+    reference: Markdown = ""
+
+
+#: A theta boundary of a level (the competency's scale, logistic metric).
+ThetaBoundary = Annotated[float, Meta(ge=-6.0, le=6.0)]
+
+
+class Level(_Struct, frozen=True):
+    """A named band of a competency's scale, described for learners.
+
+    A competency's ``levels`` are listed from lowest to highest; each level but the first
+    starts at ``min_theta`` (strictly increasing), and the first has none (it starts at
+    minus infinity). A learner is at the highest level whose ``min_theta`` is at or below
+    their estimate.
+    """
+
+    label: Name
+    descriptor: RequiredMarkdown
+    min_theta: ThetaBoundary | None = None
+
+
 class Competency(_Struct, frozen=True):
-    """A skill measured on its own ability scale; ``cut_score`` is on that theta scale."""
+    """A skill measured on its own ability scale; ``cut_score`` is on that theta scale.
+
+    ``levels`` describe bands of the scale for learners' reports; ``resources`` are what to
+    study when the competency is a gap.
+    """
 
     id: Identifier
     name: Name
     description: Markdown = ""
     cut_score: Annotated[float, Meta(ge=-6.0, le=6.0)] | None = None
+    levels: Annotated[tuple[Level, ...], Meta(max_length=10)] = ()
+    resources: Annotated[tuple[Resource, ...], Meta(max_length=20)] = ()
 
 
 class ContentArea(_Struct, frozen=True):
@@ -328,11 +407,15 @@ class ContentArea(_Struct, frozen=True):
 
 
 class Misconception(_Struct, frozen=True):
-    """A named, explained misunderstanding that distractors can point to."""
+    """A named, explained misunderstanding that distractors and wrong answers can point to.
+
+    ``resources`` are what to study when a learner shows it.
+    """
 
     id: Identifier
     name: Name
     explanation: RequiredMarkdown
+    resources: Annotated[tuple[Resource, ...], Meta(max_length=20)] = ()
 
 
 class Item(_Struct, frozen=True):

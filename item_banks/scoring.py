@@ -58,39 +58,106 @@ class ScoredAnswer(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
-_GROUPED = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+#: Thousands grouped with commas; a leading 0 is never a group (``0,625`` is a decimal comma).
+_GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+#: A number (possibly grouped, or with a decimal comma) followed by something else.
+_NUMBER_THEN_TEXT = re.compile(r"^([+-]?(?:\d[\d,. ]*|\.\d+)(?:[eE][+-]?\d+)?)\s*([^\d\s.,+-].*)$")
+#: Values that code can print but that are not finite: scored (always wrong), not refused.
+_SPECIAL = {
+    "nan": math.nan,
+    "+nan": math.nan,
+    "-nan": math.nan,
+    "inf": math.inf,
+    "+inf": math.inf,
+    "infinity": math.inf,
+    "+infinity": math.inf,
+    "-inf": -math.inf,
+    "-infinity": -math.inf,
+}
+
+
+def _unit_forms(unit: str) -> set[str]:
+    """The spellings of ``unit`` read as the unit itself: any case, singular or plural."""
+    folded = unit.strip().casefold()
+    forms = {folded, folded + "s"}
+    if len(folded) > 1 and folded.endswith("s"):
+        forms.add(folded[:-1])
+    if folded in ("%", "percent", "per cent"):
+        forms |= {"%", "percent", "per cent"}
+    return forms
+
+
+def _plain_number(compact: str) -> float | None:
+    """The value of a number without spaces, or None when it is not one."""
+    if _GROUPED.match(compact):
+        compact = compact.replace(",", "")
+    if not _NUMBER.match(compact):
+        return None
+    return float(compact)
 
 
 def parse_number(text: str, *, unit: str | None = None) -> float:
     """Parse a typed number.
 
-    Accepts surrounding spaces, a Unicode minus sign, thousands separators written as commas
-    (``12,345.5``), scientific notation, and the item's unit written after the number
-    (``12.5 kg`` when the unit is ``kg``).
+    Accepted: surrounding spaces, a Unicode minus sign, thousands separators written as
+    commas (``12,345.5``) or spaces (``12 345.5``), scientific notation, the item's unit after
+    the number (``12.5 kg`` when the unit is ``kg``; any case, singular or plural), and the
+    values code prints for non-finite floats (``nan``, ``inf``, ``-inf``), which are scored
+    like any other number (never right, since keys are finite).
+
+    Refused with a message saying what to change (the learner is asked again, nothing is
+    scored): an empty answer; a decimal comma (``0,5``); a percent sign when the item's unit
+    is not a percentage (``62.5%``: a plain number is asked for); a unit other than the item's
+    (``44 hours`` for days), or any unit when the item has none; a number too large for a
+    float; and text that holds no number at all.
 
     Raises
     ------
     ValueError
-        With a message for the learner when the text is not a number.
+        With a message for the learner.
     """
-    value = text.strip().replace("\u2212", "-").replace("\u00a0", " ")
-    if unit:
-        stripped = unit.strip()
-        if stripped and value.endswith(stripped):
-            value = value[: -len(stripped)].strip()
+    shown = text.strip()
+    value = shown.replace("\u2212", "-").replace("\u00a0", " ").replace("\u202f", " ")
     if not value:
         raise ValueError("the answer is empty")
+    special = _SPECIAL.get(value.replace(" ", "").casefold())
+    if special is not None:
+        return special
+    if unit and unit.strip():
+        tail = _NUMBER_THEN_TEXT.match(value)
+        if tail and tail.group(2).strip().casefold() in _unit_forms(unit):
+            value = tail.group(1).strip()
     compact = value.replace(" ", "")
-    if _GROUPED.match(compact):
-        compact = compact.replace(",", "")
-    elif re.match(r"^[+-]?\d+,\d+$", compact):
-        raise ValueError(f"{text.strip()!r}: write the decimal separator as a point")
-    if not _NUMBER.match(compact):
-        raise ValueError(f"{text.strip()!r} is not a number")
-    number = float(compact)
+    number = _plain_number(compact)
+    if number is None:
+        raise ValueError(_not_a_number(shown, compact, value, unit))
     if not math.isfinite(number):
-        raise ValueError(f"{text.strip()!r} is not a finite number")
+        raise ValueError(f"{shown!r} is not a finite number")
     return number
+
+
+def _not_a_number(shown: str, compact: str, value: str, unit: str | None) -> str:
+    """Say why ``shown`` is not read as a number: a formatting slip, a unit, or no number."""
+    if _DECIMAL_COMMA.match(compact):
+        point = compact.replace(",", ".")
+        return f"{shown!r}: write the decimal separator as a point ({point})"
+    if compact.endswith("%"):
+        number = _plain_number(compact[:-1])
+        if number is not None:
+            return (
+                f"{shown!r}: give a plain number without the percent sign "
+                f"({compact[:-1]}% is {number / 100:.10g})"
+            )
+    tail = _NUMBER_THEN_TEXT.match(value)
+    if tail:
+        number_part = tail.group(1).replace(" ", "")
+        written = tail.group(2).strip()
+        if _plain_number(number_part) is not None or _DECIMAL_COMMA.match(number_part):
+            if unit and unit.strip():
+                return f"{shown!r}: give the answer in {unit.strip()} ({written!r} is not {unit})"
+            return f"{shown!r}: give just the number, without {written!r}"
+    return f"{shown!r} is not a number"
 
 
 def numeric_matches(interaction: Numeric, value: float) -> bool:

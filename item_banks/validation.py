@@ -17,6 +17,8 @@ from itertools import pairwise
 from item_banks.errors import Problem
 from item_banks.model import (
     Bank,
+    CommonWrongAnswer,
+    Competency,
     ExtendedText,
     FourPL,
     Graded,
@@ -29,6 +31,7 @@ from item_banks.model import (
     Order,
     PairCredit,
     PartialCredit,
+    Resource,
     ShortText,
     SingleChoice,
     auto_scored,
@@ -82,6 +85,16 @@ def check_bank(bank: Bank, source: str, *, complete: bool = True) -> list[Proble
     if complete and not bank.items:
         bank_problem("items", "the bank has no items")
 
+    for competency in bank.competencies:
+        where = f'competencies["{competency.id}"]'
+        for field, message in _check_levels(competency):
+            bank_problem(f"{where}.{field}", message)
+        for field, message in _check_resources(competency.resources):
+            bank_problem(f"{where}.{field}", message)
+    for misconception in bank.misconceptions:
+        for field, message in _check_resources(misconception.resources):
+            bank_problem(f'misconceptions["{misconception.id}"].{field}', message)
+
     competencies = {c.id for c in bank.competencies}
     misconceptions = {m.id for m in bank.misconceptions}
     areas = {a.id for a in bank.content_areas}
@@ -99,6 +112,106 @@ def check_bank(bank: Bank, source: str, *, complete: bool = True) -> list[Proble
                     "no operational item measures this competency",
                 )
     return problems
+
+
+def _check_levels(competency: Competency) -> list[tuple[str, str]]:
+    """Levels run from lowest to highest: the first has no ``min_theta``, the rest rise."""
+    found: list[tuple[str, str]] = []
+    levels = competency.levels
+    for dup in _duplicates(level.label for level in levels):
+        found.append(("levels", f'label "{dup}" is used more than once'))
+    previous: float | None = None
+    for i, level in enumerate(levels):
+        if i == 0:
+            if level.min_theta is not None:
+                found.append(
+                    (
+                        "levels[0].min_theta",
+                        "the first (lowest) level starts at minus infinity: leave min_theta out",
+                    )
+                )
+            continue
+        if level.min_theta is None:
+            found.append((f"levels[{i}].min_theta", "every level after the first needs one"))
+            continue
+        if previous is not None and not level.min_theta > previous:
+            found.append(
+                (
+                    f"levels[{i}].min_theta",
+                    f"must be above the previous level's ({previous:g}), got {level.min_theta:g}",
+                )
+            )
+        previous = level.min_theta
+    return found
+
+
+def _check_resources(resources: tuple[Resource, ...]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for i, resource in enumerate(resources):
+        if resource.url is None and not resource.reference.strip():
+            found.append((f"resources[{i}]", "needs a url or a reference"))
+    for dup in _duplicates(r.title for r in resources):
+        found.append(("resources", f'title "{dup}" is used more than once'))
+    return found
+
+
+def _accepted_windows(interaction: Numeric) -> list[tuple[float, float]]:
+    """The intervals of numbers that earn credit: the key's tolerance and the alternatives."""
+    width = interaction.tolerance * (
+        abs(interaction.key) if interaction.tolerance_mode == "relative" else 1.0
+    )
+    windows = [(interaction.key - width, interaction.key + width)]
+    windows += [(alt.low, alt.high) for alt in interaction.alternatives]
+    return windows
+
+
+def _check_common_wrong_answer(
+    interaction: Numeric,
+    answer: CommonWrongAnswer,
+    where: str,
+    misconceptions: set[str],
+    add: Callable[[str, str], None],
+) -> None:
+    if answer.misconception is not None and answer.misconception not in misconceptions:
+        add(
+            f"{where}.misconception",
+            f'"{answer.misconception}" is not a misconception of this bank',
+        )
+    ranged = answer.low is not None or answer.high is not None
+    if answer.value is not None and ranged:
+        add(where, "give either value or low and high, not both")
+        return
+    if answer.value is None and not ranged:
+        add(where, "needs a value, or low and high")
+        return
+    if isinstance(answer.value, str):
+        return  # nan, inf, -inf: never an accepted answer
+    if answer.value is not None:
+        if not math.isfinite(answer.value):
+            add(f"{where}.value", 'must be a finite number (or "nan", "inf", "-inf")')
+            return
+        width = interaction.tolerance * (
+            abs(answer.value) if interaction.tolerance_mode == "relative" else 1.0
+        )
+        low, high = answer.value - width, answer.value + width
+    else:
+        if answer.low is None or answer.high is None:
+            add(where, "a range needs both low and high")
+            return
+        if not (math.isfinite(answer.low) and math.isfinite(answer.high)):
+            add(where, "bounds must be finite numbers")
+            return
+        if answer.low > answer.high:
+            add(where, f"low {answer.low:g} is above high {answer.high:g}")
+            return
+        low, high = answer.low, answer.high
+    for lo, hi in _accepted_windows(interaction):
+        if low <= hi and lo <= high:
+            add(
+                where,
+                f"overlaps the accepted answers [{lo:g}, {hi:g}]: a wrong answer must score 0",
+            )
+            return
 
 
 def _check_item(
@@ -156,6 +269,10 @@ def _check_item(
                     f"interaction.alternatives[{i}]",
                     f"the interval at {interval.low:g} excludes an end, so it holds no number",
                 )
+        for i, wrong in enumerate(interaction.common_wrong_answers):
+            _check_common_wrong_answer(
+                interaction, wrong, f"interaction.common_wrong_answers[{i}]", misconceptions, add
+            )
     elif isinstance(interaction, ShortText):
         seen: set[str] = set()
         accepted = [(f"interaction.key[{i}]", k) for i, k in enumerate(interaction.key)]
@@ -170,6 +287,20 @@ def _check_item(
             elif norm in seen:
                 add(where, f"{text!r} repeats an earlier accepted answer")
             seen.add(norm)
+        wrong_seen: set[str] = set()
+        for i, wrong_text in enumerate(interaction.wrong_answers):
+            where = f"interaction.wrong_answers[{i}]"
+            norm = normalise_text(wrong_text.text, case_sensitive=interaction.case_sensitive)
+            if not norm:
+                add(f"{where}.text", "is blank after normalisation")
+            elif norm in seen:
+                add(f"{where}.text", f"{wrong_text.text!r} is also an accepted answer")
+            elif norm in wrong_seen:
+                add(f"{where}.text", f"{wrong_text.text!r} repeats an earlier wrong answer")
+            wrong_seen.add(norm)
+            named = wrong_text.misconception
+            if named is not None and named not in misconceptions:
+                add(f"{where}.misconception", f'"{named}" is not a misconception of this bank')
 
     _check_irt(item, add)
     return problems
@@ -335,7 +466,8 @@ def lint_bank(bank: Bank, source: str) -> list[Problem]:
     """Return authoring warnings: what a learner would miss, though the bank still runs.
 
     Distractors without a rationale and items without a worked solution give feedback that
-    only says "wrong".
+    only says "wrong"; numeric items without common wrong answers get only generic
+    diagnoses; competencies without levels or resources give a thinner report.
     """
     warnings: list[Problem] = []
     for item in bank.items:
@@ -354,5 +486,32 @@ def lint_bank(bank: Bank, source: str) -> list[Problem]:
         if not item.solution.strip():
             warnings.append(
                 Problem(source=source, item=item.id, field="solution", message="no solution")
+            )
+        if isinstance(interaction, Numeric) and not interaction.common_wrong_answers:
+            warnings.append(
+                Problem(
+                    source=source,
+                    item=item.id,
+                    field="interaction.common_wrong_answers",
+                    message="no common wrong answers: a wrong number gets only a generic message",
+                )
+            )
+    for competency in bank.competencies:
+        where = f'competencies["{competency.id}"]'
+        if not competency.levels:
+            warnings.append(
+                Problem(
+                    source=source,
+                    field=f"{where}.levels",
+                    message="no levels: the report shows only a score",
+                )
+            )
+        if not competency.resources:
+            warnings.append(
+                Problem(
+                    source=source,
+                    field=f"{where}.resources",
+                    message="no study resources: the report cannot say what to study for it",
+                )
             )
     return warnings

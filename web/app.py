@@ -39,6 +39,15 @@ STATIC = HERE / "static"
 DEFAULT_BODY_LIMIT = 1024 * 1024
 
 
+def _likely(probability: float) -> str:
+    """A probability for people: never "100%" or "0%" for what is only very likely."""
+    if probability >= 0.995:
+        return "over 99%"
+    if probability < 0.005:
+        return "under 1%"
+    return f"{100 * probability:.0f}%"
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -49,6 +58,7 @@ def _environment() -> Environment:
     env.filters["signed"] = lambda x: f"{x:+.2f}"
     env.filters["fixed2"] = lambda x: f"{x:.2f}"
     env.filters["percent"] = lambda x: f"{100 * x:.0f}%"
+    env.filters["likely"] = _likely
     return env
 
 

@@ -6,6 +6,25 @@ engine advanced outside any transaction, then the write transaction updates the 
 only if its version is still the one read (and appends the response). A request that lost
 the race reads again, and finds its answer stored (a replay) or the session moved on. Write
 locks are therefore held for two statements, not for the engine's work.
+
+Feedback modes (``assessments.feedback_mode``):
+
+``instant``
+    The elaborated feedback (:mod:`engine.feedback`) right after each answer.
+``end``
+    Nothing before the end; the explanations appear in the final report.
+``practice``
+    A wrong (or partly right) first try is not explained yet: the learner gets the item's
+    first hint, may ask for the others one at a time, and has one second try (or may ask
+    to see the answer). The FIRST try is what the engine scores, so the ability estimate
+    measures unaided answers; the second try is feedback only and is stored inside the
+    response's feedback record. Until the item is settled the first try is held in the
+    session's state document (:class:`web.store.sessions.PracticeHold`), written in the
+    same optimistic transaction as any answer; settling appends the one response row.
+    Practice sessions never count toward a credential (the result says so).
+
+The feedback stored with each response is the complete record of what the learner was (or,
+in ``end`` mode, will be) shown, so the report reproduces it without the bank.
 """
 
 from __future__ import annotations
@@ -13,15 +32,16 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 import msgspec
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from engine.feedback import Feedback, feedback_for
+from engine.feedback import Feedback, SecondTry, feedback_for
 from engine.session import Session, SessionResult, SessionState
 from engine.stopping import length_bound
-from item_banks.scoring import score_answer
+from item_banks.scoring import RawAnswer, score_answer
 from web.credentials import awards
 from web.db.connection import utcnow
 from web.errors import ConflictError, InvalidInputError, NotFoundError, RateLimitedError
@@ -33,9 +53,11 @@ from web.store.assessments import AssessmentRecord
 from web.views import (
     AnswerOutcome,
     FeedbackView,
+    PracticeView,
     SessionView,
     feedback_view,
     item_view,
+    practice_view,
     progress_view,
     result_view,
 )
@@ -116,11 +138,17 @@ def _view(
     max_items = length_bound(assessment.policy.stopping)
     result = None
     item = None
+    practice = None
     if state.finished:
-        result = result_view(compiled, engine.result(state))
+        result = result_view(
+            compiled, engine.result(state), practice=assessment.feedback_mode == "practice"
+        )
     elif state.pending is not None:
         item_id = compiled.pool.item_ids[state.pending]
         item = item_view(compiled, compiled.items[item_id], len(state.items) + 1, record.id)
+        hold = record.practice
+        if hold is not None and hold.item_id == item_id and hold.position == item.position:
+            practice = _practice_view(compiled, hold)
     return SessionView(
         id=record.id,
         assessment_id=record.assessment_id,
@@ -129,6 +157,8 @@ def _view(
         item=item,
         result=result,
         deadline=record.deadline,
+        feedback_mode=assessment.feedback_mode,
+        practice=practice,
         credential_url=credential_url,
     )
 
@@ -138,6 +168,12 @@ def _credential_url(rt: Runtime, record: store.SessionRecord) -> str | None:
     with rt.db.read() as conn:
         credential = credential_store.for_session(conn, record.id)
     return None if credential is None else awards.issuer_of(rt).credential_url(credential.id)
+
+
+def _practice_view(compiled: CompiledBank, hold: store.PracticeHold) -> PracticeView:
+    return practice_view(
+        compiled.items[hold.item_id], hold.position, hold.hints_shown, hold.feedback.verdict
+    )
 
 
 def _expired(record: store.SessionRecord, now: datetime) -> bool:
@@ -169,6 +205,11 @@ def view_session(rt: Runtime, session_id: str) -> SessionView:
                     assert locked is not None
                     state = locked.state
                     if _expired(locked, utcnow()):
+                        if locked.practice is not None:
+                            state, settled = _settle(
+                                compiled, engine, locked, None, choose_next=False
+                            )
+                            store.append_response(conn, **settled)
                         state = _finish_for_time(engine, state)
                     elif not state.finished and state.pending is None:
                         state = engine.next_item(state)
@@ -188,6 +229,9 @@ def view_session(rt: Runtime, session_id: str) -> SessionView:
                                 now=utcnow(),
                             )
                             awards.write(conn, completion)
+                        locked = msgspec.structs.replace(
+                            locked, state=state, practice=None, version=locked.version + 1
+                        )
                     record = locked
                 break
             except IntegrityError:  # a status-list slot was taken meanwhile: once more
@@ -212,11 +256,13 @@ def submit_answer(
     item_id: str,
     position: int,
     answer: str | list[str],
+    attempt: int = 1,
 ) -> AnswerOutcome:
     """Score and store one answer, advance the session, and say what comes next.
 
     Resubmitting the answer to an earlier position (a double click, a retried request)
-    returns what was stored for it, without storing anything again.
+    returns what was stored for it, without storing anything again. ``attempt = 2`` is a
+    practice second try; a repeated first try while the second is open is a replay too.
 
     Raises
     ------
@@ -244,6 +290,34 @@ def submit_answer(
                     item_id=item_id,
                     position=position,
                 )
+        hold = record.practice
+        if hold is not None and hold.position == position and hold.item_id == item_id:
+            if attempt == 1:  # the first try again (double click, retry): what it got
+                view = _view(
+                    compiled=compiled,
+                    assessment=assessment,
+                    record=record,
+                    state=record.state,
+                    engine=engine,
+                )
+                return AnswerOutcome(
+                    feedback=None, practice=_practice_view(compiled, hold), session=view
+                )
+            second = _second_try(compiled, hold, answer)
+            try:
+                return _settle_and_store(
+                    rt,
+                    record=record,
+                    assessment=assessment,
+                    compiled=compiled,
+                    engine=engine,
+                    second=second,
+                    now=now,
+                )
+            except _RaceLostError:
+                continue
+        if attempt != 1:
+            raise ConflictError("no second try is open for this question; reload the page")
         try:
             return _advance(
                 rt,
@@ -288,6 +362,9 @@ def _advance(
     """
     state = record.state
     if _expired(record, now):
+        settled = None
+        if record.practice is not None:  # a held first try is an answer: store it
+            state, settled = _settle(compiled, engine, record, None, choose_next=False)
         finished = _finish_for_time(engine, state)
         final = engine.result(finished)
         expired_completion = _prepare_completion(
@@ -296,6 +373,8 @@ def _advance(
         try:
             with rt.db.write() as conn:
                 store.save_state(conn, record, finished, final)
+                if settled is not None:
+                    store.append_response(conn, **settled)
                 awards.write(conn, expired_completion)
         except (ConflictError, IntegrityError):
             raise _RaceLostError from None
@@ -310,16 +389,32 @@ def _advance(
         raise ConflictError("this answer is for another question; reload the page")
     item = compiled.items[pending_id]
     scored = score_answer(item, answer)
-    feedback = feedback_for(item, answer, scored)
+    feedback = feedback_for(item, answer, scored, compiled.misconceptions)
+    elapsed_ms = int((now - record.updated_at).total_seconds() * 1000)
+    if assessment.feedback_mode == "practice" and not scored.correct:
+        hold = store.PracticeHold(
+            position=position,
+            item_id=pending_id,
+            answer=answer,
+            category=scored.category,
+            max_category=scored.max_category,
+            feedback=feedback,
+            hints_shown=min(1, len(item.hints)),
+            elapsed_ms=elapsed_ms,
+        )
+        try:
+            with rt.db.write() as conn:
+                store.save_state(conn, record, state, None, hold)
+        except ConflictError:
+            raise _RaceLostError from None
+        record = msgspec.structs.replace(record, version=record.version + 1, practice=hold)
+        view = _view(
+            compiled=compiled, assessment=assessment, record=record, state=state, engine=engine
+        )
+        return AnswerOutcome(feedback=None, practice=view.practice, session=view)
     index = state.pending
-    state = engine.record(state, index, scored.category)
-    if not state.finished:
-        state = engine.next_item(state)
+    state = _record_and_choose(engine, state, index, scored.category, choose_next=True)
     result = engine.result(state) if state.finished else None
-    estimates = {
-        cid: (round(t, 6), round(s, 6))
-        for cid, t, s in zip(compiled.pool.competency_ids, state.theta, state.se, strict=True)
-    }
     completion = (
         _prepare_completion(
             rt, assessment=assessment, compiled=compiled, record=record, result=result, now=now
@@ -339,9 +434,9 @@ def _advance(
                 category=scored.category,
                 max_category=scored.max_category,
                 pretest=not bool(compiled.pool.operational[index]),
-                estimates=estimates,
+                estimates=_estimates(compiled, state),
                 feedback=msgspec.json.encode(feedback),
-                elapsed_ms=int((now - record.updated_at).total_seconds() * 1000),
+                elapsed_ms=elapsed_ms,
             )
             if completion is not None:
                 # The award, its credential and one outbox row per webhook endpoint commit
@@ -353,14 +448,13 @@ def _advance(
     if completion is not None:
         awards.notify_worker(rt)
     record = msgspec.structs.replace(record, version=record.version + 1)
-    awarded = completion.credential if completion is not None else None
     view = _view(
         compiled=compiled,
         assessment=assessment,
         record=record,
         state=state,
         engine=engine,
-        credential_url=awards.issuer_of(rt).credential_url(awarded.id) if awarded else None,
+        credential_url=_awarded_url(rt, completion),
     )
     return AnswerOutcome(feedback=_shown(assessment, feedback, position, pending_id), session=view)
 
@@ -385,6 +479,196 @@ def _prepare_completion(
             result=result,
             now=now,
         )
+
+
+def _awarded_url(rt: Runtime, completion: awards.Completion | None) -> str | None:
+    awarded = completion.credential if completion is not None else None
+    return awards.issuer_of(rt).credential_url(awarded.id) if awarded else None
+
+
+def _record_and_choose(
+    engine: Session, state: SessionState, index: int, category: int, *, choose_next: bool
+) -> SessionState:
+    state = engine.record(state, index, category)
+    if choose_next and not state.finished:
+        state = engine.next_item(state)
+    return state
+
+
+def _estimates(compiled: CompiledBank, state: SessionState) -> dict[str, tuple[float, float]]:
+    return {
+        cid: (round(t, 6), round(s, 6))
+        for cid, t, s in zip(compiled.pool.competency_ids, state.theta, state.se, strict=True)
+    }
+
+
+def _second_try(compiled: CompiledBank, hold: store.PracticeHold, answer: RawAnswer) -> SecondTry:
+    """Score the practice second try for its feedback only (the engine never sees it)."""
+    item = compiled.items[hold.item_id]
+    scored = score_answer(item, answer)
+    return SecondTry(
+        answer=answer, feedback=feedback_for(item, answer, scored, compiled.misconceptions)
+    )
+
+
+def _settle(
+    compiled: CompiledBank,
+    engine: Session,
+    record: store.SessionRecord,
+    second: SecondTry | None,
+    *,
+    choose_next: bool,
+) -> tuple[SessionState, dict[str, Any]]:
+    """Record a held practice item; the engine scores the FIRST try.
+
+    Returns the new state and the response row, whose feedback holds the hints seen and
+    the second try, if any.
+    """
+    hold = record.practice
+    assert hold is not None and record.state.pending is not None
+    index = record.state.pending
+    item = compiled.items[hold.item_id]
+    state = _record_and_choose(engine, record.state, index, hold.category, choose_next=choose_next)
+    feedback = msgspec.structs.replace(
+        hold.feedback, hints=item.hints[: hold.hints_shown], second_try=second
+    )
+    row: dict[str, Any] = {
+        "session_id": record.id,
+        "seq": hold.position,
+        "item_id": hold.item_id,
+        "answer": hold.answer,
+        "category": hold.category,
+        "max_category": hold.max_category,
+        "pretest": not bool(compiled.pool.operational[index]),
+        "estimates": _estimates(compiled, state),
+        "feedback": msgspec.json.encode(feedback),
+        "elapsed_ms": hold.elapsed_ms,
+    }
+    return state, row
+
+
+def _settle_and_store(
+    rt: Runtime,
+    *,
+    record: store.SessionRecord,
+    assessment: AssessmentRecord,
+    compiled: CompiledBank,
+    engine: Session,
+    second: SecondTry | None,
+    now: datetime,
+) -> AnswerOutcome:
+    """Settle the held practice item (second try or "show the answer") in one transaction."""
+    hold = record.practice
+    assert hold is not None
+    expired = _expired(record, now)
+    state, row = _settle(compiled, engine, record, second, choose_next=not expired)
+    if expired:
+        state = _finish_for_time(engine, state)
+    result = engine.result(state) if state.finished else None
+    completion = (
+        _prepare_completion(
+            rt, assessment=assessment, compiled=compiled, record=record, result=result, now=now
+        )
+        if result is not None
+        else None
+    )
+    try:
+        with rt.db.write() as conn:
+            store.save_state(conn, record, state, result)
+            store.append_response(conn, **row)
+            if completion is not None:
+                awards.write(conn, completion)
+    except (ConflictError, IntegrityError):
+        raise _RaceLostError from None
+    if completion is not None:
+        awards.notify_worker(rt)
+    record = msgspec.structs.replace(record, version=record.version + 1, practice=None)
+    view = _view(
+        compiled=compiled,
+        assessment=assessment,
+        record=record,
+        state=state,
+        engine=engine,
+        credential_url=_awarded_url(rt, completion),
+    )
+    feedback = msgspec.json.decode(row["feedback"], type=Feedback)
+    return AnswerOutcome(
+        feedback=_shown(assessment, feedback, hold.position, hold.item_id), session=view
+    )
+
+
+def _open_hold(
+    rt: Runtime, session_id: str, item_id: str, position: int
+) -> tuple[store.SessionRecord, AssessmentRecord, CompiledBank, Session, store.PracticeHold]:
+    with rt.db.read() as conn:
+        record = store.load_session(conn, session_id)
+        if record is None:
+            raise NotFoundError("no such session")
+        assessment, compiled, engine = _session_parts(rt, conn, record.assessment_id)
+    hold = record.practice
+    if hold is None or hold.position != position or hold.item_id != item_id:
+        raise ConflictError("no second try is open for this question; reload the page")
+    return record, assessment, compiled, engine, hold
+
+
+def next_hint(rt: Runtime, session_id: str, *, item_id: str, position: int) -> SessionView:
+    """Practice mode: show one more of the item's hints (each hint shown is recorded)."""
+    for _attempt in range(_ATTEMPTS):
+        record, assessment, compiled, engine, hold = _open_hold(rt, session_id, item_id, position)
+        total = len(compiled.items[hold.item_id].hints)
+        if hold.hints_shown < total:
+            hold = msgspec.structs.replace(hold, hints_shown=hold.hints_shown + 1)
+            try:
+                with rt.db.write() as conn:
+                    store.save_state(conn, record, record.state, None, hold)
+            except ConflictError:
+                continue
+            record = msgspec.structs.replace(record, version=record.version + 1, practice=hold)
+        return _view(
+            compiled=compiled,
+            assessment=assessment,
+            record=record,
+            state=record.state,
+            engine=engine,
+        )
+    raise ConflictError("this session is busy; try again")
+
+
+def reveal_answer(rt: Runtime, session_id: str, *, item_id: str, position: int) -> AnswerOutcome:
+    """Practice mode: skip the second try and see the explanation of the first."""
+    for _attempt in range(_ATTEMPTS):
+        now = utcnow()
+        with rt.db.read() as conn:
+            record = store.load_session(conn, session_id)
+            if record is None:
+                raise NotFoundError("no such session")
+            assessment, compiled, engine = _session_parts(rt, conn, record.assessment_id)
+            if position <= len(record.state.items):  # already settled: what was stored
+                return _replay(
+                    conn=conn,
+                    compiled=compiled,
+                    assessment=assessment,
+                    record=record,
+                    engine=engine,
+                    item_id=item_id,
+                    position=position,
+                )
+        hold = record.practice
+        if hold is None or hold.position != position or hold.item_id != item_id:
+            raise ConflictError("no second try is open for this question; reload the page")
+        try:
+            return _settle_and_store(
+                rt,
+                record=record,
+                assessment=assessment,
+                compiled=compiled,
+                engine=engine,
+                second=None,
+                now=now,
+            )
+        except _RaceLostError:
+            continue
+    raise ConflictError("this session is busy; try again")
 
 
 def _shown(
@@ -437,10 +721,3 @@ def stored_feedback(
             engine=engine,
         )
     return _shown(assessment, feedback, position, stored.item_id), view
-
-
-def validate_start(assessment: AssessmentRecord, name: str | None, email: str | None) -> None:
-    """Check the learner's details when the assessment asks for them."""
-    del assessment, name
-    if email and ("@" not in email or len(email) > 320):
-        raise InvalidInputError("the email address does not look right", ["email: not an address"])

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from engine.policy import Policy
 from engine.pool import ItemPool, compile_pool
 from engine.session import Session
-from item_banks.model import Bank, Item
+from item_banks.model import Bank, Item, Misconception
 from web.db.connection import Database
 from web.errors import NotFoundError
 from web.settings import Settings
@@ -39,6 +39,7 @@ class CompiledBank:
     pool: ItemPool
     items: dict[str, Item]
     competency_names: dict[str, str]
+    misconceptions: dict[str, Misconception] = field(default_factory=dict)
 
 
 @dataclass
@@ -86,6 +87,7 @@ class Runtime:
             pool=compile_pool(bank),
             items={item.id: item for item in bank.items},
             competency_names={c.id: c.name for c in bank.competencies},
+            misconceptions={m.id: m for m in bank.misconceptions},
         )
         with self._lock:
             self._banks.setdefault(digest, compiled)

@@ -2,7 +2,8 @@
 
 Nothing here may carry an answer key, a rationale, a solution, a hint or an IRT parameter of
 an item that has not been answered yet: :func:`item_view` builds the question from the stem,
-the interaction type and the option texts only.
+the interaction type and the option texts only. In practice mode, :func:`practice_view`
+adds the hints the learner has asked for after a wrong first try, and nothing else.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from engine.feedback import Feedback
+from engine.feedback import MISTAKES, Feedback, Point
 from engine.session import SessionResult, SessionState
 from item_banks.model import (
     Item,
@@ -96,16 +97,76 @@ class CompetencyResultView(_View, frozen=True):
 
 
 class ResultView(_View, frozen=True):
-    """The outcome of a finished session."""
+    """The outcome of a finished session.
+
+    ``practice`` sessions never count toward a credential (``counts_toward_credential``).
+    """
 
     stop_reason: str
     items: int
     competencies: tuple[CompetencyResultView, ...]
     passed: bool | None
+    practice: bool = False
+    counts_toward_credential: bool = True
+
+
+FeedbackMode = Literal["instant", "end", "practice"]
+Verdict = Literal["right", "partial", "wrong"]
+
+#: How each kind of feedback point is labelled for learners (text, not colour alone).
+POINT_LABELS = {
+    "chosen": "Your choice",
+    "right_choice": "Right choice",
+    "wrong_choice": "Wrong choice",
+    "missed": "Missed",
+    "misplaced": "Out of place",
+    "right_pair": "Right match",
+    "wrong_pair": "Wrong match",
+    "missed_pair": "Missing match",
+    "common_wrong_answer": "Your answer",
+    "wrong_answer": "Your answer",
+}
+
+
+class PointView(_View, frozen=True):
+    """One part of the answer (``label``: "Wrong choice", "Missed"...) and why."""
+
+    kind: str
+    label: str
+    html: str
+    reason_html: str
+    mistake: bool
+    misconception: str | None = None
+
+
+class MisconceptionView(_View, frozen=True):
+    """A misconception an answer points to, with the bank's explanation."""
+
+    id: str
+    name: str
+    name_html: str
+    explanation_html: str
+
+
+class AttemptView(_View, frozen=True):
+    """A practice second try: its verdict and explanation (never scored)."""
+
+    correct: bool
+    verdict: Verdict
+    given_html: str
+    points: tuple[PointView, ...] = ()
+    message_html: str = ""
+    scoring_note: str = ""
+    misconceptions: tuple[MisconceptionView, ...] = ()
 
 
 class FeedbackView(_View, frozen=True):
-    """Feedback on one answer, shown only after that answer was stored."""
+    """Feedback on one answer, shown only after that answer was stored.
+
+    ``correct``, ``category`` and ``verdict`` are the scored answer's (in practice mode, the
+    first try); ``points`` say why each part of it is right or wrong; ``key_reasons_html``
+    why the right answer is right; ``second_try`` is a practice second try.
+    """
 
     position: int
     item_id: str
@@ -113,6 +174,29 @@ class FeedbackView(_View, frozen=True):
     category: int
     max_category: int
     correct_answer_html: str
+    verdict: Verdict = "wrong"
+    given_html: str = ""
+    points: tuple[PointView, ...] = ()
+    key_reasons_html: tuple[str, ...] = ()
+    message_html: str = ""
+    scoring_note: str = ""
+    solution_html: str = ""
+    misconceptions: tuple[MisconceptionView, ...] = ()
+    hints_html: tuple[str, ...] = ()
+    second_try: AttemptView | None = None
+
+
+class PracticeView(_View, frozen=True):
+    """Practice mode after a wrong first try: the hints asked for so far, and a second try.
+
+    Nothing else about the item is shown until the second try (or "show the answer").
+    """
+
+    position: int
+    item_id: str
+    verdict: Literal["partial", "wrong"]
+    hints_html: tuple[str, ...]
+    hints_left: int
 
 
 class SessionView(_View, frozen=True):
@@ -126,6 +210,8 @@ class SessionView(_View, frozen=True):
     result: ResultView | None = None
     deadline: datetime | None = None
     credential_url: str | None = None
+    feedback_mode: FeedbackMode = "instant"
+    practice: PracticeView | None = None
 
 
 class AnswerRequest(_View, frozen=True):
@@ -141,6 +227,14 @@ class AnswerRequest(_View, frozen=True):
         Annotated[str, Meta(max_length=500)]
         | Annotated[list[Annotated[str, Meta(max_length=64)]], Meta(max_length=26)]
     )
+    attempt: Annotated[int, Meta(ge=1, le=2)] = 1
+
+
+class PracticeRequest(_View, frozen=True):
+    """Ask for the next hint, or for the answer, of the question with an open second try."""
+
+    item_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    position: Annotated[int, Meta(ge=1, le=10_000)]
 
 
 class StartRequest(_View, frozen=True):
@@ -152,10 +246,15 @@ class StartRequest(_View, frozen=True):
 
 
 class AnswerOutcome(_View, frozen=True):
-    """The reply to an answer: feedback (unless withheld by the mode) and what comes next."""
+    """The reply to an answer: feedback (unless withheld by the mode) and what comes next.
+
+    In practice mode a wrong first try gets no feedback yet but ``practice``: a hint and
+    a second try at the same question.
+    """
 
     feedback: FeedbackView | None
     session: SessionView
+    practice: PracticeView | None = None
 
 
 def option_order(session_id: str, item_id: str, count: int, shuffle: bool) -> list[int]:
@@ -239,8 +338,10 @@ def progress_view(
     )
 
 
-def result_view(compiled: CompiledBank, result: SessionResult) -> ResultView:
-    """The learner-facing result."""
+def result_view(
+    compiled: CompiledBank, result: SessionResult, *, practice: bool = False
+) -> ResultView:
+    """The learner-facing result (``practice``: a practice session, never credited)."""
     decided = [c.classification for c in result.competencies if c.classification is not None]
     return ResultView(
         stop_reason=result.stop_reason,
@@ -259,11 +360,37 @@ def result_view(compiled: CompiledBank, result: SessionResult) -> ResultView:
             for c in result.competencies
         ),
         passed=(all(d == "pass" for d in decided) if decided else None),
+        practice=practice,
+        counts_toward_credential=not practice,
+    )
+
+
+def _point_view(point: Point) -> PointView:
+    return PointView(
+        kind=point.kind,
+        label=POINT_LABELS[point.kind],
+        html=render_inline(point.text),
+        reason_html=render(point.reason) if point.reason else "",
+        mistake=point.kind in MISTAKES,
+        misconception=point.misconception,
+    )
+
+
+def _misconceptions(feedback: Feedback) -> tuple[MisconceptionView, ...]:
+    return tuple(
+        MisconceptionView(
+            id=m.id,
+            name=m.name,
+            name_html=render_inline(m.name),
+            explanation_html=render(m.explanation),
+        )
+        for m in feedback.misconceptions
     )
 
 
 def feedback_view(feedback: Feedback, position: int, item_id: str) -> FeedbackView:
-    """The public feedback for one stored answer."""
+    """The public feedback for one stored answer (rendered from the stored record alone)."""
+    second = feedback.second_try
     return FeedbackView(
         position=position,
         item_id=item_id,
@@ -271,4 +398,36 @@ def feedback_view(feedback: Feedback, position: int, item_id: str) -> FeedbackVi
         category=feedback.category,
         max_category=feedback.max_category,
         correct_answer_html=render(feedback.correct_answer),
+        verdict=feedback.verdict,
+        given_html=render(feedback.given) if feedback.given else "",
+        points=tuple(_point_view(p) for p in feedback.points),
+        key_reasons_html=tuple(render(r) for r in feedback.key_reasons),
+        message_html=render(feedback.message) if feedback.message else "",
+        scoring_note=feedback.scoring_note,
+        solution_html=render(feedback.solution) if feedback.solution else "",
+        misconceptions=_misconceptions(feedback),
+        hints_html=tuple(render(h) for h in feedback.hints),
+        second_try=None
+        if second is None
+        else AttemptView(
+            correct=second.feedback.correct,
+            verdict=second.feedback.verdict,
+            given_html=render(second.feedback.given) if second.feedback.given else "",
+            points=tuple(_point_view(p) for p in second.feedback.points),
+            message_html=render(second.feedback.message) if second.feedback.message else "",
+            scoring_note=second.feedback.scoring_note,
+            misconceptions=_misconceptions(second.feedback),
+        ),
+    )
+
+
+def practice_view(item: Item, position: int, hints_shown: int, verdict: Verdict) -> PracticeView:
+    """Practice mode after a wrong first try: the first ``hints_shown`` hints, nothing more."""
+    shown = item.hints[:hints_shown]
+    return PracticeView(
+        position=position,
+        item_id=item.id,
+        verdict="partial" if verdict == "partial" else "wrong",
+        hints_html=tuple(render(h) for h in shown),
+        hints_left=len(item.hints) - len(shown),
     )

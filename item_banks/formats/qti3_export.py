@@ -10,7 +10,8 @@ id, label = name) and IRT parameters with standard errors (usage data, see
 
 What it does not carry is listed by :func:`export_bank` as located notes: bank description
 and notes, misconceptions, competency descriptions and cut scores, option misconception
-references, rationales on order/match options, numeric units, pretest status and
+references, rationales on order/match options, numeric units, numeric common wrong answers
+and short-text wrong answers, competency levels and study resources, pretest status and
 Sympson-Hetter exposure parameters.
 """
 
@@ -585,6 +586,10 @@ def not_carried(bank: Bank, source: str) -> list[Problem]:
             note("not carried by QTI: the competency description", field=f"{where}.description")
         if competency.cut_score is not None:
             note("not carried by QTI: the cut score", field=f"{where}.cut_score")
+        if competency.levels:
+            note("not carried by QTI: the level descriptors", field=f"{where}.levels")
+        if competency.resources:
+            note("not carried by QTI: the study resources", field=f"{where}.resources")
     for item in bank.items:
         interaction = item.interaction
         if item.status != "operational":
@@ -613,6 +618,14 @@ def not_carried(bank: Bank, source: str) -> list[Problem]:
                         item.id,
                         f"irt.se.{name}",
                     )
+        if isinstance(interaction, Numeric) and interaction.common_wrong_answers:
+            note(
+                "not carried by QTI: the common wrong answers",
+                item.id,
+                "interaction.common_wrong_answers",
+            )
+        if isinstance(interaction, ShortText) and interaction.wrong_answers:
+            note("not carried by QTI: the wrong answers", item.id, "interaction.wrong_answers")
         groups: list[tuple[str, tuple[Option, ...]]] = []
         if isinstance(interaction, SingleChoice | MultipleResponse | Order):
             groups.append(("options", interaction.options))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
 from item_banks.native import encode_bank
 from tests.browser.conftest import check_accessibility
@@ -48,28 +48,72 @@ def test_keyboard_only_learner_reaches_the_result(page: Page, server: ServerProc
             tab_to(page, "el.id === 'answer'")
             page.keyboard.type("1")
         tab_to(page, "el.tagName === 'BUTTON' && el.type === 'submit'")
-        with page.expect_navigation():
-            page.keyboard.press("Enter")
-        page.wait_for_selector("#feedback")
-        feedback = page.locator("#feedback")
-        assert feedback.get_attribute("role") == "status"
-        assert feedback.get_attribute("aria-live") == "polite"
-        verdict = page.locator("#verdict").inner_text()
+        page.keyboard.press("Enter")  # the script posts the form: no page load
+        page.wait_for_selector("#feedback-live #feedback")
+        live = page.locator("#feedback-live")
+        assert live.get_attribute("role") == "status"
+        assert live.get_attribute("aria-live") == "polite"
+        verdict = page.locator("#feedback-live #verdict").inner_text()
         assert verdict.startswith(("Right", "Not right", "Partly right"))
         if step == 1 or ("feedback-wrong" not in checked_kinds and verdict == "Not right"):
             check_accessibility(page, f"learner-feedback-{step}")
             if verdict == "Not right":
                 checked_kinds.add("feedback-wrong")
-        tab_to(page, "el.tagName === 'A' && el.classList.contains('primary')")
+        # focus moved to the way on: one key press continues
+        assert page.evaluate("document.activeElement.matches('#feedback-live a.primary')"), (
+            "focus should be on the next-question link"
+        )
         with page.expect_navigation():
             page.keyboard.press("Enter")
     else:
         pytest.fail("the assessment did not end within 40 questions")
     assert page.url.endswith("/result")
-    page.wait_for_selector("h1:has-text('Your result')")
+    page.wait_for_selector("h1:has-text('Your report')")
     rows = page.locator("table.results tbody tr")
     assert rows.count() == 4
     check_accessibility(page, "learner-result")
+
+
+def test_without_javascript_every_answer_gets_a_feedback_page(
+    browser: Browser, page: Page, server: ServerProcess
+) -> None:
+    """The site works with scripts off: the form posts, the feedback page follows.
+
+    (axe-core needs script, so the feedback page is checked in a scripted tab afterwards.)
+    """
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1000, "height": 900}
+    )
+    context.set_default_timeout(15_000)
+    plain = context.new_page()
+    feedback_url = ""
+    try:
+        plain.goto(server.assessment_url)
+        with plain.expect_navigation():
+            plain.get_by_role("button", name="Start the assessment").click()
+        for step in range(1, 4):
+            plain.wait_for_selector("form.answer")
+            kind = plain.locator("input[name=kind]").input_value()
+            if kind in ("single_choice", "multiple_response"):
+                plain.locator("input[name=answer]").first.check()
+            else:
+                plain.fill("#answer", "1")
+            with plain.expect_navigation():
+                plain.get_by_role("button", name="Submit answer").click()
+            assert f"/feedback/{step}" in plain.url
+            feedback_url = feedback_url or plain.url
+            feedback = plain.locator("#feedback")
+            assert feedback.get_attribute("role") == "status"
+            assert feedback.get_attribute("aria-live") == "polite"
+            verdict = plain.locator("#verdict").inner_text()
+            assert verdict.startswith(("Right", "Not right", "Partly right"))
+            with plain.expect_navigation():
+                plain.locator("a.primary").click()
+    finally:
+        context.close()
+    page.goto(feedback_url)
+    page.wait_for_selector("#feedback")
+    check_accessibility(page, "learner-feedback-page")
 
 
 def test_reload_keeps_the_question_and_errors_are_announced(
@@ -137,7 +181,9 @@ def test_every_interaction_is_accessible(page: Page, server: ServerProcess) -> N
         else:
             page.fill("#answer", "3")
         page.get_by_role("button", name="Submit answer").click()
-        page.wait_for_selector("#feedback")
-        page.locator("a.primary").click()
-        page.wait_for_load_state()
+        page.wait_for_selector("#feedback-live #feedback")
+        if kind in ("order", "match"):
+            check_accessibility(page, f"learner-feedback-{kind}")
+        with page.expect_navigation():
+            page.locator("#feedback-live a.primary").click()
     assert {"order", "match"} <= kinds

@@ -12,7 +12,14 @@ from engine.policy import Policy
 from engine.pool import compile_pool
 from engine.session import Session
 from item_banks import read_bank, score_answer
-from item_banks.model import Item, MultipleResponse, SingleChoice, category_count
+from item_banks.model import (
+    Item,
+    MultipleResponse,
+    Numeric,
+    ShortText,
+    SingleChoice,
+    category_count,
+)
 from item_banks.validation import lint_bank
 from tests.conftest import SAMPLE_BANK
 
@@ -50,6 +57,7 @@ def test_every_distractor_explains_the_mistake_and_every_item_has_a_solution() -
 
 
 def test_every_misconception_is_used() -> None:
+    """By a distractor, or by a numeric or short-text wrong answer."""
     used = {
         option.misconception
         for item in BANK.items
@@ -57,6 +65,12 @@ def test_every_misconception_is_used() -> None:
         for option in item.interaction.options
         if option.misconception
     }
+    for item in BANK.items:
+        interaction = item.interaction
+        if isinstance(interaction, Numeric):
+            used |= {w.misconception for w in interaction.common_wrong_answers if w.misconception}
+        if isinstance(interaction, ShortText):
+            used |= {w.misconception for w in interaction.wrong_answers if w.misconception}
     assert used == {m.id for m in BANK.misconceptions}
 
 

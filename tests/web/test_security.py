@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import random
 import re
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import msgspec
 import pytest
 from sqlalchemy import update
 
+from engine.learner import raw_answer
 from item_banks.model import Item, MultipleResponse, Numeric, ShortText, SingleChoice
 from item_banks.native import read_bank
 from item_banks.sample import sample_bank_path
@@ -25,12 +27,29 @@ from web.store.sessions import load_session
 BANK = read_bank(sample_bank_path())
 
 
-def secrets_of(item: Item) -> list[str]:
-    """Texts that must not be visible before the item is answered (raw and rendered)."""
-    texts = [item.solution, *item.hints]
+MISCONCEPTIONS = {m.id: m for m in BANK.misconceptions}
+
+
+def secrets_of(item: Item, hints: int = 0) -> list[str]:
+    """Texts that must not be visible before the item is answered (raw and rendered).
+
+    The solution, the hints (but the first ``hints``, in practice mode), option rationales,
+    numeric common wrong answers and short-text wrong answers with their explanations, and
+    the explanations of the misconceptions the item points to.
+    """
+    texts = [item.solution, *item.hints[hints:]]
     interaction = item.interaction
+    named: list[str | None] = []
     if isinstance(interaction, SingleChoice | MultipleResponse):
         texts += [o.rationale for o in interaction.options if o.rationale]
+        named += [o.misconception for o in interaction.options]
+    if isinstance(interaction, Numeric):
+        texts += [w.explanation for w in interaction.common_wrong_answers]
+        named += [w.misconception for w in interaction.common_wrong_answers]
+    if isinstance(interaction, ShortText):
+        texts += [w.explanation for w in interaction.wrong_answers]
+        named += [w.misconception for w in interaction.wrong_answers]
+    texts += [MISCONCEPTIONS[m].explanation for m in named if m]
     found = []
     for text in texts:
         if not text.strip():
@@ -43,7 +62,11 @@ def secrets_of(item: Item) -> list[str]:
 
 
 def key_values(item: Item) -> list[str]:
-    """Forms of the answer key that must not appear (unless the stem itself shows them)."""
+    """Forms of the answer key that must not appear (unless the stem itself shows them).
+
+    (Authored wrong answers are not secret in themselves: "count" or "sum" reveal nothing;
+    their explanations are, and :func:`secrets_of` lists those.)
+    """
     interaction = item.interaction
     if isinstance(interaction, Numeric):
         values = [repr(interaction.key), f"{interaction.key:g}"]
@@ -89,15 +112,67 @@ def test_no_key_rationale_solution_hint_or_parameter_before_the_answer(site: Sit
             plain = html.unescape(text)
             for secret in secrets_of(item):
                 assert secret not in text and secret not in plain, (item_id, where, secret[:40])
-            for value in key_values(item):
-                assert value not in re.sub(r'name="[^"]*" value="[^"]*"', "", plain), (
-                    item_id,
-                    where,
-                    value,
-                )
+            for value in key_values(item):  # (the random session id may hold digits)
+                shown = re.sub(r'name="[^"]*" value="[^"]*"', "", plain).replace(sid, "")
+                assert value not in shown, (item_id, where, value)
         for word in ('"irt"', '"rationale"', '"solution"', '"hints"', '"key"', '"misconception"'):
             assert word not in api
         assert "rationale" not in page.lower()
+        checked += 1
+    assert checked == len(BANK.items)
+
+
+def test_practice_mode_shows_only_the_hints_asked_for_after_a_wrong_first_try(
+    site: Site,
+) -> None:
+    """Every item of the sample bank in practice mode: no hint before the first try; after a
+    wrong first try exactly the first hint (then one more per request), and still no key,
+    rationale, solution, wrong-answer explanation or misconception explanation."""
+    with site.runtime.db.read() as conn:
+        bank_hash = site.runtime.assessment(conn, site.assessment_id).bank_hash
+        compiled = site.runtime.compiled(conn, bank_hash)
+    created = site.client.post(
+        "/api/v1/author/assessments",
+        json={"title": "Practice", "bank_hash": bank_hash, "feedback_mode": "practice"},
+        headers=site.auth(),
+    ).json()
+    rng = random.Random(3)
+    checked = 0
+    for index, item_id in enumerate(compiled.pool.item_ids):
+        item = compiled.items[item_id]
+        sid = site.client.post(f"/api/v1/assessments/{created['id']}/sessions", json={}).json()[
+            "id"
+        ]
+        force_pending(site, sid, index)
+        before = site.client.get(f"/s/{sid}").text
+        for hint in item.hints:
+            assert html.unescape(render(hint)) not in html.unescape(before), item_id
+        reply = site.client.post(
+            f"/api/v1/sessions/{sid}/responses",
+            json={"item_id": item_id, "position": 1, "answer": raw_answer(item, 0, rng)},
+        ).json()
+        assert reply["feedback"] is None
+        assert reply["practice"]["hints_html"] == [render(h) for h in item.hints[:1]]
+        for hints in range(min(1, len(item.hints)), min(2, len(item.hints)) + 1):
+            if hints == 2:  # one more hint, on request
+                more = site.client.post(
+                    f"/api/v1/sessions/{sid}/hints", json={"item_id": item_id, "position": 1}
+                ).json()
+                assert more["practice"]["hints_html"] == [render(h) for h in item.hints[:2]]
+            page = site.client.get(f"/s/{sid}").text
+            api = site.client.get(f"/api/v1/sessions/{sid}").text
+            for where, text in (("page", page), ("api", api)):
+                plain = html.unescape(text)
+                for secret in secrets_of(item, hints):
+                    assert secret not in text and secret not in plain, (item_id, where, secret[:40])
+                for value in key_values(item):
+                    shown = re.sub(r'name="[^"]*" value="[^"]*"', "", plain).replace(sid, "")
+                    assert value not in shown, (
+                        item_id,
+                        value,
+                    )
+            for word in ('"rationale"', '"solution"', '"key"', '"explanation'):
+                assert word not in api
         checked += 1
     assert checked == len(BANK.items)
 

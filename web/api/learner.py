@@ -10,7 +10,8 @@ from litestar.params import FromPath, JSONBody
 
 from web import learning
 from web.pages.learner import runtime
-from web.views import AnswerOutcome, AnswerRequest, SessionView, StartRequest
+from web.report import ReportView, build_report
+from web.views import AnswerOutcome, AnswerRequest, PracticeRequest, SessionView, StartRequest
 
 
 @post("/assessments/{assessment_id:str}/sessions", status_code=201)
@@ -48,15 +49,55 @@ async def get_session(state: State, session_id: FromPath[str]) -> SessionView:
 async def post_response(
     state: State, session_id: FromPath[str], data: JSONBody[AnswerRequest]
 ) -> AnswerOutcome:
-    """Answer the current question: returns the feedback and the next question, or the result."""
+    """Answer the current question: returns the feedback and the next question, or the result.
+
+    In ``practice`` mode a wrong first try returns ``practice`` (a hint) instead of the
+    feedback; send the second try with ``"attempt": 2``.
+    """
     rt = runtime(state)
     return await rt.call(
         lambda: learning.submit_answer(
-            rt, session_id, item_id=data.item_id, position=data.position, answer=data.answer
+            rt,
+            session_id,
+            item_id=data.item_id,
+            position=data.position,
+            answer=data.answer,
+            attempt=data.attempt,
         )
     )
 
 
+@post("/sessions/{session_id:str}/hints", status_code=200)
+async def post_hint(
+    state: State, session_id: FromPath[str], data: JSONBody[PracticeRequest]
+) -> SessionView:
+    """Practice mode, after a wrong first try: show one more hint (``session.practice``)."""
+    rt = runtime(state)
+    return await rt.call(
+        lambda: learning.next_hint(rt, session_id, item_id=data.item_id, position=data.position)
+    )
+
+
+@post("/sessions/{session_id:str}/reveal", status_code=200)
+async def post_reveal(
+    state: State, session_id: FromPath[str], data: JSONBody[PracticeRequest]
+) -> AnswerOutcome:
+    """Practice mode, after a wrong first try: skip the second try; returns the feedback."""
+    rt = runtime(state)
+    return await rt.call(
+        lambda: learning.reveal_answer(rt, session_id, item_id=data.item_id, position=data.position)
+    )
+
+
+@get("/sessions/{session_id:str}/report")
+async def get_report(state: State, session_id: FromPath[str]) -> ReportView:
+    """The competency report of a finished session (409 before the end)."""
+    rt = runtime(state)
+    return await rt.call(build_report, rt, session_id)
+
+
 learner_api = Router(
-    path="/api/v1", route_handlers=[create_session, get_session, post_response], tags=["learner"]
+    path="/api/v1",
+    route_handlers=[create_session, get_session, post_response, post_hint, post_reveal, get_report],
+    tags=["learner"],
 )

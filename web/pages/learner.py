@@ -1,8 +1,10 @@
-"""Learner pages: landing, question, feedback, result. Server-rendered, work without JavaScript.
+"""Learner pages: landing, question, feedback, report. Server-rendered, work without JavaScript.
 
 Every POST redirects (303) to a GET page, so reloading never resubmits, and every page is
 reachable again from the session URL alone (``/s/{session}``): closing the browser or a
-server restart loses nothing.
+server restart loses nothing. With JavaScript, ``static/skillgauge.js`` submits the answer
+form in the background and shows the feedback panel of the page it lands on in the
+question page's live region (progressive enhancement: the same POST and the same pages).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from item_banks.errors import AnswerError
 from web import learning
 from web.errors import NotFoundError
 from web.markdown import render
+from web.report import build_report, report_charts
 from web.runtime import Runtime
 from web.store.achievements import for_assessment
 from web.store.assessments import list_assessments
@@ -150,17 +153,19 @@ async def answer(
     form = await request.form()
     kind = str(form.get("kind") or "")
     given, shown, problem = answer_from_form(form, kind)
-    item_id = str(form.get("item_id") or "")
-    try:
-        position = int(str(form.get("position") or "0"))
-    except ValueError:
-        position = 0
+    item_id, position = _question_of(form)
+    attempt = 2 if str(form.get("attempt") or "1") == "2" else 1
     try:
         if problem is not None:
             raise AnswerError(item_id, problem)
         outcome = await rt.call(
             lambda: learning.submit_answer(
-                rt, session_id, item_id=item_id, position=position, answer=given
+                rt,
+                session_id,
+                item_id=item_id,
+                position=position,
+                answer=given,
+                attempt=attempt,
             )
         )
     except AnswerError as exc:
@@ -170,8 +175,41 @@ async def answer(
             context=_question_context(view, error=exc.message, given=shown),
             status_code=422,
         )
-    if outcome.feedback is None:
+    if outcome.feedback is None:  # end mode, or a practice second try to come
         return Redirect(path=f"/s/{session_id}", status_code=303)
+    return Redirect(path=f"/s/{session_id}/feedback/{position}", status_code=303)
+
+
+def _question_of(form: Any) -> tuple[str, int]:
+    item_id = str(form.get("item_id") or "")
+    try:
+        position = int(str(form.get("position") or "0"))
+    except ValueError:
+        position = 0
+    return item_id, position
+
+
+@post("/s/{session_id:str}/hint", name="hint")
+async def hint(
+    state: State, request: Request[Any, Any, Any], session_id: FromPath[str]
+) -> Redirect:
+    """Practice mode: show the next hint (one at a time), then the question again."""
+    rt = runtime(state)
+    item_id, position = _question_of(await request.form())
+    await rt.call(lambda: learning.next_hint(rt, session_id, item_id=item_id, position=position))
+    return Redirect(path=f"/s/{session_id}", status_code=303)
+
+
+@post("/s/{session_id:str}/reveal", name="reveal")
+async def reveal(
+    state: State, request: Request[Any, Any, Any], session_id: FromPath[str]
+) -> Redirect:
+    """Practice mode: skip the second try and see the explanation."""
+    rt = runtime(state)
+    item_id, position = _question_of(await request.form())
+    await rt.call(
+        lambda: learning.reveal_answer(rt, session_id, item_id=item_id, position=position)
+    )
     return Redirect(path=f"/s/{session_id}/feedback/{position}", status_code=303)
 
 
@@ -189,16 +227,25 @@ async def feedback(
 
 @get("/s/{session_id:str}/result", name="result")
 async def result(state: State, session_id: FromPath[str]) -> Template | Redirect:
-    """Per-competency result and pass or fail."""
+    """The competency report: where the learner stands, what they showed, what to study."""
     rt = runtime(state)
     view = await rt.call(learning.view_session, rt, session_id)
     if view.status != "finished":
         return Redirect(path=f"/s/{session_id}", status_code=303)
-    return Template("result.html", context={"session": view, "result": view.result})
+    report = await rt.call(build_report, rt, session_id)
+    return Template(
+        "result.html",
+        context={
+            "session": view,
+            "result": view.result,
+            "report": report,
+            "charts": report_charts(report),
+        },
+    )
 
 
 learner_router = Router(
     path="/",
-    route_handlers=[home, landing, start, question, answer, feedback, result],
+    route_handlers=[home, landing, start, question, answer, hint, reveal, feedback, result],
     include_in_schema=False,
 )

@@ -1,27 +1,142 @@
-// Progressive enhancement only: every page works without this file.
-// A countdown next to the time limit, announced at 5 minutes and 1 minute left.
+// Progressive enhancement only: every page works without this file (no inline script, no
+// network beyond this site, nothing the server does not also do for a plain form).
 (function () {
   "use strict";
-  var time = document.querySelector("time[data-deadline]");
-  if (!time) { return; }
-  var deadline = Date.parse(time.getAttribute("data-deadline"));
-  var out = document.querySelector(".timer .remaining");
-  if (!out || isNaN(deadline)) { return; }
-  var announced = {};
-  function tick() {
-    var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
-    var minutes = Math.floor(left / 60);
-    var seconds = left % 60;
-    out.textContent = " (" + minutes + ":" + (seconds < 10 ? "0" : "") + seconds + " left)";
-    if ((left === 300 || left === 60) && !announced[left]) {
-      announced[left] = true;
-      out.setAttribute("aria-live", "assertive");
-      setTimeout(function () { out.setAttribute("aria-live", "off"); }, 2000);
+
+  // A countdown next to the time limit, announced at 5 minutes and 1 minute left.
+  function countdown() {
+    var time = document.querySelector("time[data-deadline]");
+    if (!time) { return; }
+    var deadline = Date.parse(time.getAttribute("data-deadline"));
+    var out = document.querySelector(".timer .remaining");
+    if (!out || isNaN(deadline)) { return; }
+    var announced = {};
+    function tick() {
+      var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+      var minutes = Math.floor(left / 60);
+      var seconds = left % 60;
+      out.textContent = " (" + minutes + ":" + (seconds < 10 ? "0" : "") + seconds + " left)";
+      if ((left === 300 || left === 60) && !announced[left]) {
+        announced[left] = true;
+        out.setAttribute("aria-live", "assertive");
+        setTimeout(function () { out.setAttribute("aria-live", "off"); }, 2000);
+      }
+      if (left === 0) { window.location.reload(); return; }
+      setTimeout(tick, 1000);
     }
-    if (left === 0) { window.location.reload(); return; }
-    setTimeout(tick, 1000);
+    tick();
   }
-  tick();
+
+  // The answer form, submitted in the background: the same POST as without script, which
+  // lands (after its redirect) on the feedback page; that page's feedback panel is shown
+  // here, in the page's live region, so screen readers announce it, and focus moves to
+  // the way on. Anything else (the next question in "end" mode, a practice second try,
+  // the report) is simply followed; a refused answer shows the question with its error.
+  function enhanceAnswerForm() {
+    var form = document.querySelector("form.answer[data-enhance]");
+    var live = document.getElementById("feedback-live");
+    if (!form || !live || !window.fetch || !window.DOMParser || !window.FormData) { return; }
+    var busy = false;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (busy) { return; }
+      busy = true;
+      var button = form.querySelector("button[type=submit]");
+      if (button) { button.disabled = true; button.setAttribute("aria-busy", "true"); }
+      var body = new URLSearchParams(new FormData(form));
+      fetch(form.getAttribute("action"), {
+        method: "POST",
+        body: body,
+        credentials: "same-origin",
+        headers: { "Accept": "text/html" }
+      }).then(function (response) {
+        return response.text().then(function (text) { return { response: response, text: text }; });
+      }).then(function (got) {
+        var doc = new DOMParser().parseFromString(got.text, "text/html");
+        var landed = new URL(got.response.url, window.location.href).pathname;
+        var panel = doc.getElementById("feedback");
+        if (got.response.ok && panel && /\/feedback\/\d+$/.test(landed)) {
+          showFeedback(form, live, panel, got.response.url, doc.title);
+        } else if (got.response.ok) {
+          window.location.assign(got.response.url);
+        } else if (got.response.status === 422 && doc.querySelector("main form.answer")) {
+          replaceMain(doc);
+        } else {
+          document.open();
+          document.write(got.text);
+          document.close();
+        }
+      }).catch(function () {
+        busy = false;
+        form.submit(); // the network failed: try the plain form (a repeat is recognised)
+      });
+    });
+  }
+
+  function showFeedback(form, live, panel, url, title) {
+    var shown = document.importNode(panel, true);
+    shown.removeAttribute("role");
+    shown.removeAttribute("aria-live");
+    Array.prototype.forEach.call(form.elements, function (el) { el.disabled = true; });
+    var button = form.querySelector("button[type=submit]");
+    if (button) { button.hidden = true; }
+    live.appendChild(shown);
+    if (title) { document.title = title; }
+    if (window.history && window.history.replaceState) {
+      window.history.replaceState(null, "", url);
+    }
+    var next = shown.querySelector("a.primary");
+    shown.scrollIntoView({ block: "start" });
+    if (next) { next.focus({ preventScroll: true }); }
+  }
+
+  function replaceMain(doc) {
+    var fresh = doc.querySelector("main");
+    var current = document.querySelector("main");
+    if (!fresh || !current) { return; }
+    current.replaceWith(document.importNode(fresh, true));
+    init();
+    var invalid = document.querySelector("[aria-invalid=true], #answer-error");
+    if (invalid) { invalid.focus(); }
+  }
+
+  // Practice mode: after a wrong first try the page opens on the hint; focus it so it is
+  // read first, and the second try is one Tab away.
+  function focusRetry() {
+    var retry = document.getElementById("retry");
+    if (retry && !document.getElementById("answer-error")) { retry.focus(); }
+  }
+
+  // The report: a print button, and collapsed details opened for printing.
+  function printing() {
+    var holder = document.querySelector(".print-action");
+    var button = document.querySelector("button[data-print]");
+    if (holder && button) {
+      holder.hidden = false;
+      button.addEventListener("click", function () { window.print(); });
+    }
+    window.addEventListener("beforeprint", function () {
+      Array.prototype.forEach.call(document.querySelectorAll("details:not([open])"), function (d) {
+        d.setAttribute("open", "");
+        d.setAttribute("data-print-opened", "");
+      });
+    });
+    window.addEventListener("afterprint", function () {
+      Array.prototype.forEach.call(document.querySelectorAll("details[data-print-opened]"), function (d) {
+        d.removeAttribute("open");
+        d.removeAttribute("data-print-opened");
+      });
+    });
+  }
+
+  function init() {
+    enhanceAnswerForm();
+    focusRetry();
+  }
+
+  countdown();
+  init();
+  printing();
 })();
 // "Copy link" buttons: copy the named input's value and say so.
 (function () {

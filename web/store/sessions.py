@@ -3,6 +3,12 @@
 A session row holds the engine's serialised :class:`~engine.session.SessionState`; every
 answer inserts one response row and rewrites the state in the same transaction. ``version``
 makes concurrent writers detectable (optimistic concurrency on top of the row lock).
+
+In practice mode a wrong first try is held in the same ``state`` document, under the extra
+key ``"practice"`` (a :class:`PracticeHold`), until the learner's second try or "show the
+answer" settles the item; only then is the response row appended (responses are
+append-only, so the row is written once, complete). Documents without the key are plain
+engine states, so no schema change was needed.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from engine.feedback import Feedback
 from engine.session import SessionResult, SessionState
 from web.db.connection import as_utc, utcnow
 from web.db.fast import FastStatement
@@ -24,8 +31,59 @@ from web.errors import ConflictError
 RawAnswer = str | list[str]
 
 
+class PracticeHold(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A practice answer whose second try is still open.
+
+    Attributes
+    ----------
+    position, item_id
+        The question (its number in the session) and its item.
+    answer, category, max_category
+        The first try and its score: what the engine records when the item is settled.
+    feedback
+        The first try's full feedback (shown only once the item is settled).
+    hints_shown
+        How many of the item's hints the learner has seen (one at a time).
+    elapsed_ms
+        Time taken by the first try.
+    """
+
+    position: int
+    item_id: str
+    answer: RawAnswer
+    category: int
+    max_category: int
+    feedback: Feedback
+    hints_shown: int = 0
+    elapsed_ms: int | None = None
+
+
+class _StoredState(SessionState, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The ``state`` document: the engine's state plus, in practice mode, an open hold."""
+
+    practice: PracticeHold | None = None
+
+
+_ENGINE_FIELDS = SessionState.__struct_fields__
+
+
+def encode_state(state: SessionState, practice: PracticeHold | None = None) -> str:
+    """The ``state`` column's text: the engine state, with the practice hold if any."""
+    if practice is None:
+        return msgspec.json.encode(state).decode("utf-8")
+    stored = _StoredState(**{f: getattr(state, f) for f in _ENGINE_FIELDS}, practice=practice)
+    return msgspec.json.encode(stored).decode("utf-8")
+
+
+def decode_state(text: str | bytes) -> tuple[SessionState, PracticeHold | None]:
+    """Split the ``state`` column into the engine state and the practice hold."""
+    stored = msgspec.json.decode(text, type=_StoredState)
+    state = SessionState(**{f: getattr(stored, f) for f in _ENGINE_FIELDS})
+    return state, stored.practice
+
+
 class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """A stored learner session."""
+    """A stored learner session (``practice``: an open practice second try, if any)."""
 
     id: str
     assessment_id: str
@@ -39,6 +97,7 @@ class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
     finished_at: datetime | None
     result: SessionResult | None
     learner_did: str | None = None
+    practice: PracticeHold | None = None
 
 
 class ResponseRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -93,10 +152,12 @@ def create_session(
 
 
 def _record(row: Any) -> SessionRecord:
+    state, practice = decode_state(row.state)
     return SessionRecord(
         id=row.id,
         assessment_id=row.assessment_id,
-        state=msgspec.json.decode(row.state, type=SessionState),
+        state=state,
+        practice=practice,
         version=row.version,
         learner_name=row.learner_name,
         learner_email=row.learner_email,
@@ -157,13 +218,14 @@ def save_state(
     record: SessionRecord,
     state: SessionState,
     result: SessionResult | None,
+    practice: PracticeHold | None = None,
 ) -> None:
-    """Replace the session's state; refuses if another writer changed it meanwhile."""
+    """Replace the session's state (and practice hold); refuses if another writer changed it."""
     now = utcnow()
     params: dict[str, Any] = {
         "session_id": record.id,
         "expected_version": record.version,
-        "state": msgspec.json.encode(state).decode("utf-8"),
+        "state": encode_state(state, practice),
         "version": record.version + 1,
         "updated_at": now,
     }

@@ -147,14 +147,18 @@ def test_sample_bank_round_trips_but_for_the_listed_fields() -> None:
     bank = read_bank(SAMPLE_BANK)
     again, notes = round_trip(bank)
     assert sorted({n.message for n in notes}) == [
-        "not carried by QTI: 20 misconceptions",
+        f"not carried by QTI: {len(bank.misconceptions)} misconceptions",
         "not carried by QTI: status pretest",
         "not carried by QTI: the bank description",
         "not carried by QTI: the bank notes",
+        "not carried by QTI: the common wrong answers",
         "not carried by QTI: the competency description",
         "not carried by QTI: the cut score",
+        "not carried by QTI: the level descriptors",
         "not carried by QTI: the misconception reference",
+        "not carried by QTI: the study resources",
         "not carried by QTI: the unit",
+        "not carried by QTI: the wrong answers",
     ]
     # Every text, code block and list of the sample survives: no Markdown note.
     assert not [n for n in notes if "XHTML" in n.message]
@@ -165,7 +169,8 @@ def test_sample_bank_round_trips_but_for_the_listed_fields() -> None:
         notes="",
         misconceptions=(),
         competencies=tuple(
-            msgspec.structs.replace(c, description="", cut_score=None) for c in bank.competencies
+            msgspec.structs.replace(c, description="", cut_score=None, levels=(), resources=())
+            for c in bank.competencies
         ),
         items=tuple(_strip_item(item) for item in bank.items),
     )
@@ -178,7 +183,9 @@ def _strip_item(item: Item) -> Item:
         options = tuple(msgspec.structs.replace(o, misconception=None) for o in interaction.options)
         interaction = msgspec.structs.replace(interaction, options=options)
     if isinstance(interaction, Numeric):
-        interaction = msgspec.structs.replace(interaction, unit=None)
+        interaction = msgspec.structs.replace(interaction, unit=None, common_wrong_answers=())
+    if isinstance(interaction, ShortText):
+        interaction = msgspec.structs.replace(interaction, wrong_answers=())
     return msgspec.structs.replace(
         item, interaction=interaction, status="operational", exposure=None
     )
