@@ -684,6 +684,8 @@ def run_batch(
     check_batch_policy(session)
     pool = session.pool
     theta = np.asarray(true_theta, dtype=np.float64)
+    if theta.ndim == 0 or theta.shape[0] == 0:
+        raise ValueError("need at least one simulee")
     abilities = theta.reshape(theta.shape[0], -1)
     if abilities.shape[1] not in (1, pool.n_competencies):
         raise ValueError(
@@ -726,7 +728,7 @@ def run_batch(
             done = first + part.items.shape[0]
             probability = update_eligibility(probability, counts / done, exposure.r_max)
     items = np.concatenate([p.items for p in parts])
-    width = int((items >= 0).sum(axis=1).max()) if n else 0
+    width = int((items >= 0).sum(axis=1).max())
     return BatchRun(
         pool=pool,
         true_theta=abilities,
