@@ -376,6 +376,7 @@ class _Block:
         self.administered = np.zeros((m, j), dtype=bool)
         self.excluded = np.zeros((m, j), dtype=bool)
         self.refused = np.zeros((m, j), dtype=bool)
+        self.relaxed = np.zeros(m, dtype=bool)  # eligibility relaxed: nothing else was left
         if eligibility is not None:
             u = draws.matrix(first + np.arange(m), j, ELIGIBILITY)
             self.excluded = u >= eligibility[None, :]
@@ -496,7 +497,8 @@ class _Block:
         """Operational choice for ``rows``; -1 where nothing can be given."""
         session = self.session
         pool = self.pool
-        eligible = pool.operational[None, :] & ~self.administered[rows] & ~self.excluded[rows]
+        excluded = self.excluded[rows] & ~self.relaxed[rows, None]
+        eligible = pool.operational[None, :] & ~self.administered[rows] & ~excluded
         method = session.policy.selection.method
         posterior = self._posterior(rows) if method == "max_posterior_info" else None
         uniform = (
@@ -555,9 +557,11 @@ class _Block:
             chosen[go[has]] = np.argmax(running > picks[:, None], axis=1)
         todo = np.flatnonzero(chosen < 0)
         rows = act[todo]
-        eligible_any = (
-            pool.operational[None, :] & ~self.administered[rows] & ~self.excluded[rows]
-        ).any(axis=1)
+        open_ = pool.operational[None, :] & ~self.administered[rows]
+        eligible_any = (open_ & ~self.excluded[rows]).any(axis=1)
+        if session.policy.exposure.method == "eligibility":  # ineligibility never ends a test
+            self.relaxed[rows[~eligible_any]] = True
+            eligible_any = open_.any(axis=1)
         out = todo[~eligible_any]
         self.finished[act[out]] = True
         self.exhausted[act[out]] = True

@@ -225,6 +225,20 @@ def test_eligibility_is_updated_as_in_the_simulation_loop(update_every: int) -> 
     assert run.excluded.any()
 
 
+def test_eligibility_at_the_average_rate_relaxes_as_session_does() -> None:
+    # r_max = length / bank size leaves some learners without an eligible item: both the
+    # Session and the batch then make every item not yet given eligible again.
+    pool = compile_pool(synthetic_bank(40, "2pl", 1, seed=2))
+    policy = Policy(
+        exposure=ExposureConfig(method="eligibility", r_max=0.25),
+        content=NONE,
+        stopping=FixedLength(n=10),
+    )
+    run = assert_same(Session(pool, policy), THETA, seed=6)
+    assert (run.lengths == 10).all()
+    assert (run.excluded.sum(axis=1) > 30).any()  # more than 30 ineligible: relaxed
+
+
 @settings(max_examples=12, deadline=None)
 @given(
     bank_seed=st.integers(0, 1000),
