@@ -79,10 +79,11 @@ def simulate_adaptive_batch(
     """:func:`simulate_adaptive` with all simulees advancing together (:mod:`engine.batch`).
 
     The same Session rules (selection, EAP, exposure control, pretest seeding, stopping)
-    as array operations over simulees x items: about 15 times faster for 20,000 simulees x
-    30 items. Random numbers come from the batch's counter-based streams, so the data differ
-    from :func:`simulate_adaptive`'s draw by draw, not in distribution. With item
-    eligibility, the probabilities are updated after every ``update_every`` simulees.
+    as array operations over simulees x items: about 12 times faster on a 200-item bank
+    (20,000 simulees x 30 items in about 3 s). Random numbers come from the batch's
+    counter-based streams, so the data differ from :func:`simulate_adaptive`'s draw by
+    draw, not in distribution. With item eligibility, the probabilities are updated after
+    every ``update_every`` simulees.
 
     Raises
     ------

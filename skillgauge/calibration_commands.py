@@ -134,7 +134,7 @@ def register(commands: Any) -> None:
         "--lockstep",
         action="store_true",
         help="with --adaptive: all simulees advance together (the engine's batch CAT: the "
-        "same rules, about 15 times faster; EAP and the vectorised criteria only)",
+        "same rules, about 12 times faster; EAP and the vectorised criteria only)",
     )
     sim.add_argument("--out", type=Path, required=True)
     sim.set_defaults(handler=_simulate_responses)
