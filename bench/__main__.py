@@ -1,18 +1,22 @@
 """``make bench``: every benchmark, side by side with its competitor, reported as ratios.
 
-``python -m bench [engine] [calibration] [web]`` runs only the named groups.
+``python -m bench [engine] [calibration] [web]`` runs only the named groups;
+``python -m bench cat-design`` runs the CAT design study (:mod:`bench.cat_design`), which
+``make bench`` leaves out.
 """
 
 from __future__ import annotations
 
 import sys
 
-from bench import calibration_bench, engine_bench, web_load
+from bench import calibration_bench, cat_design, engine_bench, web_load
 
 
 def main(argv: list[str]) -> None:
     """Run the benchmark groups and print one summary table."""
     groups = set(argv) or {"engine", "calibration", "web"}
+    if "cat-design" in groups:
+        cat_design.main()
     rows = []
     if "engine" in groups:
         rows += engine_bench.main()

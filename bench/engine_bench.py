@@ -4,6 +4,9 @@
 2. 1000 simulated examinees x 30 items on that bank.
 3. Precision: 300-item 2PL bank, 500 simulees from N(0, 1), 20 items; RMSE of our EAP with
    maximum information and of catsim's MLE with maximum information, same simulees.
+4. The lockstep batch CAT (:mod:`engine.batch`) against the per-simulee Session loop of
+   item 2 (same bank, policy and simulees; then 20,000 simulees), and on the calibration
+   suite's operational CAT (200-item 2PL bank, item eligibility).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from catsim.estimation import NumericalSearchEstimator
 from catsim.item_bank import ItemBank
 from catsim.selection import MaxInfoSelector
 
-from engine.policy import ContentConfig, Policy
+from engine.batch import run_batch
+from engine.policy import ContentConfig, ExposureConfig, Policy
 from engine.pool import ItemPool, compile_pool
 from engine.session import Session, SessionState
 from engine.simulation import run as run_simulation
@@ -156,6 +160,55 @@ def simulation_speed(examinees: int = 1000, catsim_examinees: int = 100) -> tupl
     return Row(f"{examinees} examinees x 30 items", ours, theirs, "s", "lower"), note
 
 
+def operational_batch_speed(examinees: int = 2000) -> Row:
+    """The batch CAT against the Session loop on the calibration suite's operational CAT."""
+    pool = compile_pool(synthetic_bank(200, "2pl", 1, seed=11))
+    policy = Policy(
+        exposure=ExposureConfig(method="eligibility", r_max=0.15),
+        content=ContentConfig(balance="none"),
+        stopping=FixedLength(n=30),
+    )
+    session = Session(pool, policy)
+    thetas = np.random.default_rng(1).normal(size=(examinees, 1))
+    t0 = time.perf_counter()
+    run_simulation(session, thetas, seed=1)
+    loop = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    run_batch(session, thetas, seed=1)
+    batch = time.perf_counter() - t0
+    print(
+        f"  batch CAT, 200-item 2PL, eligibility 0.15: {examinees} x 30 in {batch:.2f} s "
+        f"(Session loop {loop:.2f} s, {loop / batch:.1f}x)"
+    )
+    return Row(f"{examinees} x 30 of 200, eligibility: batch vs loop", batch, loop, "s", "lower")
+
+
+def batch_speed(examinees: int = 1000) -> list[Row]:
+    """The batch CAT against the Session loop (item 2's run), then at 20,000 simulees."""
+    pool = compile_pool(synthetic_bank(1000, "3pl", 1, seed=1))
+    session = Session(pool, POLICY)
+    thetas = np.random.default_rng(11).normal(size=(examinees, 1))
+    t0 = time.perf_counter()
+    run_simulation(session, thetas, seed=12)
+    loop = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    run_batch(session, thetas, seed=12)
+    batch = time.perf_counter() - t0
+    many = np.random.default_rng(12).normal(size=(20_000, 1))
+    t0 = time.perf_counter()
+    run_batch(session, many, seed=13)
+    batch_many = time.perf_counter() - t0
+    print(
+        f"  batch CAT: {examinees} x 30 in {batch:.2f} s (Session loop {loop:.2f} s, "
+        f"{loop / batch:.1f}x); 20,000 x 30 in {batch_many:.1f} s "
+        f"({batch_many / 20_000 / 30 * 1e6:.1f} us a simulee-step)"
+    )
+    return [
+        Row(f"{examinees} x 30 items: batch vs Session loop", batch, loop, "s", "lower"),
+        operational_batch_speed(),
+    ]
+
+
 def precision(examinees: int = 500) -> Row:
     """RMSE on a 300-item 2PL bank, 20 items, same simulees: our EAP vs catsim's MLE."""
     pool = compile_pool(synthetic_bank(300, "2pl", 1, seed=5))
@@ -183,4 +236,4 @@ def main() -> list[Row]:
     print(f"  simulation: ours {sim.ours:.2f} s; catsim {sim.theirs:.1f} s ({note})")
     prec = precision()
     print(f"  precision: ours (EAP) RMSE {prec.ours:.3f}; catsim (MLE) RMSE {prec.theirs:.3f}")
-    return [step, sim, prec]
+    return [step, sim, prec, *batch_speed()]

@@ -33,6 +33,21 @@ Model fit
     **G2** is the full-table likelihood ratio against the saturated model, reported when
     the number of possible patterns is small; log-likelihood, AIC and BIC are on the result.
 
+Missing responses
+    Infit, outfit and Q3 use each person's own responses and work with missing data. S-X2,
+    M2 and G2 are not computed when responses are missing, and the note says why. S-X2
+    groups persons by their summed score over the same items, and with missing responses
+    summed scores are over different items. M2 and G2 compare the observed item margins
+    and pairs with the population model's, but with missing responses each margin comes
+    only from the persons who got the item; in adaptive data those persons were chosen by
+    their earlier answers (missing at random, not completely at random), so their margins
+    are not the population's and the comparison would reject a true model. R mirt offers
+    these statistics with missing data only by imputing the missing responses from the
+    fitted model (plausible values); with 85 % of a CAT's table imputed, the statistic
+    mostly compares the model with its own predictions and loses its power, so it is not
+    offered here. Per-form statistics for designs missing completely at random (fixed
+    forms with common items) would be valid and are not implemented.
+
 Local dependence
     **Q3** (Yen, 1984): correlations of the residuals :math:`x - E(\theta_{EAP})` between
     item pairs over the persons who answered both; pairs with
@@ -123,6 +138,13 @@ class LocalDependence:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _missing_share(result: FitResult) -> float:
+    """Share of the (weighted) person x item table that is not administered."""
+    design = result.model.design
+    missing = design.counts @ (design.patterns < 0)
+    return float(missing.sum() / max(design.counts.sum() * design.n_items, 1e-300))
 
 
 def _weights(result: FitResult) -> Array:
@@ -224,7 +246,14 @@ def s_x2(result: FitResult, *, mincell: float = 1.0) -> tuple[Array, NDArray[np.
     stat = np.full(j, np.nan)
     dfs = np.zeros(j, dtype=np.intp)
     if design.has_missing:
-        return stat, dfs, "S-X2 needs complete responses; these data have missing responses"
+        share = _missing_share(result)
+        return (
+            stat,
+            dfs,
+            f"S-X2 needs complete responses and is not computed: {share:.0%} of the person x "
+            "item table is missing, so summed scores are over different items; imputing the "
+            "missing answers from the fitted model would test it against its own predictions",
+        )
     cats = design.n_categories
     p = cal.probabilities(cal.theta)
     weights = _weights(result)
@@ -427,7 +456,13 @@ def model_fit(result: FitResult) -> ModelFit:
         n_persons=result.n_persons,
     )
     if design.has_missing:
-        notes.append("M2 and G2 need complete responses; these data have missing responses")
+        notes.append(
+            f"M2 and G2 need complete responses and are not computed: {_missing_share(result):.0%}"
+            " of the person x item table is missing, and each item's margins come only from "
+            "the persons who got it (in adaptive data, persons chosen by their earlier "
+            "answers), which the population model does not predict; imputing the missing "
+            "answers from the fitted model would test it against its own predictions"
+        )
         return _replace(base, notes=tuple(notes))
     j = design.n_items
     w = _weights(result)

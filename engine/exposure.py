@@ -9,6 +9,9 @@ r"""Exposure control: keep the most informative items from being given to everyo
   item is eligible with probability :math:`P(E_i)`; after each session the probabilities are
   updated from the observed exposure rates :math:`\hat r_i`:
   :math:`P(E_i) \leftarrow \min\{1,\; r_{max} P(E_i) / \hat r_i\}` (:func:`update_eligibility`).
+  When the ineligible items leave nothing to give, every item not yet given becomes eligible
+  again for that learner (their rule for an infeasible shadow test), so exposure control
+  never shortens a test.
 
 References
 ----------

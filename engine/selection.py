@@ -164,6 +164,72 @@ class Selector:
                 out[members] = family.information(self._theta[members][:, None])[:, 0]
         return out
 
+    # ------------------------------------------------------------------ many simulees
+
+    #: Criteria :meth:`criterion_rows` computes for many simulees at once.
+    ROW_METHODS = ("max_info", "a_stratified", "max_posterior_info", "random")
+
+    def criterion_rows(
+        self,
+        theta: Array,
+        counts: Array,
+        posterior: Array | None,
+        uniform: Array | None,
+    ) -> Array:
+        """:meth:`criterion` for ``m`` simulees at once, shape ``(m, n_items)``.
+
+        Row ``r`` equals ``criterion(theta[r], counts[r], ...)`` exactly: the same
+        element-wise operations in the same order, and per-row matrix-vector products for
+        ``max_posterior_info`` (used by :mod:`engine.batch`).
+
+        Parameters
+        ----------
+        theta, counts
+            ``(m, K)`` estimates and operational items per competency.
+        posterior
+            ``(m, K, Q)`` normalised posteriors (``max_posterior_info`` only).
+        uniform
+            ``(m, n_items)`` uniform draws (``random`` only).
+        """
+        method = self.method
+        if method == "max_info":
+            return self.information_rows(theta)
+        if method == "a_stratified":
+            return self._a_stratified(theta, counts)
+        if method == "random" and uniform is not None:
+            return uniform
+        if method == "max_posterior_info" and posterior is not None:
+            out = np.empty((theta.shape[0], self.pool.n_items))
+            for k, members in enumerate(self._by_competency):  # competencies, not items
+                if members.size:
+                    info = self.tables.information[members]
+                    out[:, members] = np.matmul(info[None], posterior[:, k, :, None])[..., 0]
+            return out
+        raise ValueError(f"criterion_rows does not compute {method!r}")
+
+    def information_rows(self, theta: Array) -> Array:
+        """:meth:`information` for ``m`` simulees: ``(m, K)`` estimates -> ``(m, n_items)``."""
+        pool = self.pool
+        item_theta = np.take(theta, pool.competency, axis=1)
+        if self._all_dichotomous:
+            return self._kernel.information(item_theta, np.empty_like(item_theta))
+        out = np.empty_like(item_theta)
+        if pool.dichotomous_index.size:
+            part = item_theta[:, pool.dichotomous_index]
+            out[:, pool.dichotomous_index] = self._kernel.information(part, np.empty_like(part))
+        if self._poly_table is not None:
+            out[:, self._poly_index] = interpolated_information(
+                self._poly_table, item_theta[:, self._poly_index]
+            )
+            return out
+        for members, family in (
+            (pool.graded_index, pool.graded),
+            (pool.partial_index, pool.partial),
+        ):
+            if members.size:
+                out[:, members] = family.information(item_theta[:, members].T).T
+        return out
+
     # ------------------------------------------------------------------ rules
 
     def _make_strata(self, n_strata: int) -> Index:
@@ -176,12 +242,13 @@ class Selector:
         return strata
 
     def _a_stratified(self, theta: Array, counts: Array) -> Array:
+        """Distance of ``b`` to the estimate plus the stratum penalty (``(K,)`` or ``(m, K)``)."""
         n_strata = self.config.strata
         stage = np.minimum(n_strata - 1, np.floor(counts * n_strata / self._planned)).astype(
             np.intp
         )
-        item_theta = theta[self.pool.competency]
-        item_stage = stage[self.pool.competency]
+        item_theta = np.take(theta, self.pool.competency, axis=-1)
+        item_stage = np.take(stage, self.pool.competency, axis=-1)
         distance = np.abs(self.pool.location - item_theta)
         penalty = _STRATUM_PENALTY * np.abs(self._strata - item_stage)
         return np.asarray(-(distance + penalty), dtype=np.float64)

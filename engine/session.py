@@ -312,6 +312,11 @@ class Session:
                     return msgspec.structs.replace(state, pending=item)
 
         eligible = pool.operational & ~blocked
+        if not eligible.any() and self.policy.exposure.method == "eligibility":
+            # Ineligibility never ends a test: when it leaves nothing to give, every item not
+            # yet given is eligible again (van der Linden & Veldkamp, 2004, drop the
+            # eligibility constraints when they make the shadow test infeasible).
+            eligible = pool.operational & ~administered
         if not eligible.any():
             return msgspec.structs.replace(
                 state, finished=True, stop_reason="no eligible items left in the bank"

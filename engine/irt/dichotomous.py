@@ -139,15 +139,21 @@ class DichotomousKernel:
 
         Uses :math:`I = a^2 (d-c)^2 \psi^2 (1-\psi)^2 / (P (1 - P))`, which for 2PL items
         reduces to :math:`a^2 \psi (1 - \psi)`.
+
+        ``theta`` may also be ``(m, n)``: one row of abilities per simulee, item ``i`` in
+        column ``i`` (:mod:`engine.batch`). The same element-wise operations run, in the same
+        order, so every row equals the one-dimensional result exactly.
         """
-        psi = self._buf
+        if theta.shape == self._buf.shape:
+            psi, q = self._buf, self._buf2
+        else:
+            psi, q = np.empty_like(theta), np.empty_like(theta)
         np.subtract(theta, self.b, out=psi)
         np.multiply(psi, self.a, out=psi)
         np.negative(psi, out=psi)
         np.exp(psi, out=psi)
         np.add(psi, 1.0, out=psi)
         np.reciprocal(psi, out=psi)  # psi = logistic(a (theta - b))
-        q = self._buf2
         np.subtract(1.0, psi, out=q)
         np.multiply(psi, q, out=q)  # psi (1 - psi)
         if self.two_pl:

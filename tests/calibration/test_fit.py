@@ -80,11 +80,17 @@ def test_statistics_that_need_complete_data_say_so() -> None:
     fit = calibrate(from_array(x), "2pl")
     fits, note = item_fit(fit)
     assert "S-X2 needs complete responses" in note
+    share = f"{(x < 0).mean():.0%}"
+    assert f"{share} of the person x item table is missing" in note  # and why it matters
+    assert "summed scores are over different items" in note
     assert all(math.isnan(f.s_x2) for f in fits)
     assert all(math.isfinite(f.infit) for f in fits)
     overall = model_fit(fit)
     assert overall.m2 is None and overall.g2 is None
-    assert any("need complete responses" in n for n in overall.notes)
+    (m2_note,) = [n for n in overall.notes if "need complete responses" in n]
+    assert f"{share} of the person x item table is missing" in m2_note
+    assert "chosen by their earlier answers" in m2_note
+    assert "against its own predictions" in m2_note
     dependence = q3(fit)
     assert math.isfinite(dependence.mean)
     assert dependence.flagged == () and "incomplete data" in dependence.note

@@ -2,7 +2,7 @@
 
 Responses are drawn with the engine's item kernels; calibration starts from classical
 values (never from the truth). Sizes are those that run in the suite; the benchmarks
-(``make bench``) repeat the large ones.
+(``make bench``) repeat the large ones and compare with girth.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import pytest
 from calibration.data import ResponseData, from_array, read_long, write_long
 from calibration.em import EMOptions, FitResult, calibrate
 from calibration.linking import LINK_METHODS, link, transform
-from calibration.simulate import simulate_adaptive, simulate_responses
+from calibration.simulate import simulate_adaptive_batch, simulate_responses
 from calibration.standard_errors import attach_standard_errors
 from engine.irt.dichotomous import Dichotomous
-from engine.policy import ContentConfig, ExposureConfig, Policy, SelectionConfig
+from engine.policy import ContentConfig, ExposureConfig, Policy
 from engine.pool import ItemPool, compile_pool
 from engine.session import Session
 from engine.stopping import FixedLength
@@ -155,62 +155,93 @@ def test_missing_at_random_responses_use_full_information() -> None:
     assert rmse(est[:, 1], complete[:, 1]) <= 0.06
 
 
+#: The operational CAT whose data must calibrate within RMSE 0.08 (see docs/architecture.md).
+CAT_BANK, CAT_LENGTH, CAT_SIMULEES = 200, 30, 20_000
+
+
+def operational_policy() -> Policy:
+    """Maximum information, EAP, 30 items, item eligibility at the bank's average rate.
+
+    ``r_max = 30 / 200 = 0.15``: the average exposure rate of a 30-item test on a 200-item
+    bank, so no item can be given more than its share and maximum-information selection has
+    to use every item, the least discriminating ones included (with ``r_max`` 0.16 a few of
+    them get 10 responses in 20,000 tests; with 0.2, 27 get none).
+    """
+    return Policy(
+        exposure=ExposureConfig(method="eligibility", r_max=CAT_LENGTH / CAT_BANK),
+        content=ContentConfig(balance="none"),
+        stopping=FixedLength(n=CAT_LENGTH),
+    )
+
+
 @pytest.fixture(scope="module")
-def adaptive(
+def operational_cat(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[ItemPool, np.ndarray, ResponseData]:
-    """3000 simulees through the engine's CAT over a 200-item 2PL bank, exported as long CSV.
+    """20,000 N(0, 1) simulees take the engine's CAT over a 200-item 2PL bank.
 
-    a-stratified maximum information with randomesque exposure control (one of the 10 best),
-    fixed length 30: each item gets data, but each only from the ability range the CAT
-    sends it. (Suite size; ``make bench`` runs 10,000 simulees.)
+    The bank has the spread of a real one (log-normal a in 0.44-2.15, b ~ N(0, 1) in
+    -2.3-3.1); the simulees go through the engine's lockstep batch CAT (the Session's rules,
+    bit for bit; tests/engine/test_batch.py), eligibility probabilities updated after every
+    100 tests; the responses are exported as the service's long CSV and read back.
     """
-    pool = compile_pool(synthetic_bank(200, "2pl", 1, seed=11))
-    policy = Policy(
-        selection=SelectionConfig(method="a_stratified"),
-        exposure=ExposureConfig(method="randomesque", randomesque_size=10),
-        content=ContentConfig(balance="none"),
-        stopping=FixedLength(n=30),
-    )
-    rng = np.random.default_rng(3)
-    theta = rng.standard_normal(3000)
-    matrix = simulate_adaptive(Session(pool, policy), theta, seed=4)
+    pool = compile_pool(synthetic_bank(CAT_BANK, "2pl", 1, seed=11))
+    theta = np.random.default_rng(1).standard_normal(CAT_SIMULEES)
+    matrix = simulate_adaptive_batch(Session(pool, operational_policy()), theta, seed=1001)
     path = tmp_path_factory.mktemp("cat") / "responses.csv"
     write_long(from_array(matrix, item_ids=pool.item_ids), path)
     return pool, theta, read_long(path)
 
 
-def test_adaptively_collected_data_calibrate_without_bias(
-    adaptive: tuple[ItemPool, np.ndarray, ResponseData],
+def test_an_operational_cat_recovers_every_item_within_rmse_008(
+    operational_cat: tuple[ItemPool, np.ndarray, ResponseData],
 ) -> None:
-    pool, theta, data = adaptive
-    assert (data.responses >= 0).sum(axis=1).max() == 30
-    fit = calibrate(data, "2pl")  # from classical start values, not from the bank
+    pool, theta, data = operational_cat
+    answered = data.responses >= 0
+    assert (answered.sum(axis=1) == CAT_LENGTH).all()  # exposure control never cut a test
+    per_item = answered.sum(axis=0)
+    assert per_item.min() >= 2000  # every item collects its share (median about 3,000)
+    assert per_item.max() / CAT_SIMULEES <= 0.17  # exposure held near r_max = 0.15
+    fit = calibrate(data, "2pl")  # from classical start values; no prior on the slopes
     assert fit.converged
+    assert len(fit.item_ids) == CAT_BANK and all(fit.estimated)  # no item left out
     items = np.array([pool.index[i] for i in fit.item_ids])
     est = estimates(fit)
     a, b = pool.dichotomous.a[items], pool.dichotomous.b[items]
     # 1. EM found the maximum: the true parameters have a lower likelihood.
     truth = np.column_stack((a, -a * b, np.zeros_like(a), np.zeros_like(a)))
     assert fit.loglik > fit.model.e_step([truth], 0.0, 1.0).loglik
-    # 2. The errors are what the information allows: standardised errors are N(0, 1)-like.
-    #    The calibration fixes N(0, 1) for *this sample*, so the truth is expressed on the
-    #    sample's own scale (its mean and SD differ from 0 and 1 by sampling error).
-    a = a * theta.std()
-    b = (b - theta.mean()) / theta.std()
-    attach_standard_errors(fit, "xpd")  # Oakes agrees but takes 400 E-steps here
+    # 2. The requirement, over all 200 items. The calibration fixes N(0, 1) for *this*
+    #    sample, so the truth is expressed on the sample's scale (its mean and SD differ
+    #    from 0 and 1 by sampling error: -0.011 and 0.994 here, which moves the RMSEs by
+    #    less than 0.001).
+    a_s = a * theta.std()
+    b_s = (b - theta.mean()) / theta.std()
+    assert rmse(est[:, 0], a_s) <= 0.08
+    assert rmse(est[:, 1], b_s) <= 0.08
+    assert np.abs(est[:, :2] - np.column_stack((a_s, b_s))).max() <= 0.35  # no item astray
+    # 3. The errors are what the information allows: standardised errors are N(0, 1)-like.
+    attach_standard_errors(fit, "xpd")
     se = np.array([fit.standard_errors[i][:2] for i in fit.item_ids])
-    informative = (data.responses >= 0).sum(axis=0)[[data.item_ids.index(i) for i in fit.item_ids]]
-    keep = informative >= 100
-    za = (est[keep, 0] - a[keep]) / se[keep, 0]
-    zb = (est[keep, 1] - b[keep]) / se[keep, 1]
-    for z in (za, zb):
-        assert 0.75 <= float(np.sqrt(np.mean(z**2))) <= 1.3
+    for z in ((est[:, 0] - a_s) / se[:, 0], (est[:, 1] - b_s) / se[:, 1]):
+        assert 0.8 <= float(np.sqrt(np.mean(z**2))) <= 1.25
         assert abs(float(np.median(z))) <= 0.2
-    # 3. At this size (about 450 targeted responses per item) the RMSEs are
-    #    information-limited; see bench/calibration_bench.py for 10,000 simulees.
-    assert rmse(est[keep, 1], b[keep]) <= 0.2
-    assert rmse(est[keep, 0], a[keep]) <= 0.35
+
+
+def test_without_exposure_control_the_cat_never_gives_the_flat_items() -> None:
+    # The contrast: maximum information alone gives the least discriminating items to
+    # nobody, so no amount of such data calibrates them (calibration leaves empty columns
+    # out with a warning: test_edge_cases.py).
+    pool = compile_pool(synthetic_bank(CAT_BANK, "2pl", 1, seed=11))
+    policy = Policy(content=ContentConfig(balance="none"), stopping=FixedLength(n=CAT_LENGTH))
+    theta = np.random.default_rng(2).standard_normal(3000)
+    matrix = simulate_adaptive_batch(Session(pool, policy), theta, seed=2)
+    per_item = (matrix >= 0).sum(axis=0)
+    never = per_item == 0
+    assert never.sum() > 50
+    assert pool.slope[never].max() < np.median(pool.slope[~never])
+    with_control = simulate_adaptive_batch(Session(pool, operational_policy()), theta, seed=2)
+    assert (with_control >= 0).sum(axis=0).min() > 0
 
 
 def _population_data(

@@ -186,3 +186,30 @@ def test_bad_input_is_refused_with_located_lines_and_no_traceback(
     assert result.returncode == 1
     assert "is the input bank" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_simulate_responses_in_lockstep(tmp_path: Path) -> None:
+    write_bank(synthetic_bank(40, "2pl", 1, seed=3), tmp_path / "bank.yaml")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        '[exposure]\nmethod = "eligibility"\nr_max = 0.25\n\n[content]\nbalance = "none"\n\n'
+        '[stopping]\nrule = "fixed_length"\nn = 10\n'
+    )
+    out = tmp_path / "cat.csv"
+    common = ("--bank", str(tmp_path / "bank.yaml"), "--persons", "300", "--out", str(out))
+    result = run("simulate-responses", *common, "--adaptive", "--lockstep", "--policy", str(policy))
+    assert result.returncode == 0, result.stderr
+    assert "Wrote 3000 responses of 300 simulated persons" in result.stdout
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    per_person = np.unique([r["person_id"] for r in rows], return_counts=True)[1]
+    assert per_person.size == 300
+    assert (per_person == 10).all()
+    policy.write_text('[estimator]\nmethod = "wle"\n')
+    result = run("simulate-responses", *common, "--adaptive", "--lockstep", "--policy", str(policy))
+    assert result.returncode == 1
+    assert "batch simulation: estimator.method" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = run("simulate-responses", *common, "--lockstep")
+    assert result.returncode == 1
+    assert "--lockstep needs --adaptive" in result.stderr

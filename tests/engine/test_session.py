@@ -210,6 +210,19 @@ def test_sympson_hetter_parameters_are_honoured() -> None:
     assert best in refused.excluded
 
 
+def test_ineligible_items_never_shorten_a_test() -> None:
+    pool = compile_pool(synthetic_bank(30, "2pl", 1, seed=3))
+    session = Session(
+        pool, Policy(exposure=ExposureConfig(method="eligibility"), stopping=FixedLength(n=12))
+    )
+    few = np.zeros(pool.n_items)
+    few[:5] = 1.0  # five eligible items for a twelve-item test
+    state = answer_all(session, session.start(1, eligibility=few))
+    assert len(state.items) == 12
+    assert set(state.items[:5]) == set(range(5))  # the eligible ones first
+    assert state.stop_reason == "fixed length of 12 items"
+
+
 def test_mass_above_the_cut() -> None:
     points = np.linspace(-8, 8, 81)
     w = np.exp(-0.5 * points**2)
