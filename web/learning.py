@@ -275,7 +275,7 @@ def submit_answer(
     """
     for _attempt in range(_ATTEMPTS):
         now = utcnow()
-        with rt.db.read() as conn:
+        with rt.db.read_one() as conn:
             record = store.load_session(conn, session_id)
             if record is None:
                 raise NotFoundError("no such session")
@@ -638,7 +638,7 @@ def reveal_answer(rt: Runtime, session_id: str, *, item_id: str, position: int) 
     """Practice mode: skip the second try and see the explanation of the first."""
     for _attempt in range(_ATTEMPTS):
         now = utcnow()
-        with rt.db.read() as conn:
+        with rt.db.read_one() as conn:
             record = store.load_session(conn, session_id)
             if record is None:
                 raise NotFoundError("no such session")

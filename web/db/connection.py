@@ -83,6 +83,25 @@ class Database:
             yield conn
 
     @contextmanager
+    def read_one(self) -> Iterator[Connection]:
+        """A connection for reads that need no snapshot across statements.
+
+        On SQLite a lone statement is atomic by itself, so no BEGIN/COMMIT is spent on it (the
+        answer path's session read); anything that does start a transaction is rolled back at
+        the end. On PostgreSQL this is :meth:`read`.
+        """
+        if not self.is_sqlite:
+            with self.read() as conn:
+                yield conn
+            return
+        with self._connection(write=False) as conn:
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction():
+                    conn.rollback()
+
+    @contextmanager
     def write(self) -> Iterator[Connection]:
         """A connection in a write transaction; commits at the end, rolls back on error."""
         with self._writer_turn(), self._connection(write=True) as conn, conn.begin():
