@@ -1,4 +1,10 @@
-"""Where the standards' reference files live: ``../shared/specs`` beside the repository."""
+"""The standards' reference files and test vectors.
+
+They are vendored verbatim in ``tests/data/specs`` (see its README for sources and licences)
+so the tests run wherever the repository is checked out. ``../shared/specs`` beside the
+repository is the upstream copy; ``test_vendored_specs_match_the_shared_folder`` checks
+that the two are byte-identical whenever the shared folder is present.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,13 @@ from typing import Any
 
 from tests.conftest import REPO
 
-SPECS = REPO.parent / "shared" / "specs"
+SPECS = REPO / "tests" / "data" / "specs"
+SHARED_SPECS = REPO.parent / "shared" / "specs"
 
 
 def spec_text(relative: str) -> str:
     path = SPECS / relative
-    assert path.exists(), f"reference file missing: {path} (the shared specs folder)"
+    assert path.exists(), f"reference file missing: {path} (vendored from ../shared/specs)"
     return path.read_text(encoding="utf-8")
 
 
