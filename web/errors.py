@@ -39,6 +39,13 @@ class UnauthorizedError(WebError):
     title = "Sign-in required"
 
 
+class SignInRequiredError(WebError):
+    """A page for authors was asked for without a signed-in author (pages redirect)."""
+
+    status_code = 303
+    title = "Sign-in required"
+
+
 class ForbiddenError(WebError):
     """Authenticated but not allowed."""
 

@@ -14,11 +14,11 @@ from typing import Any
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from engine.errors import EngineError, PolicyError, PoolError, SessionError
 from item_banks.errors import AnswerError, BankValidationError, ItemBankError
-from web.errors import InvalidInputError, RateLimitedError, WebError
+from web.errors import InvalidInputError, RateLimitedError, SignInRequiredError, WebError
 
 log = logging.getLogger("skillgauge.web")
 
@@ -127,6 +127,8 @@ def wants_json(request: Request[Any, Any, Any]) -> bool:
 
 def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Litestar exception handler for every exception."""
+    if isinstance(exc, SignInRequiredError):
+        return Redirect(path="/author/login", status_code=303)
     problem, headers = describe(exc)
     problem.instance = request.url.path
     if wants_json(request):

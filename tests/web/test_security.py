@@ -272,7 +272,22 @@ def test_request_size_is_limited(site: Site) -> None:
 
 
 def test_author_pages_and_api_need_a_token(site: Site) -> None:
-    assert site.client.get("/author", follow_redirects=False).headers["location"] == "/author/login"
+    signed_out_pages = [
+        "/author",
+        "/author/banks/upload",
+        f"/author/banks/{'0' * 64}",
+        f"/author/assessments/{site.assessment_id}",
+        f"/author/assessments/{site.assessment_id}/responses.csv",
+        f"/author/assessments/{site.assessment_id}/credential",
+        "/author/webhooks",
+        "/author/webhooks/some-endpoint",
+    ]
+    for path in signed_out_pages:
+        response = site.client.get(path, follow_redirects=False)
+        assert (response.status_code, response.headers.get("location")) == (
+            303,
+            "/author/login",
+        ), path
     assert site.client.get("/api/v1/author/banks").status_code == 401
     bad = site.client.get("/api/v1/author/banks", headers={"Authorization": "Bearer sgt_nope"})
     assert bad.status_code == 401

@@ -6,13 +6,14 @@ from typing import Any, Literal
 
 from litestar import Request, Router, get, post
 from litestar.datastructures import State, UploadFile
-from litestar.params import FromPath
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, SkipValidation
 from litestar.response import Redirect, Stream, Template
 
 from engine.errors import PolicyError, PoolError
 from item_banks.errors import BankValidationError
 from web import authoring
-from web.errors import InvalidInputError, NotFoundError, UnauthorizedError
+from web.errors import InvalidInputError, NotFoundError, SignInRequiredError, UnauthorizedError
 from web.pages.learner import runtime
 from web.policy_form import (
     BALANCES,
@@ -64,23 +65,37 @@ async def logout(request: Request[Any, Any, Any]) -> Redirect:
     return Redirect(path="/author/login", status_code=303)
 
 
-async def _signed_in(
-    state: State, request: Request[Any, Any, Any]
-) -> tuple[Runtime, Author] | Redirect:
+async def signed_in_author(state: State, request: Request[Any, Any, Any]) -> Author:
+    """The author behind a page request (dependency ``author``).
+
+    Raises :class:`~web.errors.SignInRequiredError`, which the error handler turns into a
+    redirect to the sign-in page.
+    """
     rt = runtime(state)
     author = await _author(rt, request)
     if author is None:
-        return Redirect(path="/author/login", status_code=303)
-    return rt, author
+        raise SignInRequiredError("sign in as an author first")
+    return author
+
+
+def page_runtime(state: State) -> Runtime:
+    """The process's runtime (dependency ``rt``)."""
+    return runtime(state)
+
+
+#: Dependencies of every author page: ``author`` (signed in, or redirected) and ``rt``.
+AUTHOR_PAGE_DEPENDENCIES = {
+    "author": Provide(signed_in_author),
+    "rt": Provide(page_runtime, sync_to_thread=False),
+}
+#: How a handler takes them: injected by parameter name, passed through unvalidated.
+RuntimeDependency = NamedDependency[SkipValidation[Runtime]]
+AuthorDependency = NamedDependency[SkipValidation[Author]]
 
 
 @get("/author", name="author_home")
-async def dashboard(state: State, request: Request[Any, Any, Any]) -> Template | Redirect:
+async def dashboard(rt: RuntimeDependency, author: AuthorDependency) -> Template | Redirect:
     """Banks, their versions, and the author's assessments."""
-    signed = await _signed_in(state, request)
-    if isinstance(signed, Redirect):
-        return signed
-    rt, author = signed
 
     def load() -> dict[str, Any]:
         with rt.db.read() as conn:
@@ -99,21 +114,17 @@ async def dashboard(state: State, request: Request[Any, Any, Any]) -> Template |
 
 
 @get("/author/banks/upload", name="author_upload")
-async def upload_page(state: State, request: Request[Any, Any, Any]) -> Template | Redirect:
+async def upload_page(author: AuthorDependency) -> Template:
     """The bank upload form."""
-    signed = await _signed_in(state, request)
-    if isinstance(signed, Redirect):
-        return signed
+    del author  # signed in: the dependency redirects anyone else to the sign-in page
     return Template("author/upload.html", context={"problems": [], "title": None})
 
 
 @post("/author/banks/upload", name="author_upload_submit", request_max_body_size=64 * 1024 * 1024)
-async def upload(state: State, request: Request[Any, Any, Any]) -> Template | Redirect:
+async def upload(
+    request: Request[Any, Any, Any], rt: RuntimeDependency, author: AuthorDependency
+) -> Template | Redirect:
     """Validate and store an uploaded bank; on any problem show them all, store nothing."""
-    signed = await _signed_in(state, request)
-    if isinstance(signed, Redirect):
-        return signed
-    rt, author = signed
     form = await request.form()
     upload_file = form.get("bank")
     if not isinstance(upload_file, UploadFile) or not upload_file.filename:
@@ -172,23 +183,18 @@ def _bank_context(rt: Runtime, digest: FromPath[str]) -> dict[str, Any]:
 
 @get("/author/banks/{digest:str}", name="author_bank")
 async def bank_page(
-    state: State, request: Request[Any, Any, Any], digest: FromPath[str]
+    digest: FromPath[str], rt: RuntimeDependency, author: AuthorDependency
 ) -> Template | Redirect:
     """A bank version and the form to create an assessment from it."""
-    signed = await _signed_in(state, request)
-    if isinstance(signed, Redirect):
-        return signed
-    rt, _ = signed
+    del author  # signed in: the dependency redirects anyone else to the sign-in page
     return Template("author/bank.html", context=await rt.call(_bank_context, rt, digest))
 
 
 @post("/author/assessments", name="author_create_assessment")
-async def create_assessment(state: State, request: Request[Any, Any, Any]) -> Template | Redirect:
+async def create_assessment(
+    request: Request[Any, Any, Any], rt: RuntimeDependency, author: AuthorDependency
+) -> Template | Redirect:
     """Create an assessment from the form; show every problem if it cannot run."""
-    signed = await _signed_in(state, request)
-    if isinstance(signed, Redirect):
-        return signed
-    rt, author = signed
     form = await request.form()
     fields = {key: str(value) for key, value in form.items()}
     digest = fields.get("bank_hash", "")
@@ -229,26 +235,21 @@ async def create_assessment(state: State, request: Request[Any, Any, Any]) -> Te
 
 @get("/author/assessments/{assessment_id:str}", name="author_assessment")
 async def assessment_page(
-    state: State, request: Request[Any, Any, Any], assessment_id: FromPath[str]
+    assessment_id: FromPath[str], rt: RuntimeDependency, author: AuthorDependency
 ) -> Template | Redirect:
     """Sessions and per-item statistics."""
-    signed = await _signed_in(state, request)
-    if isinstance(signed, Redirect):
-        return signed
-    rt, author = signed
     overview = await rt.call(authoring.overview, rt, author, assessment_id)
     return Template("author/assessment.html", context={"overview": overview})
 
 
 @post("/author/assessments/{assessment_id:str}/status", name="author_assessment_status")
 async def assessment_status(
-    state: State, request: Request[Any, Any, Any], assessment_id: FromPath[str]
+    request: Request[Any, Any, Any],
+    assessment_id: FromPath[str],
+    rt: RuntimeDependency,
+    author: AuthorDependency,
 ) -> Redirect:
     """Open or close an assessment for new sessions."""
-    signed = await _signed_in(state, request)
-    if isinstance(signed, Redirect):
-        return signed
-    rt, author = signed
     form = await request.form()
     status: Literal["open", "closed"] = "closed" if form.get("status") == "closed" else "open"
     await rt.call(authoring.set_status, rt, author, assessment_id, status)
@@ -257,13 +258,9 @@ async def assessment_status(
 
 @get("/author/assessments/{assessment_id:str}/responses.csv", name="author_export")
 async def export(
-    state: State, request: Request[Any, Any, Any], assessment_id: FromPath[str]
+    assessment_id: FromPath[str], rt: RuntimeDependency, author: AuthorDependency
 ) -> Stream | Redirect:
     """Download the responses as the long CSV that ``skillgauge calibrate`` reads."""
-    signed = await _signed_in(state, request)
-    if isinstance(signed, Redirect):
-        return signed
-    rt, author = signed
     chunks = await rt.call(authoring.export_responses, rt, author, assessment_id)
     return Stream(
         chunks,
@@ -288,4 +285,5 @@ author_router = Router(
         export,
     ],
     include_in_schema=False,
+    dependencies=AUTHOR_PAGE_DEPENDENCIES,
 )

@@ -10,7 +10,6 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Router, get, post
-from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -19,7 +18,7 @@ from web.credentials import service
 from web.credentials.awards import issuer_of
 from web.credentials.ob3 import ACHIEVEMENT_TYPES, AchievementSpec
 from web.errors import InvalidInputError
-from web.pages.author import _signed_in
+from web.pages.author import AUTHOR_PAGE_DEPENDENCIES, AuthorDependency, RuntimeDependency
 from web.runtime import Runtime
 from web.store import credentials as credential_store
 from web.store import webhooks as webhook_store
@@ -89,26 +88,21 @@ def spec_from_form(fields: dict[str, str], chosen: list[str]) -> AchievementSpec
 
 @get("/author/assessments/{assessment_id:str}/credential", name="author_credential")
 async def credential_page(
-    state: State, request: Request[Any, Any, Any], assessment_id: FromPath[str]
+    assessment_id: FromPath[str], rt: RuntimeDependency, author: AuthorDependency
 ) -> Template | Redirect:
     """The achievement form and the credentials issued so far."""
-    signed = await _signed_in(state, request)
-    if isinstance(signed, Redirect):
-        return signed
-    rt, author = signed
     context = await rt.call(_credential_context, rt, author, assessment_id)
     return Template("author/credential.html", context=context)
 
 
 @post("/author/assessments/{assessment_id:str}/credential", name="author_credential_save")
 async def credential_save(
-    state: State, request: Request[Any, Any, Any], assessment_id: FromPath[str]
+    request: Request[Any, Any, Any],
+    assessment_id: FromPath[str],
+    rt: RuntimeDependency,
+    author: AuthorDependency,
 ) -> Template | Redirect:
     """Save the achievement; show every problem otherwise."""
-    signed = await _signed_in(state, request)
-    if isinstance(signed, Redirect):
-        return signed
-    rt, author = signed
     form = await request.form()
     fields = {k: str(v) for k, v in form.items()}
     chosen = [str(v) for v in form.getall("competency")] if "competency" in form else []
@@ -128,25 +122,20 @@ async def credential_save(
 
 @post("/author/credentials/{credential_id:str}/revoke", name="author_revoke")
 async def revoke(
-    state: State, request: Request[Any, Any, Any], credential_id: FromPath[str]
+    request: Request[Any, Any, Any],
+    credential_id: FromPath[str],
+    rt: RuntimeDependency,
+    author: AuthorDependency,
 ) -> Redirect:
     """Revoke a credential; verification says revoked from now on."""
-    signed = await _signed_in(state, request)
-    if isinstance(signed, Redirect):
-        return signed
-    rt, author = signed
     form = await request.form()
     record = await rt.call(service.revoke, rt, author, credential_id, str(form.get("reason") or ""))
     return Redirect(path=f"/author/assessments/{record.assessment_id}/credential", status_code=303)
 
 
 @get("/author/webhooks", name="author_webhooks")
-async def webhooks_page(state: State, request: Request[Any, Any, Any]) -> Template | Redirect:
+async def webhooks_page(rt: RuntimeDependency, author: AuthorDependency) -> Template | Redirect:
     """The author's endpoints and the form to add one."""
-    signed = await _signed_in(state, request)
-    if isinstance(signed, Redirect):
-        return signed
-    rt, author = signed
     endpoints = await rt.call(webhooks.list_endpoints, rt, author)
     return Template(
         "author/webhooks.html",
@@ -160,12 +149,10 @@ async def webhooks_page(state: State, request: Request[Any, Any, Any]) -> Templa
 
 
 @post("/author/webhooks", name="author_webhooks_create")
-async def webhooks_create(state: State, request: Request[Any, Any, Any]) -> Template | Redirect:
+async def webhooks_create(
+    request: Request[Any, Any, Any], rt: RuntimeDependency, author: AuthorDependency
+) -> Template | Redirect:
     """Add an endpoint and show its secret, once."""
-    signed = await _signed_in(state, request)
-    if isinstance(signed, Redirect):
-        return signed
-    rt, author = signed
     form = await request.form()
     events = [str(v) for v in form.getall("event_types")] if "event_types" in form else []
 
@@ -203,13 +190,9 @@ async def webhooks_create(state: State, request: Request[Any, Any, Any]) -> Temp
 
 @get("/author/webhooks/{endpoint_id:str}", name="author_webhook")
 async def webhook_page(
-    state: State, request: Request[Any, Any, Any], endpoint_id: FromPath[str]
+    endpoint_id: FromPath[str], rt: RuntimeDependency, author: AuthorDependency
 ) -> Template | Redirect:
     """An endpoint: why it is disabled (if it is), its messages and their attempts."""
-    signed = await _signed_in(state, request)
-    if isinstance(signed, Redirect):
-        return signed
-    rt, author = signed
 
     def load() -> dict[str, Any]:
         found = webhooks.detail(rt, author, endpoint_id)
@@ -224,13 +207,12 @@ async def webhook_page(
 
 @post("/author/webhooks/{endpoint_id:str}/status", name="author_webhook_status")
 async def webhook_status(
-    state: State, request: Request[Any, Any, Any], endpoint_id: FromPath[str]
+    request: Request[Any, Any, Any],
+    endpoint_id: FromPath[str],
+    rt: RuntimeDependency,
+    author: AuthorDependency,
 ) -> Redirect:
     """Enable or disable an endpoint."""
-    signed = await _signed_in(state, request)
-    if isinstance(signed, Redirect):
-        return signed
-    rt, author = signed
     form = await request.form()
     status = "disabled" if form.get("status") == "disabled" else "active"
     await rt.call(webhooks.set_status, rt, author, endpoint_id, status)
@@ -242,16 +224,12 @@ async def webhook_status(
     name="author_webhook_redeliver",
 )
 async def webhook_redeliver(
-    state: State,
-    request: Request[Any, Any, Any],
     endpoint_id: FromPath[str],
     message_id: FromPath[str],
+    rt: RuntimeDependency,
+    author: AuthorDependency,
 ) -> Redirect:
     """Send a message again (same webhook-id)."""
-    signed = await _signed_in(state, request)
-    if isinstance(signed, Redirect):
-        return signed
-    rt, author = signed
     await rt.call(webhooks.redeliver, rt, author, endpoint_id, message_id)
     return Redirect(path=f"/author/webhooks/{endpoint_id}", status_code=303)
 
@@ -269,4 +247,5 @@ author_credentials_router = Router(
         webhook_redeliver,
     ],
     include_in_schema=False,
+    dependencies=AUTHOR_PAGE_DEPENDENCIES,
 )
