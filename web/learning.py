@@ -366,19 +366,21 @@ def _advance(
         if record.practice is not None:  # a held first try is an answer: store it
             state, settled = _settle(compiled, engine, record, None, choose_next=False)
         finished = _finish_for_time(engine, state)
-        final = engine.result(finished)
-        expired_completion = _prepare_completion(
-            rt, assessment=assessment, compiled=compiled, record=record, result=final, now=now
+        _commit_step(
+            rt,
+            record=record,
+            state=finished,
+            finishing=_finishing(
+                rt,
+                finished,
+                assessment=assessment,
+                compiled=compiled,
+                record=record,
+                engine=engine,
+                now=now,
+            ),
+            rows=[] if settled is None else [settled],
         )
-        try:
-            with rt.db.write() as conn:
-                store.save_state(conn, record, finished, final)
-                if settled is not None:
-                    store.append_response(conn, **settled)
-                awards.write(conn, expired_completion)
-        except (ConflictError, IntegrityError):
-            raise _RaceLostError from None
-        awards.notify_worker(rt)
         raise ConflictError("the time limit was reached; your earlier answers are saved")
     if state.finished:
         raise ConflictError("this assessment is already finished")
@@ -414,39 +416,22 @@ def _advance(
         return AnswerOutcome(feedback=None, practice=view.practice, session=view)
     index = state.pending
     state = _record_and_choose(engine, state, index, scored.category, choose_next=True)
-    result = engine.result(state) if state.finished else None
-    completion = (
-        _prepare_completion(
-            rt, assessment=assessment, compiled=compiled, record=record, result=result, now=now
-        )
-        if result is not None
-        else None
+    finishing = _finishing(
+        rt, state, assessment=assessment, compiled=compiled, record=record, engine=engine, now=now
     )
-    try:
-        with rt.db.write() as conn:
-            store.save_state(conn, record, state, result)
-            store.append_response(
-                conn,
-                session_id=record.id,
-                seq=position,
-                item_id=pending_id,
-                answer=answer,
-                category=scored.category,
-                max_category=scored.max_category,
-                pretest=not bool(compiled.pool.operational[index]),
-                estimates=_estimates(compiled, state),
-                feedback=msgspec.json.encode(feedback),
-                elapsed_ms=elapsed_ms,
-            )
-            if completion is not None:
-                # The award, its credential and one outbox row per webhook endpoint commit
-                # with the final answer and the result, or not at all.
-                awards.write(conn, completion)
-    except (ConflictError, IntegrityError):
-        # Another request advanced the session, or took the status-list slot: redo.
-        raise _RaceLostError from None
-    if completion is not None:
-        awards.notify_worker(rt)
+    row = {
+        "session_id": record.id,
+        "seq": position,
+        "item_id": pending_id,
+        "answer": answer,
+        "category": scored.category,
+        "max_category": scored.max_category,
+        "pretest": not bool(compiled.pool.operational[index]),
+        "estimates": _estimates(compiled, state),
+        "feedback": msgspec.json.encode(feedback),
+        "elapsed_ms": elapsed_ms,
+    }
+    _commit_step(rt, record=record, state=state, finishing=finishing, rows=[row])
     record = msgspec.structs.replace(record, version=record.version + 1)
     view = _view(
         compiled=compiled,
@@ -454,23 +439,30 @@ def _advance(
         record=record,
         state=state,
         engine=engine,
-        credential_url=_awarded_url(rt, completion),
+        credential_url=_awarded_url(rt, finishing[1]),
     )
     return AnswerOutcome(feedback=_shown(assessment, feedback, position, pending_id), session=view)
 
 
-def _prepare_completion(
+def _finishing(
     rt: Runtime,
+    state: SessionState,
     *,
     assessment: AssessmentRecord,
     compiled: CompiledBank,
     record: store.SessionRecord,
-    result: SessionResult,
+    engine: Session,
     now: datetime,
-) -> awards.Completion:
-    """Build (and sign) what finishing the session writes, before the write transaction."""
+) -> tuple[SessionResult | None, awards.Completion | None]:
+    """The result and the award (built and signed) if ``state`` is finished, else nothing.
+
+    Runs before the write transaction, so signing never holds the write lock.
+    """
+    if not state.finished:
+        return None, None
+    result = engine.result(state)
     with rt.db.read() as conn:
-        return awards.prepare(
+        completion = awards.prepare(
             rt,
             conn,
             assessment=assessment,
@@ -479,6 +471,35 @@ def _prepare_completion(
             result=result,
             now=now,
         )
+    return result, completion
+
+
+def _commit_step(
+    rt: Runtime,
+    *,
+    record: store.SessionRecord,
+    state: SessionState,
+    finishing: tuple[SessionResult | None, awards.Completion | None],
+    rows: list[dict[str, Any]],
+) -> None:
+    """Write one step in one transaction: the state, its response rows and any award.
+
+    The award, its credential and one outbox row per webhook endpoint commit with the final
+    answer and the result, or not at all. Raises :class:`_RaceLostError` when another
+    request advanced the session (the version check) or took the status-list slot.
+    """
+    result, completion = finishing
+    try:
+        with rt.db.write() as conn:
+            store.save_state(conn, record, state, result)
+            for row in rows:
+                store.append_response(conn, **row)
+            if completion is not None:
+                awards.write(conn, completion)
+    except (ConflictError, IntegrityError):
+        raise _RaceLostError from None
+    if completion is not None:
+        awards.notify_worker(rt)
 
 
 def _awarded_url(rt: Runtime, completion: awards.Completion | None) -> str | None:
@@ -564,24 +585,10 @@ def _settle_and_store(
     state, row = _settle(compiled, engine, record, second, choose_next=not expired)
     if expired:
         state = _finish_for_time(engine, state)
-    result = engine.result(state) if state.finished else None
-    completion = (
-        _prepare_completion(
-            rt, assessment=assessment, compiled=compiled, record=record, result=result, now=now
-        )
-        if result is not None
-        else None
+    finishing = _finishing(
+        rt, state, assessment=assessment, compiled=compiled, record=record, engine=engine, now=now
     )
-    try:
-        with rt.db.write() as conn:
-            store.save_state(conn, record, state, result)
-            store.append_response(conn, **row)
-            if completion is not None:
-                awards.write(conn, completion)
-    except (ConflictError, IntegrityError):
-        raise _RaceLostError from None
-    if completion is not None:
-        awards.notify_worker(rt)
+    _commit_step(rt, record=record, state=state, finishing=finishing, rows=[row])
     record = msgspec.structs.replace(record, version=record.version + 1, practice=None)
     view = _view(
         compiled=compiled,
@@ -589,7 +596,7 @@ def _settle_and_store(
         record=record,
         state=state,
         engine=engine,
-        credential_url=_awarded_url(rt, completion),
+        credential_url=_awarded_url(rt, finishing[1]),
     )
     feedback = msgspec.json.decode(row["feedback"], type=Feedback)
     return AnswerOutcome(
