@@ -2,8 +2,8 @@
 
 They are vendored verbatim in ``tests/data/specs`` (see its README for sources and licences)
 so the tests run wherever the repository is checked out. ``../shared/specs`` beside the
-repository is the upstream copy; ``test_vendored_specs_match_the_shared_folder`` checks
-that the two are byte-identical whenever the shared folder is present.
+repository is the upstream copy; ``test_specs_vendored`` checks the vendored files against
+their recorded SHA-256 sums everywhere, and the sums against the shared folder when present.
 """
 
 from __future__ import annotations
