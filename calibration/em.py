@@ -48,18 +48,12 @@ from scipy.special import ndtri
 from calibration.data import ResponseData, collapse
 from calibration.errors import CalibrationError, CalibrationWarning, ModelError
 from calibration.estep import LOG_FLOOR, Design, EStepResult
-from calibration.models import DICHOTOMOUS, MODELS, Family, ModelName
+from calibration.models import DICHOTOMOUS, MODELS, Family, ModelName, bank_model
 from calibration.mstep import m_step
 from calibration.priors import DEFAULT_PRIORS, Priors
 from calibration.quadrature import Quadrature
 from item_banks.model import (
-    FourPL,
-    Graded,
     IrtParameters,
-    OnePL,
-    PartialCredit,
-    ThreePL,
-    TwoPL,
     category_count,
 )
 
@@ -108,17 +102,12 @@ class EMOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 
 
 def anchor_model(params: IrtParameters) -> ModelName:
-    """The family an anchor's bank parameters belong to (its parameters are held fixed)."""
-    if isinstance(params, Graded):
-        return "grm"
-    if isinstance(params, PartialCredit):
-        return "gpcm"
-    if isinstance(params, FourPL):
-        return "4pl"
-    if isinstance(params, ThreePL):
-        return "3pl"
-    assert isinstance(params, OnePL | TwoPL)
-    return "2pl"
+    """The family an anchor's bank parameters belong to (its parameters are held fixed).
+
+    A 1PL or Rasch anchor is held fixed as a 2PL with its bank slope.
+    """
+    model = bank_model(params)
+    return "2pl" if model in {"rasch", "1pl"} else model
 
 
 class CalibrationModel:

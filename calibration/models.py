@@ -63,6 +63,24 @@ from item_banks.model import (
 Array = NDArray[np.float64]
 ModelName = Literal["rasch", "1pl", "2pl", "3pl", "4pl", "grm", "gpcm"]
 MODELS: tuple[ModelName, ...] = ("rasch", "1pl", "2pl", "3pl", "4pl", "grm", "gpcm")
+
+
+def bank_model(params: IrtParameters) -> ModelName:
+    """The calibration model that matches an item's current bank parameters."""
+    if isinstance(params, Graded):
+        return "grm"
+    if isinstance(params, PartialCredit):
+        return "gpcm"
+    if isinstance(params, FourPL):
+        return "4pl"
+    if isinstance(params, ThreePL):
+        return "3pl"
+    if isinstance(params, TwoPL):
+        return "2pl"
+    assert isinstance(params, OnePL)
+    return "rasch" if params.a == 1.0 else "1pl"
+
+
 DICHOTOMOUS: tuple[ModelName, ...] = ("rasch", "1pl", "2pl", "3pl", "4pl")
 #: Guards against runaway estimates (an item every responder got right would otherwise let
 #: the intercept grow without bound): slopes stay in [-A_MAX, A_MAX], intercepts in

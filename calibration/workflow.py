@@ -49,17 +49,15 @@ from calibration.fit import (
     q3,
 )
 from calibration.linking import LinkingConstants, LinkMethod, link, transform
-from calibration.models import DICHOTOMOUS, ModelName
+from calibration.models import DICHOTOMOUS, ModelName, bank_model
 from calibration.standard_errors import SEMethod, attach_standard_errors
 from item_banks.model import (
     Bank,
     FourPL,
     Graded,
     IrtParameters,
-    OnePL,
     PartialCredit,
     ThreePL,
-    TwoPL,
     category_count,
 )
 
@@ -72,22 +70,6 @@ Scale = Literal["free", "fixed", "link"]
 FLAG_P = 0.01
 FLAG_MEAN_SQUARE = (0.5, 1.5)
 FLAG_SLOPE = 0.3
-
-
-def bank_model(params: IrtParameters) -> ModelName:
-    """The calibration model that matches an item's current bank parameters."""
-    if isinstance(params, Graded):
-        return "grm"
-    if isinstance(params, PartialCredit):
-        return "gpcm"
-    if isinstance(params, FourPL):
-        return "4pl"
-    if isinstance(params, ThreePL):
-        return "3pl"
-    if isinstance(params, TwoPL):
-        return "2pl"
-    assert isinstance(params, OnePL)
-    return "rasch" if params.a == 1.0 else "1pl"
 
 
 @dataclass
