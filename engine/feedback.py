@@ -5,7 +5,7 @@ is told: not only right or wrong, but why, for this learner's answer (elaborated
 van der Kleij, Feskens & Eggen, 2015, found it far more effective than knowledge of the
 result alone). All texts are Markdown taken from the bank or composed here; the web layer
 renders them. The result is a value (a frozen msgspec Struct) that is stored with the
-response, so what a learner was shown can be reproduced later without the bank.
+response, so what a learner was shown for an answer can be shown again from that record.
 
 Per interaction:
 

@@ -24,7 +24,8 @@ Feedback modes (``assessments.feedback_mode``):
     Practice sessions never count toward a credential (the result says so).
 
 The feedback stored with each response is the complete record of what the learner was (or,
-in ``end`` mode, will be) shown, so the report reproduces it without the bank.
+in ``end`` mode, will be) shown for that answer; the report adds question texts, levels and
+resources from the bank version the session used, which its content hash pins.
 """
 
 from __future__ import annotations

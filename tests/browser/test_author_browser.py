@@ -53,6 +53,14 @@ def test_author_pages(page: Page, server: ServerProcess, tmp_path: Path) -> None
     ]
     check_accessibility(page, "author-upload-errors")
 
+    # A GIFT quiz carries no IRT parameters: it is stored, and the page lists that warning.
+    gift = Path(__file__).resolve().parents[1] / "item_banks" / "formats" / "data" / "gift"
+    page.get_by_label("Bank file").set_input_files(str(gift / "quiz.gift"))
+    page.get_by_role("button", name="Upload and validate").click()
+    assert page.locator("h1").inner_text().endswith(": stored")
+    assert "quiz.gift: 9 of 9 items carry no IRT parameters" in page.locator("main").inner_text()
+    check_accessibility(page, "author-uploaded-with-warnings")
+
     page.goto(server.base_url + "/author")
     page.get_by_role("link", name="version 1.0").first.click()
     check_accessibility(page, "author-bank")

@@ -36,6 +36,12 @@ def test_credential_page_and_verification_by_keyboard(
     assert "Grace Hopper" in page.locator("main").inner_text()
     assert page.locator("#verification-heading").inner_text() == "Verified"
     check_accessibility(page, "credential-page")
+    page.get_by_role("link", name="See the assessment summary (evidence)").click()
+    assert page.locator("h1").inner_text() == "Assessment summary"
+    assert "Grace Hopper" in page.locator("main").inner_text()
+    check_accessibility(page, "credential-evidence")
+    page.go_back()
+    page.wait_for_selector("#verification-heading")
     tab_to(page, "el.tagName === 'BUTTON' && el.dataset.copy === 'share-link'")
     tab_to(page, "el.tagName === 'A' && el.href.includes('linkedin.com/profile/add')")
     linkedin = page.evaluate("document.activeElement.href")
