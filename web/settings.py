@@ -22,15 +22,15 @@
                                 or ``off`` (run ``skillgauge worker`` instead).
 ``SKILLGAUGE_WEBHOOK_ALLOW_PRIVATE``  ``1`` allows webhook URLs on private, loopback and
                                 link-local addresses (tests, development); default off.
-``SKILLGAUGE_WEBHOOK_TIMEOUT_SECONDS``  Per-request timeout; default 15.
+``SKILLGAUGE_WEBHOOK_TIMEOUT_SECONDS``  Time limit of a whole request; default 15.
 ``SKILLGAUGE_WEBHOOK_RETRY_SCHEDULE``  Seconds between attempts, comma separated; default
-                                ``5,300,1800,7200,18000,36000,36000`` (about 27 hours).
+                                ``5,300,1800,7200,18000,36000,36000,36000`` (37.6 hours).
 ``SKILLGAUGE_WEBHOOK_DISABLE_AFTER_HOURS``  An endpoint failing without a success for this
                                 long is disabled; default 120 (5 days).
 ``SKILLGAUGE_WEBHOOK_POLL_SECONDS``  How often an idle worker looks for due messages;
                                 default 1.
 ``SKILLGAUGE_WEBHOOK_LEASE_SECONDS``  How long a claimed message stays reserved for the
-                                worker sending it; default 60.
+                                worker sending it; default 60, at least twice the timeout.
 ==============================  ==========================================================
 """
 
@@ -47,8 +47,9 @@ from msgspec import Meta
 
 from web.errors import ConfigurationError
 
-# Seconds between webhook attempts: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (about 27 h).
-DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+# Seconds between webhook attempts: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, 10 h: the
+# last attempt comes about a day and a half (37.6 h) after the first.
+DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0, 36000.0)
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -70,6 +71,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     webhook_disable_after_hours: Annotated[float, Meta(gt=0)] = 120.0
     webhook_poll_seconds: Annotated[float, Meta(gt=0, le=60)] = 1.0
     webhook_lease_seconds: Annotated[float, Meta(gt=0)] = 60.0
+
+    def __post_init__(self) -> None:
+        # A claimed message is sent within one timeout (a round sends no more messages than
+        # the worker sends at once); the lease must outlast that, or another worker could
+        # claim and send it again while the first is still sending.
+        if self.webhook_lease_seconds < 2 * self.webhook_timeout_seconds:
+            raise ValueError(
+                f"must be at least twice the webhook timeout "
+                f"({2 * self.webhook_timeout_seconds:g}), got "
+                f"{self.webhook_lease_seconds:g} - at `$.webhook_lease_seconds`"
+            )
 
     @property
     def is_sqlite(self) -> bool:

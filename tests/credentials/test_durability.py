@@ -5,6 +5,7 @@ workers deliver 500 awards, each exactly once."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -69,6 +70,7 @@ FAST = {
     "SKILLGAUGE_WEBHOOK_ALLOW_PRIVATE": "1",
     "SKILLGAUGE_WEBHOOK_POLL_SECONDS": "0.1",
     "SKILLGAUGE_WEBHOOK_LEASE_SECONDS": "2",
+    "SKILLGAUGE_WEBHOOK_TIMEOUT_SECONDS": "1",
 }
 
 
@@ -227,6 +229,9 @@ def test_postgres_two_workers_deliver_500_awards_exactly_once(
                 worker.send_signal(signal.SIGTERM)
                 out, _ = worker.communicate(timeout=30)
                 outputs.append(out)
+        attempts = [int(re.findall(r"stopped after (\d+) attempt", o)[-1]) for o in outputs]
+        # Both workers claimed from the same outbox (SKIP LOCKED), between them once each.
+        assert min(attempts) > 0 and sum(attempts) == AWARDS, attempts
         ids = [d.webhook_id for d in receiver.deliveries]
         assert len(ids) == AWARDS and len(set(ids)) == AWARDS, "each award exactly once"
         assert all(d.verified for d in receiver.deliveries)

@@ -4,10 +4,14 @@ Retry-After parsing, and secret sealing."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import ipaddress
 import os
+import socket
 import stat
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +26,7 @@ from web.credentials.issuer import Issuer
 from web.credentials.keys import KeyRing
 from web.credentials.verify import verify
 from web.errors import ConfigurationError
+from web.settings import load_settings
 from web.webhooks.secret_box import seal, unseal
 from web.webhooks.ssrf import AddressRefusedError, address_allowed, check_url, resolve
 from web.webhooks.worker import Sender, parse_retry_after
@@ -282,3 +287,63 @@ def test_sender_connects_to_the_checked_address_keeping_host_and_sni() -> None:
     blocked = refused.send("http://localhost:8443/hooks", {}, b"{}", now)
     assert blocked.status_code is None and blocked.error and blocked.error.startswith("refused")
     assert len(seen) == 1  # nothing was sent
+
+
+def _trickling_receiver(lines: int, every: float) -> tuple[int, threading.Thread]:
+    """A receiver that answers 200 but sends its header one line every ``every`` seconds."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn, listener:
+            request = b""
+            while not request.endswith(b"\r\n\r\n{}"):  # the whole request, body "{}"
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                request += chunk
+            with contextlib.suppress(OSError):  # the sender hung up: that is the point
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                for i in range(lines):
+                    time.sleep(every)
+                    conn.sendall(f"x-slow-{i}: 1\r\n".encode())
+                conn.sendall(b"content-length: 2\r\n\r\nok")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return port, thread
+
+
+def test_the_timeout_bounds_the_whole_request_not_each_read() -> None:
+    # Each header line arrives well within the 1 s timeout; the whole answer takes 6 s.
+    port, thread = _trickling_receiver(lines=12, every=0.5)
+    sender = Sender(timeout=1.0, allow_private=True)
+    outcome = sender.send(f"http://127.0.0.1:{port}/hooks", {}, b"{}", datetime.now(UTC))
+    assert outcome.status_code is None and not outcome.delivered
+    assert outcome.error == "timed out after 1 s"
+    thread.join(timeout=30)
+    sender.close()
+
+
+def test_a_prompt_receiver_on_a_fresh_connection_is_delivered() -> None:
+    port, thread = _trickling_receiver(lines=1, every=0.0)
+    sender = Sender(timeout=5.0, allow_private=True)
+    outcome = sender.send(f"http://127.0.0.1:{port}/hooks", {}, b"{}", datetime.now(UTC))
+    assert outcome.delivered and outcome.excerpt == "ok"
+    thread.join(timeout=30)
+    sender.close()
+
+
+def test_the_lease_must_outlast_a_send() -> None:
+    env = {"SKILLGAUGE_DATABASE_URL": "sqlite:///x.db", "SKILLGAUGE_SECRET_KEY": "k" * 40}
+    with pytest.raises(ConfigurationError, match=r"SKILLGAUGE_WEBHOOK_LEASE_SECONDS: .* \(120\)"):
+        load_settings({**env, "SKILLGAUGE_WEBHOOK_TIMEOUT_SECONDS": "60"})
+    settings = load_settings(
+        {
+            **env,
+            "SKILLGAUGE_WEBHOOK_TIMEOUT_SECONDS": "60",
+            "SKILLGAUGE_WEBHOOK_LEASE_SECONDS": "120",
+        }
+    )
+    assert settings.webhook_lease_seconds == 120

@@ -5,12 +5,14 @@ concurrently, and records every attempt (time, status, latency, a response excer
 
 - A 2xx answer delivers the message.
 - ``410 Gone`` disables the endpoint at once, saying so to its author.
+- The request as a whole has ``SKILLGAUGE_WEBHOOK_TIMEOUT_SECONDS`` (15 s), however slowly
+  the receiver trickles its answer.
 - Anything else (another status, a timeout, a refused connection, an address the policy
   refuses) schedules the next attempt after the next delay of the retry schedule (default
-  5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h), with +-10 % jitter so retries of many messages
-  do not arrive together; a ``Retry-After`` header (seconds or an HTTP date, capped at a
-  day) is honoured when it asks for longer. After the last delay the message is marked
-  failed; the author can redeliver it.
+  5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, 10 h: about a day and a half), with +-10 %
+  jitter so retries of many messages do not arrive together; a ``Retry-After`` header
+  (seconds or an HTTP date, capped at a day) is honoured when it asks for longer. After the
+  last delay the message is marked failed; the author can redeliver it.
 - An endpoint with no success for ``SKILLGAUGE_WEBHOOK_DISABLE_AFTER_HOURS`` (5 days) is
   disabled, with the last error as the reason.
 
@@ -20,12 +22,14 @@ those of the attempt (receivers reject signatures older than five minutes).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -80,8 +84,52 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     return min(max(0.0, (moment - now).total_seconds()), MAX_RETRY_AFTER)
 
 
+class _Deadline:
+    """A whole-request time limit: httpx's timeouts bound each read, not the request.
+
+    A receiver that trickles its response one byte a second never trips a per-read timeout.
+    When the limit passes, the request's socket is shut down from a timer thread, which
+    wakes the blocked read with an error; the socket is learnt from httpcore's ``trace``
+    events as the connection is made (and again when TLS wraps it).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._socket: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """Serve as httpcore's ``trace`` extension: remember each new connection's socket."""
+        if event in {"connection.connect_tcp.complete", "connection.start_tls.complete"}:
+            with self._lock:
+                self._socket = info["return_value"].get_extra_info("socket")
+                if self.expired:
+                    self._shut()
+
+    def cancel(self) -> None:
+        """The request finished in time."""
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            self._shut()
+
+    def _shut(self) -> None:
+        if self._socket is not None:
+            with contextlib.suppress(OSError):  # already closed: nothing to wake
+                self._socket.shutdown(socket.SHUT_RDWR)
+
+
 class Sender:
-    """Sends one signed request, to the address the SSRF policy checked."""
+    """Sends one signed request, to the address the SSRF policy checked.
+
+    Each request has its own connection (no keep-alive), so the whole-request deadline
+    always knows the socket to shut.
+    """
 
     def __init__(
         self,
@@ -94,6 +142,7 @@ class Sender:
         self.allow_private = allow_private
         self.client = httpx.Client(
             timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_keepalive_connections=0),
             follow_redirects=False,
             transport=transport,
             headers={"user-agent": USER_AGENT},
@@ -119,7 +168,8 @@ class Sender:
             "content-type": "application/json",
             "host": target.host_header,
         }
-        extensions: dict[str, Any] = {}
+        deadline = _Deadline(self.timeout)
+        extensions: dict[str, Any] = {"trace": deadline.trace}
         if target.scheme == "https":
             extensions["sni_hostname"] = target.host
         try:
@@ -135,14 +185,18 @@ class Sender:
                 chunk = b""
                 for part in response.iter_bytes():
                     chunk += part
-                    if len(chunk) >= EXCERPT_BYTES or time.monotonic() - started > self.timeout:
+                    if len(chunk) >= EXCERPT_BYTES:
                         break
             finally:
                 response.close()
-        except httpx.TimeoutException:
-            return Outcome(None, elapsed(), error=f"timed out after {self.timeout:g} s")
         except httpx.HTTPError as exc:
+            if deadline.expired or isinstance(exc, httpx.TimeoutException):
+                return Outcome(None, elapsed(), error=f"timed out after {self.timeout:g} s")
             return Outcome(None, elapsed(), error=f"connection failed: {exc}")
+        finally:
+            deadline.cancel()
+        if deadline.expired:  # the body was cut short: the receiver did not answer in time
+            return Outcome(None, elapsed(), error=f"timed out after {self.timeout:g} s")
         excerpt = chunk[:EXCERPT_BYTES].decode("utf-8", errors="replace")[:500] or None
         return Outcome(
             response.status_code,
@@ -163,7 +217,6 @@ class DeliveryWorker:
         clock: Callable[[], datetime] = utcnow,
         sender: Sender | None = None,
         rng: random.Random | None = None,
-        batch: int = 32,
         concurrency: int = 8,
     ) -> None:
         self.db = db
@@ -174,7 +227,9 @@ class DeliveryWorker:
             allow_private=settings.webhook_allow_private,
         )
         self.rng = rng or random.Random()
-        self.batch = batch
+        # A round claims no more than it sends at once, so every claimed message is sent
+        # within one timeout of its claim: well inside the lease (see Settings).
+        self.batch = concurrency
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="webhook")
         self.wake = threading.Event()
         self._stop = threading.Event()
@@ -193,9 +248,10 @@ class DeliveryWorker:
             claimed = store.claim_due(conn, now=self.clock(), limit=self.batch, lease=lease)
         if not claimed:
             return 0
-        results = list(self.pool.map(self._attempt, claimed))
-        for message, (attempted_at, outcome) in zip(claimed, results, strict=True):
-            self._record(message, attempted_at, outcome)
+        attempts = {self.pool.submit(self._attempt, message): message for message in claimed}
+        for done in as_completed(attempts):  # record each as soon as it is known
+            attempted_at, outcome = done.result()
+            self._record(attempts[done], attempted_at, outcome)
         self.sent_total += len(claimed)
         return len(claimed)
 
