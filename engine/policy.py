@@ -37,6 +37,7 @@ from msgspec import Meta
 
 from engine.content import shadow_feasible
 from engine.errors import PolicyError
+from engine.integrity_policy import IntegrityConfig
 from engine.pool import ItemPool
 from engine.stopping import (
     AllOf,
@@ -147,6 +148,7 @@ class Policy(_Config, frozen=True):
     """Everything that decides how a session runs.
 
     ``cut_scores`` overrides the bank's cut scores (theta scale) per competency id.
+    ``integrity`` says what each integrity flag does (:mod:`engine.integrity_policy`).
     """
 
     estimator: EstimatorConfig = EstimatorConfig()
@@ -158,6 +160,7 @@ class Policy(_Config, frozen=True):
     cut_scores: dict[str, Annotated[float, Meta(ge=-6.0, le=6.0)]] = msgspec.field(
         default_factory=dict
     )
+    integrity: IntegrityConfig = IntegrityConfig()
 
 
 def decode_policy(raw: object, source: str = "policy") -> Policy:

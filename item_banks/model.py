@@ -132,6 +132,38 @@ def category_count(params: IrtParameters) -> int:
     return 2
 
 
+# --------------------------------------------------------------------------- response times
+
+
+class TimeParameterErrors(_Struct, frozen=True):
+    """Standard errors of estimated response-time parameters (as written by calibration)."""
+
+    alpha: StandardError | None = None
+    beta: StandardError | None = None
+
+
+class TimeParameters(_Struct, frozen=True):
+    r"""An item's parameters in van der Linden's (2006) lognormal response-time model.
+
+    .. math:: \ln T_{ij} \sim N\!\left(\beta_j - \tau_i,\; 1/\alpha_j^2\right)
+
+    ``beta`` is the item's time intensity: the mean log-seconds of a learner of average speed
+    (:math:`\tau = 0`), so :math:`e^\beta` is that learner's median time in seconds.
+    ``alpha`` is the time discrimination: the reciprocal of the SD of log-times about it.
+    Written by ``skillgauge calibrate-times``; used by the engine's rapid-guess threshold and
+    response-time person fit.
+
+    References
+    ----------
+    van der Linden, W. J. (2006). A lognormal model for response times on test items.
+    *Journal of Educational and Behavioral Statistics*, 31(2), 181-204.
+    """
+
+    alpha: Annotated[float, Meta(gt=0.0, le=50.0, description="1 / SD of log-seconds.")]
+    beta: Annotated[float, Meta(ge=-5.0, le=12.0, description="Mean log-seconds at average speed.")]
+    se: TimeParameterErrors | None = None
+
+
 # --------------------------------------------------------------------------- interactions
 
 
@@ -422,7 +454,8 @@ class Item(_Struct, frozen=True):
     """One assessment item.
 
     ``exposure`` is the Sympson-Hetter exposure-control parameter ``K_i`` (probability of
-    administering the item once selected); absent means 1.
+    administering the item once selected); absent means 1. ``time`` holds the item's
+    response-time parameters (:class:`TimeParameters`), when calibrated.
     """
 
     id: Identifier
@@ -435,6 +468,7 @@ class Item(_Struct, frozen=True):
     hints: Annotated[tuple[RequiredMarkdown, ...], Meta(max_length=10)] = ()
     status: Literal["operational", "pretest"] = "operational"
     exposure: Annotated[float, Meta(gt=0.0, le=1.0)] | None = None
+    time: TimeParameters | None = None
 
 
 class Bank(_Struct, frozen=True):

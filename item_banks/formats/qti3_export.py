@@ -596,6 +596,8 @@ def not_carried(bank: Bank, source: str) -> list[Problem]:
             note(f"not carried by QTI: status {item.status}", item.id, "status")
         if item.exposure is not None:
             note("not carried by QTI: the Sympson-Hetter exposure parameter", item.id, "exposure")
+        if item.time is not None:
+            note("not carried by QTI: the response-time parameters", item.id, "time")
         if isinstance(interaction, Numeric) and interaction.unit:
             note("not carried by QTI: the unit", item.id, "interaction.unit")
         for field, text in _strings(msgspec.to_builtins(item), ""):

@@ -46,6 +46,7 @@ from item_banks.model import (
     SingleChoice,
     TextAnswer,
     ThreePL,
+    TimeParameters,
     TwoPL,
 )
 from item_banks.native import read_bank
@@ -187,7 +188,7 @@ def _strip_item(item: Item) -> Item:
     if isinstance(interaction, ShortText):
         interaction = msgspec.structs.replace(interaction, wrong_answers=())
     return msgspec.structs.replace(
-        item, interaction=interaction, status="operational", exposure=None
+        item, interaction=interaction, status="operational", exposure=None, time=None
     )
 
 
@@ -547,6 +548,16 @@ def banks(draw: st.DrawFn, clean: bool) -> Bank:
                 if first or clean
                 else draw(st.sampled_from(["operational", "pretest"])),
                 exposure=None if clean else draw(st.one_of(st.none(), st.floats(0.01, 1.0))),
+                time=None
+                if clean
+                else draw(
+                    st.one_of(
+                        st.none(),
+                        st.builds(
+                            TimeParameters, alpha=st.floats(0.5, 4.0), beta=st.floats(1.0, 5.0)
+                        ),
+                    )
+                ),
             )
         )
     return Bank(
