@@ -160,11 +160,11 @@ def _fit(
     *,
     tol: float,
     max_steps: int,
-) -> tuple[float, float, float, int]:
+) -> tuple[float, float, float, bool]:
     """Fit the two-group model by EM with SQUAREM (:func:`calibration.em.squarem`).
 
     The model's parameters are left at the estimate; returns the log-likelihood there, the
-    focal mean and SD, and the number of EM steps.
+    focal mean and SD, and whether EM met the tolerance within ``max_steps``.
     """
     theta = quadrature.points
 
@@ -187,7 +187,7 @@ def _fit(
     vector, trace = squarem(em_map, _pack(model, mean, sd), tol=tol, max_em_steps=max_steps)
     xi, mean, sd = _unpack(model, vector)
     _, _, loglik = _e_step(model, xi, groups=groups, quadrature=quadrature, mean=mean, sd=sd)
-    return loglik, mean, sd, trace.em_steps
+    return loglik, mean, sd, trace.converged
 
 
 def compact_row(model: _Model, column: int) -> Array:
@@ -203,7 +203,9 @@ class LRItem(msgspec.Struct, frozen=True, kw_only=True):
     """The likelihood-ratio DIF test of one item, with its parameters in each group.
 
     ``reference`` and ``focal`` are the bank-form parameters (``a``, ``b``... in the order of
-    ``names``) when free in each group, on the reference group's scale.
+    ``names``) when free in each group, on the reference group's scale. ``note`` says why the
+    test is unreliable when it is (EM did not converge, or a group's estimates ran to the
+    parameter bounds: too few or uninformative answers).
     """
 
     item_id: str
@@ -213,6 +215,7 @@ class LRItem(msgspec.Struct, frozen=True, kw_only=True):
     names: tuple[str, ...]
     reference: tuple[float, ...]
     focal: tuple[float, ...]
+    note: str = ""
 
 
 class LRAnalysis(msgspec.Struct, frozen=True, kw_only=True):
@@ -220,16 +223,19 @@ class LRAnalysis(msgspec.Struct, frozen=True, kw_only=True):
 
     ``compact`` holds every item's bank-form parameters in the compact model (equal in both
     groups); ``focal_mean`` and ``focal_sd`` are the focal population's on the reference
-    group's N(0, 1) scale.
+    group's N(0, 1) scale. ``excluded`` lists the items the calibration could not estimate
+    (left out of both models), ``not_tested`` the items with too few answers in a group (they
+    stay in the models as anchors).
     """
 
     loglik_compact: float
     compact: dict[str, tuple[float, ...]]
     focal_mean: float
     focal_sd: float
-    em_steps: int
+    converged: bool
     items: tuple[LRItem, ...]
     excluded: dict[str, str]
+    not_tested: dict[str, str]
 
 
 def likelihood_ratio_dif(
@@ -239,8 +245,9 @@ def likelihood_ratio_dif(
     *,
     n_categories: dict[str, int] | None = None,
     items: list[str] | None = None,
+    min_answers: int = 50,
     tol: float = 1e-5,
-    max_steps: int = 2000,
+    max_steps: int = 500,
     quadrature_points: int = 61,
 ) -> LRAnalysis:
     """IRT-LR-DIF of ``items`` (default all) between the groups.
@@ -255,6 +262,9 @@ def likelihood_ratio_dif(
         Categories of polytomous items (e.g. from the bank).
     items
         The items to test (the others are tested too when omitted).
+    min_answers
+        Items with fewer answers in either group are not tested (their parameters in a group
+        could not be estimated); they still anchor the other items.
 
     Raises
     ------
@@ -326,15 +336,23 @@ def likelihood_ratio_dif(
         return model, split_groups
 
     compact, data_groups = build(None)
-    loglik_c, mean, sd, steps = _fit(
+    loglik_c, mean, sd, converged = _fit(
         compact, data_groups, quadrature, 0.0, 1.0, tol=tol, max_steps=max_steps
     )
     n_free_c = compact.n_free()
     results = []
+    not_tested: dict[str, str] = {}
+    answered = responses >= 0
     for item in wanted:
         j = ids.index(item)
+        counts = [int((answered[:, j] & (member == g)).sum()) for g in (0, 1)]
+        if min(counts) < min_answers:
+            not_tested[item] = (
+                f"{counts[0]} reference and {counts[1]} focal answers (needs {min_answers} each)"
+            )
+            continue
         augmented, aug_groups = build(j, compact)
-        loglik_a, _, _, _ = _fit(
+        loglik_a, _, _, fitted = _fit(
             augmented, aug_groups, quadrature, mean, sd, tol=tol, max_steps=max_steps
         )
         df = augmented.n_free() - n_free_c
@@ -346,6 +364,14 @@ def likelihood_ratio_dif(
         cols = list(augmented.members[fam_index])
         vec = fam.irt_vector(augmented.xi[fam_index])
         names = fam.irt_names()
+        at_bounds = bool(
+            fam.at_guard(augmented.xi[fam_index])[[cols.index(j), cols.index(len(ids))]].any()
+        )
+        note = ("EM did not converge" if not (fitted and converged) else "") or (
+            "a group's estimates ran to the parameter bounds: too few or uninformative answers"
+            if at_bounds
+            else ""
+        )
         results.append(
             LRItem(
                 item_id=item,
@@ -355,6 +381,7 @@ def likelihood_ratio_dif(
                 names=names,
                 reference=tuple(float(v) for v in vec[cols.index(j)]),
                 focal=tuple(float(v) for v in vec[cols.index(len(ids))]),
+                note=note,
             )
         )
     compact_parameters = {
@@ -365,7 +392,8 @@ def likelihood_ratio_dif(
         compact=compact_parameters,
         focal_mean=mean,
         focal_sd=sd,
-        em_steps=steps,
+        converged=converged,
         items=tuple(results),
         excluded=dict(start.excluded),
+        not_tested=not_tested,
     )

@@ -19,6 +19,7 @@ from skillgauge import (
     calibration_commands,
     credential_commands,
     engine_commands,
+    integrity_commands,
     web_commands,
 )
 from web.errors import WebError
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         bank_commands,
         engine_commands,
         calibration_commands,
+        integrity_commands,
         web_commands,
         credential_commands,
     ):

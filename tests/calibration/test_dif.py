@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from calibration.data import ResponseData, from_array, read_long, read_wide
 from calibration.dif import dif_groups, mantel_haenszel_dif
 from calibration.dif_lr import likelihood_ratio_dif
+from calibration.dif_report import dif_rows, render_dif_section
 from calibration.errors import ResponseDataError
 from calibration.mantel_haenszel import ets_category, mantel, mantel_haenszel
 from engine.pool import compile_pool
@@ -360,3 +361,24 @@ def test_lr_statistic_detects_dif_and_is_small_without_it() -> None:
     assert sum(i.p_value < 0.01 for i in result.items[1:]) <= 1
     rasch = likelihood_ratio_dif(data, groups, "1pl", items=["s01", "s02"])
     assert [i.df for i in rasch.items] == [1, 1]  # the 1PL's common slope is shared
+
+
+def test_the_html_section_and_csv_rows() -> None:
+    data, _ = simulated(n=2000, seed=12, shift=0.8)
+    data = dataclasses.replace(data, covariates={"<lang>": data.covariates["group"]})
+    groups = dif_groups(data, "<lang>", focal="F")
+    mh = mantel_haenszel_dif(data, groups)
+    lr = likelihood_ratio_dif(data, groups, "2pl", items=["s01", "s02"], min_answers=1200)
+    html = render_dif_section(mh, lr)
+    assert html.startswith('<section class="dif">') and html.endswith("</section>")
+    assert "&lt;lang&gt;" in html and "<lang>" not in html
+    assert "< 0.001" not in html  # escaped as text
+    assert "&lt; 0.001" in html
+    assert html.index("<td>s01</td>") < html.index("<td>s02</td>")  # C items first
+    assert "not tested: " in html  # fewer than 1200 answers per group
+    assert "1 of 10 items show moderate or large DIF" in html
+    rows = dif_rows(mh, lr)
+    assert [r["item_id"] for r in rows][:2] == ["s01", "s02"]
+    assert rows[0]["ets"] == "C" and rows[0]["lr_g2"] is None
+    assert "needs 1200 each" in str(rows[0]["lr_note"])
+    assert render_dif_section(mh).count("<tr") == 11  # header + 10 items, no LR columns
