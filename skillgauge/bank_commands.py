@@ -18,6 +18,7 @@ from item_banks.errors import BankValidationError
 from item_banks.formats.registry import read_any
 from item_banks.model import Bank, model_name
 from item_banks.native import content_hash, read_bank, write_bank
+from item_banks.secrecy import secrecy_warnings
 from item_banks.validation import lint_bank
 from skillgauge.format_commands import add_limits, limits_of, print_notes, register_bank
 
@@ -38,6 +39,12 @@ def register(commands: Any) -> None:
         "--warnings",
         action="store_true",
         help="also list authoring warnings (options without rationale, items without solution)",
+    )
+    validate.add_argument(
+        "--awarding",
+        action="store_true",
+        help="the bank is used by an assessment that awards credentials: warn about the "
+        "answer keys it holds (such a bank must stay private)",
     )
     add_limits(validate)
     validate.set_defaults(handler=_validate)
@@ -98,6 +105,8 @@ def _validate(args: argparse.Namespace) -> int:
         if args.warnings:
             for warning in lint_bank(bank, str(path)):
                 print(f"warning: {warning}")
+        for warning in secrecy_warnings(bank, str(path), awarding=args.awarding):
+            print(f"warning: {warning}")
     return status
 
 
