@@ -1,15 +1,16 @@
 """``make bench``: every benchmark, side by side with its competitor, reported as ratios.
 
 ``python -m bench [engine] [calibration] [web]`` runs only the named groups;
-``python -m bench cat-design`` runs the CAT design study (:mod:`bench.cat_design`), which
-``make bench`` leaves out.
+``python -m bench cat-design`` runs the CAT design study (:mod:`bench.cat_design`) and
+``python -m bench integrity`` the detection study of the integrity checks
+(:mod:`bench.integrity_study`), which ``make bench`` leaves out.
 """
 
 from __future__ import annotations
 
 import sys
 
-from bench import calibration_bench, cat_design, engine_bench, web_load
+from bench import calibration_bench, cat_design, engine_bench, integrity_study, web_load
 
 
 def main(argv: list[str]) -> None:
@@ -17,6 +18,8 @@ def main(argv: list[str]) -> None:
     groups = set(argv) or {"engine", "calibration", "web"}
     if "cat-design" in groups:
         cat_design.main()
+    if "integrity" in groups:
+        integrity_study.main()
     rows = []
     if "engine" in groups:
         rows += engine_bench.main()

@@ -133,6 +133,33 @@ class IntegrityChecker:
         self.rapid_threshold = timing.rapid_threshold(rapid.fraction, rapid.max_seconds)
         self.reading_seconds = timing.reading_seconds(self.config.too_fast_to_read.words_per_minute)
 
+    def notes(self) -> list[str]:
+        """Checks the policy acts on that this bank can never compute, in plain words.
+
+        For an author's policy page or a CLI lint: a check set to ``hold`` or ``refuse``
+        that needs response-time parameters the bank does not have would silently never act.
+        """
+        out = []
+        timed = int(self.timing.timed[self.session.pool.operational].sum())
+        config = self.config
+        for name, action in (
+            ("response_time_fit", config.response_time_fit.action),
+            ("rapid_guessing", config.rapid_guessing.action),
+        ):
+            if action != "none" and timed == 0:
+                out.append(
+                    f"integrity.{name}: set to {action}, but no operational item of the bank "
+                    "has response-time parameters (skillgauge calibrate-times): the check "
+                    "is never computed"
+                )
+        words = int((self.timing.words[self.session.pool.operational] > 0).sum())
+        if config.too_fast_to_read.action != "none" and words == 0:
+            out.append(
+                f"integrity.too_fast_to_read: set to {config.too_fast_to_read.action}, but the "
+                "items have no words to read: the check never raises"
+            )
+        return out
+
     def evaluate(
         self, state: SessionState, seconds: Sequence[float | None] | None = None
     ) -> IntegrityEvidence:

@@ -131,6 +131,19 @@ def test_a_bank_without_time_parameters_still_checks_reading_time() -> None:
     assert evidence.decision == "hold"
 
 
+def test_notes_name_checks_that_can_never_be_computed() -> None:
+    untimed = msgspec.structs.replace(
+        BANK, items=tuple(msgspec.structs.replace(i, time=None) for i in BANK.items)
+    )
+    pool = compile_pool(untimed)
+    session = Session(pool, policy(rapid_guessing="hold", response_time_fit="refuse"))
+    notes = IntegrityChecker(session, compile_timing(untimed, pool)).notes()
+    assert len(notes) == 2
+    assert notes[0].startswith("integrity.response_time_fit: set to refuse")
+    assert "calibrate-times" in notes[1]
+    assert IntegrityChecker(Session(POOL, policy(rapid_guessing="hold")), TIMING).notes() == []
+
+
 def test_empty_and_short_sessions() -> None:
     session = Session(POOL, policy(person_fit="refuse"))
     checker = IntegrityChecker(session, TIMING)
