@@ -20,6 +20,7 @@ def main(argv: list[str]) -> None:
         cat_design.main()
     if "integrity" in groups:
         integrity_study.main()
+        integrity_study.drift_study()
     rows = []
     if "engine" in groups:
         rows += engine_bench.main()

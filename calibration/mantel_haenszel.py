@@ -144,9 +144,11 @@ def mantel_haenszel(a: Array, b: Array, c: Array, d: Array) -> MHTest:
 
 def ets_category(delta: float, se_delta: float, p_value: float) -> EtsCategory:
     """ETS A/B/C from delta, its SE and the MH chi-square p-value (Zwick, 2012)."""
-    if not math.isfinite(delta) or not math.isfinite(p_value):
-        return "A" if math.isfinite(p_value) and p_value >= 0.05 else "B"
-    if p_value >= 0.05 or abs(delta) < 1.0:
+    if not math.isfinite(p_value) or p_value >= 0.05:
+        return "A"  # no evidence of DIF (or nothing to test: no variance in any stratum)
+    if not math.isfinite(delta):
+        return "B"  # significant, but an odds ratio of 0 or infinity has no delta to grade
+    if abs(delta) < 1.0:
         return "A"
     if abs(delta) >= 1.5 and se_delta > 0 and (abs(delta) - 1.0) / se_delta > _Z95:
         return "C"

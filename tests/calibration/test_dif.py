@@ -16,7 +16,7 @@ from calibration.data import ResponseData, from_array, read_long, read_wide
 from calibration.dif import dif_groups, mantel_haenszel_dif
 from calibration.dif_lr import likelihood_ratio_dif
 from calibration.dif_report import dif_rows, render_dif_section
-from calibration.errors import ResponseDataError
+from calibration.errors import CalibrationError, ResponseDataError
 from calibration.mantel_haenszel import ets_category, mantel, mantel_haenszel
 from engine.pool import compile_pool
 from engine.synthetic import synthetic_bank
@@ -382,3 +382,35 @@ def test_the_html_section_and_csv_rows() -> None:
     assert rows[0]["ets"] == "C" and rows[0]["lr_g2"] is None
     assert "needs 1200 each" in str(rows[0]["lr_note"])
     assert render_dif_section(mh).count("<tr") == 11  # header + 10 items, no LR columns
+
+
+@settings(max_examples=4, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_swapping_focal_and_reference_leaves_the_lr_statistic(seed: int) -> None:
+    """The two-group model is the same model whichever group fixes the scale."""
+    data, _ = simulated(n=1000, seed=seed, shift=0.5)
+    forward = likelihood_ratio_dif(
+        data, dif_groups(data, "group", focal="F"), "2pl", items=["s01"], tol=1e-8
+    )
+    backward = likelihood_ratio_dif(
+        data, dif_groups(data, "group", focal="R"), "2pl", items=["s01"], tol=1e-8
+    )
+    assert backward.items[0].g2 == pytest.approx(forward.items[0].g2, abs=2e-3)
+    assert backward.loglik_compact == pytest.approx(forward.loglik_compact, abs=2e-3)
+    # the focal population of one is the reference population of the other
+    assert backward.focal_mean == pytest.approx(-forward.focal_mean / forward.focal_sd, abs=0.02)
+
+
+def test_an_item_everyone_got_right_cannot_be_tested() -> None:
+    data, _ = simulated(n=600, seed=2)
+    responses = data.responses.copy()
+    responses[:, 4] = 1
+    data = dataclasses.replace(data, responses=responses)
+    groups = dif_groups(data, "group", focal="F")
+    result = likelihood_ratio_dif(data, groups, "2pl", min_answers=10)
+    assert "s05" in result.excluded and "s05" not in {i.item_id for i in result.items}
+    with pytest.raises(CalibrationError, match='item "s05" cannot be tested'):
+        likelihood_ratio_dif(data, groups, "2pl", items=["s05"])
+    mh = mantel_haenszel_dif(data, groups)
+    constant = next(i for i in mh.items if i.item_id == "s05")
+    assert constant.category == "A" and constant.chi2 is None  # no variance: nothing to test

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calibration.drift import CusumLayout, _map_items, _residuals, item_drift
+from calibration.drift_simulation import simulate_drift
 from calibration.errors import ResponseDataError
 from calibration.timed_data import TimedResponses, read_timed_long, timed_from_arrays
 from engine.estimation import Grid
@@ -63,35 +64,20 @@ def test_vectorised_charts_equal_the_recursion(values: list[float], seed: int, k
     maxima, began = layout.maxima(np.array(values), k)
     for j in range(3):
         mine = [v for v, i in zip(values, items, strict=True) if i == j]
-        best, start = cusum_loop(mine, k)
+        best, _ = cusum_loop(mine, k)
         assert maxima[j] == pytest.approx(best, abs=1e-9)
         if best > 1e-9:
-            assert began[j] == start
+            # the run from `began` reaches the maximum (ties at zero make the start ambiguous)
+            run = np.cumsum(np.array(mine[began[j] :]) - k)
+            assert run.max() == pytest.approx(best, abs=1e-9)
+            assert (run >= -1e-9).all() or run.argmax() < np.argmax(run < -1e-9)
 
 
 def simulate_cat(
     bank: Bank, n: int, seed: int, *, shift: float = 0.0, faster: float = 0.0, item: int = 4
 ) -> TimedResponses:
-    """n learners in time order, 15 of the 30 items each; from the midpoint on, ``item`` has
-    its difficulty moved by ``shift`` and its log-times by ``-faster``."""
-    pool = compile_pool(bank)
-    rng = np.random.default_rng(seed)
-    length = 15
-    theta = rng.standard_normal(n)
-    tau = rng.normal(0, 0.3, n)
-    person = np.repeat(np.arange(n), length)
-    items = np.concatenate([rng.choice(pool.n_items, length, replace=False) for _ in range(n)])
-    a = pool.dichotomous.a[items]
-    b = pool.dichotomous.b[items].copy()
-    late = person >= n // 2
-    b[(items == item) & late] += shift
-    x = (rng.random(items.size) < 1 / (1 + np.exp(-a * (theta[person] - b)))).astype(int)
-    log_t = 3.5 - tau[person] + rng.standard_normal(items.size) / 2.0
-    log_t[(items == item) & late] -= faster
-    stamp = 1.7e9 + person * 60.0 + np.arange(items.size) % length
-    return timed_from_arrays(
-        person, items, np.exp(log_t), response=x, answered_at=stamp, item_ids=pool.item_ids
-    )
+    """n learners in time order, 15 of the 30 items each; drift from the midpoint on."""
+    return simulate_drift(bank, n, seed, item=item, shift=shift, faster=faster)
 
 
 def test_residuals_are_standardised_under_the_model() -> None:
@@ -117,15 +103,24 @@ def test_an_item_that_became_easier_and_faster_is_flagged() -> None:
     # the change began near the midpoint (learner 1000, 16 h 40 min after the first)
     assert drifted.change_at is not None and drifted.change_at.startswith("2023-11-15T1")
     stable = [i for i in report.items if i.item_id != "s05"]
-    assert sum(1 for i in stable if i.flags) <= 2  # 29 items x 3 charts at 1 %
+    # 29 items x 3 charts at 1 %: about one by chance; the drifted item also makes the others
+    # look a little harder for the learners who met it (their estimates are higher)
+    assert sum(1 for i in stable if i.flags) <= 5
 
 
-def test_stable_items_are_mostly_not_flagged() -> None:
+def test_stable_items_are_mostly_not_flagged_and_the_p_values_are_calibrated() -> None:
     bank = timed_bank()
-    report = item_drift(simulate_cat(bank, 1500, seed=3), bank, replicates=200)
-    assert sum(1 for i in report.items if i.flags) <= 2
-    p_values = [i.easier_p for i in report.items if i.easier_p is not None]
-    assert 0.3 < float(np.mean(p_values)) < 0.7  # roughly uniform under the model
+    shares: list[float] = []
+    for seed in range(6):
+        report = item_drift(simulate_cat(bank, 800, seed=30 + seed), bank, replicates=100)
+        assert sum(1 for i in report.items if i.flags) <= 4
+        shares.extend(
+            p for i in report.items for p in (i.easier_p, i.harder_p, i.faster_p) if p is not None
+        )
+    values = np.array(shares)
+    assert values.size == 6 * 30 * 3
+    assert 0.01 <= float(np.mean(values < 0.05)) <= 0.10  # uniform under the model
+    assert 0.4 <= float(np.mean(values < 0.5)) <= 0.6
 
 
 def test_exposure_above_r_max_is_flagged_only_when_significant() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import tomllib
 
 import msgspec
 import numpy as np
@@ -22,6 +23,7 @@ from engine.pool import compile_pool
 from engine.response_times import compile_timing
 from engine.session import Session, SessionState
 from engine.stopping import FixedLength
+from tests.conftest import REPO
 from tests.engine.test_response_times import timed_bank
 
 BANK = timed_bank(60, seed=2)
@@ -191,3 +193,15 @@ def test_the_policy_section_is_optional_and_located() -> None:
         decode_policy({"integrity": {"rapid_guessing": {"action": "ban"}}})
     with pytest.raises(PolicyError, match=r"integrity.person_fit.threshold"):
         decode_policy({"integrity": {"person_fit": {"threshold": 1.0}}})
+
+
+def test_the_readme_integrity_policy_decodes() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Evidence for every session") :]
+    block = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    parsed = decode_policy(tomllib.loads(block), "README.md")
+    assert parsed.integrity.too_fast_to_read.action == "refuse"
+    assert parsed.integrity.person_fit == PersonFitCheck()  # the defaults, written out
+    defaults = IntegrityConfig()
+    assert parsed.integrity.rapid_guessing.max_share == defaults.rapid_guessing.max_share
+    assert parsed.integrity.response_time_fit.alpha == defaults.response_time_fit.alpha
