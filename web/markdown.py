@@ -6,7 +6,8 @@ screen readers read, with no script or font fetched.
 
 Code blocks keep their lines (they scroll sideways on a narrow screen rather than wrap) and
 take keyboard focus, with a name, so a keyboard user can scroll them too (WCAG 2.1.1; axe's
-``scrollable-region-focusable``).
+``scrollable-region-focusable``). Tables sit in a focusable region that scrolls the same
+way, so a wide table never widens the page.
 """
 
 from __future__ import annotations
@@ -52,14 +53,18 @@ def _build() -> MarkdownIt:
 _MD = _build()
 #: How a code block opens: focusable (to scroll it by keyboard) and named for screen readers.
 CODE_BLOCK = '<pre tabindex="0" role="group" aria-label="Code">'
+#: The region a table scrolls in.
+TABLE_REGION = '<div class="table-scroll" role="region" aria-label="Table" tabindex="0"><table>'
 
 
 def _focusable_code(html: str) -> str:
-    """Make every ``<pre>`` of rendered Markdown focusable.
+    """Make every ``<pre>`` and ``<table>`` of rendered Markdown scroll in a focusable box.
 
-    Raw HTML is escaped, so a literal ``<pre>`` in the output can only be a code block's.
+    Raw HTML is escaped, so a literal ``<pre>`` or ``<table>`` in the output can only be a
+    code block's or a Markdown table's.
     """
-    return html.replace("<pre>", CODE_BLOCK)
+    html = html.replace("<pre>", CODE_BLOCK)
+    return html.replace("<table>", TABLE_REGION).replace("</table>", "</table></div>")
 
 
 @lru_cache(maxsize=8192)
