@@ -55,7 +55,9 @@ class ItemView(_View, frozen=True):
     ``options`` are the choices (``single_choice``, ``multiple_response``), the things to put
     in order (``order``) or the sources to match (``match``, with ``targets``). Answers:
     an option id; a list of option ids; a list of option ids in the learner's order; a
-    list of ``"SOURCE TARGET"`` pairs; or text.
+    list of ``"SOURCE TARGET"`` pairs; or text. Option ids are this session's (see
+    :class:`OptionView`). ``scoring`` says, in plain words, how a multiple-response (or
+    weighted) question is scored: all or nothing, or partial credit.
     """
 
     id: str
