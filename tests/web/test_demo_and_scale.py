@@ -16,7 +16,8 @@ from tests.web.conftest import Site
 from web.credentials.ob3 import LOGIT_SCALE_NAME
 from web.credentials.verify import summarize
 from web.db.schema import credentials, webhook_messages
-from web.demo import DEMO_POLICY
+from web.demo import DEMO_POLICY, ensure_demo
+from web.store import assessments as assessment_store
 from web.wording import stop_clause
 
 OLD_DEMO_POLICY = Policy(
@@ -149,3 +150,25 @@ def test_credentials_issued_on_the_logit_scale_are_read_in_points() -> None:
     (line,) = summarize(document).results
     assert (line.name, line.score, line.pass_mark) == ("Pandas", "689", "470")
     assert (line.value, line.required) == ("1.89", "-0.30")  # the document is unchanged
+
+
+def test_an_older_demo_assessment_with_another_policy_is_closed_on_start(site: Site) -> None:
+    with site.runtime.db.write() as conn:
+        demo = site.runtime.assessment(conn, site.assessment_id)
+        old = assessment_store.create_assessment(
+            conn,
+            title="Python for data analysis",
+            description="",
+            bank_hash=demo.bank_hash,
+            policy=OLD_DEMO_POLICY,
+            feedback_mode="instant",
+            time_limit_seconds=None,
+            owner_id=demo.owner_id,
+        )
+    info = ensure_demo(site.runtime)
+    assert info.assessment_url.endswith(site.assessment_id)  # the demo with today's policy
+    with site.runtime.db.read() as conn:
+        closed = assessment_store.get_assessment(conn, old.id)
+        current = assessment_store.get_assessment(conn, site.assessment_id)
+    assert closed is not None and closed.status == "closed"
+    assert current is not None and current.status == "open"
