@@ -523,10 +523,14 @@ def common_wrong_answer_matches(
 def diagnose_number(interaction: Numeric, value: float) -> str:
     """A generic diagnosis of a wrong number, used when no authored explanation matches.
 
-    Checked in order: not a finite number; the right size with the wrong sign; a factor of
-    100 (a proportion given as a percentage, or the reverse); another power of ten (a
-    decimal point in the wrong place); off by one (whole-number keys); a near miss (within
-    ten tolerances, or 1 %: rounding); otherwise whether the answer is too high or too low.
+    Checked in order: not a finite number; the right size with the wrong sign; a power of
+    ten (100, 10, 1000, either way); off by one (whole-number keys); a near miss (within ten
+    tolerances, or 1 %: rounding); otherwise whether the answer is too high or too low.
+
+    A factor of 100 is called a percentage-for-proportion slip only where it can be one: the
+    key is a proportion (``0 < |key| <= 1``) and the answer 100 times it, or the answer is a
+    proportion and the key 100 times it. Anywhere else (2250 for a key of 22.5) it is a
+    decimal point in the wrong place, "100 times too large".
     """
     key = interaction.key
     unit = f" {interaction.unit}" if interaction.unit else ""
@@ -536,25 +540,26 @@ def diagnose_number(interaction: Numeric, value: float) -> str:
         return "An infinite result is not the result here: the calculation gives a finite number."
     if key != 0 and _near(interaction, -value, key):
         return "Your answer has the right size but the wrong sign."
-    if key != 0 and _near(interaction, value, key * 100):
-        return (
-            "Your answer is 100 times the correct value: did you give a percentage where a "
-            "proportion (between 0 and 1) was asked for?"
-        )
-    if key != 0 and _near(interaction, value, key / 100):
-        return (
-            "Your answer is a hundredth of the correct value: did you give a proportion where a "
-            "percentage was asked for?"
-        )
     if key != 0:
-        for power in (1, -1, 3, -3):
-            if _near(interaction, value, key * 10.0**power):
-                factor = number_text(10.0 ** abs(power))
-                size = "large" if power > 0 else "small"
+        for power in (2, -2, 1, -1, 3, -3):
+            if not _near(interaction, value, key * 10.0**power):
+                continue
+            if power == 2 and abs(key) <= 1:
                 return (
-                    f"Your answer is {factor} times too {size}: the digits look right, but the "
-                    "decimal point (or the unit's scale) is off."
+                    "Your answer is 100 times the correct value: did you give a percentage "
+                    "where a proportion (between 0 and 1) was asked for?"
                 )
+            if power == -2 and abs(value) <= 1:
+                return (
+                    "Your answer is a hundredth of the correct value: did you give a "
+                    "proportion where a percentage was asked for?"
+                )
+            factor = number_text(10.0 ** abs(power))
+            size = "large" if power > 0 else "small"
+            return (
+                f"Your answer is {factor} times too {size}: the digits look right, but the "
+                "decimal point (or the unit's scale) is off."
+            )
     if key == int(key) and abs(value - key) == 1:
         return (
             "Your answer is off by one: check whether the first and the last element are included."

@@ -27,6 +27,10 @@ from item_banks.scoring import RawAnswer, credit_category, numeric_credit
 def raw_answer(item: Item, category: int, rng: random.Random) -> RawAnswer:
     """Return an answer to ``item`` that scores exactly ``category``.
 
+    The answer is never empty where a non-empty answer scores ``category`` (the service
+    refuses empty answers instead of scoring them): a wrong multiple-response answer picks
+    a wrong option, a wrong match pairs an item with a wrong choice.
+
     Raises
     ------
     ValueError
@@ -71,6 +75,8 @@ def raw_answer(item: Item, category: int, rng: random.Random) -> RawAnswer:
         if interaction.scoring == "partial":
             if category > len(keys):
                 raise ValueError(f"no answer to {item.id} scores {category}")
+            if category == 0 and others:
+                return [rng.choice(others)]  # one wrong choice: max(0, 0 - 1) = 0
             return rng.sample(keys, category)
         if category >= 1:
             return keys
@@ -102,7 +108,7 @@ def _weighted_subset(
     credit = {o.id: o.credit or 0.0 for o in interaction.options}
     if category == top:
         return list(interaction.key)
-    for size in range(5):
+    for size in (1, 2, 3, 4, 0):  # the empty answer only when nothing else fits
         fits = [
             list(combo)
             for combo in itertools.combinations(ids, size)
@@ -117,12 +123,27 @@ def _match_answer(item: Item, interaction: Match, category: int, top: int) -> li
     key = [f"{p.source} {p.target}" for p in interaction.key]
     if category == top:
         return key
+    wrong = _wrong_pair(interaction)
     if interaction.scoring == "weighted":
         worth = {(p.source, p.target): p.credit for p in interaction.credits}
         pairs = [(p.source, p.target) for p in interaction.key]
-        for size in range(len(pairs), -1, -1):
+        for size in range(len(pairs), 0, -1):
             for combo in itertools.combinations(pairs, size):
                 if credit_category(sum(worth.get(p, 0.0) for p in combo), top) == category:
                     return [f"{s} {t}" for s, t in combo]
+        if category == 0:
+            return [wrong] if wrong else []
         raise ValueError(f"no answer to {item.id} scores {category}")
+    if len(key) == 1 and wrong:
+        return [wrong]
     return key[:-1]
+
+
+def _wrong_pair(interaction: Match) -> str | None:
+    """A ``"SOURCE TARGET"`` pair the key does not have (None when every pair is a key)."""
+    keyed = {(p.source, p.target) for p in interaction.key}
+    for source in interaction.sources:
+        for target in interaction.targets:
+            if (source.id, target.id) not in keyed:
+                return f"{source.id} {target.id}"
+    return None

@@ -103,3 +103,44 @@ def standing(probability_above_reference: float) -> Standing:
     if 1.0 - probability_above_reference >= STRENGTH_PROBABILITY:
         return "gap"
     return "unclear"
+
+
+def probability_text(probability: float) -> str:
+    r"""A probability as a percentage that never claims more certainty than it has.
+
+    Rounded to whole percent where that leaves it strictly between 0 % and 100 %, else to one
+    decimal; what would still print as 100.0 % or 0.0 % is bounded instead:
+
+    .. math::
+
+        0.998 \mapsto 99.8\%, \quad 0.9996 \mapsto {>}99.9\%, \quad
+        0.0004 \mapsto {<}0.1\%, \quad 0.8 \mapsto 80\%
+
+    A posterior probability of exactly 1 or 0 is a limit of the arithmetic, not a certainty
+    (every prior the engine uses is proper), so it prints as ">99.9%" or "<0.1%" too.
+
+    Parameters
+    ----------
+    probability
+        A probability in [0, 1] (values outside are clipped).
+    """
+    p = min(1.0, max(0.0, float(probability)))
+    whole = round(100 * p)
+    if 0 < whole < 100:
+        return f"{whole}%"
+    tenth = round(1000 * p) / 10
+    if tenth >= 100.0:
+        return ">99.9%"
+    if tenth <= 0.0:
+        return "<0.1%"
+    return f"{tenth:.1f}%"
+
+
+def score_text(theta: float) -> str:
+    """The scaled score of ``theta`` as a whole number (``500 + 100 theta``)."""
+    return f"{float(scaled_score(theta)):.0f}"
+
+
+def score_se_text(se: float) -> str:
+    """A standard error on the score scale as a whole number of points (``100 SE``)."""
+    return f"{float(scaled_se(se)):.0f}"

@@ -13,6 +13,7 @@ import numpy as np
 
 from engine.learner import raw_answer
 from engine.policy import Policy, check_policy, load_policy
+from engine.policy_forecast import forecast, se_target
 from engine.pool import compile_pool
 from engine.session import Session, SessionState
 from engine.simulation import simulate
@@ -91,6 +92,12 @@ def _simulate(args: argparse.Namespace) -> int:
         )
     for reason, count in summary.stop_reasons.items():
         print(f"stopped: {reason}: {count}")
+    target = se_target(policy.stopping)
+    if target is not None:
+        met = float(np.mean(np.all(run.se <= target + 1e-9, axis=1)))
+        print(f"SE target {target:g}: met by {100 * met:.0f}% of the simulees")
+    for warning in forecast(pool, policy).warnings:
+        print(f"warning: {warning}")
     if args.report:
         print(f"report: {args.report}")
     return 0

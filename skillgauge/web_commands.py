@@ -22,7 +22,7 @@ def register(commands: Any) -> None:
         "--demo",
         action="store_true",
         help="load the sample bank, create a ready assessment on first start, print its URL "
-        "and a fresh author token",
+        "and the demo author's token (kept under the data directory, renewed when it expires)",
     )
     serve.add_argument("--log-level", default="warning")
     serve.set_defaults(handler=_serve)
@@ -34,7 +34,18 @@ def register(commands: Any) -> None:
     )
     create.add_argument("--email", required=True)
     create.add_argument("--label", default="cli", help="a note on what the token is for")
+    create.add_argument(
+        "--days", type=int, default=90, help="days until the token expires (1-3650; default 90)"
+    )
     create.set_defaults(handler=_author_create)
+    tokens = sub.add_parser(
+        "tokens", help="list author tokens: id, author, label, created, expires, status"
+    )
+    tokens.add_argument("--email", help="only this author's tokens")
+    tokens.set_defaults(handler=_author_tokens)
+    revoke = sub.add_parser("revoke", help="revoke a token, by its id (from `tokens`) or whole")
+    revoke.add_argument("token", help="the token id (8+ hex digits) or the token itself")
+    revoke.set_defaults(handler=_author_revoke)
 
 
 def _runtime() -> Any:
@@ -80,10 +91,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _author_create(args: argparse.Namespace) -> int:
     from web.authoring import create_author
+    from web.store.authors import token_id
 
     rt = _runtime()
     try:
-        author, token = create_author(rt, args.email, args.label)
+        author, token = create_author(rt, args.email, args.label, args.days)
     except ValueError as exc:
         print(f"skillgauge author create: {exc}")
         return 1
@@ -91,5 +103,53 @@ def _author_create(args: argparse.Namespace) -> int:
         rt.db.dispose()
     print(f"author {author.email} (id {author.id})")
     print(f"token: {token}")
+    print(f"token id {token_id(token)}, expires in {args.days} days")
     print("Keep it safe: it is stored only as a hash and cannot be shown again.")
+    return 0
+
+
+def _when(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment is not None else "-"
+
+
+def _author_tokens(args: argparse.Namespace) -> int:
+    from web.store.authors import list_tokens
+
+    rt = _runtime()
+    try:
+        with rt.db.read() as conn:
+            listed = list_tokens(conn, email=args.email)
+    finally:
+        rt.db.dispose()
+    if not listed:
+        print("no tokens" + (f" for {args.email}" if args.email else ""))
+        return 0
+    rows = [("id", "author", "label", "created (UTC)", "expires (UTC)", "status")]
+    rows += [
+        (t.id, t.email, t.label, _when(t.created_at), _when(t.expires_at), t.status) for t in listed
+    ]
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return 0
+
+
+def _author_revoke(args: argparse.Namespace) -> int:
+    from web.store.authors import revoke_token
+
+    rt = _runtime()
+    try:
+        with rt.db.write() as conn:
+            revoked = revoke_token(conn, args.token)
+    except ValueError as exc:
+        print(f"skillgauge author revoke: {exc}")
+        return 1
+    finally:
+        rt.db.dispose()
+    if not revoked:
+        print(f"skillgauge author revoke: no token {args.token!r}")
+        return 1
+    print(f"revoked token {revoked[0]}")
     return 0

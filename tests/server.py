@@ -32,6 +32,8 @@ class ServerProcess:
     author_token: str
     port: int
     env: dict[str, str]
+    output: list[str]
+    """Everything the server printed (its start-up lines, logs), as it arrives."""
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flushing; what is committed must survive."""
@@ -53,6 +55,7 @@ def start_server(
     port: int | None = None,
     extra_env: dict[str, str] | None = None,
     workers: int = 1,
+    log_level: str | None = None,
 ) -> ServerProcess:
     """Start ``skillgauge serve --demo`` and wait until it answers."""
     port = port or free_port()
@@ -74,6 +77,7 @@ def start_server(
             str(port),
             "--workers",
             str(workers),
+            *(["--log-level", log_level] if log_level else []),
         ],
         env=env,
         stdout=subprocess.PIPE,
@@ -90,8 +94,9 @@ def start_server(
             break
         lines.append(line)
     text = "".join(lines)
-    # Keep reading the server's output so a full pipe never blocks it.
-    threading.Thread(target=lambda: [None for _ in process.stdout or []], daemon=True).start()
+    # Keep reading the server's output so a full pipe never blocks it (and keep it).
+    output = list(lines)
+    threading.Thread(target=lambda: output.extend(process.stdout or []), daemon=True).start()
     assessment = re.search(r"demo assessment: (\S+)", text)
     token = re.search(r"author token: +(\S+)", text)
     if not assessment or not token:
@@ -108,4 +113,4 @@ def start_server(
     else:
         process.kill()
         raise RuntimeError("server did not answer on " + base)
-    return ServerProcess(process, base, assessment.group(1), token.group(1), port, env)
+    return ServerProcess(process, base, assessment.group(1), token.group(1), port, env, output)

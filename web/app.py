@@ -6,13 +6,14 @@ import hashlib
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar import Litestar
+from litestar import Litestar, get
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
@@ -23,15 +24,17 @@ from web.api.learner import learner_api
 from web.credentials.awards import issuer_of
 from web.db.connection import Database
 from web.db.migrate import migrate
+from web.logs import install as install_log_redaction
 from web.pages.author import author_router
 from web.pages.author_credentials import author_credentials_router
 from web.pages.credentials import credential_pages
 from web.pages.learner import learner_router
 from web.problems import handle
 from web.runtime import Runtime
-from web.security import SecurityHeadersMiddleware
+from web.security import add_security_headers, require_json_body
 from web.settings import Settings, load_settings
 from web.webhooks.worker import DeliveryWorker
+from web.wording import probability_text, score_se_text, score_text, stop_clause
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -39,13 +42,10 @@ STATIC = HERE / "static"
 DEFAULT_BODY_LIMIT = 1024 * 1024
 
 
-def _likely(probability: float) -> str:
-    """A probability for people: never "100%" or "0%" for what is only very likely."""
-    if probability >= 0.995:
-        return "over 99%"
-    if probability < 0.005:
-        return "under 1%"
-    return f"{100 * probability:.0f}%"
+@get("/favicon.ico", include_in_schema=False, cache_control=CacheControlHeader(max_age=86400))
+async def favicon() -> Redirect:
+    """Programs that ask for /favicon.ico get the bundled icon (pages link it themselves)."""
+    return Redirect(path="/static/favicon.svg", status_code=301)
 
 
 def _environment() -> Environment:
@@ -58,13 +58,17 @@ def _environment() -> Environment:
     env.filters["signed"] = lambda x: f"{x:+.2f}"
     env.filters["fixed2"] = lambda x: f"{x:.2f}"
     env.filters["percent"] = lambda x: f"{100 * x:.0f}%"
-    env.filters["likely"] = _likely
+    env.filters["probability"] = probability_text
+    env.filters["score"] = score_text
+    env.filters["points"] = score_se_text
+    env.filters["stop_clause"] = stop_clause
     return env
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application; the database is opened and migrated at start-up."""
     settings = settings or load_settings()
+    install_log_redaction()
     cookie_key = hashlib.sha256(("session:" + settings.secret_key).encode()).digest()
 
     def on_startup(app: Litestar) -> None:
@@ -98,12 +102,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             author_credentials_router,
             author_credentials_api,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),
+            favicon,
         ],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         state=State({}),
+        before_send=[add_security_headers],
+        guards=[require_json_body],
         middleware=[
-            SecurityHeadersMiddleware,
             CookieBackendConfig(
                 secret=cookie_key,
                 key="skillgauge_author",

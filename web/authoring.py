@@ -11,12 +11,14 @@ from msgspec import Meta
 
 from engine.errors import PolicyError
 from engine.policy import Policy, check_policy
+from engine.policy_forecast import PolicyForecast
 from engine.pool import compile_pool
 from engine.stopping import length_bound
 from item_banks.errors import BankValidationError, Problem
 from item_banks.formats.registry import read_bytes
 from item_banks.native import Limits
 from web.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from web.pseudonyms import pseudonymizer
 from web.runtime import Runtime
 from web.store import assessments as assessment_store
 from web.store import authors as author_store
@@ -69,30 +71,54 @@ class AssessmentSummary(msgspec.Struct, frozen=True, kw_only=True):
     url: str
 
 
+class AssessmentCreated(AssessmentSummary, frozen=True, kw_only=True):
+    """A new assessment, with what simulating its policy found (``warnings`` in plain words)."""
+
+    warnings: list[str] = msgspec.field(default_factory=list)
+
+
 class AssessmentOverview(msgspec.Struct, frozen=True, kw_only=True):
-    """An assessment with its sessions and per-item statistics."""
+    """An assessment with its sessions, per-item statistics and its policy's forecast.
+
+    Sessions are listed by pseudonymous ``person_id`` (never by their key).
+    """
 
     assessment: AssessmentSummary
     sessions: list[stats_store.SessionSummary]
     items: list[stats_store.ItemStatistics]
+    forecast: PolicyForecast
+
+
+TOKEN_REFUSALS = {
+    "expired": "this token has expired; ask for a new one (skillgauge author create)",
+    "revoked": "this token was revoked",
+    "unknown": "this token is not valid",
+}
 
 
 def authenticate(rt: Runtime, token: str) -> Author:
-    """The author owning ``token``; raises :class:`UnauthorizedError` otherwise."""
+    """The author owning the active ``token``; raises :class:`UnauthorizedError` otherwise.
+
+    The error says whether the token is unknown, expired or revoked.
+    """
+    token = token.strip()
     with rt.db.read() as conn:
-        author = author_store.author_for_token(conn, token.strip())
-    if author is None:
-        raise UnauthorizedError("this token is not valid")
+        author = author_store.author_for_token(conn, token)
+        if author is None:
+            status = author_store.token_status(conn, token)
+            raise UnauthorizedError(TOKEN_REFUSALS.get(status, TOKEN_REFUSALS["unknown"]))
     return author
 
 
-def create_author(rt: Runtime, email: str, label: str = "cli") -> tuple[Author, str]:
+def create_author(
+    rt: Runtime, email: str, label: str = "cli", days: int = author_store.DEFAULT_TOKEN_DAYS
+) -> tuple[Author, str]:
     """Create (or find) an author and issue a new token; the token is shown only now."""
     if "@" not in email or len(email) > 320:
         raise ValueError(f"{email!r} is not an email address")
     with rt.db.write() as conn:
         author = author_store.ensure_author(conn, email)
-        token = author_store.issue_token(conn, author.id, label)
+        token = author_store.issue_token(conn, author.id, label, days=days)
     return author, token
 
 
@@ -177,6 +203,16 @@ def create_assessment(
         )
 
 
+def created(rt: Runtime, record: AssessmentRecord) -> AssessmentCreated:
+    """The summary of a new assessment with its policy forecast's warnings."""
+    with rt.db.read() as conn:
+        compiled = rt.compiled(conn, record.bank_hash)
+    forecast = rt.forecast(compiled, record.policy)
+    return AssessmentCreated(
+        **msgspec.structs.asdict(summary(rt, record)), warnings=list(forecast.warnings)
+    )
+
+
 def owned_assessment(rt: Runtime, author: Author, assessment_id: str) -> AssessmentRecord:
     """The assessment, if ``author`` owns it (others get 404: existence is not disclosed)."""
     with rt.db.read() as conn:
@@ -193,8 +229,11 @@ def overview(rt: Runtime, author: Author, assessment_id: str) -> AssessmentOverv
         compiled = rt.compiled(conn, record.bank_hash)
         competency_of = {item.id: item.competency for item in compiled.bank.items}
         return AssessmentOverview(
+            forecast=rt.forecast(compiled, record.policy),
             assessment=summary(rt, record),
-            sessions=stats_store.list_sessions(conn, assessment_id),
+            sessions=stats_store.list_sessions(
+                conn, assessment_id, pseudonymizer(rt.settings.secret_key)
+            ),
             items=stats_store.item_statistics(conn, assessment_id, competency_of),
         )
 
@@ -214,7 +253,9 @@ def export_responses(rt: Runtime, author: Author, assessment_id: str) -> Iterato
 
     def chunks() -> Iterator[str]:
         with rt.db.read() as conn:
-            yield from stats_store.export_responses(conn, assessment_id)
+            yield from stats_store.export_responses(
+                conn, assessment_id, pseudonymizer(rt.settings.secret_key)
+            )
 
     return chunks()
 

@@ -12,7 +12,7 @@ class WebError(Exception):
     """Base class of the web service's own errors."""
 
     status_code = 500
-    title = "Internal error"
+    title = "Something went wrong"
 
     def __init__(self, detail: str) -> None:
         self.detail = detail
@@ -57,7 +57,14 @@ class ConflictError(WebError):
     """The request does not fit the current state (e.g. an answer to an old question)."""
 
     status_code = 409
-    title = "ConflictError"
+    title = "Not possible right now"
+
+
+class UnsupportedMediaTypeError(WebError):
+    """A body in a media type the endpoint does not read (JSON endpoints want JSON)."""
+
+    status_code = 415
+    title = "Send the data as JSON"
 
 
 class InvalidInputError(WebError):

@@ -42,10 +42,13 @@ from sqlalchemy.exc import IntegrityError
 from engine.feedback import Feedback, SecondTry, feedback_for
 from engine.session import Session, SessionResult, SessionState
 from engine.stopping import length_bound
+from item_banks.model import Item
 from item_banks.scoring import RawAnswer, score_answer
+from web.answers import OptionIds, refuse_empty
 from web.credentials import awards
 from web.db.connection import utcnow
 from web.errors import ConflictError, InvalidInputError, NotFoundError, RateLimitedError
+from web.markdown import render
 from web.runtime import CompiledBank, Runtime
 from web.store import credentials as credential_store
 from web.store import ratelimit
@@ -57,6 +60,7 @@ from web.views import (
     PracticeView,
     SessionView,
     feedback_view,
+    item_kind,
     item_view,
     practice_view,
     progress_view,
@@ -128,6 +132,7 @@ def start_session(
 
 
 def _view(
+    rt: Runtime,
     *,
     compiled: CompiledBank,
     assessment: AssessmentRecord,
@@ -146,7 +151,8 @@ def _view(
         )
     elif state.pending is not None:
         item_id = compiled.pool.item_ids[state.pending]
-        item = item_view(compiled, compiled.items[item_id], len(state.items) + 1, record.id)
+        ids = OptionIds(rt.settings.secret_key, record.id)
+        item = item_view(compiled, compiled.items[item_id], len(state.items) + 1, ids)
         hold = record.practice
         if hold is not None and hold.item_id == item_id and hold.position == item.position:
             practice = _practice_view(compiled, hold)
@@ -241,6 +247,7 @@ def view_session(rt: Runtime, session_id: str) -> SessionView:
         if completion is not None:
             awards.notify_worker(rt)
     return _view(
+        rt,
         compiled=compiled,
         assessment=assessment,
         record=record,
@@ -283,6 +290,7 @@ def submit_answer(
             assessment, compiled, engine = _session_parts(rt, conn, record.assessment_id)
             if position <= len(record.state.items):
                 return _replay(
+                    rt,
                     conn=conn,
                     compiled=compiled,
                     assessment=assessment,
@@ -295,6 +303,7 @@ def submit_answer(
         if hold is not None and hold.position == position and hold.item_id == item_id:
             if attempt == 1:  # the first try again (double click, retry): what it got
                 view = _view(
+                    rt,
                     compiled=compiled,
                     assessment=assessment,
                     record=record,
@@ -304,7 +313,8 @@ def submit_answer(
                 return AnswerOutcome(
                     feedback=None, practice=_practice_view(compiled, hold), session=view
                 )
-            second = _second_try(compiled, hold, answer)
+            item = compiled.items[hold.item_id]
+            second = _second_try(compiled, hold, bank_answer(rt, record.id, item, answer))
             try:
                 return _settle_and_store(
                     rt,
@@ -391,6 +401,7 @@ def _advance(
     if position != len(state.items) + 1 or item_id != pending_id:
         raise ConflictError("this answer is for another question; reload the page")
     item = compiled.items[pending_id]
+    answer = bank_answer(rt, record.id, item, answer)
     scored = score_answer(item, answer)
     feedback = feedback_for(item, answer, scored, compiled.misconceptions)
     elapsed_ms = int((now - record.updated_at).total_seconds() * 1000)
@@ -412,7 +423,7 @@ def _advance(
             raise _RaceLostError from None
         record = msgspec.structs.replace(record, version=record.version + 1, practice=hold)
         view = _view(
-            compiled=compiled, assessment=assessment, record=record, state=state, engine=engine
+            rt, compiled=compiled, assessment=assessment, record=record, state=state, engine=engine
         )
         return AnswerOutcome(feedback=None, practice=view.practice, session=view)
     index = state.pending
@@ -435,6 +446,7 @@ def _advance(
     _commit_step(rt, record=record, state=state, finishing=finishing, rows=[row])
     record = msgspec.structs.replace(record, version=record.version + 1)
     view = _view(
+        rt,
         compiled=compiled,
         assessment=assessment,
         record=record,
@@ -517,6 +529,19 @@ def _record_and_choose(
     return state
 
 
+def bank_answer(rt: Runtime, session_id: str, item: Item, answer: RawAnswer) -> RawAnswer:
+    """The learner's answer in the bank's option ids, refused in plain words when empty.
+
+    Raises
+    ------
+    item_banks.errors.AnswerError
+        Nothing chosen or typed ("Choose an answer."), or an option id this session was
+        not shown.
+    """
+    refuse_empty(item.id, item_kind(item), answer)
+    return OptionIds(rt.settings.secret_key, session_id).to_bank(item, answer)
+
+
 def _estimates(compiled: CompiledBank, state: SessionState) -> dict[str, tuple[float, float]]:
     return {
         cid: (round(t, 6), round(s, 6))
@@ -592,6 +617,7 @@ def _settle_and_store(
     _commit_step(rt, record=record, state=state, finishing=finishing, rows=[row])
     record = msgspec.structs.replace(record, version=record.version + 1, practice=None)
     view = _view(
+        rt,
         compiled=compiled,
         assessment=assessment,
         record=record,
@@ -633,6 +659,7 @@ def next_hint(rt: Runtime, session_id: str, *, item_id: str, position: int) -> S
                 continue
             record = msgspec.structs.replace(record, version=record.version + 1, practice=hold)
         return _view(
+            rt,
             compiled=compiled,
             assessment=assessment,
             record=record,
@@ -653,6 +680,7 @@ def reveal_answer(rt: Runtime, session_id: str, *, item_id: str, position: int) 
             assessment, compiled, engine = _session_parts(rt, conn, record.assessment_id)
             if position <= len(record.state.items):  # already settled: what was stored
                 return _replay(
+                    rt,
                     conn=conn,
                     compiled=compiled,
                     assessment=assessment,
@@ -689,6 +717,7 @@ def _shown(
 
 
 def _replay(
+    rt: Runtime,
     *,
     conn: Connection,
     compiled: CompiledBank,
@@ -703,15 +732,23 @@ def _replay(
         raise ConflictError("this answer is for another question; reload the page")
     feedback = msgspec.json.decode(stored.feedback or b"", type=Feedback)
     view = _view(
-        compiled=compiled, assessment=assessment, record=record, state=record.state, engine=engine
+        rt,
+        compiled=compiled,
+        assessment=assessment,
+        record=record,
+        state=record.state,
+        engine=engine,
     )
     return AnswerOutcome(feedback=_shown(assessment, feedback, position, item_id), session=view)
 
 
 def stored_feedback(
     rt: Runtime, session_id: str, position: int
-) -> tuple[FeedbackView | None, SessionView]:
-    """The feedback stored for answer ``position`` and the session as it is now."""
+) -> tuple[FeedbackView | None, SessionView, str]:
+    """The feedback stored for answer ``position``, the session now, and the question's stem.
+
+    The stem (HTML) lets the feedback page show the question it explains.
+    """
     with rt.db.read() as conn:
         record = store.load_session(conn, session_id)
         if record is None:
@@ -722,10 +759,13 @@ def stored_feedback(
             raise NotFoundError("no answer at this position")
         feedback = msgspec.json.decode(stored.feedback or b"", type=Feedback)
         view = _view(
+            rt,
             compiled=compiled,
             assessment=assessment,
             record=record,
             state=record.state,
             engine=engine,
         )
-    return _shown(assessment, feedback, position, stored.item_id), view
+    item = compiled.items.get(stored.item_id)
+    stem_html = render(item.stem) if item is not None else ""
+    return _shown(assessment, feedback, position, stored.item_id), view, stem_html

@@ -3,6 +3,11 @@
 Raw HTML in bank texts is escaped, never passed through (banks are uploaded). ``$...$`` and
 ``$$...$$`` become MathML on the server (latex2mathml), which browsers render natively and
 screen readers read, with no script or font fetched.
+
+Code blocks keep their lines (they scroll sideways on a narrow screen rather than wrap) and
+take keyboard focus, with a name, so a keyboard user can scroll them too (WCAG 2.1.1; axe's
+``scrollable-region-focusable``). Tables sit in a focusable region that scrolls the same
+way, so a wide table never widens the page.
 """
 
 from __future__ import annotations
@@ -46,18 +51,32 @@ def _build() -> MarkdownIt:
 
 
 _MD = _build()
+#: How a code block opens: focusable (to scroll it by keyboard) and named for screen readers.
+CODE_BLOCK = '<pre tabindex="0" role="group" aria-label="Code">'
+#: The region a table scrolls in.
+TABLE_REGION = '<div class="table-scroll" role="region" aria-label="Table" tabindex="0"><table>'
+
+
+def _focusable_code(html: str) -> str:
+    """Make every ``<pre>`` and ``<table>`` of rendered Markdown scroll in a focusable box.
+
+    Raw HTML is escaped, so a literal ``<pre>`` or ``<table>`` in the output can only be a
+    code block's or a Markdown table's.
+    """
+    html = html.replace("<pre>", CODE_BLOCK)
+    return html.replace("<table>", TABLE_REGION).replace("</table>", "</table></div>")
 
 
 @lru_cache(maxsize=8192)
 def render(text: str) -> str:
     """Render block Markdown to HTML (cached: bank texts repeat across learners)."""
-    return str(_MD.render(text))
+    return _focusable_code(str(_MD.render(text)))
 
 
 @lru_cache(maxsize=8192)
 def render_inline(text: str) -> str:
     """Render Markdown without the wrapping paragraph (for option labels)."""
-    html = str(_MD.render(text)).strip()
+    html = _focusable_code(str(_MD.render(text))).strip()
     if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
         return html[3:-4]
     return html

@@ -1,8 +1,13 @@
 """The author's "new assessment" form, turned into an :class:`~engine.policy.Policy`.
 
 The form covers the common choices (estimator, selection, exposure, content balance, a
-stopping rule, cut scores, feedback mode, time limit). Anything else can be written as a TOML
+stopping rule, pass marks, feedback mode, time limit). Anything else can be written as a TOML
 policy in the form's "advanced" box, which then replaces the simple fields.
+
+The form speaks the reported scale (:mod:`engine.standing`): the precision target is in
+points (``precision``: "± 40 points" is SE 0.4) and pass marks are scores (``pass_mark_ID``:
+520 is a cut score of 0.2). The TOML box, like the API, takes the policy itself, on the
+ability scale.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from engine.policy import (
     SelectionConfig,
     decode_policy,
 )
+from engine.standing import SCALE_CENTRE, SCALE_UNIT
 from engine.stopping import (
     AllOf,
     AnyOf,
@@ -104,7 +110,7 @@ def policy_from_form(form: Mapping[str, Any], competency_ids: list[str]) -> Poli
     stop = _choice(form, "stop", STOPS, problems)
     max_items = _number(form, "max_items", problems, integer=True)
     min_items = _number(form, "min_items", problems, integer=True)
-    max_se = _number(form, "max_se", problems)
+    precision = _number(form, "precision", problems)
     fixed = _number(form, "fixed_length", problems, integer=True)
     for name, value in (
         ("max_items", max_items),
@@ -113,16 +119,21 @@ def policy_from_form(form: Mapping[str, Any], competency_ids: list[str]) -> Poli
     ):
         if value is not None and value < 1:
             problems.append(f"{name}: must be at least 1, got {value}")
-    if max_se is not None and not 0 < max_se <= 5:
-        problems.append(f"max_se: must be between 0 and 5, got {max_se}")
+    max_se = None if precision is None else precision / SCALE_UNIT
+    if precision is not None and not 0 < precision <= 500:
+        problems.append(f"precision: must be between 0 and 500 points, got {precision:g}")
     cuts: dict[str, float] = {}
+    lowest, highest = SCALE_CENTRE - 6 * SCALE_UNIT, SCALE_CENTRE + 6 * SCALE_UNIT
     for cid in competency_ids:
-        value = _number(form, f"cut_{cid}", problems)
+        value = _number(form, f"pass_mark_{cid}", problems)
         if value is not None:
-            if not -6 <= value <= 6:
-                problems.append(f"cut_{cid}: must be between -6 and 6, got {value}")
+            if not lowest <= value <= highest:
+                problems.append(
+                    f"pass_mark_{cid}: must be between {lowest:.0f} and {highest:.0f}, "
+                    f"got {value:g}"
+                )
             else:
-                cuts[cid] = value
+                cuts[cid] = (value - SCALE_CENTRE) / SCALE_UNIT
     rule: StoppingRule
     if stop == "fixed":
         if fixed is None:

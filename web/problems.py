@@ -73,7 +73,7 @@ def describe(exc: Exception) -> tuple[ProblemDetails, dict[str, str]]:
     if isinstance(exc, PoolError):
         return ProblemDetails(title="The bank cannot be run", status=422, detail=str(exc)), headers
     if isinstance(exc, SessionError):
-        return ProblemDetails(title="ConflictError", status=409, detail=str(exc)), headers
+        return ProblemDetails(title="Not possible right now", status=409, detail=str(exc)), headers
     if isinstance(exc, EngineError):
         return ProblemDetails(title="Invalid request", status=422, detail=str(exc)), headers
     if isinstance(exc, WebError):
@@ -96,11 +96,13 @@ def describe(exc: Exception) -> tuple[ProblemDetails, dict[str, str]]:
         )
     if isinstance(exc, HTTPException):
         titles = {
+            400: "Invalid request",
             401: "Sign-in required",
             403: "Not allowed",
             404: "Not found",
-            405: "Method not allowed",
-            413: "Request too large",
+            405: "That action is not available here",
+            413: "Too large to accept",
+            415: "Send the data as JSON",
             429: "Too many requests",
         }
         detail = str(exc.detail)
@@ -108,7 +110,7 @@ def describe(exc: Exception) -> tuple[ProblemDetails, dict[str, str]]:
             detail = "the form expired or came from another site; reload the page and try again"
         return (
             ProblemDetails(
-                title=titles.get(exc.status_code, "Request failed"),
+                title=titles.get(exc.status_code, "The request failed"),
                 status=exc.status_code,
                 detail=detail,
             ),
@@ -116,7 +118,7 @@ def describe(exc: Exception) -> tuple[ProblemDetails, dict[str, str]]:
         )
     log.exception("unexpected error", exc_info=exc)
     return ProblemDetails(
-        title="Internal error", status=500, detail="something went wrong on our side"
+        title="Something went wrong", status=500, detail="something went wrong on our side"
     ), headers
 
 

@@ -485,6 +485,14 @@ def _answers(
     return tuple(answers)
 
 
+#: Chart widths in SVG units. Their text is 12-14 units, so a chart drawn at least this many
+#: CSS pixels wide keeps every label at 12 px or more; the stylesheet never draws them
+#: narrower (on a narrow phone the chart scrolls sideways in its own region). A path chart
+#: fits a 390 px phone whole.
+ABILITY_CHART_WIDTH = 420
+PATH_CHART_WIDTH = 360
+
+
 class ReportCharts(msgspec.Struct, frozen=True, kw_only=True):
     """The report's charts as inline SVG (server-made; ids tie each to its text)."""
 
@@ -526,11 +534,11 @@ def report_charts(report: ReportView) -> ReportCharts:
     )
     ability = interval_chart(
         Axes(
-            title="Your score per skill, ± one standard error, against the pass mark",
+            title="Your score per skill and the pass mark",
             x_label="Score (500 is typical)",
             y_label="",
             description=_ability_description(report),
-            width=680,
+            width=ABILITY_CHART_WIDTH,
             x_range=x_range,
             chart_id="chart-ability",
         ),
@@ -570,7 +578,7 @@ def report_charts(report: ReportView) -> ReportCharts:
                 x_label="Question",
                 y_label="Score",
                 description=description,
-                width=460,
+                width=PATH_CHART_WIDTH,
                 height=240,
                 x_range=(0.0, float(max(positions[-1], 1))),
                 reference_lines=reference,

@@ -18,6 +18,7 @@ from anyio import CapacityLimiter, to_thread
 from sqlalchemy import Connection
 
 from engine.policy import Policy
+from engine.policy_forecast import PolicyForecast, forecast
 from engine.pool import ItemPool, compile_pool
 from engine.session import Session
 from item_banks.model import Bank, Item, Misconception
@@ -50,6 +51,7 @@ class Runtime:
     db: Database
     _banks: dict[str, CompiledBank] = field(default_factory=dict)
     _assessments: dict[str, AssessmentRecord] = field(default_factory=dict)
+    _forecasts: dict[tuple[str, bytes], PolicyForecast] = field(default_factory=dict)
     _local: threading.local = field(default_factory=threading.local)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _limiter: CapacityLimiter | None = None
@@ -121,3 +123,16 @@ class Runtime:
             session = Session(compiled.pool, policy)
             sessions[key] = session
         return session
+
+    def forecast(self, compiled: CompiledBank, policy: Policy) -> PolicyForecast:
+        """What ``policy`` will do on the bank (simulated once per process and kept).
+
+        See :func:`engine.policy_forecast.forecast`; both are immutable, so is the result.
+        """
+        key = (compiled.hash, msgspec.json.encode(policy))
+        cached = self._forecasts.get(key)
+        if cached is None:
+            cached = forecast(compiled.pool, policy)
+            with self._lock:
+                self._forecasts.setdefault(key, cached)
+        return cached

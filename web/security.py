@@ -1,14 +1,17 @@
-"""Security headers on every response, and who the author behind a request is."""
+"""Security headers on every response, JSON bodies declared as JSON, and who the author is."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
+from web.errors import UnsupportedMediaTypeError
 from web.runtime import Runtime
 from web.store import authors as author_store
 from web.store.authors import Author
@@ -29,33 +32,48 @@ SECURITY_HEADERS = {
 }
 
 
-class SecurityHeadersMiddleware:
-    """Adds the security headers; pages are never cached (they hold session content).
+async def add_security_headers(message: Message, scope: Scope) -> None:
+    """Add the security headers to every response (a Litestar ``before_send`` hook).
 
-    ``Referrer-Policy: no-referrer`` keeps session URLs (capabilities) out of Referer
-    headers sent to any linked site.
+    A hook, not a middleware: it sees every response the application sends, including the
+    404 of a path no route matches and the 403 of a failed CSRF check, which are answered
+    before any route's middleware runs. Pages are never cached (they hold session content);
+    static files are, for an hour. ``Referrer-Policy: no-referrer`` keeps session URLs
+    (capabilities) out of Referer headers sent to any linked site.
     """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request on; add the headers to the response start."""
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
+    if message["type"] != "http.response.start" or scope["type"] != ScopeType.HTTP:
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    for name, value in SECURITY_HEADERS.items():
+        headers[name] = value
+    if "cache-control" not in headers:
         static = scope["path"].startswith("/static/")
+        headers["cache-control"] = "public, max-age=3600" if static else "no-store"
 
-        async def wrapped(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers[name] = value
-                if "cache-control" not in headers:
-                    headers["cache-control"] = "public, max-age=3600" if static else "no-store"
-            await send(message)
 
-        await self.app(scope, receive, wrapped)
+#: Media types a JSON body may be sent as (RFC 8259; RFC 6839 ``+json`` suffixes).
+JSON_MEDIA = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
+
+
+def require_json_body(connection: ASGIConnection[Any, Any, Any, Any], handler: Any) -> None:
+    """Refuse a body that is not declared as JSON on a handler that reads JSON (a guard).
+
+    Applies to handlers with a ``data`` parameter (a JSON body) only; a request without a
+    body (``Content-Length: 0`` or none) passes, so optional bodies stay optional. Raises
+    :class:`~web.errors.UnsupportedMediaTypeError` (415) otherwise.
+    """
+    if "data" not in handler.parsed_fn_signature.parameters:
+        return
+    length = connection.headers.get("content-length")
+    chunked = "chunked" in connection.headers.get("transfer-encoding", "").lower()
+    if not chunked and (length is None or length.strip() in ("", "0")):
+        return
+    media = connection.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if not JSON_MEDIA.match(media):
+        shown = media or "no Content-Type"
+        raise UnsupportedMediaTypeError(
+            f"send the body as JSON with Content-Type: application/json (got {shown})"
+        )
 
 
 def bearer_token(request: Request[Any, Any, Any]) -> str | None:
@@ -66,12 +84,18 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
 
 
 def current_author(rt: Runtime, request: Request[Any, Any, Any]) -> Author | None:
-    """The author signed in by bearer token (API) or session cookie (pages)."""
+    """The author signed in by bearer token (API) or session cookie (pages).
+
+    The cookie names the token it was signed in with (by its hash), so an expired or
+    revoked token also signs its pages out.
+    """
     token = bearer_token(request)
     with rt.db.read() as conn:
         if token is not None:
             return author_store.author_for_token(conn, token)
-        author_id = request.session.get("author_id") if "session" in request.scope else None
-        if isinstance(author_id, int):
-            return author_store.get_author(conn, author_id)
+        session = request.session if "session" in request.scope else {}
+        author_id, token_hash = session.get("author_id"), session.get("token")
+        if isinstance(author_id, int) and isinstance(token_hash, str):
+            author = author_store.author_for_hash(conn, token_hash)
+            return author if author is not None and author.id == author_id else None
     return None

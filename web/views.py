@@ -8,8 +8,6 @@ adds the hints the learner has asked for after a wrong first try, and nothing el
 
 from __future__ import annotations
 
-import hashlib
-import random
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -18,6 +16,7 @@ from msgspec import Meta
 
 from engine.feedback import MISTAKES, Feedback, Point
 from engine.session import SessionResult, SessionState
+from engine.standing import scaled_score, scaled_se
 from item_banks.model import (
     Item,
     Match,
@@ -28,6 +27,7 @@ from item_banks.model import (
     ShortText,
     SingleChoice,
 )
+from web.answers import OptionIds
 from web.markdown import render, render_inline
 from web.runtime import CompiledBank
 
@@ -39,7 +39,11 @@ class _View(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
 
 
 class OptionView(_View, frozen=True):
-    """One option: its id (the value to submit) and its text as HTML."""
+    """One option: its id (the value to submit) and its text as HTML.
+
+    The id is this session's opaque id for the option (:mod:`web.answers`), never the
+    bank's: ids say nothing about which option is the key.
+    """
 
     id: str
     html: str
@@ -51,7 +55,9 @@ class ItemView(_View, frozen=True):
     ``options`` are the choices (``single_choice``, ``multiple_response``), the things to put
     in order (``order``) or the sources to match (``match``, with ``targets``). Answers:
     an option id; a list of option ids; a list of option ids in the learner's order; a
-    list of ``"SOURCE TARGET"`` pairs; or text.
+    list of ``"SOURCE TARGET"`` pairs; or text. Option ids are this session's (see
+    :class:`OptionView`). ``scoring`` says, in plain words, how a multiple-response (or
+    weighted) question is scored: all or nothing, or partial credit.
     """
 
     id: str
@@ -63,14 +69,39 @@ class ItemView(_View, frozen=True):
     options: tuple[OptionView, ...] = ()
     targets: tuple[OptionView, ...] = ()
     unit: str | None = None
+    scoring: str = ""
+
+
+#: How each scoring rule reads on the question (``ItemView.scoring``).
+SCORING_RULES = {
+    ("multiple_response", "all_or_nothing"): (
+        "All or nothing: this counts as right only if you choose every correct answer and "
+        "nothing else."
+    ),
+    ("multiple_response", "partial"): (
+        "Partial credit: each correct choice earns a point and each wrong choice takes one "
+        "away (never below zero)."
+    ),
+    ("multiple_response", "weighted"): (
+        "Partial credit: each choice carries its own share of the credit; wrong choices can "
+        "take credit away."
+    ),
+    ("single_choice", "weighted"): "Some answers earn part of the credit.",
+    ("match", "weighted"): "Partial credit: each right match earns its share of the credit.",
+}
 
 
 class CompetencyProgress(_View, frozen=True):
-    """How precisely a competency is measured so far (``precision`` = 1 - SE^2, floored at 0)."""
+    """How precisely a competency is measured so far.
+
+    ``se`` is on the ability scale, ``score_se`` the same in points of the reported scale
+    (``100 SE``), which is what pages show; ``precision`` = 1 - SE^2, floored at 0.
+    """
 
     id: str
     name: str
     se: float
+    score_se: int
     precision: float
     items: int
 
@@ -84,13 +115,20 @@ class ProgressView(_View, frozen=True):
 
 
 class CompetencyResultView(_View, frozen=True):
-    """One competency's outcome."""
+    """One competency's outcome.
+
+    ``score``, ``score_se`` and ``pass_mark`` are on the reported scale (``500 + 100
+    theta``), what pages show; ``theta``, ``se`` and ``cut_score`` on the ability scale.
+    """
 
     id: str
     name: str
     theta: float
     se: float
     items: int
+    score: int
+    score_se: int
+    pass_mark: int | None = None
     cut_score: float | None = None
     classification: Literal["pass", "fail"] | None = None
     confidence: float | None = None
@@ -257,47 +295,55 @@ class AnswerOutcome(_View, frozen=True):
     practice: PracticeView | None = None
 
 
-def option_order(session_id: str, item_id: str, count: int, shuffle: bool) -> list[int]:
-    """A per-session, stable shuffle of an item's options (same order on every reload)."""
-    order = list(range(count))
-    if shuffle:
-        seed = hashlib.sha256(f"{session_id}:{item_id}".encode()).digest()
-        random.Random(seed).shuffle(order)
-    return order
+def item_kind(item: Item) -> ItemKind:
+    """The kind of question ``item`` is shown as (``single_choice``, ``numeric``...)."""
+    interaction = item.interaction
+    if isinstance(interaction, SingleChoice):
+        return "single_choice"
+    if isinstance(interaction, MultipleResponse):
+        return "multiple_response"
+    if isinstance(interaction, Order):
+        return "order"
+    if isinstance(interaction, Match):
+        return "match"
+    if isinstance(interaction, Numeric):
+        return "numeric"
+    if isinstance(interaction, ShortText):
+        return "short_text"
+    raise ValueError(f'item "{item.id}" is not auto-scored and cannot be presented')
 
 
-def item_view(compiled: CompiledBank, item: Item, position: int, session_id: str) -> ItemView:
-    """The public view of ``item``: stem, interaction type and option texts only."""
+def item_view(compiled: CompiledBank, item: Item, position: int, ids: OptionIds) -> ItemView:
+    """The public view of ``item``: stem, interaction type and option texts only.
+
+    Options carry this session's opaque ids (``ids``), in a keyed, stable shuffle.
+    """
     interaction = item.interaction
     options: tuple[OptionView, ...] = ()
     targets: tuple[OptionView, ...] = ()
     unit = None
 
-    def shuffled(choices: tuple[Option, ...], salt: str, shuffle: bool) -> tuple[OptionView, ...]:
-        order = option_order(session_id, item.id + salt, len(choices), shuffle)
+    def shuffled(choices: tuple[Option, ...], role: str, shuffle: bool) -> tuple[OptionView, ...]:
+        order = ids.order(item.id, len(choices), role) if shuffle else range(len(choices))
         return tuple(
-            OptionView(id=choices[i].id, html=render_inline(choices[i].text)) for i in order
+            OptionView(
+                id=ids.shown(item.id, choices[i].id, role), html=render_inline(choices[i].text)
+            )
+            for i in order
         )
 
-    kind: ItemKind
-    if isinstance(interaction, SingleChoice):
-        options, kind = shuffled(interaction.options, "", interaction.shuffle), "single_choice"
-    elif isinstance(interaction, MultipleResponse):
+    kind = item_kind(item)
+    if isinstance(interaction, SingleChoice | MultipleResponse):
         options = shuffled(interaction.options, "", interaction.shuffle)
-        kind = "multiple_response"
     elif isinstance(interaction, Order):
         # Always shuffled: the order the author wrote is the answer.
-        options, kind = shuffled(interaction.options, "", True), "order"
+        options = shuffled(interaction.options, "", True)
     elif isinstance(interaction, Match):
-        options = shuffled(interaction.sources, ":s", interaction.shuffle)
-        targets = shuffled(interaction.targets, ":t", interaction.shuffle)
-        kind = "match"
+        options = shuffled(interaction.sources, "s", interaction.shuffle)
+        targets = shuffled(interaction.targets, "t", interaction.shuffle)
     elif isinstance(interaction, Numeric):
-        unit, kind = interaction.unit, "numeric"
-    elif isinstance(interaction, ShortText):
-        kind = "short_text"
-    else:
-        raise ValueError(f'item "{item.id}" is not auto-scored and cannot be presented')
+        unit = interaction.unit
+    scoring = getattr(interaction, "scoring", "")
     return ItemView(
         id=item.id,
         position=position,
@@ -308,6 +354,7 @@ def item_view(compiled: CompiledBank, item: Item, position: int, session_id: str
         options=options,
         targets=targets,
         unit=unit,
+        scoring=SCORING_RULES.get((kind, scoring), ""),
     )
 
 
@@ -330,6 +377,7 @@ def progress_view(
                 id=cid,
                 name=compiled.competency_names.get(cid, cid),
                 se=round(se, 4),
+                score_se=round(float(scaled_se(se))),
                 precision=round(max(0.0, 1.0 - se * se), 4),
                 items=counts[k],
             )
@@ -353,6 +401,9 @@ def result_view(
                 theta=round(c.theta, 4),
                 se=round(c.se, 4),
                 items=c.items,
+                score=round(float(scaled_score(c.theta))),
+                score_se=round(float(scaled_se(c.se))),
+                pass_mark=None if c.cut_score is None else round(float(scaled_score(c.cut_score))),
                 cut_score=c.cut_score,
                 classification=c.classification,
                 confidence=None if c.confidence is None else round(c.confidence, 4),

@@ -28,7 +28,7 @@ def test_author_pages(page: Page, server: ServerProcess, tmp_path: Path) -> None
     check_accessibility(page, "author-login")
     page.get_by_label("Author token").fill("sgt_wrong")
     page.get_by_role("button", name="Sign in").click()
-    assert page.locator("#token-error").inner_text().startswith("That token is not valid")
+    assert page.locator("#token-error").inner_text().startswith("This token is not valid")
     check_accessibility(page, "author-login-error")
 
     sign_in(page, server)

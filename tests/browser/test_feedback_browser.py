@@ -14,6 +14,7 @@ from item_banks.model import Item, SingleChoice, category_count
 from item_banks.native import read_bank
 from item_banks.sample import sample_bank_path
 from item_banks.scoring import RawAnswer
+from tests.answers import shown_by_text
 from tests.browser.conftest import check_accessibility
 from tests.server import ServerProcess
 
@@ -28,10 +29,19 @@ def current_item(page: Page) -> Item:
     return ITEMS[page.locator("form.answer input[name=item_id]").input_value()]
 
 
+def session_item(page: Page) -> dict[str, Any]:
+    """The current question as the API shows it (its options carry the session's ids)."""
+    base, _, rest = page.url.partition("/s/")
+    view = httpx.get(f"{base}/api/v1/sessions/{rest.split('/')[0]}", timeout=10).json()
+    return view["item"]  # type: ignore[no-any-return]
+
+
 def fill(page: Page, given: RawAnswer) -> None:
+    """Answer with ``given`` (the bank's option ids), as a person reading the options would."""
     kind = page.locator("input[name=kind]").input_value()
     if kind in ("single_choice", "multiple_response"):
-        for value in [given] if isinstance(given, str) else given:
+        shown = shown_by_text(current_item(page), session_item(page), given)
+        for value in [shown] if isinstance(shown, str) else shown:
             page.locator(f"input[name=answer][value='{value}']").check()
     else:
         assert isinstance(given, str)
@@ -118,7 +128,7 @@ def finished_session(server: ServerProcess, mode: str = "instant") -> str:
                 json={
                     "item_id": item.id,
                     "position": view["item"]["position"],
-                    "answer": raw_answer(item, category, rng),
+                    "answer": shown_by_text(item, view["item"], raw_answer(item, category, rng)),
                 },
             ).json()
             if reply.get("practice"):

@@ -12,6 +12,7 @@ from engine.learner import raw_answer
 from item_banks.model import category_count
 from item_banks.native import read_bank
 from item_banks.sample import sample_bank_path
+from tests.answers import shown_by_text
 
 ITEMS = {item.id: item for item in read_bank(sample_bank_path()).items}
 
@@ -35,7 +36,7 @@ def take(
     while view["status"] == "in_progress":
         item = ITEMS[view["item"]["id"]]
         top = category_count(item.irt) - 1
-        answer = raw_answer(item, top if correct else 0, rng)
+        answer = shown_by_text(item, view["item"], raw_answer(item, top if correct else 0, rng))
         reply = client.post(
             f"/api/v1/sessions/{view['id']}/responses",
             json={"item_id": item.id, "position": view["item"]["position"], "answer": answer},

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from engine.learner import raw_answer
 from item_banks.model import category_count
+from tests.answers import shown_by_text
 from tests.credentials.helpers import ITEMS, take
 from tests.credentials.receiver import Receiver, running_receiver
 from tests.credentials.specs import spec_json
@@ -203,7 +204,9 @@ def test_award_and_outbox_roll_back_with_the_final_answer(
         body = {
             "item_id": item.id,
             "position": view["item"]["position"],
-            "answer": raw_answer(item, category_count(item.irt) - 1, rng),
+            "answer": shown_by_text(
+                item, view["item"], raw_answer(item, category_count(item.irt) - 1, rng)
+            ),
         }
         reply = site.client.post(f"/api/v1/sessions/{view['id']}/responses", json=body)
         if reply.status_code == 500:

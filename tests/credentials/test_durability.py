@@ -99,6 +99,7 @@ def test_sigkill_after_commit_before_delivery_then_restart_delivers(tmp_path: Pa
 
 
 def test_sigkill_during_delivery_redelivers_with_the_same_id(tmp_path: Path) -> None:
+    """The attempt a SIGKILL cut short is logged as interrupted, then the message goes out."""
     with running_receiver() as receiver:
         server = start_server(tmp_path, extra_env=FAST)
         try:
@@ -113,6 +114,19 @@ def test_sigkill_during_delivery_redelivers_with_the_same_id(tmp_path: Path) -> 
         restarted = start_server(tmp_path, port=server.port, extra_env=FAST)
         try:
             assert wait_for(lambda: {s for _, s in stored_messages(tmp_path)} == {"delivered"}, 30)
+            auth = {"Authorization": f"Bearer {restarted.author_token}"}
+            with httpx.Client(base_url=restarted.base_url, headers=auth, timeout=10) as api:
+                (endpoint,) = api.get("/api/v1/author/webhooks").json()
+                for message_id, _ in stored_messages(tmp_path):
+                    attempts = api.get(
+                        f"/api/v1/author/webhooks/{endpoint['id']}/messages/{message_id}"
+                    ).json()["attempts"]
+                    states = [a["state"] for a in attempts]
+                    assert states[0] == "interrupted", attempts  # the killed request
+                    assert attempts[0]["status_code"] is None
+                    assert "interrupted" in attempts[0]["error"]
+                    assert states[-1] == "done" and attempts[-1]["status_code"] == 200
+                    assert "sending" not in states
         finally:
             restarted.stop()
         ids = [i for i, _ in stored_messages(tmp_path)]

@@ -13,15 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.credentials.helpers import take
 from tests.credentials.receiver import running_receiver
 from tests.server import free_port
 from tests.web.conftest import Site, open_site
 from web.db.connection import utcnow
-from web.db.schema import webhook_messages
-from web.webhooks.worker import DeliveryWorker
+from web.db.schema import webhook_endpoints, webhook_messages
+from web.webhooks.worker import DeliveryWorker, wait_seconds
 
 SETTINGS = {
     "SKILLGAUGE_WEBHOOK_WORKER": "off",
@@ -134,7 +134,9 @@ def test_receiver_down_when_the_award_happens(fault_site: Site) -> None:
         assert receiver.deliveries[0].body["type"] == "credential.issued"
 
 
-def test_410_disables_the_endpoint_and_the_author_sees_why(fault_site: Site) -> None:
+def test_410_disables_the_endpoint_and_re_enabling_sends_the_parked_message(
+    fault_site: Site,
+) -> None:
     site = fault_site
     clock = Clock()
     with running_receiver() as receiver:
@@ -147,26 +149,51 @@ def test_410_disables_the_endpoint_and_the_author_sees_why(fault_site: Site) -> 
         detail = site.client.get(f"/api/v1/author/webhooks/{ep}", headers=site.auth()).json()
         assert detail["endpoint"]["status"] == "disabled"
         assert "410 Gone" in detail["endpoint"]["disabled_reason"]
-        assert detail["messages"][0]["status"] == "failed"
+        parked = detail["messages"][0]
+        assert parked["status"] == "pending"  # parked, not failed: it waits for the endpoint
+        assert "waits until the endpoint is enabled again" in parked["last_error"]
+        page = site.client.get(f"/author/webhooks/{ep}")  # the author's page says so too
+        assert page.status_code in (200, 303)
         take(site.client, site.assessment_id, seed=5)  # later awards wait while disabled
-        clock.advance(60)
+        clock.advance(3600)
         assert work.run_once() == 0
         assert len(receiver.deliveries) == 1
         assert len(messages(site)) == 2
-        # The author fixes the receiver, enables the endpoint and redelivers the first one.
-        site.client.post(f"/api/v1/author/webhooks/{ep}/enable", headers=site.auth())
-        first = detail["messages"][0]["id"]
-        again = site.client.post(
-            f"/api/v1/author/webhooks/{ep}/messages/{first}/redeliver", headers=site.auth()
-        )
-        assert again.status_code == 202
-        clock.advance(1)
+        # The author fixes the receiver and enables the endpoint: nothing else to do.
+        enabled = site.client.post(f"/api/v1/author/webhooks/{ep}/enable", headers=site.auth())
+        assert enabled.status_code < 300, enabled.text
+        clock.now = utcnow()
         work.drain()
-        assert sorted(d.webhook_id for d in receiver.accepted()) == sorted(
-            m.id for m in messages(site)
-        )
-        assert first in [d.webhook_id for d in receiver.accepted()]
-        assert len(receiver.accepted()) == 2 and {m.status for m in messages(site)} == {"delivered"}
+        accepted = [d.webhook_id for d in receiver.accepted()]
+        assert sorted(accepted) == sorted(m.id for m in messages(site))
+        assert parked["id"] in accepted  # the message answered 410 went out too
+        assert {m.status for m in messages(site)} == {"delivered"}
+        assert [a["status_code"] for a in log(site, ep, parked["id"])] == [410, 200]
+
+
+def test_a_message_failed_by_410_before_parking_existed_goes_out_on_enable(
+    fault_site: Site,
+) -> None:
+    """Rows a 410 marked failed (before messages were parked) are re-queued by enabling."""
+    site = fault_site
+    with running_receiver() as receiver:
+        ep, receiver.secret = endpoint(site, receiver.url)
+        take(site.client, site.assessment_id)
+        (message,) = messages(site)
+        with site.runtime.db.write() as conn:
+            conn.execute(
+                update(webhook_messages)
+                .where(webhook_messages.c.id == message.id)
+                .values(status="failed", last_status=410, last_error="the receiver answered 410")
+            )
+            conn.execute(
+                update(webhook_endpoints)
+                .where(webhook_endpoints.c.id == ep)
+                .values(status="disabled", disabled_reason="410")
+            )
+        site.client.post(f"/api/v1/author/webhooks/{ep}/enable", headers=site.auth())
+        DeliveryWorker(site.runtime.db, site.runtime.settings).drain()
+        assert [d.webhook_id for d in receiver.accepted()] == [message.id]
 
 
 def test_retry_after_is_honoured(fault_site: Site) -> None:
@@ -225,3 +252,84 @@ def test_private_addresses_are_refused_unless_allowed(sqlite_url: str, tmp_path:
         assert message.status == "pending"
         assert message.last_error.startswith("refused:")
         assert log(site, ep, message.id)[0]["status_code"] is None
+
+
+def test_redeliver_sends_a_delivered_message_again_with_its_id(fault_site: Site) -> None:
+    site = fault_site
+    with running_receiver() as receiver:
+        ep, receiver.secret = endpoint(site, receiver.url)
+        take(site.client, site.assessment_id)
+        work = DeliveryWorker(site.runtime.db, site.runtime.settings)
+        work.drain()
+        (message,) = messages(site)
+        again = site.client.post(
+            f"/api/v1/author/webhooks/{ep}/messages/{message.id}/redeliver", headers=site.auth()
+        )
+        assert again.status_code == 202
+        work.drain()
+        assert [d.webhook_id for d in receiver.accepted()] == [message.id, message.id]
+
+
+@pytest.mark.parametrize(
+    ("due_in", "poll", "expected"),
+    [
+        (None, 1.0, 1.0),  # nothing waiting: look again after the poll interval
+        (0.25, 1.0, 0.25),  # a retry due before the next poll: wake exactly then
+        (5.0, 1.0, 1.0),  # due later: the poll interval bounds the sleep
+        (-3.0, 1.0, 0.0),  # already due: no sleep
+        (0.0, 30.0, 0.0),
+        (12.5, 30.0, 12.5),
+    ],
+)
+def test_wait_seconds_wakes_at_the_due_time(
+    due_in: float | None, poll: float, expected: float
+) -> None:
+    now = utcnow()
+    due = None if due_in is None else now + timedelta(seconds=due_in)
+    assert wait_seconds(now, due, poll) == pytest.approx(expected, abs=1e-6)
+
+
+class RecordingWake:
+    """Stands in for the worker's wake event: records each sleep and stops the loop."""
+
+    def __init__(self, worker: DeliveryWorker) -> None:
+        self.worker = worker
+        self.timeouts: list[float] = []
+
+    def wait(self, timeout: float) -> bool:
+        self.timeouts.append(timeout)
+        self.worker.request_stop()
+        return False
+
+    def set(self) -> None:
+        pass
+
+    def clear(self) -> None:
+        pass
+
+
+def test_the_idle_worker_sleeps_until_the_retry_is_due(fault_site: Site) -> None:
+    """After a failed attempt the loop sleeps exactly until the retry's time (not a poll)."""
+    site = fault_site
+    clock = Clock()
+    with running_receiver() as receiver:
+        _, receiver.secret = endpoint(site, receiver.url)
+        receiver.plan.answers = [(500, 0, {})]
+        take(site.client, site.assessment_id)
+        clock.now = utcnow()
+        work = DeliveryWorker(site.runtime.db, site.runtime.settings, clock=clock)
+        assert work.run_once() == 1
+        (message,) = messages(site)
+        due = message.next_attempt_at.replace(tzinfo=clock.now.tzinfo)
+        gap = (due - clock.now).total_seconds()
+        assert 1.8 <= gap <= 2.2  # the schedule's 2 s, with +-10 % jitter
+        clock.now = due - timedelta(seconds=0.3)  # 0.3 s before the retry is due
+        recorder = RecordingWake(work)
+        work.wake = recorder  # type: ignore[assignment]
+        work.run_forever()  # one idle round: nothing due yet, so it sleeps
+        assert recorder.timeouts == [pytest.approx(0.3, abs=1e-3)]
+        assert work.settings.webhook_poll_seconds == 1.0  # the old behaviour slept 1 s
+        clock.now = due
+        assert work.idle_wait() == 0.0
+        assert work.run_once() == 1  # due: sent at once
+        assert [d.status for d in receiver.deliveries] == [500, 200]

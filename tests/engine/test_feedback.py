@@ -323,8 +323,14 @@ def test_match_lists_wrong_and_missing_pairs_with_reasons() -> None:
     ("key", "tolerance", "typed", "expected"),
     [
         (0.625, 0.0, "-0.625", "right size but the wrong sign"),
-        (0.625, 0.0, "62.5", "100 times the correct value"),
-        (62.5, 0.0, "0.625", "a hundredth of the correct value"),
+        (0.625, 0.0, "62.5", "100 times the correct value: did you give a percentage"),
+        (62.5, 0.0, "0.625", "a hundredth of the correct value: did you give a proportion"),
+        # A factor of 100 where no proportion is involved is a misplaced decimal point.
+        (22.5, 0.0, "2250", "Your answer is 100 times too large: the digits look right"),
+        (22.5, 0.0, "0.225", "a hundredth of the correct value: did you give a proportion"),
+        (225.0, 0.0, "2.25", "Your answer is 100 times too small: the digits look right"),
+        (-4.0, 0.0, "-400", "100 times too large"),
+        (1.0, 0.0, "100", "100 times the correct value: did you give a percentage"),
         (2.5, 0.0, "25", "10 times too large"),
         (2.5, 0.0, "0.0025", "1000 times too small"),
         (295.0, 0.0, "294", "off by one"),
@@ -342,6 +348,16 @@ def test_numeric_generic_diagnoses(key: float, tolerance: float, typed: str, exp
     assert feedback.category == 0
     assert expected in feedback.message, feedback.message
     assert feedback.points == ()
+
+
+@given(
+    key=st.floats(1.01, 1e6, allow_nan=False) | st.floats(-1e6, -1.01, allow_nan=False),
+)
+def test_percentage_slips_are_named_only_for_proportions(key: float) -> None:
+    """100 times a key outside [-1, 1] is never called a percentage-for-proportion slip."""
+    item = make(Numeric(key=key, tolerance=0.0))
+    message = run(item, repr(key * 100)).message
+    assert "percentage" not in message and "100 times too large" in message
 
 
 def test_numeric_common_wrong_answers_come_first_in_the_order_written() -> None:

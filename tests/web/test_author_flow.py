@@ -15,12 +15,15 @@ import yaml
 from sqlalchemy import func, select
 
 from engine.learner import raw_answer
+from engine.policy_forecast import se_target
 from item_banks.model import category_count
 from item_banks.native import encode_bank, read_bank
 from item_banks.sample import sample_bank_path
+from tests.answers import shown_by_text
 from tests.item_banks.helpers import raw_bank
 from tests.web.conftest import Site
 from web.db.schema import bank_versions
+from web.pseudonyms import person_id
 
 
 def sign_in(site: Site) -> None:
@@ -100,10 +103,10 @@ def test_upload_a_new_version_and_create_an_assessment(site: Site) -> None:
         "exposure": "randomesque",
         "balance": "targets",
         "stop": "precision",
-        "max_se": "0.5",
+        "precision": "50",
         "min_items": "4",
         "max_items": "12",
-        "cut_python-core": "0.5",
+        "pass_mark_python-core": "550",
         "feedback_mode": "end",
         "time_limit_minutes": "20",
     }
@@ -117,6 +120,11 @@ def test_upload_a_new_version_and_create_an_assessment(site: Site) -> None:
     assert summary["feedback_mode"] == "end"
     assert summary["time_limit_minutes"] == 20
     assert summary["max_items"] == 12
+    with site.runtime.db.read() as conn:
+        policy = site.runtime.assessment(conn, assessment_id).policy
+    # The form speaks points; the stored policy, the ability scale.
+    assert policy.cut_scores == {"python-core": 0.5}
+    assert se_target(policy.stopping) == 0.5
 
 
 def test_policy_problems_are_shown_and_nothing_created(site: Site) -> None:
@@ -133,10 +141,10 @@ def test_policy_problems_are_shown_and_nothing_created(site: Site) -> None:
     assert page.status_code == 422
     assert "asks for up to 500 items; the bank has 88 operational items" in page.text
     assert len(site.client.get("/api/v1/author/assessments", headers=site.auth()).json()) == 1
-    bad_field = dict(form, stop="precision", max_se="abc")
+    bad_field = dict(form, stop="precision", precision="abc")
     page = site.client.post("/author/assessments", data=bad_field)
     assert page.status_code == 422
-    assert "max_se: must be a number, got 'abc'" in html.unescape(page.text)
+    assert "precision: must be a number, got 'abc'" in html.unescape(page.text)
 
 
 def play(site: Site, assessment_id: str, n_sessions: int, seed: int) -> list[str]:
@@ -153,7 +161,7 @@ def play(site: Site, assessment_id: str, n_sessions: int, seed: int) -> list[str
             body: dict[str, Any] = {
                 "item_id": item.id,
                 "position": view["item"]["position"],
-                "answer": raw_answer(item, category, rng),
+                "answer": shown_by_text(item, view["item"], raw_answer(item, category, rng)),
             }
             view = site.client.post(f"/api/v1/sessions/{view['id']}/responses", json=body).json()[
                 "session"
@@ -163,17 +171,19 @@ def play(site: Site, assessment_id: str, n_sessions: int, seed: int) -> list[str
 
 def test_statistics_and_export_match_the_stored_answers(site: Site) -> None:
     sessions = play(site, site.assessment_id, 4, seed=3)
+    persons = {person_id(site.runtime.settings.secret_key, sid) for sid in sessions}
+    assert len(persons) == 4
     overview = site.client.get(
         f"/api/v1/author/assessments/{site.assessment_id}", headers=site.auth()
     ).json()
-    assert {s["id"] for s in overview["sessions"]} == set(sessions)
+    assert {s["person_id"] for s in overview["sessions"]} == persons
     exported = site.client.get(
         f"/api/v1/author/assessments/{site.assessment_id}/responses.csv", headers=site.auth()
     )
     assert exported.status_code == 200
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert set(rows[0]) >= {"person_id", "item_id", "response"}
-    assert {r["person_id"] for r in rows} == set(sessions)
+    assert {r["person_id"] for r in rows} == persons  # the same pseudonyms as the overview
     per_item: dict[str, list[dict[str, str]]] = {}
     for row in rows:
         per_item.setdefault(row["item_id"], []).append(row)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from engine.feedback import Feedback
 from engine.learner import raw_answer
 from item_banks.model import Item, MultipleResponse, Numeric, SingleChoice, category_count
+from tests.answers import shown_ids
 from tests.web.conftest import Site, form_fields
 from tests.web.test_security import force_pending
 from web.db.schema import learner_sessions, responses
@@ -63,9 +64,16 @@ def pend(site: Site, sid: str, compiled: CompiledBank, item_id: str) -> dict[str
     return view
 
 
+def shown(site: Site, sid: str, item: Item, given: Any) -> Any:
+    """``given`` (bank option ids) in the ids session ``sid`` is shown."""
+    return shown_ids(site.runtime.settings.secret_key, sid, item, given)
+
+
 def answer(
     site: Site, sid: str, view: dict[str, Any], given: Any, attempt: int = 1
 ) -> dict[str, Any]:
+    """Answer the current question with ``given`` in the bank's option ids."""
+    given = shown(site, sid, compiled_of(site).items[view["item"]["id"]], given)
     reply = site.client.post(
         f"/api/v1/sessions/{sid}/responses",
         json={
@@ -185,7 +193,7 @@ def test_multiple_response_lists_wrong_and_missed_choices_in_the_page(site: Site
     fields = form_fields(site.client.get(f"/s/{sid}").text)
     posted = site.client.post(
         f"/s/{sid}/answer",
-        data={"_csrf_token": site.csrf(), **fields, "answer": given},
+        data={"_csrf_token": site.csrf(), **fields, "answer": shown(site, sid, item, given)},
         follow_redirects=False,
     )
     page = site.client.get(posted.headers["location"]).text
@@ -358,7 +366,7 @@ def test_practice_hints_and_second_try_through_the_pages(site: Site) -> None:
     fields = form_fields(site.client.get(f"/s/{sid}").text)
     posted = site.client.post(
         f"/s/{sid}/answer",
-        data={"_csrf_token": site.csrf(), **fields, "answer": wrong},
+        data={"_csrf_token": site.csrf(), **fields, "answer": shown(site, sid, item, wrong)},
         follow_redirects=False,
     )
     assert posted.headers["location"] == f"/s/{sid}"
@@ -375,7 +383,12 @@ def test_practice_hints_and_second_try_through_the_pages(site: Site) -> None:
     assert page.count('<li class="prose"') == 2
     posted = site.client.post(
         f"/s/{sid}/answer",
-        data={"_csrf_token": site.csrf(), **fields, "attempt": "2", "answer": interaction.key},
+        data={
+            "_csrf_token": site.csrf(),
+            **fields,
+            "attempt": "2",
+            "answer": shown(site, sid, item, interaction.key),
+        },
         follow_redirects=False,
     )
     assert posted.headers["location"] == f"/s/{sid}/feedback/{fields['position']}"

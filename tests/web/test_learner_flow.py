@@ -14,8 +14,10 @@ from sqlalchemy import func, select, update
 from engine.learner import raw_answer
 from item_banks.model import category_count
 from item_banks.native import encode_bank
+from tests.answers import shown_ids
 from tests.web.conftest import Site, form_fields, settings_for
 from tests.web.mixed_bank import mixed_bank
+from web.answers import OptionIds
 from web.app import create_app
 from web.db.schema import learner_sessions, responses
 from web.demo import ensure_demo
@@ -33,13 +35,15 @@ def start_page_session(site: Site) -> str:
     return str(r.headers["location"]).rsplit("/", 1)[1]
 
 
-def answer_for(site: Site, item_id: str, correct: bool, rng: random.Random) -> Any:
+def answer_for(site: Site, sid: str, item_id: str, correct: bool, rng: random.Random) -> Any:
+    """A right or wrong answer, in the option ids session ``sid`` is shown."""
     with site.runtime.db.read() as conn:
         compiled = site.runtime.compiled(
             conn, site.runtime.assessment(conn, site.assessment_id).bank_hash
         )
     item = compiled.items[item_id]
-    return raw_answer(item, category_count(item.irt) - 1 if correct else 0, rng)
+    raw = raw_answer(item, category_count(item.irt) - 1 if correct else 0, rng)
+    return shown_ids(site.runtime.settings.secret_key, sid, item, raw)
 
 
 def test_full_page_flow_to_the_result(any_site: Site) -> None:
@@ -63,7 +67,7 @@ def test_full_page_flow_to_the_result(any_site: Site) -> None:
         fields = form_fields(page.text)
         seen.append(fields["item_id"])
         assert site.client.get(f"/s/{sid}").text == page.text  # a reload shows the same question
-        answer = answer_for(site, fields["item_id"], len(seen) % 3 != 0, rng)
+        answer = answer_for(site, sid, fields["item_id"], len(seen) % 3 != 0, rng)
         data: dict[str, Any] = {"_csrf_token": site.csrf(), **fields, "answer": answer}
         posted = site.client.post(f"/s/{sid}/answer", data=data, follow_redirects=False)
         assert posted.status_code == 303
@@ -100,7 +104,7 @@ def test_api_flow(any_site: Site) -> None:
     while view["status"] == "in_progress":
         item = view["item"]
         assert set(item) >= {"id", "position", "stem_html", "type"}
-        answer = answer_for(site, item["id"], answered % 2 == 0, rng)
+        answer = answer_for(site, sid, item["id"], answered % 2 == 0, rng)
         reply = site.client.post(
             f"/api/v1/sessions/{sid}/responses",
             json={"item_id": item["id"], "position": item["position"], "answer": answer},
@@ -122,7 +126,7 @@ def test_resubmitting_an_answer_stores_nothing_twice(any_site: Site) -> None:
     site = any_site
     view = site.client.post(f"/api/v1/assessments/{site.assessment_id}/sessions", json={}).json()
     item = view["item"]
-    answer = answer_for(site, item["id"], True, random.Random(0))
+    answer = answer_for(site, view["id"], item["id"], True, random.Random(0))
     body = {"item_id": item["id"], "position": 1, "answer": answer}
     first = site.client.post(f"/api/v1/sessions/{view['id']}/responses", json=body)
     second = site.client.post(f"/api/v1/sessions/{view['id']}/responses", json=body)
@@ -195,7 +199,7 @@ def test_two_app_processes_serve_one_session_interchangeably(
             with runtime.db.read() as conn:
                 compiled = runtime.compiled(conn, runtime.assessment(conn, assessment_id).bank_hash)
             item = compiled.items[view["item"]["id"]]
-            answer = raw_answer(item, 1, rng)
+            answer = shown_ids(runtime.settings.secret_key, sid, item, raw_answer(item, 1, rng))
             reply = client.post(
                 f"/api/v1/sessions/{sid}/responses",
                 json={"item_id": item.id, "position": view["item"]["position"], "answer": answer},
@@ -261,11 +265,19 @@ def test_order_and_match_questions_in_pages(site: Site) -> None:
         f"/a/{site_id}/start", data={"_csrf_token": site.csrf()}, follow_redirects=False
     )
     sid = r.headers["location"].rsplit("/", 1)[1]
+    ids = OptionIds(site.runtime.settings.secret_key, sid)
+
+    def o(item: str, option: str, role: str = "") -> str:  # the id this session is shown
+        return ids.shown(item, option, role)
+
     right_answers: dict[str, dict[str, Any]] = {
-        "m-order": {"rank:o1": "1", "rank:o2": "2", "rank:o3": "3"},
-        "m-match": {"match:o1": "t1", "match:o2": "t2"},
-        "m-single": {"answer": "o1"},
-        "m-multi": {"answer": ["o1", "o3"]},
+        "m-order": {f"rank:{o('m-order', f'o{n}')}": str(n) for n in (1, 2, 3)},
+        "m-match": {
+            f"match:{o('m-match', 'o1', 's')}": o("m-match", "t1", "t"),
+            f"match:{o('m-match', 'o2', 's')}": o("m-match", "t2", "t"),
+        },
+        "m-single": {"answer": o("m-single", "o1")},
+        "m-multi": {"answer": [o("m-multi", "o1"), o("m-multi", "o3")]},
         "m-number": {"answer": "3"},
         "m-text": {"answer": "dropna"},
     }
@@ -279,7 +291,8 @@ def test_order_and_match_questions_in_pages(site: Site) -> None:
         data: dict[str, Any] = {"_csrf_token": site.csrf(), **fields}
         if fields["kind"] == "order":
             assert page.text.count('name="rank:') == 3
-            duplicate = dict(data, **{"rank:o1": "1", "rank:o2": "1", "rank:o3": "3"})
+            ranks = [f"rank:{o('m-order', f'o{n}')}" for n in (1, 2, 3)]
+            duplicate = dict(data, **dict(zip(ranks, ("1", "1", "3"), strict=True)))
             refused = site.client.post(f"/s/{sid}/answer", data=duplicate)
             assert refused.status_code == 422
             assert "give every item a different position" in refused.text

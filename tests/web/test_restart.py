@@ -11,7 +11,9 @@ from engine.learner import raw_answer
 from item_banks.model import category_count
 from item_banks.native import read_bank
 from item_banks.sample import sample_bank_path
+from tests.answers import shown_by_text
 from tests.server import start_server
+from web.pseudonyms import person_id
 
 ITEMS = {item.id: item for item in read_bank(sample_bank_path()).items}
 
@@ -21,7 +23,9 @@ def answer(client: httpx.Client, view: dict, rng: random.Random) -> dict:  # typ
     body = {
         "item_id": item.id,
         "position": view["item"]["position"],
-        "answer": raw_answer(item, rng.randrange(category_count(item.irt)), rng),
+        "answer": shown_by_text(
+            item, view["item"], raw_answer(item, rng.randrange(category_count(item.irt)), rng)
+        ),
     }
     reply = client.post(f"/api/v1/sessions/{view['id']}/responses", json=body)
     assert reply.status_code == 200, reply.text
@@ -65,7 +69,9 @@ def test_sigkill_then_restart_keeps_every_answer(tmp_path: Path) -> None:
                 headers={"Authorization": f"Bearer {restarted.author_token}"},
             )
             rows = [line.split(",") for line in export.text.strip().splitlines()[1:]]
-            mine = [r for r in rows if r[0] == sid]
+            assert sid not in export.text  # the export names sessions by pseudonym only
+            secret = (tmp_path / "secret_key").read_text(encoding="ascii").strip()
+            mine = [r for r in rows if r[0] == person_id(secret, sid)]
             assert [r[1] for r in mine] == answered  # every answer, in order, exactly once
             assert [int(r[5]) for r in mine] == list(range(1, len(answered) + 1))
     finally:

@@ -16,7 +16,9 @@ from engine.learner import raw_answer
 from item_banks.model import Item, MultipleResponse, Numeric, ShortText, SingleChoice
 from item_banks.native import read_bank
 from item_banks.sample import sample_bank_path
+from tests.answers import shown_ids
 from tests.web.conftest import Site, open_site
+from web.answers import OptionIds
 from web.authoring import create_author
 from web.db.schema import learner_sessions
 from web.errors import ConfigurationError
@@ -149,7 +151,13 @@ def test_practice_mode_shows_only_the_hints_asked_for_after_a_wrong_first_try(
             assert html.unescape(render(hint)) not in html.unescape(before), item_id
         reply = site.client.post(
             f"/api/v1/sessions/{sid}/responses",
-            json={"item_id": item_id, "position": 1, "answer": raw_answer(item, 0, rng)},
+            json={
+                "item_id": item_id,
+                "position": 1,
+                "answer": shown_ids(
+                    site.runtime.settings.secret_key, sid, item, raw_answer(item, 0, rng)
+                ),
+            },
         ).json()
         assert reply["feedback"] is None
         assert reply["practice"]["hints_html"] == [render(h) for h in item.hints[:1]]
@@ -191,6 +199,8 @@ def test_the_key_option_is_not_always_in_the_same_place(site: Site) -> None:
     item = compiled.items[compiled.pool.item_ids[index]]
     assert isinstance(item.interaction, SingleChoice)
     positions = set()
+    key_ids = set()
+    bank_ids = {o.id for o in item.interaction.options}
     for _ in range(12):
         sid = site.client.post(
             f"/api/v1/assessments/{site.assessment_id}/sessions", json={}
@@ -199,11 +209,16 @@ def test_the_key_option_is_not_always_in_the_same_place(site: Site) -> None:
         options = [
             o["id"] for o in site.client.get(f"/api/v1/sessions/{sid}").json()["item"]["options"]
         ]
-        assert sorted(options) == sorted(o.id for o in item.interaction.options)
-        positions.add(options.index(item.interaction.key))
+        ids = OptionIds(site.runtime.settings.secret_key, sid)
+        assert sorted(options) == sorted(ids.shown(item.id, o) for o in bank_ids)
+        assert not set(options) & bank_ids  # the bank's letters are never shown
+        key = ids.shown(item.id, item.interaction.key)
+        key_ids.add(key)
+        positions.add(options.index(key))
         again = site.client.get(f"/api/v1/sessions/{sid}").json()["item"]["options"]
         assert [o["id"] for o in again] == options  # stable on reload
     assert len(positions) > 1
+    assert len(key_ids) == 12  # the key's id differs in every session
 
 
 def test_forms_need_the_csrf_token(site: Site) -> None:

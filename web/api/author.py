@@ -74,11 +74,16 @@ async def list_assessments(
 @post("/assessments", status_code=201)
 async def create_assessment(
     state: State, request: Request[Any, Any, Any], data: JSONBody[authoring.AssessmentCreate]
-) -> authoring.AssessmentSummary:
-    """Create an assessment from a bank version and a policy (checked against the bank)."""
+) -> authoring.AssessmentCreated:
+    """Create an assessment from a bank version and a policy (checked against the bank).
+
+    ``warnings`` says, in plain words, what simulating the policy on the bank found: a
+    precision target few sessions reach before the maximum length, sessions that all
+    start with the same question.
+    """
     rt = runtime(state)
     return await rt.call(
-        lambda: authoring.summary(rt, authoring.create_assessment(rt, _author(rt, request), data))
+        lambda: authoring.created(rt, authoring.create_assessment(rt, _author(rt, request), data))
     )
 
 

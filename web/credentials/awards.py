@@ -22,11 +22,13 @@ import msgspec
 from sqlalchemy import Connection, func, insert, select
 
 from engine.session import SessionResult
+from engine.standing import scaled_score, scaled_se
 from web.credentials import ob3
 from web.credentials import status_list as bitstring
 from web.credentials.issuer import Issuer
 from web.db.connection import utcnow
 from web.db.schema import status_lists
+from web.pseudonyms import person_id
 from web.runtime import CompiledBank, Runtime
 from web.store import achievements as achievement_store
 from web.store import credentials as credential_store
@@ -65,10 +67,18 @@ def envelope(event_type: str, data: dict[str, Any], now: datetime) -> bytes:
 
 
 def _competencies(compiled: CompiledBank, result: SessionResult) -> list[dict[str, Any]]:
+    """Each competency's outcome, on the reported scale and the ability scale.
+
+    ``score``, ``score_se`` and ``pass_mark`` are on the scale people read
+    (``500 + 100 theta``); ``theta``, ``se`` and ``cut_score`` are for psychometric use.
+    """
     return [
         {
             "id": c.competency,
             "name": compiled.competency_names.get(c.competency, c.competency),
+            "score": round(float(scaled_score(c.theta))),
+            "score_se": round(float(scaled_se(c.se))),
+            "pass_mark": None if c.cut_score is None else round(float(scaled_score(c.cut_score))),
             "theta": round(c.theta, 4),
             "se": round(c.se, 4),
             "items": c.items,
@@ -186,7 +196,7 @@ def prepare(
         )
     completed: dict[str, Any] = {
         "assessment": {"id": assessment.id, "title": assessment.title},
-        "session_id": record.id,
+        "person_id": person_id(rt.settings.secret_key, record.id),
         "learner": {"name": record.learner_name, "email": record.learner_email},
         "finished_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "passed": None if outcome is None else outcome.passed,

@@ -11,11 +11,12 @@ makes the credential (W3C VC Data Model 2.0 with the Open Badges 3.0 context):
   ``IdentityObject`` hashed with a per-credential salt (``sha256$hex(email + salt)``, the
   IdentityHash of Open Badges 3.0 section B.1.6), with the name as a plain ``name``
   identifier; the achievement; one ``result`` per measured competency, pointing at the
-  achievement's ``ResultDescription`` for it (a ``ScaledScore`` on the logit ability scale,
-  with the cut score as ``requiredValue``), with the estimate as ``value`` and ``Completed``
-  or ``Failed`` as status;
-- ``evidence``: the public session summary (estimates, standard errors, classification
-  confidences, test length) with its URL;
+  achievement's ``ResultDescription`` for it (a ``ScaledScore`` on the one scale learners,
+  employers and authors read, ``500 + 100 theta``, with the pass mark on it as
+  ``requiredValue``), with the score as ``value`` and ``Completed`` or ``Failed`` as status;
+- ``evidence``: the public session summary (scores with their standard errors, and the
+  ability estimates on the logit scale for psychometric use, classification confidences,
+  test length) with its URL;
 - ``validFrom``/``validUntil``, ``awardedDate``, and ``credentialStatus`` (a Bitstring
   Status List entry).
 """
@@ -31,8 +32,10 @@ import msgspec
 from msgspec import Meta
 
 from engine.session import CompetencyResult, SessionResult
+from engine.standing import probability_text, score_se_text, score_text
 from web.credentials.data_integrity import xsd_datetime
 from web.credentials.documents import CREDENTIALS_V2, OB_V3P0
+from web.wording import stop_clause
 
 ACHIEVEMENT_TYPES = (
     "Achievement",
@@ -67,6 +70,10 @@ ACHIEVEMENT_TYPES = (
     "ResearchDoctorate",
     "SecondarySchoolDiploma",
 )
+#: How a result's scale is named in its ``ResultDescription`` (after "Competency: ").
+SCORE_SCALE_NAME = "score (500 + 100 x ability; 500 is typical)"
+#: The name of results issued before scores were reported: theta on the logit scale.
+LOGIT_SCALE_NAME = "ability estimate (logit scale, 0 is typical)"
 SCHEMA_URL = (
     "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
 )
@@ -163,8 +170,8 @@ def evaluate(rule: PassRule, result: SessionResult, names: dict[str, str]) -> Ru
             reasons.append(f"{name} was not passed")
         elif (outcome.confidence or 0.0) < rule.min_confidence:
             reasons.append(
-                f"{name} was passed with {100 * (outcome.confidence or 0):.0f}% confidence, "
-                f"below the {100 * rule.min_confidence:.0f}% required"
+                f"{name} was passed with {probability_text(outcome.confidence or 0)} "
+                f"confidence, below the {probability_text(rule.min_confidence)} required"
             )
     return RuleOutcome(passed=not reasons, reasons=tuple(reasons))
 
@@ -236,11 +243,11 @@ def achievement_document(
         rd: dict[str, Any] = {
             "id": result_description_id(achievement_url, cid),
             "type": ["ResultDescription"],
-            "name": f"{name}: ability estimate (logit scale, 0 is typical)",
+            "name": f"{name}: {SCORE_SCALE_NAME}",
             "resultType": "ScaledScore",
         }
         if cut is not None:
-            rd["requiredValue"] = f"{cut:.2f}"
+            rd["requiredValue"] = score_text(cut)
         aligned = [_alignment(a) for a in spec.alignments if a.competency == cid]
         if aligned:
             rd["alignment"] = aligned
@@ -254,7 +261,7 @@ def _result(achievement_url: str, c: CompetencyResult) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": ["Result"],
         "resultDescription": result_description_id(achievement_url, c.competency),
-        "value": f"{c.theta:.2f}",
+        "value": score_text(c.theta),
     }
     if c.classification is not None:
         out["status"] = "Completed" if c.classification == "pass" else "Failed"
@@ -262,21 +269,27 @@ def _result(achievement_url: str, c: CompetencyResult) -> dict[str, Any]:
 
 
 def evidence_narrative(result: SessionResult, names: dict[str, str]) -> str:
-    """Plain lines describing what was measured (Markdown list)."""
+    """Plain lines describing what was measured (Markdown list).
+
+    Scores and pass marks are on the reported scale (``500 + 100 theta``); each line adds
+    the ability estimate and its standard error on the logit scale for psychometric use.
+    """
     lines = [
         f"Adaptive test of {result.items} scored questions; it stopped because "
-        f"{result.stop_reason}."
+        f"{stop_clause(result.stop_reason)}. Scores: 500 is typical, and about two thirds of "
+        "learners score between 400 and 600."
     ]
     for c in result.competencies:
         line = (
-            f"- {names.get(c.competency, c.competency)}: estimate {c.theta:+.2f} "
-            f"(standard error {c.se:.2f}) from {c.items} questions"
+            f"- {names.get(c.competency, c.competency)}: score {score_text(c.theta)} "
+            f"± {score_se_text(c.se)} from {c.items} questions (ability estimate "
+            f"{c.theta:+.2f}, standard error {c.se:.2f}, logit scale)"
         )
         if c.classification is not None and c.cut_score is not None:
             verdict = "passed" if c.classification == "pass" else "not passed"
             line += (
-                f"; {verdict} against cut score {c.cut_score:+.2f} with "
-                f"{100 * (c.confidence or 0):.0f}% confidence"
+                f"; {verdict} against the pass mark {score_text(c.cut_score)} with "
+                f"{probability_text(c.confidence or 0)} confidence"
             )
         lines.append(line)
     return "\n".join(lines)

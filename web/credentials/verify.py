@@ -17,9 +17,11 @@ from typing import Any, Literal
 
 import msgspec
 
+from engine.standing import score_text
 from web.credentials import data_integrity, status_list, vc_jwt
 from web.credentials.documents import CREDENTIALS_V2, OB_V3P0
 from web.credentials.issuer import Issuer
+from web.credentials.ob3 import LOGIT_SCALE_NAME
 
 Status = Literal["verified", "revoked", "expired", "not_yet_valid", "invalid"]
 StatusLookup = Callable[[str], dict[str, Any] | None]
@@ -34,12 +36,32 @@ class Check(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ResultLine(msgspec.Struct, frozen=True, kw_only=True):
-    """One result of the credential, readable."""
+    """One result of the credential, readable.
+
+    ``value`` and ``required`` are as written in the credential; ``score`` and ``pass_mark``
+    are what people read: the same for credentials on the reported scale, and converted
+    to it (``500 + 100 theta``) for this service's earlier credentials, which carried the
+    logit estimate.
+    """
 
     name: str
     value: str | None
     status: str | None
     required: str | None
+    score: str | None = None
+    pass_mark: str | None = None
+
+
+def _on_score_scale(value: Any, logit: bool) -> str | None:
+    """A result value as people read it (a logit value of this service converted)."""
+    if value is None:
+        return None
+    if not logit:
+        return str(value)
+    try:
+        return score_text(float(value))
+    except (TypeError, ValueError):
+        return str(value)
 
 
 class Summary(msgspec.Struct, frozen=True, kw_only=True):
@@ -104,12 +126,15 @@ def summarize(credential: Mapping[str, Any]) -> Summary:
             continue
         described = descriptions.get(result.get("resultDescription"), {})
         name = str(described.get("name") or result.get("resultDescription") or "result")
+        logit = name.endswith(LOGIT_SCALE_NAME)
         lines.append(
             ResultLine(
                 name=name.split(":", maxsplit=1)[0],
                 value=result.get("value"),
                 status=result.get("status"),
                 required=described.get("requiredValue"),
+                score=_on_score_scale(result.get("value"), logit),
+                pass_mark=_on_score_scale(described.get("requiredValue"), logit),
             )
         )
     return Summary(

@@ -48,6 +48,7 @@ author_tokens = Table(
     Column("label", String(100), nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True),  # revision 0003_i11
 )
 
 bank_versions = Table(
@@ -222,4 +223,5 @@ webhook_attempts = Table(
     Column("latency_ms", Integer, nullable=False),
     Column("error", Text, nullable=True),
     Column("response_excerpt", Text, nullable=True),
+    Column("state", String(16), nullable=True),  # revision 0003_i11: sending|done|interrupted
 )

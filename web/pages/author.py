@@ -27,7 +27,7 @@ from web.runtime import Runtime
 from web.security import current_author
 from web.store import assessments as assessment_store
 from web.store import banks as bank_store
-from web.store.authors import Author
+from web.store.authors import Author, hash_token
 
 
 async def _author(rt: Runtime, request: Request[Any, Any, Any]) -> Author | None:
@@ -48,13 +48,15 @@ async def login(state: State, request: Request[Any, Any, Any]) -> Template | Red
     token = str(form.get("token") or "")
     try:
         author = await rt.call(authoring.authenticate, rt, token)
-    except UnauthorizedError:
+    except UnauthorizedError as exc:
+        reason = exc.detail[0].upper() + exc.detail[1:]
+        hint = " Tokens start with sgt_." if "not valid" in exc.detail else ""
         return Template(
             "author/login.html",
-            context={"error": "That token is not valid. Tokens start with sgt_."},
+            context={"error": f"{reason}.{hint}"},
             status_code=401,
         )
-    request.set_session({"author_id": author.id})
+    request.set_session({"author_id": author.id, "token": hash_token(token.strip())})
     return Redirect(path="/author", status_code=303)
 
 

@@ -77,6 +77,7 @@ async def landing(state: State, assessment_id: FromPath[str]) -> Template:
             "description_html": render(assessment.description or compiled.bank.description),
             "competencies": measured,
             "max_items": length_bound(assessment.policy.stopping),
+            "forecast": rt.forecast(compiled, assessment.policy),
             "credential": achievement_of(rt, assessment_id) is not None
             and assessment.feedback_mode != "practice",
         }
@@ -219,10 +220,12 @@ async def feedback(
 ) -> Template | Redirect:
     """Feedback on one stored answer, with the way on."""
     rt = runtime(state)
-    shown, view = await rt.call(learning.stored_feedback, rt, session_id, position)
+    shown, view, stem_html = await rt.call(learning.stored_feedback, rt, session_id, position)
     if shown is None:
         return Redirect(path=f"/s/{session_id}", status_code=303)
-    return Template("feedback.html", context={"feedback": shown, "session": view})
+    return Template(
+        "feedback.html", context={"feedback": shown, "session": view, "stem_html": stem_html}
+    )
 
 
 @get("/s/{session_id:str}/result", name="result")

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import msgspec
 from sqlalchemy import Connection, case, func, select
 
 from engine.session import SessionResult
+from engine.standing import scaled_score
 from web.db.connection import as_utc
 from web.db.schema import learner_sessions, responses
 
 
 class SessionSummary(msgspec.Struct, frozen=True, kw_only=True):
-    """One row of the sessions table."""
+    """One row of the sessions table.
 
-    id: str
+    ``person_id`` is the session's pseudonym (:mod:`web.pseudonyms`), the ``person_id`` of
+    the response export; the session id itself is the learner's key and is never listed.
+    """
+
+    person_id: str
     learner_name: str | None
     started: datetime
     finished: datetime | None
@@ -29,7 +34,8 @@ class ItemStatistics(msgspec.Struct, frozen=True, kw_only=True):
     """How one item behaved in an assessment.
 
     ``exposure_rate`` is the share of sessions that were given the item; ``mean_ability``
-    is the mean final estimate, on the item's competency, of finished sessions that saw it.
+    is the mean final estimate, on the item's competency, of finished sessions that saw it,
+    and ``mean_score`` the same on the reported scale (``500 + 100 theta``).
     """
 
     item_id: str
@@ -37,10 +43,13 @@ class ItemStatistics(msgspec.Struct, frozen=True, kw_only=True):
     exposure_rate: float
     proportion_correct: float
     mean_ability: float | None
+    mean_score: int | None = None
 
 
-def list_sessions(conn: Connection, assessment_id: str, limit: int = 200) -> list[SessionSummary]:
-    """The newest sessions of an assessment with their answer counts."""
+def list_sessions(
+    conn: Connection, assessment_id: str, pseudonym: Callable[[str], str], limit: int = 200
+) -> list[SessionSummary]:
+    """The newest sessions of an assessment with their answer counts, by pseudonym."""
     counts = (
         select(responses.c.session_id, func.count().label("answers"))
         .group_by(responses.c.session_id)
@@ -61,7 +70,7 @@ def list_sessions(conn: Connection, assessment_id: str, limit: int = 200) -> lis
     ).all()
     return [
         SessionSummary(
-            id=r.id,
+            person_id=pseudonym(r.id),
             learner_name=r.learner_name,
             started=as_utc(r.created_at),  # type: ignore[arg-type]
             finished=as_utc(r.finished_at),
@@ -121,6 +130,9 @@ def item_statistics(
                 exposure_rate=int(r.sessions) / total if total else 0.0,
                 proportion_correct=int(r.correct) / int(r.answers) if r.answers else 0.0,
                 mean_ability=sum(abilities) / len(abilities) if abilities else None,
+                mean_score=round(float(scaled_score(sum(abilities) / len(abilities))))
+                if abilities
+                else None,
             )
         )
     out.sort(key=lambda s: (-s.sessions, s.item_id))
@@ -140,10 +152,14 @@ EXPORT_HEADER = [
 ]
 
 
-def export_responses(conn: Connection, assessment_id: str) -> Iterator[str]:
+def export_responses(
+    conn: Connection, assessment_id: str, pseudonym: Callable[[str], str]
+) -> Iterator[str]:
     """The assessment's responses as long CSV (``person_id,item_id,response`` + covariates).
 
     This is the format ``skillgauge calibrate`` reads; ``response`` is the score category.
+    ``person_id`` is ``pseudonym(session id)`` (:func:`web.pseudonyms.pseudonymizer`):
+    stable per session, and not the session's key.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -171,7 +187,7 @@ def export_responses(conn: Connection, assessment_id: str) -> Iterator[str]:
             answered = as_utc(r.answered_at)
             writer.writerow(
                 [
-                    r.session_id,
+                    pseudonym(r.session_id),
                     r.item_id,
                     r.category,
                     r.max_category,

@@ -6,6 +6,14 @@ sent if and only if its cause committed. Workers claim due rows (``FOR UPDATE SK
 on PostgreSQL; on SQLite the write lock already admits one claimer at a time), reserve them
 for a lease with a claim token, send outside any transaction, and record the outcome only
 if their claim token still holds.
+
+Every attempt is logged when it starts (``state = "sending"``, written with the claim) and
+completed with its outcome (``done``). A worker killed mid-request leaves its attempt
+``sending``; when the message is claimed again after the lease, that attempt is marked
+``interrupted``, so the log says what happened instead of showing nothing.
+
+A ``410 Gone`` parks the message (``pending``, its endpoint disabled): enabling the endpoint
+again sends every parked and waiting message at once.
 """
 
 from __future__ import annotations
@@ -28,6 +36,11 @@ EVENT_TYPES: tuple[EventType, ...] = (
     "assessment.completed",
 )
 MessageStatus = Literal["pending", "delivered", "failed"]
+AttemptState = Literal["sending", "done", "interrupted"]
+INTERRUPTED = (
+    "interrupted: the delivery worker stopped before the receiver's answer was recorded "
+    "(the message was sent again)"
+)
 
 
 class Endpoint(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,13 +74,14 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Attempt(msgspec.Struct, frozen=True, kw_only=True):
-    """One logged delivery attempt."""
+    """One logged delivery attempt: ``sending`` (in flight), ``done`` or ``interrupted``."""
 
     attempted_at: datetime
     status_code: int | None
     latency_ms: int
     error: str | None
     response_excerpt: str | None
+    state: AttemptState = "done"
 
 
 class Claimed(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,6 +95,7 @@ class Claimed(msgspec.Struct, frozen=True, kw_only=True):
     retry_step: int
     claim_token: str
     failing_since: datetime | None
+    attempt_id: int = 0
 
 
 def _endpoint(row: Any) -> Endpoint:
@@ -174,8 +189,28 @@ def get_endpoint(conn: Connection, endpoint_id: str) -> Endpoint | None:
 def set_endpoint_status(
     conn: Connection, endpoint_id: str, status: Literal["active", "disabled"], reason: str | None
 ) -> None:
-    """Enable (clearing the failure record) or disable an endpoint, saying why."""
+    """Enable (clearing the failure record) or disable an endpoint, saying why.
+
+    Enabling sends what waited at once: every pending message of the endpoint is due now
+    (a message parked by ``410 Gone`` among them, and, from before parking existed,
+    messages a 410 had marked failed).
+    """
     now = utcnow()
+    if status == "active":
+        conn.execute(
+            update(webhook_messages)
+            .where(webhook_messages.c.endpoint_id == endpoint_id)
+            .where(webhook_messages.c.status == "failed")
+            .where(webhook_messages.c.last_status == 410)
+            .values(status="pending", retry_step=0)
+        )
+        conn.execute(
+            update(webhook_messages)
+            .where(webhook_messages.c.endpoint_id == endpoint_id)
+            .where(webhook_messages.c.status == "pending")
+            .where(webhook_messages.c.claim_token.is_(None))
+            .values(next_attempt_at=now)
+        )
     conn.execute(
         update(webhook_endpoints)
         .where(webhook_endpoints.c.id == endpoint_id)
@@ -248,6 +283,17 @@ def has_due(conn: Connection, now: datetime) -> bool:
     return row is not None
 
 
+def next_due(conn: Connection) -> datetime | None:
+    """When the next message of an active endpoint falls due (None: nothing is waiting)."""
+    moment = conn.execute(
+        select(func.min(webhook_messages.c.next_attempt_at))
+        .join(webhook_endpoints, webhook_endpoints.c.id == webhook_messages.c.endpoint_id)
+        .where(webhook_messages.c.status == "pending")
+        .where(webhook_endpoints.c.status == "active")
+    ).scalar_one_or_none()
+    return as_utc(moment)
+
+
 def claim_due(conn: Connection, *, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
     """Reserve up to ``limit`` due messages of active endpoints for one worker.
 
@@ -286,6 +332,23 @@ def claim_due(conn: Connection, *, now: datetime, limit: int, lease: timedelta) 
                 attempts=webhook_messages.c.attempts + 1,
             )
         )
+        conn.execute(  # an attempt still "sending" from an earlier claim never finished
+            update(webhook_attempts)
+            .where(webhook_attempts.c.message_id == row.id)
+            .where(webhook_attempts.c.state == "sending")
+            .values(state="interrupted", error=INTERRUPTED)
+        )
+        attempt_id = conn.execute(
+            insert(webhook_attempts)
+            .values(
+                message_id=row.id,
+                attempted_at=now,
+                status_code=None,
+                latency_ms=0,
+                state="sending",
+            )
+            .returning(webhook_attempts.c.id)
+        ).scalar_one()
         claimed.append(
             Claimed(
                 id=row.id,
@@ -296,6 +359,7 @@ def claim_due(conn: Connection, *, now: datetime, limit: int, lease: timedelta) 
                 retry_step=row.retry_step,
                 claim_token=token,
                 failing_since=as_utc(row.failing_since),
+                attempt_id=int(attempt_id),
             )
         )
     return claimed
@@ -304,22 +368,24 @@ def claim_due(conn: Connection, *, now: datetime, limit: int, lease: timedelta) 
 def log_attempt(
     conn: Connection,
     *,
-    message_id: str,
+    attempt_id: int,
     attempted_at: datetime,
     status_code: int | None,
     latency_ms: int,
     error: str | None,
     response_excerpt: str | None,
 ) -> None:
-    """Append one attempt to the message's log."""
+    """Complete the attempt logged at the claim with its outcome (``state = "done"``)."""
     conn.execute(
-        insert(webhook_attempts).values(
-            message_id=message_id,
+        update(webhook_attempts)
+        .where(webhook_attempts.c.id == attempt_id)
+        .values(
             attempted_at=attempted_at,
             status_code=status_code,
             latency_ms=latency_ms,
             error=error,
             response_excerpt=response_excerpt,
+            state="done",
         )
     )
 
@@ -420,6 +486,7 @@ def attempts_of(conn: Connection, message_id: str) -> list[Attempt]:
             latency_ms=r.latency_ms,
             error=r.error,
             response_excerpt=r.response_excerpt,
+            state=r.state or "done",
         )
         for r in rows
     ]

@@ -4,7 +4,9 @@ Each round claims due messages (see :func:`web.store.webhooks.claim_due`), sends
 concurrently, and records every attempt (time, status, latency, a response excerpt).
 
 - A 2xx answer delivers the message.
-- ``410 Gone`` disables the endpoint at once, saying so to its author.
+- ``410 Gone`` disables the endpoint at once, saying so to its author, and parks the message:
+  it stays pending and goes out, with the endpoint's other waiting messages, when the
+  author enables the endpoint again.
 - The request as a whole has ``SKILLGAUGE_WEBHOOK_TIMEOUT_SECONDS`` (15 s), however slowly
   the receiver trickles its answer.
 - Anything else (another status, a timeout, a refused connection, an address the policy
@@ -17,7 +19,14 @@ concurrently, and records every attempt (time, status, latency, a response excer
   disabled, with the last error as the reason.
 
 Every attempt of a message carries the same ``webhook-id``; the timestamp and signature are
-those of the attempt (receivers reject signatures older than five minutes).
+those of the attempt (receivers reject signatures older than five minutes). An attempt is
+logged when its message is claimed and completed with its outcome; one whose worker was
+killed mid-request shows as ``interrupted`` once the message is claimed again.
+
+An idle worker sleeps until the next message falls due (:func:`wait_seconds`), at most
+``SKILLGAUGE_WEBHOOK_POLL_SECONDS`` (for messages other processes enqueue), and wakes at
+once when its own process commits one; retries go out on their schedule, not up to a
+polling interval late.
 """
 
 from __future__ import annotations
@@ -82,6 +91,16 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return min(max(0.0, (moment - now).total_seconds()), MAX_RETRY_AFTER)
+
+
+def wait_seconds(now: datetime, due: datetime | None, poll: float) -> float:
+    """How long an idle worker sleeps: until ``due`` (the next message's time), at most ``poll``.
+
+    ``due`` None (nothing waiting) sleeps ``poll``; a message already due sleeps 0.
+    """
+    if due is None:
+        return poll
+    return min(poll, max(0.0, (due - now).total_seconds()))
 
 
 class _Deadline:
@@ -280,7 +299,7 @@ class DeliveryWorker:
         with self.db.write() as conn:
             store.log_attempt(
                 conn,
-                message_id=message.id,
+                attempt_id=message.attempt_id,
                 attempted_at=attempted_at,
                 status_code=outcome.status_code,
                 latency_ms=outcome.latency_ms,
@@ -302,14 +321,15 @@ class DeliveryWorker:
                 return
             problem = outcome.error or f"HTTP {outcome.status_code}"
             if outcome.status_code == 410:
-                store.finish_claim(
+                store.finish_claim(  # parked: it goes out when the endpoint is enabled again
                     conn,
                     message,
-                    status="failed",
+                    status="pending",
                     next_attempt_at=now,
                     retry_step=message.retry_step,
                     last_status=410,
-                    last_error="the receiver answered 410 Gone",
+                    last_error="the receiver answered 410 Gone; the message waits until the "
+                    "endpoint is enabled again",
                     delivered_at=None,
                 )
                 store.set_endpoint_status(
@@ -363,8 +383,19 @@ class DeliveryWorker:
         self._thread = threading.Thread(target=self.run_forever, name="webhook-worker", daemon=True)
         self._thread.start()
 
+    def idle_wait(self) -> float:
+        """Seconds to sleep now: until the next message is due, at most the poll interval."""
+        poll = self.settings.webhook_poll_seconds
+        try:
+            with self.db.read() as conn:
+                due = store.next_due(conn)
+        except Exception:  # the database is away: look again after the poll interval
+            log.exception("webhook worker could not read the next due time")
+            return poll
+        return wait_seconds(self.clock(), due, poll)
+
     def run_forever(self) -> None:
-        """Deliver until stopped; sleep on the wake event when nothing is due."""
+        """Deliver until stopped; when nothing is due, sleep until the next message is."""
         while not self._stop.is_set():
             try:
                 sent = self.run_once()
@@ -372,7 +403,7 @@ class DeliveryWorker:
                 log.exception("webhook delivery round failed")
                 sent = 0
             if sent == 0:
-                self.wake.wait(self.settings.webhook_poll_seconds)
+                self.wake.wait(self.idle_wait())
                 self.wake.clear()
 
     def request_stop(self) -> None:
