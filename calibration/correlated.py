@@ -351,7 +351,7 @@ class _Engine:
         flat = left + (np.arange(n) * q)[:, None]
         out = np.bincount(flat.ravel(), weights=(weights * (1.0 - frac)).ravel(), minlength=n * q)
         out += np.bincount((flat + 1).ravel(), weights=(weights * frac).ravel(), minlength=n * q)
-        return out.reshape(n, q)
+        return np.asarray(out.reshape(n, q), dtype=np.float64)
 
     def e_step(self, correlation: Array) -> _EStep:
         """Expected counts per competency and the posterior moments, at the current values."""
@@ -500,7 +500,7 @@ def _crossproduct(
     info = np.zeros((total, total))
     for part, _ind, points, w, _m in engine.posterior(correlation):
         n = part.stop - part.start
-        score = np.zeros((n, total))
+        score_t = np.zeros((total, n))
         for d, s in enumerate(scales):
             post = engine.binned(points, w, d)
             responses = s.design.patterns[part]
@@ -514,8 +514,9 @@ def _crossproduct(
                 resp = responses[:, members]
                 onehot = resp[:, :, None] == np.arange(c)[None, None, :]
                 item_scores = (expected * onehot[..., None]).sum(axis=2)  # (n, rows, width)
-                for j in np.flatnonzero(est):  # per item of the family: column scatter
-                    np.add.at(score, (slice(None), cols[j]), item_scores[:, j, :])
+                # Scatter into the score columns; a 1PL's shared slope column sums its items.
+                np.add.at(score_t, cols[est].ravel(), item_scores[:, est, :].reshape(n, -1).T)
+        score = score_t.T
         moment = np.einsum("ns,nsk,nsl->nkl", w, points, points)
         outer = precision @ moment @ precision  # (n, K, K)
         for col, (a, b) in enumerate(pairs):
@@ -674,9 +675,9 @@ def _invert(info: Array) -> tuple[Array, bool]:
     try:
         chol = np.linalg.cholesky(info)
         inverse = np.linalg.inv(chol)
-        return inverse.T @ inverse, True
+        return np.asarray(inverse.T @ inverse, dtype=np.float64), True
     except np.linalg.LinAlgError:
-        return np.linalg.pinv(info), False
+        return np.asarray(np.linalg.pinv(info), dtype=np.float64), False
 
 
 def _write_back(scale: _Scale, layout: list[NDArray[np.intp]], cov: Array) -> None:

@@ -82,6 +82,14 @@ def synthetic_bank(
         raise ValueError("need between 1 and n_items competencies")
     if model in ("grm", "gpcm") and not 2 <= categories <= 8:
         raise ValueError("polytomous items need 2..8 categories")
+    if correlation is not None and not (
+        -1.0 / max(n_competencies - 1, 1) < correlation < 1.0 and n_competencies > 1
+    ):
+        raise ValueError(
+            f"a correlation of {correlation:g} between {n_competencies} competencies is not a "
+            f"positive definite correlation matrix (it must lie in "
+            f"(-1/{max(n_competencies - 1, 1)}, 1), with at least two competencies)"
+        )
     rng = np.random.default_rng(seed)
     competencies = tuple(
         Competency(
