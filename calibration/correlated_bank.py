@@ -98,16 +98,25 @@ def calibrate_bank_correlated(
         estimated), the bank has one competency, or an item model fixes its slopes (Rasch).
     """
     began = time.perf_counter()
-    base = calibrate_bank(
-        bank, data, model=model, scale="free", start=start, se="none", options=options
-    )
-    present = [s.competency for s in base.scales]
-    missing = [c.id for c in bank.competencies if c.id not in present]
+    if len(bank.competencies) < 2:
+        raise CalibrationError(
+            f'bank "{bank.id}" has one competency: there is no correlation to estimate'
+        )
+    competency_of = {item.id: item.competency for item in bank.items}
+    answered = (data.responses >= 0).any(axis=0).tolist()
+    present_ids = {
+        competency_of.get(i) for i, seen in zip(data.item_ids, answered, strict=True) if seen
+    }
+    missing = [c.id for c in bank.competencies if c.id not in present_ids]
     if missing:
         raise CalibrationError(
             "a correlated calibration needs responses to every competency of the bank; none "
             "to " + ", ".join(f'"{m}"' for m in missing)
         )
+    base = calibrate_bank(
+        bank, data, model=model, scale="free", start=start, se="none", options=options
+    )
+    present = [s.competency for s in base.scales]
 
     def report(steps: int, change: float, loglik: float) -> None:
         if progress is not None:
