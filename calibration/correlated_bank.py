@@ -103,10 +103,8 @@ def calibrate_bank_correlated(
             f'bank "{bank.id}" has one competency: there is no correlation to estimate'
         )
     competency_of = {item.id: item.competency for item in bank.items}
-    answered = (data.responses >= 0).any(axis=0).tolist()
-    present_ids = {
-        competency_of.get(i) for i, seen in zip(data.item_ids, answered, strict=True) if seen
-    }
+    answered = np.flatnonzero((data.responses >= 0).any(axis=0))
+    present_ids = {competency_of.get(data.item_ids[int(j)]) for j in answered}
     missing = [c.id for c in bank.competencies if c.id not in present_ids]
     if missing:
         raise CalibrationError(
