@@ -91,6 +91,8 @@ def mirt_model(pool: ItemPool) -> MultidimensionalModel:
         pool.n_items, K, model_type="confirmatory", loading_pattern=pattern
     )
     model.set_parameters(slopes=pattern * fam.a[:, None], intercepts=-fam.a * fam.b)
+    # Known parameters stand for a fit (mirt marks its own models so after a fit or a link).
+    model._is_fitted = True
     return model
 
 
@@ -105,7 +107,7 @@ def _mirt_steps(pool: ItemPool, truth: np.ndarray, repeats: int) -> list[float]:
             scoring_method="EAP",
             initial_covariance=equicorrelation(K, RHO),
             max_items=60,
-            stopping_rule="max_items",
+            trace_threshold=1e-6,
         )
         for _ in range(20):
             item = engine.select_next_item()

@@ -240,12 +240,13 @@ class JointPosterior:
                 system.flat[:: prior.dimension + 1] += info
                 factor = np.linalg.inv(np.linalg.cholesky(system))
             log_w = pattern.log_likelihood_at(centre, factor, self._t32)
+        points = centre + self._t @ factor
+        if items.size:
             # Prior quadratic form through the prior's whitening: ||(theta - mu) L^-T||^2.
-            white = (centre - prior.mean) @ self._whiten + self._t @ (factor @ self._whiten)
+            white = (points - prior.mean) @ self._whiten
             white *= white
             log_w -= 0.5 * (white @ self._ones)
             log_w -= self._log_q
-        points = centre + self._t @ factor
         log_w -= log_w.max()
         weights = np.exp(log_w)
         weights /= weights.sum()
