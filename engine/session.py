@@ -104,6 +104,15 @@ class CompetencyResult(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     confidence: float | None = None
 
 
+#: How a result's competencies were scored, in words for learners, authors and employers.
+SCORING_MODELS: dict[str, str] = {
+    "independent": "each skill was estimated from the answers to its own questions",
+    "correlated": "all skills were estimated together: an answer on one skill also informs the "
+    "related skills, through the correlations between skills that the item bank's "
+    "calibration estimated",
+}
+
+
 class SessionResult(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The outcome of a session: per competency, plus test length and why it stopped.
 

@@ -17,7 +17,7 @@ import msgspec
 from msgspec import Meta
 
 from engine.feedback import MISTAKES, Feedback, Point
-from engine.session import SessionResult, SessionState
+from engine.session import SCORING_MODELS, SessionResult, SessionState
 from item_banks.model import (
     Item,
     Match,
@@ -108,6 +108,8 @@ class ResultView(_View, frozen=True):
     passed: bool | None
     practice: bool = False
     counts_toward_credential: bool = True
+    scoring_model: Literal["independent", "correlated"] = "independent"
+    scoring_model_text: str = SCORING_MODELS["independent"]
 
 
 FeedbackMode = Literal["instant", "end", "practice"]
@@ -362,6 +364,8 @@ def result_view(
         passed=(all(d == "pass" for d in decided) if decided else None),
         practice=practice,
         counts_toward_credential=not practice,
+        scoring_model=result.model,
+        scoring_model_text=SCORING_MODELS[result.model],
     )
 
 

@@ -30,7 +30,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from engine.session import CompetencyResult, SessionResult
+from engine.session import SCORING_MODELS, CompetencyResult, SessionResult
 from web.credentials.data_integrity import xsd_datetime
 from web.credentials.documents import CREDENTIALS_V2, OB_V3P0
 
@@ -265,7 +265,7 @@ def evidence_narrative(result: SessionResult, names: dict[str, str]) -> str:
     """Plain lines describing what was measured (Markdown list)."""
     lines = [
         f"Adaptive test of {result.items} scored questions; it stopped because "
-        f"{result.stop_reason}."
+        f"{result.stop_reason}. Scoring model: {result.model} ({SCORING_MODELS[result.model]})."
     ]
     for c in result.competencies:
         line = (
