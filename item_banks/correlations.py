@@ -105,8 +105,9 @@ def check_correlations(bank: Bank, source: str) -> list[Problem]:
             add(
                 "matrix",
                 "is not positive definite: no multivariate normal has these correlations "
-                f'(the Cholesky factorisation fails at row {failed_row}, "{labels[failed_row]}", pivot '
-                f"{pivot:.3g}; e.g. two competencies correlated 1 are one competency)",
+                f"(the Cholesky factorisation fails at row {failed_row}, "
+                f'"{labels[failed_row]}", pivot {pivot:.3g}; e.g. two competencies correlated 1 '
+                "are one competency)",
             )
     if latent.se is not None:
         if len(latent.se) != n or any(len(row) != n for row in latent.se):

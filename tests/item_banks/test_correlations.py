@@ -11,6 +11,8 @@ import pytest
 from engine.pool import compile_pool
 from item_banks import BankValidationError, content_hash, decode_bank
 from item_banks.correlations import cholesky_pivots, labelled, ordered_correlations
+from item_banks.diff import diff_banks
+from item_banks.formats.qti3_export import not_carried
 from tests.item_banks.helpers import choice_item, raw_bank
 
 
@@ -147,3 +149,16 @@ def test_labelled_symmetrises_and_fixes_the_diagonal() -> None:
     latent = labelled(["a", "b"], [[0.999999, 0.4], [0.4000004, 1.0]], [[1.0, 0.1], [0.1, 0.0]])
     assert latent.matrix == ((1.0, 0.4), (0.4, 1.0))
     assert latent.se == ((0.0, 0.1), (0.1, 0.0))
+
+
+def test_diff_and_qti_export_mention_the_matrix() -> None:
+    bank = decode(correlated_raw(GOOD))
+    moved = decode(correlated_raw([[1.0, 0.55, 0.3], [0.55, 1.0, 0.4], [0.3, 0.4, 1.0]]))
+    assert diff_banks(bank, moved).header == [("correlation(c1, c2)", "0.500", "0.550")]
+    plain = correlated_raw(GOOD)
+    del plain["correlations"]
+    assert ("correlation(c2, c3)", "0.400", "none") in diff_banks(bank, decode(plain)).header
+    notes = [str(p) for p in not_carried(bank, "bank.zip")]
+    assert (
+        "bank.zip: correlations: not carried by QTI: the competencies' correlation matrix" in notes
+    )
