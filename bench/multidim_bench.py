@@ -242,7 +242,7 @@ def test_length(n: int = 500, rho_values: tuple[float, ...] = (RHO, 0.0)) -> lis
             print(
                 f"  {rho:>4.1f} {name:<34}{mean_items:>7.1f}{result.lengths.std():>6.1f}"
                 f"{' '.join(f'{r:.3f}' for r in rmse):>34}{result.se.max():>8.3f}"
-                + (f"   {100 * saving:+.1f} % items" if name != designs[0][0] else "")
+                + (f"   {100 * saving:.1f} % fewer items" if name != designs[0][0] else "")
             )
             out.append(
                 {
