@@ -193,7 +193,9 @@ def information_bound(rho: float, se: float = 0.3) -> tuple[float, float]:
     return independent, hi
 
 
-def test_length(n: int = 500, rho_values: tuple[float, ...] = (RHO, 0.0)) -> list[dict[str, Any]]:
+def test_length(
+    n: int = 500, rho_values: tuple[float, ...] = (RHO, 0.0, 0.8)
+) -> list[dict[str, Any]]:
     """Items to SE <= 0.3 on every competency, correlated vs independent, same simulees."""
     stopping: dict[str, Any] = {
         "rule": "all",
@@ -242,7 +244,11 @@ def test_length(n: int = 500, rho_values: tuple[float, ...] = (RHO, 0.0)) -> lis
             print(
                 f"  {rho:>4.1f} {name:<34}{mean_items:>7.1f}{result.lengths.std():>6.1f}"
                 f"{' '.join(f'{r:.3f}' for r in rmse):>34}{result.se.max():>8.3f}"
-                + (f"   {100 * saving:.1f} % fewer items" if name != designs[0][0] else "")
+                + (
+                    f"   {100 * abs(saving):.1f} % {'fewer' if saving >= 0 else 'more'} items"
+                    if name != designs[0][0]
+                    else ""
+                )
             )
             out.append(
                 {
