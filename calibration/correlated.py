@@ -426,12 +426,25 @@ def _start_correlation(engine: _Engine) -> Array:
     return _nearest_correlation(start)
 
 
+#: Smallest eigenvalue of a correlation matrix written to a bank: the 6-decimal rounding
+#: then keeps it positive definite for the bank's check (:mod:`item_banks.correlations`).
+STORE_FLOOR = 1e-4
+
+
+def storable(correlation: Array) -> Array:
+    """``correlation`` with its eigenvalues floored at :data:`STORE_FLOOR` (else unchanged)."""
+    if np.linalg.eigvalsh(correlation).min() >= STORE_FLOOR:
+        return correlation
+    return _nearest_correlation(correlation, floor=STORE_FLOOR)
+
+
 def _nearest_correlation(matrix: Array, floor: float = 1e-3) -> Array:
     """Eigenvalues floored at ``floor`` and the diagonal rescaled to 1 (a valid start)."""
     values, vectors = np.linalg.eigh(0.5 * (matrix + matrix.T))
     fixed = (vectors * np.maximum(values, floor)) @ vectors.T
     d = np.sqrt(np.diag(fixed))
     out = fixed / np.outer(d, d)
+    out = 0.5 * (out + out.T)
     np.fill_diagonal(out, 1.0)
     return np.asarray(out)
 

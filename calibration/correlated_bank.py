@@ -21,7 +21,7 @@ import msgspec
 import numpy as np
 
 from calibration.bank_update import updated_bank, within_bank_limits
-from calibration.correlated import CorrelatedFit, CorrelatedOptions, fit_correlated
+from calibration.correlated import CorrelatedFit, CorrelatedOptions, fit_correlated, storable
 from calibration.data import ResponseData
 from calibration.em import EMOptions
 from calibration.errors import CalibrationError, CalibrationWarning
@@ -127,7 +127,7 @@ def calibrate_bank_correlated(
     for scale in base.scales:
         parameters.update(_refresh(scale))
     se = np.where(np.isfinite(fit.correlation_se), fit.correlation_se, 0.0)
-    latent = labelled(present, fit.correlation.tolist(), se.tolist())
+    latent = labelled(present, storable(fit.correlation).tolist(), se.tolist())
     with_matrix = msgspec.structs.replace(bank, correlations=latent)
     pairs = ", ".join(
         f"{present[a]}-{present[b]} {fit.correlation[a, b]:.3f} ({fit.correlation_se[a, b]:.3f})"

@@ -11,13 +11,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from calibration.correlated import (
     CorrelatedOptions,
     _Engine,
+    _nearest_correlation,
     _Scale,
     fit_correlated,
     interpolate,
+    storable,
 )
 from calibration.correlated_bank import calibrate_bank_correlated
 from calibration.data import from_array
@@ -27,6 +31,7 @@ from calibration.estep import Design
 from engine.pool import compile_pool
 from engine.synthetic import synthetic_bank
 from item_banks import read_bank
+from item_banks.correlations import cholesky_pivots, labelled
 from skillgauge.cli import main
 
 
@@ -237,3 +242,40 @@ def test_a_competency_without_responses_is_refused() -> None:
     data = from_array(x, item_ids=list(pool.item_ids))
     with pytest.raises(CalibrationError, match='none to "c3"'):
         calibrate_bank_correlated(bank, data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.floats(-1.5, 1.5), min_size=6, max_size=6),
+    floor=st.sampled_from([1e-6, 1e-3]),
+)
+def test_every_estimate_becomes_a_valid_correlation_matrix(
+    values: list[float], floor: float
+) -> None:
+    # Whatever the moments of an EM step give, the matrix kept is a valid correlation matrix.
+    raw = np.eye(4)
+    raw[np.triu_indices(4, 1)] = values
+    raw = raw + raw.T - np.eye(4)
+    fixed = _nearest_correlation(raw, floor=floor)
+    np.testing.assert_allclose(np.diag(fixed), 1.0)
+    np.testing.assert_allclose(fixed, fixed.T)
+    assert np.linalg.eigvalsh(fixed).min() > 0
+    # What a bank stores (rounded to 6 decimals) passes the bank's positive-definiteness check.
+    latent = labelled(["a", "b", "c", "d"], storable(fixed).tolist())
+    assert cholesky_pivots([list(row) for row in latent.matrix]) is None
+
+
+def test_a_competency_with_a_single_item_is_calibrated_through_the_others() -> None:
+    x, a, b, dim, _ = simulate(3000, 25, 3, 0.7, seed=8)
+    keep = np.flatnonzero((dim != 2) | (np.arange(25) == 2))  # competency 3 keeps item 2
+    x, a, b, dim = x[:, keep], a[keep], b[keep], dim[keep]
+    fits = per_competency(x, dim, 3)
+    fit = fit_correlated(fits, ["c1", "c2", "c3"])
+    assert np.isfinite(fit.correlation).all()
+    assert np.linalg.eigvalsh(fit.correlation).min() > 0
+    single = fit.scales[2]
+    assert single.item_ids == ("i2",)
+    slope, (intercept,) = single.slope_intercept(0)
+    assert np.isfinite([slope, intercept]).all()
+    assert abs(intercept - (-a[2] * b[2])) < 0.3  # the proportion correct pins d down
+    assert np.isfinite(fit.correlation_se[0, 1])
