@@ -63,6 +63,7 @@ from scipy.stats import chi2, qmc
 from engine.estimation import GridTables
 from engine.irt.generic import Array
 from engine.multidim.likelihood import Pattern, PatternLikelihood
+from engine.multidim.linalg import cholesky_inverse_factor, spd_inverse, spd_solve
 from engine.multidim.prior import MvnPrior
 from engine.pool import Index, ItemPool
 
@@ -176,7 +177,7 @@ class JointPosterior:
             curvature = -hess if bool((hess <= 0.0).all()) else info
             system = lam.copy()
             system.flat[:: prior.dimension + 1] += curvature
-            step = np.linalg.solve(system, gradient)
+            step = spd_solve(system, gradient)
             scale = 1.0
             while True:
                 candidate = theta + scale * step
@@ -194,7 +195,7 @@ class JointPosterior:
 
     def laplace_covariance(self, information: Array) -> Array:
         r""":math:`(\operatorname{diag}(I) + \Lambda)^{-1}`."""
-        return np.asarray(np.linalg.inv(np.diag(information) + self.prior.precision))
+        return spd_inverse(np.diag(information) + self.prior.precision)
 
     def _se(self, covariance: Array) -> Array:
         return np.minimum(np.sqrt(np.maximum(np.diag(covariance), 0.0)), self.se_max)
@@ -230,7 +231,7 @@ class JointPosterior:
             curvature = -hess if bool((hess <= 0.0).all()) else info
             system = prior.precision.copy()
             system.flat[:: prior.dimension + 1] += curvature
-            factor = np.linalg.inv(np.linalg.cholesky(system))  # R^{-1}: (R^{-1})^T R^{-1} = H^-1
+            factor = cholesky_inverse_factor(system)  # R^{-1}: (R^{-1})^T R^{-1} = H^-1
             step = factor.T @ (factor @ (grad - prior.precision @ (theta - prior.mean)))
             if bool((np.abs(factor @ step) <= PROPOSAL_STEP).all()):
                 centre = theta + step
@@ -238,7 +239,7 @@ class JointPosterior:
                 centre, info = self.mode(items, categories, theta, tol=1e-3, pattern=pattern)
                 system = prior.precision.copy()
                 system.flat[:: prior.dimension + 1] += info
-                factor = np.linalg.inv(np.linalg.cholesky(system))
+                factor = cholesky_inverse_factor(system)
             log_w = pattern.log_likelihood_at(centre, factor, self._t32)
         points = centre + self._t @ factor
         if items.size:

@@ -40,6 +40,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.irt.generic import Array
+from engine.multidim.linalg import spd_inverse
 from engine.pool import ItemPool
 
 #: The joint criteria (need the posterior precision, not only each competency's estimate).
@@ -89,7 +90,7 @@ class JointCriteria:
         if method == "e_optimal":
             stacked = precision[None] + information[:, None, None] * self._directions[comp]
             return np.asarray(np.linalg.eigvalsh(stacked)[:, 0], dtype=np.float64)
-        v = np.linalg.inv(precision)
+        v = spd_inverse(precision)
         diagonal = np.diag(v)
         if method == "d_optimal":
             return np.multiply(information, diagonal[comp], out=out)
