@@ -174,7 +174,7 @@ class Policy(_Config, frozen=True):
 
     model: LatentModel = "independent"
     estimator: EstimatorConfig = EstimatorConfig()
-    selection: SelectionConfig = SelectionConfig()
+    selection: SelectionConfig = msgspec.field(default_factory=SelectionConfig)
     exposure: ExposureConfig = ExposureConfig()
     content: ContentConfig = msgspec.field(default_factory=ContentConfig)
     stopping: StoppingRule = DEFAULT_STOPPING
