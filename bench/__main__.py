@@ -1,26 +1,45 @@
 """``make bench``: every benchmark, side by side with its competitor, reported as ratios.
 
-``python -m bench [engine] [calibration] [web]`` runs only the named groups;
+``python -m bench [engine] [calibration] [web] [multidim]`` runs only the named groups;
 ``python -m bench cat-design`` runs the CAT design study (:mod:`bench.cat_design`) and
 ``python -m bench integrity`` the detection study of the integrity checks
-(:mod:`bench.integrity_study`), which ``make bench`` leaves out.
+(:mod:`bench.integrity_study`), which ``make bench`` leaves out; ``multidim-step``,
+``multidim-length`` and ``multidim-recovery`` run one part of the correlated-competencies
+benchmarks (:mod:`bench.multidim_bench`).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
-from bench import calibration_bench, cat_design, engine_bench, integrity_study, web_load
+# Small matrix products are many times slower with OpenBLAS's threads on a shared 2-core
+# machine (threads spin while the other core is busy); every contender runs single-threaded.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from bench import (
+    calibration_bench,
+    cat_design,
+    engine_bench,
+    integrity_study,
+    multidim_bench,
+    web_load,
+)
 
 
 def main(argv: list[str]) -> None:
     """Run the benchmark groups and print one summary table."""
-    groups = set(argv) or {"engine", "calibration", "web"}
+    groups = set(argv) or {"engine", "calibration", "web", "multidim"}
     if "cat-design" in groups:
         cat_design.main()
     if "integrity" in groups:
         integrity_study.main()
         integrity_study.drift_study()
+    parts = {"step", "length", "recovery"} if "multidim" in groups else set()
+    parts |= {g.removeprefix("multidim-") for g in groups if g.startswith("multidim-")}
+    if parts:
+        multidim_bench.main(parts)
+        print()
     rows = []
     if "engine" in groups:
         rows += engine_bench.main()

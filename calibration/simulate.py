@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.batch import run_batch
+from engine.exposure import update_eligibility
 from engine.pool import ItemPool
 from engine.session import Session
 
@@ -48,16 +49,23 @@ def simulate_adaptive(session: Session, theta: Array, seed: int) -> NDArray[np.i
     :class:`~engine.session.Session` the service uses chooses every item (pretest items
     included when the policy seeds them), answers are drawn from the model at the simulee's
     true ability on the item's competency. ``theta`` is ``(N,)`` for one competency or
-    ``(N, K)``. The result is a person x item matrix with ``-1`` for items not
-    administered: the shape of the service's response export.
+    ``(N, K)``. With item-eligibility exposure control the probabilities are updated after
+    every simulee, as in :func:`engine.simulation.run`. The result is a person x item
+    matrix with ``-1`` for items not administered: the shape of the service's response
+    export.
     """
     pool = session.pool
     abilities = theta.reshape(theta.shape[0], -1)
     rng = np.random.default_rng(seed)
     out = np.full((abilities.shape[0], pool.n_items), -1, dtype=np.int8)
     seeds = rng.integers(0, 2**31 - 1, size=abilities.shape[0])
+    exposure = session.policy.exposure
+    eligibility = np.ones(pool.n_items) if exposure.method == "eligibility" else None
+    given = np.zeros(pool.n_items)
     for j in range(abilities.shape[0]):  # one adaptive test per simulee: inherently sequential
-        state = session.start(int(seeds[j]))
+        if eligibility is not None and j:  # as engine.simulation.run: after every simulee
+            eligibility = update_eligibility(eligibility, given / j, exposure.r_max)
+        state = session.start(int(seeds[j]), eligibility=eligibility)
         while True:
             state = session.next_item(state)
             if state.finished or state.pending is None:
@@ -70,6 +78,7 @@ def simulate_adaptive(session: Session, theta: Array, seed: int) -> NDArray[np.i
             out[j, item] = category
             if state.finished:
                 break
+        given[[i for i in state.items if pool.operational[i]]] += 1
     return out
 
 

@@ -287,6 +287,11 @@ def check_batch_policy(session: Session) -> None:
             "content.balance: shadow tests solve an integer programme per person and step "
             "(use engine.simulation.run)"
         )
+    if session.model == "correlated":
+        problems.append(
+            "model: a correlated session estimates every competency jointly per person "
+            "(use engine.simulation.run)"
+        )
     if problems:
         raise PolicyError(problems, "batch simulation")
 

@@ -6,6 +6,8 @@ policy against the pool it will run on and reports every problem at once.
 
 Example ``policy.toml``::
 
+    model = "correlated"           # or "independent" (the default)
+
     [estimator]
     method = "eap"
 
@@ -98,15 +100,29 @@ SelectionMethod = Literal[
     "min_posterior_variance",
     "a_stratified",
     "random",
+    "d_optimal",
+    "a_optimal",
+    "c_optimal",
+    "t_optimal",
+    "e_optimal",
 ]
 
 
 class SelectionConfig(_Config, frozen=True):
-    """The item selection rule (see :mod:`engine.selection`)."""
+    """The item selection rule (see :mod:`engine.selection` and :mod:`engine.multidim.selection`).
+
+    ``d_optimal``, ``a_optimal``, ``c_optimal``, ``t_optimal`` and ``e_optimal`` are the
+    multidimensional criteria (mirtCAT's D-, A-, T- and E-rules with the prior, and Python
+    mirt's C-optimality); ``weights`` maps competency ids to their weights in the A-, C- and
+    T-criteria (1 for competencies not listed).
+    """
 
     method: SelectionMethod = "max_info"
     kl_width: Annotated[float, Meta(gt=0.0, le=10.0)] = 3.0
     strata: Annotated[int, Meta(ge=2, le=20)] = 4
+    weights: dict[str, Annotated[float, Meta(gt=0.0, le=100.0)]] = msgspec.field(
+        default_factory=dict
+    )
 
 
 class ExposureConfig(_Config, frozen=True):
@@ -144,15 +160,23 @@ DEFAULT_STOPPING: StoppingRule = AllOf(
 )
 
 
+LatentModel = Literal["independent", "correlated"]
+
+
 class Policy(_Config, frozen=True):
     """Everything that decides how a session runs.
 
     ``cut_scores`` overrides the bank's cut scores (theta scale) per competency id.
     ``integrity`` says what each integrity flag does (:mod:`engine.integrity_policy`).
+    ``model``: ``independent`` scores each competency from its own answers only;
+    ``correlated`` scores all competencies jointly under the multivariate-normal prior with
+    the bank's correlation matrix (:mod:`engine.multidim`), so every answer informs every
+    competency. A bank without a correlation matrix runs independent whatever ``model`` says.
     """
 
+    model: LatentModel = "independent"
     estimator: EstimatorConfig = EstimatorConfig()
-    selection: SelectionConfig = SelectionConfig()
+    selection: SelectionConfig = msgspec.field(default_factory=SelectionConfig)
     exposure: ExposureConfig = ExposureConfig()
     content: ContentConfig = msgspec.field(default_factory=ContentConfig)
     stopping: StoppingRule = DEFAULT_STOPPING
@@ -233,6 +257,15 @@ def check_policy(policy: Policy, pool: ItemPool, source: str = "policy") -> None
         total = sum(policy.content.competencies.values())
         if abs(total - 1.0) > 0.01:
             problems.append(f"content.competencies: proportions must add up to 1, got {total:g}")
+
+    for cid in policy.selection.weights:
+        if cid not in comp_ids:
+            problems.append(f'selection.weights.{cid}: "{cid}" is not a competency of the bank')
+    if policy.model == "correlated" and est.method not in ("eap", "map"):
+        problems.append(
+            f'model: a correlated session needs a Bayesian estimator (eap or map); "{est.method}" '
+            "ignores the prior that carries the competencies' correlations"
+        )
 
     cuts = cut_scores(policy, pool)
     problems.extend(_check_stopping(policy.stopping, pool, policy, cuts, n_operational))

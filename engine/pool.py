@@ -21,6 +21,7 @@ from engine.irt.dichotomous import Dichotomous
 from engine.irt.generic import Array
 from engine.irt.graded import GradedResponse
 from engine.irt.partial_credit import GeneralizedPartialCredit
+from item_banks.correlations import ordered_correlations
 from item_banks.model import (
     Bank,
     FourPL,
@@ -61,6 +62,9 @@ class ItemPool:
         Sympson-Hetter exposure parameter ``K_i`` (1 when the bank gives none).
     cut_scores
         Cut score per competency on its theta scale, NaN when none.
+    correlation
+        The bank's latent correlation matrix in competency order, ``(K, K)``, or None when
+        the bank has none (its competencies are then scored independently).
     """
 
     bank_id: str
@@ -83,6 +87,7 @@ class ItemPool:
     partial_index: Index
     partial: GeneralizedPartialCredit
     index: dict[str, int] = field(repr=False)
+    correlation: Array | None = None
 
     @property
     def n_items(self) -> int:
@@ -265,6 +270,8 @@ def compile_pool(bank: Bank) -> ItemPool:
         [np.nan if c.cut_score is None else c.cut_score for c in bank.competencies]
     )
     ids = tuple(item.id for item in items)
+    ordered = ordered_correlations(bank)
+    correlation = None if ordered is None else np.array(ordered, dtype=np.float64)
     return ItemPool(
         bank_id=bank.id,
         bank_hash=content_hash(bank),
@@ -286,4 +293,5 @@ def compile_pool(bank: Bank) -> ItemPool:
         partial_index=np.array([g[0] for g in partial], dtype=np.intp),
         partial=partial_family,
         index={item_id: i for i, item_id in enumerate(ids)},
+        correlation=correlation,
     )

@@ -15,6 +15,10 @@ returns a new one, so any web worker can serve any request::
 Randomness (randomesque, Sympson-Hetter, pretest seeding, random selection) is drawn from a
 generator seeded by ``(seed, number of items so far)``, so replaying a state gives the same
 item, and asking twice for the next item without answering returns the same pending item.
+
+With ``policy.model = "correlated"`` and a bank that carries a correlation matrix, every
+answer re-estimates all competencies jointly (:mod:`engine.multidim`); otherwise each
+competency is estimated from its own items (``Session.model`` says which).
 """
 
 from __future__ import annotations
@@ -40,7 +44,8 @@ from engine.estimation import (
 )
 from engine.exposure import best, randomesque, sympson_hetter
 from engine.irt.generic import Array
-from engine.policy import Policy, check_policy, cut_scores
+from engine.multidim import JOINT_METHODS, JointCriteria, JointEstimate, JointPosterior, MvnPrior
+from engine.policy import LatentModel, Policy, check_policy, cut_scores
 from engine.pool import Index, ItemPool
 from engine.selection import Selector
 from engine.stopping import StopContext, decide, length_bound
@@ -99,14 +104,28 @@ class CompetencyResult(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     confidence: float | None = None
 
 
+#: How a result's competencies were scored, in words for learners, authors and employers.
+SCORING_MODELS: dict[str, str] = {
+    "independent": "each skill was estimated from the answers to its own questions",
+    "correlated": "all skills were estimated together: an answer on one skill also informs the "
+    "related skills, through the correlations between skills that the item bank's "
+    "calibration estimated",
+}
+
+
 class SessionResult(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """The outcome of a session: per competency, plus test length and why it stopped."""
+    """The outcome of a session: per competency, plus test length and why it stopped.
+
+    ``model`` says how the competencies were scored: ``independent`` (each from its own
+    answers) or ``correlated`` (jointly, with the bank's correlation matrix).
+    """
 
     competencies: tuple[CompetencyResult, ...]
     items: int
     pretest_items: int
     finished: bool
     stop_reason: str
+    model: LatentModel = "independent"
 
 
 _tables_cache: dict[tuple[str, tuple[float, float, int, float, float]], GridTables] = {}
@@ -190,6 +209,27 @@ class Session:
             "randomesque",
             "sympson_hetter",
         )
+        #: How competencies are scored: ``correlated`` needs the policy to ask for it and the
+        #: bank to carry a correlation matrix; a bank without one runs independent.
+        self.model: LatentModel = (
+            "correlated"
+            if policy.model == "correlated" and pool.correlation is not None
+            else "independent"
+        )
+        self.joint: JointPosterior | None = None
+        self.criteria: JointCriteria | None = None
+        if self.model == "correlated" or policy.selection.method in JOINT_METHODS:
+            k = pool.n_competencies
+            correlation = pool.correlation if self.model == "correlated" else None
+            prior = MvnPrior.build(
+                est.prior.mean, est.prior.sd, np.eye(k) if correlation is None else correlation
+            )
+            self.joint = JointPosterior(pool, prior, self.tables, se_max=est.se_max)
+        if policy.selection.method in JOINT_METHODS:
+            weights = np.array(
+                [policy.selection.weights.get(cid, 1.0) for cid in pool.competency_ids]
+            )
+            self.criteria = JointCriteria(pool, policy.selection.method, weights)
 
     # ------------------------------------------------------------------ estimation
 
@@ -215,6 +255,21 @@ class Session:
             start=est.prior.mean,
             se_max=est.se_max,
         )
+
+    def joint_estimate(
+        self, items: Index, categories: Index, start: Array | None = None
+    ) -> JointEstimate:
+        """Estimate every competency jointly from all operational responses (correlated model).
+
+        ``start`` (the previous estimate) is where the MAP search starts; the MAP does not
+        depend on it for 1PL/2PL/GRM/GPCM items, whose log posterior is concave.
+        """
+        joint = self.joint
+        if joint is None:
+            raise SessionError("this session scores its competencies independently")
+        if self.policy.estimator.method == "map":
+            return joint.map(items, categories, start)
+        return joint.eap(items, categories, start)
 
     def _split(self, items: Index, categories: Index, k: int) -> tuple[Index, Index]:
         mask = self.pool.competency[items] == k
@@ -258,10 +313,14 @@ class Session:
             draws = np.random.default_rng(seed).random(self.pool.n_items)
             excluded = tuple(int(i) for i in np.flatnonzero(draws >= probability))
         empty = np.zeros(0, dtype=np.intp)
-        first = self.estimate(empty, empty)
         k = self.pool.n_competencies
-        theta = np.full(k, first.theta)
-        se = np.full(k, first.se)
+        if self.model == "correlated":
+            joint = self.joint_estimate(empty, empty)
+            theta, se = joint.theta, joint.se
+        else:
+            first = self.estimate(empty, empty)
+            theta = np.full(k, first.theta)
+            se = np.full(k, first.se)
         decision = decide(self.policy.stopping, self._stop_context(empty, empty, theta, se))
         measured = decision.done if decision.done is not None else np.zeros(k, dtype=bool)
         return SessionState(
@@ -326,11 +385,18 @@ class Session:
         counts = np.bincount(pool.competency[items], minlength=pool.n_competencies).astype(
             np.float64
         )
-        posterior = self._posterior_fn(items, categories)
-        uniform: Callable[[int], Array] = lambda n: np.random.default_rng(  # noqa: E731
-            (state.seed, len(state.items))
-        ).random(n)
-        values = self.selector.criterion(theta, counts, posterior, uniform)
+        if self.criteria is not None and self.joint is not None:
+            information = self.selector.information(theta)
+            precision = self.joint.prior.precision + np.diag(
+                self.joint.likelihood.information(items, theta)
+            )
+            values = self.criteria.criterion(information, precision)
+        else:
+            posterior = self._posterior_fn(items, categories, theta)
+            uniform: Callable[[int], Array] = lambda n: np.random.default_rng(  # noqa: E731
+                (state.seed, len(state.items))
+            ).random(n)
+            values = self.selector.criterion(theta, counts, posterior, uniform)
 
         mask = eligible
         if self.shadow is not None:
@@ -373,12 +439,35 @@ class Session:
             state, pending=choice, excluded=state.excluded + tuple(refused)
         )
 
-    def _posterior_fn(self, items: Index, categories: Index) -> Callable[[int], Array]:
+    def _posterior_fn(
+        self, items: Index, categories: Index, theta: Array
+    ) -> Callable[[int], Array]:
+        if self.model == "correlated" and self.joint is not None:
+            joint = self.joint
+            cache: list[Array] = []
+
+            def marginal(k: int) -> Array:
+                if not cache:  # one importance sample serves every competency
+                    cache.append(joint.marginals(items, categories, theta))
+                return np.asarray(cache[0][k], dtype=np.float64)
+
+            return marginal
+
         def posterior(k: int) -> Array:
             mine, cats = self._split(items, categories, k)
             return self.tables.posterior(mine, cats)
 
         return posterior
+
+    def _marginal(self, state: SessionState, items: Index, categories: Index, k: int) -> Array:
+        """Competency ``k``'s posterior on the grid (joint marginal when correlated)."""
+        if self.model == "correlated" and self.joint is not None:
+            rows = self.joint.marginals(
+                items, categories, np.array(state.theta), np.array([k], dtype=np.intp)
+            )
+            return np.asarray(rows[k], dtype=np.float64)
+        mine, cats = self._split(items, categories, k)
+        return self.tables.posterior(mine, cats)
 
     def record(self, state: SessionState, item: int, category: int) -> SessionState:
         """Record the score ``category`` for the pending ``item`` and re-estimate.
@@ -410,14 +499,20 @@ class Session:
         cats = np.fromiter(new_categories, dtype=np.intp, count=len(new_categories))
         keep = self.pool.operational[items]
         items, cats = items[keep], cats[keep]
-        mine = self.pool.competency[items] == k
-        estimate = self.estimate(items[mine], cats[mine])
-        theta = list(state.theta)
-        se = list(state.se)
-        theta[k] = estimate.theta
-        se[k] = estimate.se
-        theta_a = np.array(theta)
-        se_a = np.array(se)
+        if self.model == "correlated":
+            joint = self.joint_estimate(items, cats, np.array(state.theta))
+            theta_a, se_a = joint.theta, joint.se
+            theta = [float(x) for x in theta_a]
+            se = [float(x) for x in se_a]
+        else:
+            mine = self.pool.competency[items] == k
+            estimate = self.estimate(items[mine], cats[mine])
+            theta = list(state.theta)
+            se = list(state.se)
+            theta[k] = estimate.theta
+            se[k] = estimate.se
+            theta_a = np.array(theta)
+            se_a = np.array(se)
         decision = decide(self.policy.stopping, self._stop_context(items, cats, theta_a, se_a))
         measured = (
             tuple(bool(x) for x in decision.done) if decision.done is not None else state.measured
@@ -460,8 +555,8 @@ class Session:
         points = np.asarray(cuts, dtype=float)
         if self.policy.estimator.method in ("eap", "map"):
             items, categories = self._responses(state)
-            mine, cats = self._split(items, categories, k)
-            return masses_above(self.tables.posterior(mine, cats), self.grid.points, points)
+            weights = self._marginal(state, items, categories, k)
+            return masses_above(weights, self.grid.points, points)
         theta, se = state.theta[k], state.se[k]
         if se > 0:
             return np.asarray(norm.cdf((theta - points) / se))
@@ -473,6 +568,13 @@ class Session:
         items, categories = self._responses(state)
         bayesian = self.policy.estimator.method in ("eap", "map")
         outcomes = []
+        marginals: Array | None = None
+        if bayesian and self.model == "correlated" and self.joint is not None:
+            with_cut = np.flatnonzero(~np.isnan(self.cuts))
+            if with_cut.size:
+                marginals = self.joint.marginals(
+                    items, categories, np.array(state.theta), with_cut.astype(np.intp)
+                )
         for k, cid in enumerate(self.pool.competency_ids):
             mine, cats = self._split(items, categories, k)
             theta, se = state.theta[k], state.se[k]
@@ -481,7 +583,10 @@ class Session:
             confidence: float | None = None
             if not np.isnan(cut):
                 if bayesian:
-                    above = mass_above(self.tables.posterior(mine, cats), self.grid.points, cut)
+                    weights = (
+                        self.tables.posterior(mine, cats) if marginals is None else marginals[k]
+                    )
+                    above = mass_above(weights, self.grid.points, cut)
                 else:
                     above = float(norm.cdf((theta - cut) / se)) if se > 0 else float(theta >= cut)
                 classification = "pass" if above >= 0.5 else "fail"
@@ -504,4 +609,5 @@ class Session:
             pretest_items=n_pretest,
             finished=state.finished,
             stop_reason=state.stop_reason,
+            model=self.model,
         )

@@ -11,6 +11,7 @@ from typing import Literal
 
 import numpy as np
 
+from item_banks.correlations import labelled
 from item_banks.model import (
     Bank,
     Competency,
@@ -65,12 +66,15 @@ def synthetic_bank(
     *,
     categories: int = 4,
     pretest: int = 0,
+    correlation: float | None = None,
 ) -> Bank:
     """Return a bank of ``n_items`` items spread evenly over ``n_competencies``.
 
     Dichotomous models get single-choice items with four options; ``grm`` and ``gpcm`` get
     partially scored multiple-response items with ``categories - 1`` keys. The last
-    ``pretest`` items are marked ``pretest``.
+    ``pretest`` items are marked ``pretest``. With ``correlation`` the bank carries a latent
+    correlation matrix with that value between every two competencies (it must be above
+    ``-1 / (K - 1)`` and below 1 to be positive definite).
     """
     if n_items < 1:
         raise ValueError("a synthetic bank needs at least one item")
@@ -78,6 +82,14 @@ def synthetic_bank(
         raise ValueError("need between 1 and n_items competencies")
     if model in ("grm", "gpcm") and not 2 <= categories <= 8:
         raise ValueError("polytomous items need 2..8 categories")
+    if correlation is not None and not (
+        -1.0 / max(n_competencies - 1, 1) < correlation < 1.0 and n_competencies > 1
+    ):
+        raise ValueError(
+            f"a correlation of {correlation:g} between {n_competencies} competencies is not a "
+            f"positive definite correlation matrix (it must lie in "
+            f"(-1/{max(n_competencies - 1, 1)}, 1), with at least two competencies)"
+        )
     rng = np.random.default_rng(seed)
     competencies = tuple(
         Competency(
@@ -142,4 +154,13 @@ def synthetic_bank(
         competencies=competencies,
         content_areas=tuple(ContentArea(id=a, name=a.title()) for a in _AREAS),
         items=tuple(items),
+        correlations=None
+        if correlation is None
+        else labelled(
+            [c.id for c in competencies],
+            [
+                [1.0 if i == j else correlation for j in range(n_competencies)]
+                for i in range(n_competencies)
+            ],
+        ),
     )

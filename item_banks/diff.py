@@ -31,7 +31,9 @@ class BankDiff(msgspec.Struct, frozen=True, kw_only=True):
     Attributes
     ----------
     header
-        ``(field, old, new)`` for the bank's id, title and version when they differ.
+        ``(field, old, new)`` for the bank's id, title and version when they differ, and
+        every latent correlation that differs (``correlation(c1, c2)``; ``none`` when a
+        version has no correlation matrix).
     added, removed
         Item ids, in the order of the bank that has them.
     changed
@@ -111,6 +113,19 @@ def _parameter_changes(old: Item, new: Item) -> list[ParameterChange]:
     ]
 
 
+def _correlation_pairs(bank: Bank) -> dict[str, str]:
+    """``"correlation(c1, c2)" -> "0.600"`` for every pair of a correlated bank."""
+    latent = bank.correlations
+    if latent is None:
+        return {}
+    ids = latent.competencies
+    return {
+        f"correlation({ids[a]}, {ids[b]})": f"{latent.matrix[a][b]:.3f}"
+        for a in range(len(ids))
+        for b in range(a + 1, len(ids))
+    }
+
+
 def diff_banks(old: Bank, new: Bank) -> BankDiff:
     """Compare two versions of a bank item by item."""
     before = {item.id: item for item in old.items}
@@ -129,6 +144,12 @@ def diff_banks(old: Bank, new: Bank) -> BankDiff:
         (name, str(getattr(old, name)), str(getattr(new, name)))
         for name in ("id", "title", "version")
         if getattr(old, name) != getattr(new, name)
+    ]
+    was, now = _correlation_pairs(old), _correlation_pairs(new)
+    header += [
+        (pair, was.get(pair, "none"), now.get(pair, "none"))
+        for pair in dict.fromkeys([*was, *now])
+        if was.get(pair) != now.get(pair)
     ]
     return BankDiff(
         header=header,

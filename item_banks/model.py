@@ -471,11 +471,34 @@ class Item(_Struct, frozen=True):
     time: TimeParameters | None = None
 
 
+#: A correlation between two competencies' abilities.
+Correlation = Annotated[float, Meta(ge=-1.0, le=1.0)]
+
+
+class LatentCorrelations(_Struct, frozen=True):
+    r"""The correlation matrix of the competencies' abilities (a correlated bank).
+
+    A calibration of the between-item multidimensional model (each item measures its own
+    competency; the abilities are multivariate normal with unit variances) estimates it;
+    the engine then uses :math:`N(0, R)` as the prior of a correlated session. ``matrix``
+    is square, labelled row by row and column by column by ``competencies`` (every
+    competency of the bank, once); it must be symmetric, have a unit diagonal and be
+    positive definite (checked by :func:`item_banks.validation.check_bank`). ``se`` holds
+    the standard errors of the off-diagonal entries (0 on the diagonal) when estimated.
+    """
+
+    competencies: Annotated[tuple[Identifier, ...], Meta(min_length=1, max_length=200)]
+    matrix: Annotated[tuple[tuple[Correlation, ...], ...], Meta(min_length=1, max_length=200)]
+    se: tuple[tuple[StandardError, ...], ...] | None = None
+
+
 class Bank(_Struct, frozen=True):
     """An item bank: competencies, misconceptions, content areas and items.
 
     ``version`` is the author's label; storage identifies a bank version by its content hash
-    (:func:`item_banks.native.content_hash`).
+    (:func:`item_banks.native.content_hash`). ``correlations`` (optional) is the latent
+    correlation matrix of the competencies; banks without it are scored competency by
+    competency.
     """
 
     id: Identifier
@@ -487,3 +510,4 @@ class Bank(_Struct, frozen=True):
     notes: Markdown = ""
     misconceptions: tuple[Misconception, ...] = ()
     content_areas: tuple[ContentArea, ...] = ()
+    correlations: LatentCorrelations | None = None

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from itertools import pairwise
 
+from item_banks.correlations import check_correlations
 from item_banks.errors import Problem
 from item_banks.model import (
     Bank,
@@ -111,6 +112,7 @@ def check_bank(bank: Bank, source: str, *, complete: bool = True) -> list[Proble
                     f'competencies["{competency.id}"]',
                     "no operational item measures this competency",
                 )
+    problems.extend(check_correlations(bank, source))
     return problems
 
 

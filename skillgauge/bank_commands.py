@@ -59,6 +59,12 @@ def register(commands: Any) -> None:
     synth.add_argument("--categories", type=int, default=4, help="for grm/gpcm")
     synth.add_argument("--pretest", type=int, default=0, help="mark the last N items pretest")
     synth.add_argument("--seed", type=int, default=1)
+    synth.add_argument(
+        "--correlation",
+        type=float,
+        help="store a latent correlation matrix with this correlation between every two "
+        "competencies (for correlated sessions)",
+    )
     synth.add_argument("--out", type=Path, required=True, help="FILE.yaml or FILE.json")
     synth.set_defaults(handler=_synth)
 
@@ -119,6 +125,7 @@ def _synth(args: argparse.Namespace) -> int:
             args.seed,
             categories=args.categories,
             pretest=args.pretest,
+            correlation=args.correlation,
         )
     except ValueError as exc:
         print(f"skillgauge bank synth: {exc}", file=sys.stderr)

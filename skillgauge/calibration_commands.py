@@ -13,7 +13,7 @@ from typing import Any, get_args
 import numpy as np
 
 from calibration.bank_update import write_atomically, write_bank_file, write_parameter_csv
-from calibration.data import from_array, read_responses, write_long
+from calibration.data import ResponseData, from_array, read_responses, write_long
 from calibration.em import EMOptions
 from calibration.errors import CalibrationError, ModelError, ResponseDataError
 from calibration.linking import LINK_METHODS
@@ -36,6 +36,7 @@ from engine.policy import (
 from engine.pool import compile_pool
 from engine.session import Session
 from engine.stopping import FixedLength
+from item_banks.model import Bank
 from item_banks.native import read_bank
 
 
@@ -94,6 +95,12 @@ def register(commands: Any) -> None:
         default="bank",
         help="start values: the bank's current parameters or classical estimates",
     )
+    cal.add_argument(
+        "--correlated",
+        action="store_true",
+        help="also estimate the competencies' correlation matrix (between-item "
+        "multidimensional model; free scale only) and store it on the new bank version",
+    )
     cal.add_argument("--tol", type=float, default=1e-4, help="EM convergence tolerance")
     cal.add_argument("--quadpts", type=int, default=61, help="quadrature nodes on [-6, 6]")
     cal.add_argument("--max-em-steps", type=int, default=3000)
@@ -119,7 +126,8 @@ def register(commands: Any) -> None:
     sim = commands.add_parser(
         "simulate-responses",
         help="simulate a response export (long CSV) from a bank, for trying calibration",
-        description="Draw N(0, 1) abilities (one per competency) and answers from the bank's "
+        description="Draw N(0, 1) abilities (one per competency; N(0, R) when the bank carries "
+        "a correlation matrix R) and answers from the bank's "
         "item parameters. With --adaptive, each simulee takes the engine's adaptive test "
         "(pretest items seeded when the bank has them) and only the administered items are "
         "exported, like the service's response export.",
@@ -185,6 +193,8 @@ def _run_calibration(args: argparse.Namespace) -> int:
     )
     bar = ProgressBar(tol=args.tol, enabled=False if args.quiet else None)
     began = time.perf_counter()
+    if args.correlated:
+        return _run_correlated(args, bank, data, options, bar, began)
     try:
         result = calibrate_bank(
             bank,
@@ -208,6 +218,61 @@ def _run_calibration(args: argparse.Namespace) -> int:
     if args.report:
         write_atomically(render_report(result).encode("utf-8"), args.report)
     print(summary_table(result, args, elapsed, params_path))
+    return 0
+
+
+def _run_correlated(  # noqa: PLR0917 (the parts _run_calibration already built)
+    args: argparse.Namespace,
+    bank: Bank,
+    data: ResponseData,
+    options: EMOptions,
+    bar: ProgressBar,
+    began: float,
+) -> int:
+    from calibration.correlated_bank import calibrate_bank_correlated
+
+    if args.fixed or args.anchor or args.link:
+        raise CalibrationError(
+            "--correlated estimates every item on the N(0, R) scale; it does not take "
+            "--fixed, --anchor or --link"
+        )
+    try:
+        result = calibrate_bank_correlated(
+            bank,
+            data,
+            model=args.model,
+            start=args.start,
+            options=options,
+            version=args.version,
+            progress=bar.update,
+        )
+    finally:
+        bar.finish()
+    elapsed = time.perf_counter() - began
+    params_path = args.params or args.out.with_name(args.out.stem + ".params.csv")
+    write_bank_file(result.bank, args.out)
+    write_parameter_csv(parameter_rows(result), params_path)
+    if args.report:
+        write_atomically(render_report(result).encode("utf-8"), args.report)
+    table = summary_table(result, args, elapsed, params_path)
+    fit = result.correlated
+    assert fit is not None
+    ids = fit.competencies
+    lines = [
+        f"Correlations (SE), QMC-EM: {fit.em_steps} steps, "
+        f"{'converged' if fit.converged else 'NOT converged'}, logLik {fit.loglik:.2f}, "
+        f"AIC {fit.aic:.2f}, BIC {fit.bic:.2f}"
+    ]
+    for a, row in enumerate(ids):
+        cells = "  ".join(
+            f"{fit.correlation[a, b]:6.3f} ({fit.correlation_se[a, b]:.3f})"
+            if a != b
+            else f"{1.0:6.3f}        "
+            for b in range(len(ids))
+        )
+        lines.append(f"  {row[:18]:<18}{cells}")
+    head, _, tail = table.rpartition("\nWrote ")
+    print(head + "\n" + "\n".join(lines) + "\nWrote " + tail)
     return 0
 
 
@@ -341,6 +406,8 @@ def _simulate_responses(args: argparse.Namespace) -> int:
         return 1
     rng = np.random.default_rng(args.seed)
     theta = rng.standard_normal((args.persons, pool.n_competencies))
+    if pool.correlation is not None:  # a correlated bank: abilities ~ N(0, R)
+        theta = theta @ np.linalg.cholesky(pool.correlation).T
     if args.adaptive:
         if args.policy:
             policy = load_policy(args.policy)

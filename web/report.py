@@ -25,7 +25,7 @@ import msgspec
 
 from engine.charts import Axes, Band, Interval, Series, interval_chart, line_chart
 from engine.feedback import Feedback
-from engine.session import Session, SessionState
+from engine.session import SCORING_MODELS, Session, SessionState
 from engine.standing import (
     SCALE_CENTRE,
     SCALE_UNIT,
@@ -181,6 +181,8 @@ class ReportView(_View, frozen=True):
     study_next: tuple[StudyView, ...]
     path: tuple[PathPointView, ...]
     answers: tuple[AnswerReviewView, ...]
+    scoring_model: Literal["independent", "correlated"] = "independent"
+    scoring_model_text: str = SCORING_MODELS["independent"]
 
 
 def _resources(resources: Sequence[Resource]) -> tuple[ResourceView, ...]:
@@ -325,6 +327,8 @@ def report_from(
         study_next=study,
         path=_path(compiled, assessment, responses, feedbacks),
         answers=_answers(compiled, responses, feedbacks),
+        scoring_model=result.model,
+        scoring_model_text=SCORING_MODELS[result.model],
     )
 
 

@@ -15,7 +15,7 @@ import msgspec
 from msgspec import Meta
 
 from engine.feedback import MISTAKES, Feedback, Point
-from engine.session import SessionResult, SessionState
+from engine.session import SCORING_MODELS, SessionResult, SessionState
 from engine.standing import scaled_score, scaled_se
 from item_banks.model import (
     Item,
@@ -146,6 +146,8 @@ class ResultView(_View, frozen=True):
     passed: bool | None
     practice: bool = False
     counts_toward_credential: bool = True
+    scoring_model: Literal["independent", "correlated"] = "independent"
+    scoring_model_text: str = SCORING_MODELS["independent"]
 
 
 FeedbackMode = Literal["instant", "end", "practice"]
@@ -413,6 +415,8 @@ def result_view(
         passed=(all(d == "pass" for d in decided) if decided else None),
         practice=practice,
         counts_toward_credential=not practice,
+        scoring_model=result.model,
+        scoring_model_text=SCORING_MODELS[result.model],
     )
 
 

@@ -577,6 +577,8 @@ def not_carried(bank: Bank, source: str) -> list[Problem]:
         note(
             f"not carried by QTI: {len(bank.misconceptions)} misconceptions", field="misconceptions"
         )
+    if bank.correlations is not None:
+        note("not carried by QTI: the competencies' correlation matrix", field="correlations")
     for field, text in _strings(msgspec.to_builtins(_header(bank)), ""):
         if NOT_XML.search(text):
             note(_NOT_XML_NOTE, field=field)

@@ -31,7 +31,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from engine.session import CompetencyResult, SessionResult
+from engine.session import SCORING_MODELS, CompetencyResult, SessionResult
 from engine.standing import probability_text, score_se_text, score_text
 from web.credentials.data_integrity import xsd_datetime
 from web.credentials.documents import CREDENTIALS_V2, OB_V3P0
@@ -277,7 +277,8 @@ def evidence_narrative(result: SessionResult, names: dict[str, str]) -> str:
     lines = [
         f"Adaptive test of {result.items} scored questions; it stopped because "
         f"{stop_clause(result.stop_reason)}. Scores: 500 is typical, and about two thirds of "
-        "learners score between 400 and 600."
+        "learners score between 400 and 600. "
+        f"Scoring model: {result.model} ({SCORING_MODELS[result.model]})."
     ]
     for c in result.competencies:
         line = (
