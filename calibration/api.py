@@ -39,6 +39,7 @@ from calibration.data import ResponseData
 from calibration.em import EMOptions, FitResult
 from calibration.errors import CalibrationError
 from calibration.figures import Figure, curve_chart, curves_chart, information_chart
+from calibration.fit import ItemFit
 from calibration.frames import is_data_frame, response_data
 from calibration.mirt_tables import (
     MirtValues,
@@ -250,17 +251,8 @@ class Calibration:
                     continue
                 row["model"] = r.models[i]
                 row.update(self._parameters(s, r, i, irt_pars))
-                f = fits.get(item)
-                row.update(
-                    status=status,
-                    n=None if f is None else f.n,
-                    s_x2=None if f is None or not math.isfinite(f.s_x2) else f.s_x2,
-                    df=None if f is None or not math.isfinite(f.s_x2) else f.df,
-                    p=None if f is None or not math.isfinite(f.p_value) else f.p_value,
-                    rmsea=None if f is None or not math.isfinite(f.rmsea) else f.rmsea,
-                    infit=None if f is None else f.infit,
-                    outfit=None if f is None else f.outfit,
-                )
+                row["status"] = status
+                row.update(_fit_record(fits.get(item)))
                 rows.append(row)
         return rows
 
@@ -368,17 +360,7 @@ class Calibration:
     def item_fit_records(self) -> list[Record]:
         """The rows of :meth:`item_fit` as dictionaries."""
         return [
-            {
-                "item": f.item,
-                "scale": s.competency,
-                "n": f.n,
-                "s_x2": f.s_x2,
-                "df": f.df if math.isfinite(f.s_x2) else None,
-                "p": f.p_value,
-                "rmsea": f.rmsea,
-                "infit": f.infit,
-                "outfit": f.outfit,
-            }
+            {"item": f.item, "scale": s.competency, **_fit_record(f)}
             for s in self.calibration.scales
             for f in s.item_fit
         ]
@@ -532,6 +514,20 @@ class Calibration:
     def write_report(self, path: str | Path) -> None:
         """Write the HTML report that ``skillgauge calibrate --report`` writes."""
         Path(path).write_text(render_report(self.calibration), encoding="utf-8")
+
+
+def _fit_record(f: ItemFit | None) -> Record:
+    """Item fit cells; S-X2, df, p and RMSEA only where S-X2 has degrees of freedom."""
+    tested = f is not None and math.isfinite(f.s_x2) and f.df > 0
+    return {
+        "n": None if f is None else f.n,
+        "s_x2": f.s_x2 if tested and f is not None else None,
+        "df": f.df if tested and f is not None else None,
+        "p": f.p_value if tested and f is not None else None,
+        "rmsea": f.rmsea if tested and f is not None else None,
+        "infit": None if f is None else f.infit,
+        "outfit": None if f is None else f.outfit,
+    }
 
 
 def _finite(values: np.ndarray | None, k: int) -> float | None:

@@ -59,7 +59,7 @@ from numpy.typing import NDArray
 
 from calibration.data import ResponseData
 from calibration.errors import CalibrationError, CalibrationWarning, ModelError
-from calibration.esf import elementary_symmetric, log_gamma
+from calibration.esf import log_elementary_symmetric
 
 Array = NDArray[np.float64]
 CmlModel = Literal["rasch", "pcm"]
@@ -293,14 +293,12 @@ def _conditional_first(
     masks, n = groups.masks, groups.score_counts
     g_count = masks.shape[0]
     width = n.shape[1]
-    full, full_scale = elementary_symmetric(eta_m, cats, masks)
-    lg = log_gamma(full, full_scale)  # (G, R+1)
+    lg = log_elementary_symmetric(eta_m, cats, masks)  # (G, R+1)
     # leave-one-out rows: group g without item i (only where i was answered)
     gi = np.argwhere(masks)
     loo_masks = masks[gi[:, 0]].copy()
     loo_masks[np.arange(gi.shape[0]), gi[:, 1]] = False
-    loo, loo_scale = elementary_symmetric(eta_m, cats, loo_masks)
-    lg1 = log_gamma(loo, loo_scale)  # (rows, R+1)
+    lg1 = log_elementary_symmetric(eta_m, cats, loo_masks)  # (rows, R+1)
     bounds = np.concatenate(([0], np.cumsum(cats - 1)))
     p = int(bounds[-1])
     prob = np.zeros((g_count, p, width))
@@ -312,8 +310,13 @@ def _conditional_first(
         with np.errstate(invalid="ignore", over="ignore"):
             value = np.exp(eta_m[i, k][:, None] + shifted - lg[g])
         prob[g, bounds[i] + k - 1] = np.nan_to_num(value, nan=0.0, posinf=0.0)
-    with np.errstate(invalid="ignore"):
-        ll = -float(np.nansum(np.where(n > 0, n * lg, 0.0)))
+    used = lg[n > 0]
+    if not np.isfinite(used).all():
+        raise CalibrationError(
+            "the elementary symmetric functions of some raw scores leave the floating-point "
+            "range (too many items spread too widely for CML in double precision); use MML"
+        )
+    ll = -float((n[n > 0] * used).sum())
     return ll, prob, lg
 
 
@@ -342,8 +345,7 @@ def _information(
         sub = masks[chunk[:, 0]].copy()
         sub[np.arange(chunk.shape[0]), chunk[:, 1]] = False
         sub[np.arange(chunk.shape[0]), chunk[:, 2]] = False
-        two, two_scale = elementary_symmetric(eta_m, cats, sub)
-        lg2 = log_gamma(two, two_scale)
+        lg2 = log_elementary_symmetric(eta_m, cats, sub)
         g, i, j = chunk[:, 0], chunk[:, 1], chunk[:, 2]
         for k in range(1, int(cats.max())):  # categories of the first item
             for h in range(1, int(cats.max())):  # categories of the second item

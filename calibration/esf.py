@@ -13,9 +13,11 @@ The summation algorithm (Fischer & Molenaar, 1995, ch. 19; Verhelst, Glas & van 
 .. math:: \gamma_r(S \cup \{i\}) = \sum_{k=0}^{m_i} \varepsilon_{ik}\, \gamma_{r-k}(S),
 
 which only adds positive terms and is numerically stable. To keep the products inside the
-floating-point range, every row is divided by its largest value after each item and the
-logarithm of the divisor is carried in a separate scale, so that
-:math:`\gamma_r = \tilde\gamma_r\, e^{s}`.
+floating-point range, the weights are first moved to the scale's centre,
+:math:`\eta'_{ik} = \eta_{ik} + k\bar\delta` with :math:`\bar\delta` the mean threshold
+(then :math:`\gamma_r = e^{-r\bar\delta}\gamma'_r`), and every row is divided by its
+largest value after each item, the logarithm of the divisor being carried separately. The
+functions are returned as logarithms.
 
 Functions of subsets (an item or two left out, :math:`\gamma^{(i)}`, :math:`\gamma^{(ij)}`)
 are computed the same way on rows whose item masks leave those items out: the recursion
@@ -37,10 +39,10 @@ from numpy.typing import NDArray
 Array = NDArray[np.float64]
 
 
-def elementary_symmetric(
+def log_elementary_symmetric(
     eta: Array, n_categories: NDArray[np.intp], masks: NDArray[np.bool_]
-) -> tuple[Array, Array]:
-    r"""Scaled elementary symmetric functions of the item subsets given by ``masks``.
+) -> Array:
+    r"""Logarithms of the elementary symmetric functions of the item subsets ``masks``.
 
     Parameters
     ----------
@@ -54,14 +56,18 @@ def elementary_symmetric(
 
     Returns
     -------
-    gamma, log_scale
-        ``(G, R + 1)`` with :math:`R = \sum_i m_i` and ``(G,)``:
-        :math:`\gamma_r(S_g) = \tilde\gamma_{gr}\, e^{s_g}`; scores above a row's maximum
-        are 0.
+    ndarray
+        ``(G, R + 1)`` with :math:`R = \sum_i m_i`: :math:`\log\gamma_r(S_g)`, ``-inf``
+        for scores a row cannot reach.
     """
     rows, n_items = masks.shape
     top = n_categories - 1
     width = int(top.sum()) + 1
+    k = np.arange(eta.shape[1], dtype=np.float64)
+    valid = k[None, :] < n_categories[:, None]
+    thresholds = (eta[:, :-1] - eta[:, 1:])[valid[:, 1:]]
+    centre = float(thresholds.mean()) if thresholds.size else 0.0
+    moved = eta + k[None, :] * centre
     gamma = np.zeros((rows, width))
     gamma[:, 0] = 1.0
     log_scale = np.zeros(rows)
@@ -71,22 +77,18 @@ def elementary_symmetric(
         if sel.size == 0:
             continue
         m = int(top[j])
-        shift = float(np.max(eta[j, : m + 1]))
-        weights = np.exp(eta[j, : m + 1] - shift)
+        shift = float(np.max(moved[j, : m + 1]))
+        weights = np.exp(moved[j, : m + 1] - shift)
         span = int(reach[sel].max()) + 1
         old = gamma[sel, :span]
         new = np.zeros((sel.size, span + m))
-        for k in range(m + 1):  # categories of one item (a handful)
-            new[:, k : k + span] += weights[k] * old
+        for c in range(m + 1):  # categories of one item (a handful)
+            new[:, c : c + span] += weights[c] * old
         biggest = new.max(axis=1)
         new /= biggest[:, None]
         gamma[sel, : span + m] = new
         log_scale[sel] += np.log(biggest) + shift
         reach[sel] += m
-    return gamma, log_scale
-
-
-def log_gamma(gamma: Array, log_scale: Array) -> Array:
-    r""":math:`\log\gamma_r` of the rows of :func:`elementary_symmetric` (``-inf`` where 0)."""
     with np.errstate(divide="ignore"):
-        return np.log(gamma) + log_scale[:, None]
+        out = np.log(gamma) + log_scale[:, None]
+    return np.asarray(out - centre * np.arange(width, dtype=np.float64)[None, :])

@@ -227,6 +227,7 @@ def calibrate_bank(
     scales: list[ScaleCalibration] = []
     all_warnings: list[CalibrationWarning] = []
     new_parameters: dict[str, IrtParameters] = {}
+    unidentified: list[str] = []
     for competency in bank.competencies:
         columns = [
             k for k, item in enumerate(data.item_ids) if by_id[item].competency == competency.id
@@ -241,6 +242,22 @@ def calibrate_bank(
             else (bank_model(it.irt) if model == "bank" else model)
             for it in items
         ]
+        too_few = _too_few_items(sub, models) if scale == "free" else None
+        if too_few is not None:
+            unidentified.append(f'competency "{competency.id}": {too_few}')
+            all_warnings.append(
+                CalibrationWarning(
+                    kind="not_identified",
+                    subject=f'competency "{competency.id}"',
+                    message=too_few
+                    + (
+                        "; its items are left out of the bank"
+                        if from_responses
+                        else "; its items keep their bank parameters"
+                    ),
+                )
+            )
+            continue
         n_categories = {
             it.id: category_count(it.irt)
             for it, m in zip(items, models, strict=True)
@@ -354,7 +371,10 @@ def calibrate_bank(
         )
         new_parameters.update(parameters)
     if not scales:
-        raise CalibrationError(f"{data.source}: no responses to items of the bank")
+        raise CalibrationError(
+            f"{data.source}: "
+            + ("; ".join(unidentified) if unidentified else "no responses to items of the bank")
+        )
     total_items = sum(len(s.parameters) for s in scales)
     digest = f" (sha256 {data.digest[:12]})" if data.digest else ""
     summary = ", ".join(
@@ -391,6 +411,29 @@ def calibrate_bank(
         warnings=all_warnings,
         settings=settings,
         from_responses=from_responses,
+    )
+
+
+#: Items a free calibration needs before its parameters are identified: two for models
+#: whose slopes are fixed (the population SD is estimated instead), three when every item
+#: has its own slope (with two, only the product of their slopes shows in the data).
+MIN_ITEMS_FIXED_SLOPE = 2
+MIN_ITEMS = 3
+
+
+def _too_few_items(data: ResponseData, models: Sequence[ModelName]) -> str | None:
+    """Why a freely calibrated scale of these items is not identified (``None`` if it is)."""
+    top = data.responses.max(axis=0, initial=-1)
+    bottom = np.where(data.responses >= 0, data.responses, 127).min(axis=0, initial=127)
+    usable = int(((top >= 0) & (top > bottom)).sum())  # at least two categories observed
+    slopes = any(m not in ("rasch", "pcm", "1pl") for m in models)
+    need = MIN_ITEMS if slopes else MIN_ITEMS_FIXED_SLOPE
+    if usable >= need:
+        return None
+    return (
+        f"{usable} item{'s' if usable != 1 else ''} with responses in more than one category; "
+        f"a free calibration of {'items with their own slopes' if slopes else 'this model'} "
+        f"needs at least {need} to be identified"
     )
 
 
@@ -535,8 +578,8 @@ def parameter_rows(calibration: BankCalibration) -> list[dict[str, object]]:
             f = fits.get(item)
             if f is not None:
                 row.update(
-                    s_x2=f.s_x2 if np.isfinite(f.s_x2) else None,
-                    df=f.df if np.isfinite(f.s_x2) else None,
+                    s_x2=f.s_x2 if np.isfinite(f.s_x2) and f.df > 0 else None,
+                    df=f.df if np.isfinite(f.s_x2) and f.df > 0 else None,
                     p=f.p_value,
                     infit=f.infit,
                     outfit=f.outfit,
