@@ -430,6 +430,8 @@ def _too_few_items(data: ResponseData, models: Sequence[ModelName]) -> str | Non
     need = MIN_ITEMS if slopes else MIN_ITEMS_FIXED_SLOPE
     if usable >= need:
         return None
+    if usable == 0:
+        return "every response to every item is the same; nothing can be estimated"
     return (
         f"{usable} item{'s' if usable != 1 else ''} with responses in more than one category; "
         f"a free calibration of {'items with their own slopes' if slopes else 'this model'} "
