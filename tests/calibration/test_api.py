@@ -21,6 +21,7 @@ from calibration.frames import response_data
 from calibration.mirt_tables import read_mod2values
 from calibration.simulate import simulate_responses
 from calibration.skeleton import skeleton_bank
+from calibration.workflow import Method
 from engine.pool import compile_pool
 from item_banks.model import TwoPL
 from tests.calibration.conftest import lsat7_data
@@ -192,17 +193,17 @@ def test_recovery_of_a_simulated_2pl() -> None:
     rng = np.random.default_rng(8)
     truth = [
         TwoPL(a=float(a), b=float(b))
-        for a, b in zip(rng.uniform(0.6, 2.0, 25), rng.normal(0, 1, 25), strict=True)
+        for a, b in zip(rng.uniform(0.6, 2.0, 20), rng.normal(0, 1, 20), strict=True)
     ]
-    ids = [f"x{k}" for k in range(25)]
-    stub = from_array(np.zeros((1, 25), dtype=np.int8), item_ids=ids)
+    ids = [f"x{k}" for k in range(20)]
+    stub = from_array(np.zeros((1, 20), dtype=np.int8), item_ids=ids)
     bank = skeleton_bank(
         stub,
         dict.fromkeys(ids, "s"),
         dict.fromkeys(ids, 2),
         parameters=dict(zip(ids, truth, strict=True)),
     )
-    theta = rng.standard_normal(8000)
+    theta = rng.standard_normal(5000)
     matrix = simulate_responses(compile_pool(bank), theta, rng).astype(float)
     matrix[rng.random(matrix.shape) < 0.2] = np.nan  # not administered
     fit = api.fit(pd.DataFrame(matrix, columns=ids), "2pl")
@@ -211,31 +212,46 @@ def test_recovery_of_a_simulated_2pl() -> None:
     m, s = theta.mean(), theta.std()
     a = np.array([p.a for p in truth]) * s
     b = (np.array([p.b for p in truth]) - m) / s
-    assert np.sqrt(np.mean((coef["a"] - a) ** 2)) < 0.08
-    assert np.sqrt(np.mean((coef["b"] - b) ** 2)) < 0.08
-    # the standard errors describe the errors: mean squared z near 1 (25 items)
+    assert np.sqrt(np.mean((coef["a"] - a) ** 2)) < 0.1
+    assert np.sqrt(np.mean((coef["b"] - b) ** 2)) < 0.1
+    # the standard errors describe the errors: mean squared z near 1 (20 items)
     for name, true in (("a", a), ("b", b)):
         z = (coef[name] - true) / coef[f"se_{name}"]
         assert 0.4 < float(np.mean(z**2)) < 2.0, name
     scores = fit.scores().set_index("person_id")
-    assert np.corrcoef(scores["theta"], theta)[0, 1] > 0.9
+    squared = np.corrcoef(scores["theta"], theta)[0, 1] ** 2
+    assert squared == pytest.approx(float(fit.reliability()["empirical"].iloc[0]), abs=0.03)
 
 
 @settings(max_examples=10, deadline=None)
-@given(seed=st.integers(0, 10_000), persons=st.integers(60, 300), items=st.integers(3, 8))
-def test_any_random_data_gives_a_result_or_a_clear_error(
-    seed: int, persons: int, items: int
+@given(
+    seed=st.integers(0, 10_000),
+    persons=st.integers(40, 300),
+    items=st.integers(2, 8),
+    sd=st.floats(0.3, 2.5),
+    missing=st.floats(0.0, 0.4),
+)
+def test_any_rasch_data_gives_a_result_or_a_clear_error(
+    seed: int, persons: int, items: int, sd: float, missing: float
 ) -> None:
     rng = np.random.default_rng(seed)
-    matrix = (rng.random((persons, items)) < rng.uniform(0.1, 0.9, items)).astype(float)
-    try:
-        fit = api.fit(matrix, "rasch")
-    except CalibrationError as exc:
-        assert str(exc)  # a message, not a traceback from deep inside
-        return
-    rel = fit.reliability_records()[0]
-    assert 0.0 <= rel["marginal"] <= 1.0
-    assert np.isfinite([r["b"] for r in fit.coef_records() if r["model"]]).all()
+    theta = rng.normal(0.0, sd, persons)
+    b = rng.normal(0.0, 1.5, items)
+    matrix = (rng.random((persons, items)) < 1 / (1 + np.exp(b - theta[:, None]))).astype(float)
+    matrix[rng.random(matrix.shape) < missing] = np.nan
+    methods: tuple[Method, ...] = ("mml", "cml")
+    for method in methods:
+        try:
+            fit = api.fit(matrix, "rasch", method=method, max_em_steps=500)
+        except CalibrationError as exc:
+            assert str(exc).startswith("<array>")  # a located message, not a traceback
+            continue
+        rel = fit.reliability_records()[0]
+        assert 0.0 <= rel["marginal"] <= 1.0
+        assert 0.0 <= rel["empirical"] <= 1.0 or np.isnan(rel["empirical"])
+        estimated = [r for r in fit.coef_records() if r["model"]]
+        assert estimated and np.isfinite([r["b"] for r in estimated]).all()
+        assert all(r["se_b"] is None or r["se_b"] > 0 for r in estimated)
 
 
 def test_edge_cases_all_correct_all_wrong_one_item_empty() -> None:
