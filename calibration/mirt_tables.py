@@ -3,11 +3,15 @@
 ``mod2values(mod)`` is mirt's table of every parameter of a fitted model, one row each
 (``group, item, class, name, parnum, value, lbound, ubound, est, const, nconst, prior.type,
 prior_1, prior_2``); mirt takes the same table back as ``pars =`` to refit from those values
-or to hold some fixed. :func:`write_mod2values` writes a calibration in that form, so that it
-can be checked or continued in R::
+or to hold some fixed, after checking that its ``group, class, name, parnum`` columns and
+column types are those of ``pars = 'values'``. :func:`write_mod2values` writes a calibration
+in that form (parameters numbered item by item, then ``MEAN_1`` and ``COV_11``), so that it
+can be checked or continued in R. mirt reads the item types from the table's ``itemtype``
+attribute (``mirt()`` replaces its ``itemtype`` argument by it), which a CSV cannot hold::
 
     values <- read.csv("values.csv", stringsAsFactors = FALSE)
-    mod <- mirt(data, 1, itemtype = "2PL", pars = values)
+    attr(values, "itemtype") <- rep("2PL", ncol(data))
+    mod <- mirt(data, 1, pars = values)
 
 and :func:`read_mod2values` reads a table written from R
 (``write.csv(mod2values(mod), "values.csv", row.names = FALSE)``) as bank parameters.
