@@ -63,7 +63,7 @@ from calibration.workflow import (
 )
 from engine.estimation import Grid
 from engine.pool import ItemPool, compile_pool
-from item_banks.model import Bank
+from item_banks.model import Bank, IrtParameters
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -114,6 +114,7 @@ def fit(
     theta_range: tuple[float, float] = (-6.0, 6.0),
     tol: float = 1e-4,
     max_em_steps: int = 3000,
+    start: MirtValues | Mapping[str, IrtParameters] | str | Path | None = None,
     item_ids: Sequence[str] | None = None,
     source: str | None = None,
     person: str = "person_id",
@@ -141,6 +142,9 @@ def fit(
         ``auto``, ``oakes``, ``xpd``, ``sandwich`` or ``none`` (MML).
     quadpts, theta_range, tol, max_em_steps
         The EM settings (mirt's defaults: 61 nodes on [-6, 6], ``TOL = 1e-4``).
+    start
+        MML start values: a mod2values or coef() CSV from R (or its
+        :func:`read_values`), or bank parameters per item.
     item_ids
         Column names of a numpy array (default ``item1, item2, ...``).
 
@@ -158,8 +162,16 @@ def fit(
     options = EMOptions(
         quadrature_points=quadpts, theta_range=theta_range, tol=tol, max_em_steps=max_em_steps
     )
+    if isinstance(start, str | Path):
+        start = read_parameter_table(start)
     result = calibrate_responses(
-        responses, model=model, method=method, groups=_groups(groups), se=se, options=options
+        responses,
+        model=model,
+        method=method,
+        groups=_groups(groups),
+        se=se,
+        options=options,
+        start=start.parameters if isinstance(start, MirtValues) else start,
     )
     return Calibration(result)
 

@@ -58,7 +58,8 @@ def _codes(values: NDArray[Any], source: str, where: Any) -> NDArray[np.int8]:
             [
                 DataProblem(
                     source=source,
-                    message=f"{where(k)}: {float(numbers.reshape(-1)[k])!r} is not a score category "
+                    message=f"{where(k)}: {float(numbers.reshape(-1)[k])!r} is not a score "
+                    "category "
                     f"(a whole number 0..{MAX_CODE}, NaN for not administered)",
                 )
             ]

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -173,6 +173,7 @@ def calibrate_bank(
     version: str | None = None,
     progress: Callable[[str, int, float, float], None] | None = None,
     from_responses: bool = False,
+    start_items: Collection[str] | None = None,
 ) -> BankCalibration:
     """Calibrate every competency that has responses, and build the new bank version.
 
@@ -199,6 +200,9 @@ def calibrate_bank(
         ``bank`` is a skeleton made from the data (:func:`calibrate_responses`): its
         parameters are placeholders, so items that cannot be estimated are left out of the
         new bank instead of keeping them.
+    start_items
+        With ``start = bank``: only these items start from their bank parameters, the
+        others from classical estimates.
 
     Raises
     ------
@@ -274,7 +278,15 @@ def calibrate_bank(
                 f'competency "{competency.id}": {scale} calibration needs at least 2 anchor '
                 f"items in the data; found {len(chosen)}"
             )
-        starts = {it.id: it.irt for it in items if it.id not in fixed} if start == "bank" else {}
+        starts = (
+            {
+                it.id: it.irt
+                for it in items
+                if it.id not in fixed and (start_items is None or it.id in start_items)
+            }
+            if start == "bank"
+            else {}
+        )
 
         def report(steps: int, change: float, loglik: float, name: str = competency.id) -> None:
             if progress is not None:
@@ -481,6 +493,7 @@ def calibrate_responses(
     options: EMOptions | None = None,
     version: str | None = None,
     progress: Callable[[str, int, float, float], None] | None = None,
+    start: Mapping[str, IrtParameters] | None = None,
 ) -> BankCalibration:
     """Calibrate data without a bank: the columns are the items (see :mod:`calibration.skeleton`).
 
@@ -495,6 +508,10 @@ def calibrate_responses(
         column overrides it for the items it names.
     method
         ``mml``, or ``cml`` for the Rasch and partial credit models.
+    start
+        Start values of MML for some items (e.g. a mod2values table from R,
+        :func:`calibration.mirt_tables.read_mod2values`); an item whose start values are of
+        another model or number of categories starts from classical estimates.
 
     Raises
     ------
@@ -514,11 +531,17 @@ def calibrate_responses(
         item: 2 if per_item[item] in DICHOTOMOUS else max(int(top[k]) + 1, 2)
         for k, item in enumerate(data.item_ids)
     }
+    given = {
+        item: params
+        for item, params in (start or {}).items()
+        if item in n_categories and category_count(params) == n_categories[item]
+    }
     skeleton = skeleton_bank(
         data,
         competency,
         n_categories,
         names=None if groups is None else groups.names,
+        parameters=given,
         rasch=[i for i, m in per_item.items() if m == "rasch"],
     )
     single = set(per_item.values())
@@ -527,7 +550,8 @@ def calibrate_responses(
         data,
         model=next(iter(single)) if len(single) == 1 else per_item,
         method=method,
-        start="classical",
+        start="bank" if given else "classical",
+        start_items=set(given),
         se=se,
         options=options,
         version=version or "1",

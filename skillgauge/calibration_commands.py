@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, get_args
 
@@ -147,6 +148,13 @@ def register(commands: Any) -> None:
         choices=("bank", "classical"),
         default="bank",
         help="start values: the bank's current parameters or classical estimates",
+    )
+    cal.add_argument(
+        "--start-values",
+        type=Path,
+        metavar="CSV",
+        help="without --bank: MML start values from R mirt's mod2values or coef() CSV (e.g. "
+        "to continue a calibration checked in R)",
     )
     cal.add_argument("--tol", type=float, default=1e-4, help="EM convergence tolerance")
     cal.add_argument("--quadpts", type=int, default=61, help="quadrature nodes on [-6, 6]")
@@ -336,8 +344,12 @@ def _run_calibration(args: argparse.Namespace) -> int:
                 f"{', '.join(given) or '--model bank'} needs --bank (without a bank the data's "
                 "columns are calibrated freely on this sample's scale)"
             )
-    elif args.groups is not None:
-        raise CalibrationError("--groups is for data without --bank; a bank names competencies")
+    elif args.groups is not None or args.start_values is not None:
+        flag = "--groups" if args.groups is not None else "--start-values"
+        raise CalibrationError(
+            f"{flag} is for data without --bank (with a bank, its parameters are the start "
+            "values and its competencies the scales)"
+        )
     outputs = _outputs(args)
     for path in outputs.paths():
         prepare_output(path)
@@ -349,6 +361,7 @@ def _run_calibration(args: argparse.Namespace) -> int:
     try:
         if args.bank is None:
             groups = read_item_groups(args.groups) if args.groups else None
+            start = read_parameter_table(args.start_values) if args.start_values else None
             data = read_responses(args.responses, fmt=args.format)
             result = calibrate_responses(
                 data,
@@ -359,6 +372,7 @@ def _run_calibration(args: argparse.Namespace) -> int:
                 options=options,
                 version=args.version,
                 progress=bar.update,
+                start=None if start is None else start.parameters,
             )
         else:
             bank = read_bank(args.bank)
@@ -401,8 +415,7 @@ def _run_calibration(args: argparse.Namespace) -> int:
             result.scales, _mod2values_paths(outputs.mod2values, scales), strict=True
         ):
             prepare_output(path)
-            fit = s.result
-            _write(path, lambda target: write_mod2values(fit, target))
+            _write(path, partial(write_mod2values, s.result))
             written.append(path)
     print(summary_table(result, args, elapsed, written))
     return 0

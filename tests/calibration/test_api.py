@@ -320,3 +320,14 @@ def test_the_api_imports_and_fits_without_pandas() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "pip install 'skillgauge[notebook]'" in done.stdout
+
+
+def test_a_calibration_continues_from_its_mod2values_table(tmp_path: Path) -> None:
+    frame = pd.read_csv(GOLDEN / "verbal_aggression_poly.csv", index_col="person_id")
+    rough = api.fit(frame, "gpcm", tol=1e-2)
+    rough.write_mod2values(tmp_path / "values.csv")
+    cold = api.fit(frame, "gpcm", tol=1e-6)
+    warm = api.fit(frame, "gpcm", tol=1e-6, start=tmp_path / "values.csv")
+    assert warm.result().trace.em_steps < cold.result().trace.em_steps
+    np.testing.assert_allclose(warm.coef()["a"], cold.coef()["a"], atol=2e-4)
+    assert warm.result().loglik == pytest.approx(cold.result().loglik, abs=1e-4)

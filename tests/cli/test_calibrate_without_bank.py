@@ -165,6 +165,7 @@ def test_items_that_cannot_be_estimated_stay_out_of_the_skeleton(workspace: Path
         (("--model", "bank"), "--model bank needs --bank"),
         (("--fixed",), "--fixed needs --bank"),
         (("--groups", "missing.csv"), "missing.csv: cannot read the file"),
+        (("--start-values", "nothing.csv"), "nothing.csv: cannot read the file"),
         (("--method", "cml"), "CML needs one model for all items, rasch or pcm; got 2pl"),
         (
             ("--out", "params.txt"),
