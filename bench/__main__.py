@@ -1,15 +1,16 @@
 """``make bench``: every benchmark, side by side with its competitor, reported as ratios.
 
 ``python -m bench [engine] [calibration] [web]`` runs only the named groups;
-``python -m bench cat-design`` runs the CAT design study (:mod:`bench.cat_design`), which
-``make bench`` leaves out.
+``python -m bench cat-design`` runs the CAT design study (:mod:`bench.cat_design`) and
+``python -m bench cml`` CML against R's psychotools and eRm (:mod:`bench.cml_bench`, needs
+Rscript); ``make bench`` leaves both out.
 """
 
 from __future__ import annotations
 
 import sys
 
-from bench import calibration_bench, cat_design, engine_bench, web_load
+from bench import calibration_bench, cat_design, cml_bench, engine_bench, web_load
 
 
 def main(argv: list[str]) -> None:
@@ -23,6 +24,9 @@ def main(argv: list[str]) -> None:
         print()
     if "calibration" in groups:
         rows += calibration_bench.main()
+        print()
+    if "cml" in groups:
+        rows += cml_bench.main()
         print()
     if rows:
         print(f"{'benchmark':<48}{'ours':>12}{'competitor':>12}  ratio (x better)")
