@@ -82,6 +82,18 @@ def _summary(scale: ScaleCalibration, reliability: Reliability, method: str) -> 
             f"(largest change {r.trace.max_change:.1e})",
         ],
         ["Standard errors", r.se_method or "not computed"],
+        *(
+            [
+                [
+                    "Conditional log-likelihood (CML)",
+                    f"{_fmt(scale.conditional.loglik, 3)} ({scale.conditional.n_parameters} "
+                    f"parameters; {scale.conditional.n_persons} persons, "
+                    f"{scale.conditional.n_extreme} with an extreme score left out)",
+                ]
+            ]
+            if scale.conditional is not None
+            else []
+        ),
         [
             "Marginal reliability",
             f"{_fmt(reliability.marginal)} (population N({reliability.mean:.3f}, "

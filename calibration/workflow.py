@@ -436,6 +436,8 @@ MIN_ITEMS = 3
 def _too_few_items(data: ResponseData, models: Sequence[ModelName]) -> str | None:
     """Why a freely calibrated scale of these items is not identified (``None`` if it is)."""
     top = data.responses.max(axis=0, initial=-1)
+    if any(t > 1 and m in DICHOTOMOUS for t, m in zip(top.tolist(), models, strict=True)):
+        return None  # codes the model does not know: calibrate() says where, first
     bottom = np.where(data.responses >= 0, data.responses, 127).min(axis=0, initial=127)
     usable = int(((top >= 0) & (top > bottom)).sum())  # at least two categories observed
     slopes = any(m not in ("rasch", "pcm", "1pl") for m in models)
