@@ -3,7 +3,8 @@
 ``python -m bench [engine] [calibration] [web] [multidim]`` runs only the named groups;
 ``python -m bench cat-design`` runs the CAT design study (:mod:`bench.cat_design`) and
 ``python -m bench integrity`` the detection study of the integrity checks
-(:mod:`bench.integrity_study`), which ``make bench`` leaves out; ``multidim-step``,
+(:mod:`bench.integrity_study`) and ``python -m bench cml`` CML against R's psychotools and
+eRm (:mod:`bench.cml_bench`, needs Rscript), which ``make bench`` leaves out; ``multidim-step``,
 ``multidim-length`` and ``multidim-recovery`` run one part of the correlated-competencies
 benchmarks (:mod:`bench.multidim_bench`).
 """
@@ -20,6 +21,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from bench import (
     calibration_bench,
     cat_design,
+    cml_bench,
     engine_bench,
     integrity_study,
     multidim_bench,
@@ -46,6 +48,9 @@ def main(argv: list[str]) -> None:
         print()
     if "calibration" in groups:
         rows += calibration_bench.main()
+        print()
+    if "cml" in groups:
+        rows += cml_bench.main()
         print()
     if rows:
         print(f"{'benchmark':<48}{'ours':>12}{'competitor':>12}  ratio (x better)")

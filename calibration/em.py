@@ -48,7 +48,7 @@ from scipy.special import ndtri
 from calibration.data import ResponseData, collapse
 from calibration.errors import CalibrationError, CalibrationWarning, ModelError
 from calibration.estep import LOG_FLOOR, Design, EStepResult
-from calibration.models import DICHOTOMOUS, MODELS, Family, ModelName, bank_model
+from calibration.models import DICHOTOMOUS, FIXED_SLOPE, MODELS, Family, ModelName, bank_model
 from calibration.mstep import m_step
 from calibration.priors import DEFAULT_PRIORS, Priors
 from calibration.quadrature import Quadrature
@@ -728,7 +728,7 @@ def calibrate(
         xi_list.append(fam.clamp(x) if est.all() else x)
         estimate.append(est)
     has_anchors = any(p.fixed is not None for p in kept)
-    all_rasch = all(p.model == "rasch" for p in kept if p.fixed is None)
+    all_rasch = all(p.model in FIXED_SLOPE for p in kept if p.fixed is None)
     if options.latent == "estimate" and not has_anchors:
         raise CalibrationError(
             "the population mean and SD can only be estimated when anchor items fix the scale"

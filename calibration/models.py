@@ -61,8 +61,10 @@ from item_banks.model import (
 )
 
 Array = NDArray[np.float64]
-ModelName = Literal["rasch", "1pl", "2pl", "3pl", "4pl", "grm", "gpcm"]
-MODELS: tuple[ModelName, ...] = ("rasch", "1pl", "2pl", "3pl", "4pl", "grm", "gpcm")
+ModelName = Literal["rasch", "1pl", "2pl", "3pl", "4pl", "grm", "gpcm", "pcm"]
+MODELS: tuple[ModelName, ...] = ("rasch", "1pl", "2pl", "3pl", "4pl", "grm", "gpcm", "pcm")
+#: Models whose slopes are fixed at 1: the population SD is estimated instead.
+FIXED_SLOPE: tuple[ModelName, ...] = ("rasch", "pcm")
 
 
 def bank_model(params: IrtParameters) -> ModelName:
@@ -131,7 +133,11 @@ class Family:
                     self.model == "4pl",
                 ]
             )
-        return np.ones(self.n_params, dtype=bool)
+        return (
+            np.arange(self.n_params) > 0
+            if self.model == "pcm"
+            else np.ones(self.n_params, dtype=bool)
+        )
 
     @property
     def shared_slope(self) -> bool:
@@ -157,7 +163,7 @@ class Family:
         return np.asarray(c), np.asarray(u)
 
     def _slopes(self, xi: Array) -> Array:
-        return np.ones(xi.shape[0]) if self.model == "rasch" else xi[:, 0]
+        return np.ones(xi.shape[0]) if self.model in FIXED_SLOPE else xi[:, 0]
 
     def intercepts(self, xi: Array) -> Array:
         """Slope-intercept ``d`` (``(n, K)``; decreasing for the GRM)."""
@@ -178,7 +184,7 @@ class Family:
         if self.model in ("rasch", "1pl", "2pl"):
             a = self._slopes(xi)
             return np.stack((a, xi[:, 1]), axis=1)[:, None, :]
-        if self.model == "gpcm":
+        if self.model in ("gpcm", "pcm"):
             a = self._slopes(xi)
             k = np.arange(1, self.n_categories, dtype=np.float64)
             return np.stack((a[:, None] * k[None, :], xi[:, 1:]), axis=2)
@@ -290,7 +296,7 @@ class Family:
             total += pr.c.log_density(np.asarray(expit(xi[:, 2])))
         if self.model == "4pl" and pr.u is not None:
             total += pr.u.log_density(np.asarray(expit(xi[:, 3])))
-        if pr.log_a is not None and self.model != "rasch":
+        if pr.log_a is not None and self.model not in FIXED_SLOPE:
             total += pr.log_a.log_density_of_log(xi[:, 0])
         return total
 
@@ -310,7 +316,7 @@ class Family:
             beta_on_logit(2, pr.c)
         if self.model == "4pl" and pr.u is not None:
             beta_on_logit(3, pr.u)
-        if pr.log_a is not None and self.model != "rasch":
+        if pr.log_a is not None and self.model not in FIXED_SLOPE:
             g, h = pr.log_a.gradient_hessian_of_log(xi[:, 0])
             grad[:, 0] += g
             hess[:, 0, 0] += h
@@ -330,7 +336,7 @@ class Family:
             out[:, 2:] = np.clip(out[:, 2:], -_LOGIT_MAX, np.log(2 * D_MAX))
         else:
             out[:, 1:] = np.clip(out[:, 1:], -2 * D_MAX, 2 * D_MAX)
-        if self.model == "rasch":
+        if self.model in FIXED_SLOPE:
             out[:, 0] = 1.0
         return out
 
@@ -390,7 +396,7 @@ class Family:
         errors = None
         if se is not None:
             errors = ParameterErrors(
-                a=fin(se[0]),
+                a=fin(se[0]) if self.model != "pcm" else None,
                 thresholds=tuple(float(x) if np.isfinite(x) else 0.0 for x in se[1:]),
             )
         if self.model == "grm":
@@ -428,6 +434,8 @@ class Family:
             return np.concatenate(([a, d[0]], np.log(-np.diff(d))))
         if not isinstance(params, PartialCredit):
             return None
+        if self.model == "pcm":
+            a = 1.0
         return np.concatenate(([a], -a * np.cumsum(b)))
 
     def start(self, proportions: Array, correlation: Array) -> Array:
@@ -448,7 +456,7 @@ class Family:
         n = proportions.shape[0]
         lam = np.clip(np.nan_to_num(correlation, nan=0.5), 0.1, 0.9)
         a = np.clip(1.702 * lam / np.sqrt(1.0 - lam * lam), 0.3, 3.0)
-        if self.model == "rasch":
+        if self.model in FIXED_SLOPE:
             a = np.ones(n)
         if self.model == "1pl":
             a = np.full(n, float(np.median(a)))

@@ -2,7 +2,8 @@
 
 Charts are SVG strings from :mod:`engine.charts` (no JavaScript, nothing fetched); every
 chart's data is also given as a table. Per competency the report shows the summary (persons,
-log-likelihood, AIC, BIC, M2 / RMSEA / SRMSR, G2, convergence), the test information and
+estimation method, log-likelihood, AIC, BIC, M2 / RMSEA / SRMSR, G2, convergence, marginal
+and empirical reliability; see :mod:`calibration.reliability`), the test information and
 standard-error curves, the item characteristic curves (with observed proportions in groups
 of persons ordered by their EAP estimate) of the flagged and newly estimated items, up to
 :data:`MAX_CURVES` in all, the parameter and fit table, and the local-dependence pairs.
@@ -15,11 +16,11 @@ from html import escape
 
 import numpy as np
 
-from calibration.fit import person_eap
+from calibration.figures import curve_chart, information_chart
+from calibration.fit import ItemFit, person_eap
+from calibration.reliability import Reliability, scale_reliability
 from calibration.workflow import BankCalibration, ScaleCalibration
-from engine.charts import Axes, Series, line_chart
-from engine.irt.generic import information_from_derivatives
-from engine.pool import ItemPool, compile_pool
+from engine.pool import compile_pool
 
 MAX_CURVES = 24
 _STYLE = """
@@ -55,11 +56,17 @@ def _table(caption: str, header: list[str], rows: list[list[str]], text_cols: in
     )
 
 
-def _summary(scale: ScaleCalibration) -> str:
+def _summary(scale: ScaleCalibration, reliability: Reliability, method: str) -> str:
     r = scale.result
     m = scale.model_fit
     rows = [
         ["Persons", str(r.n_persons)],
+        [
+            "Estimation",
+            "conditional ML (items); the population by marginal ML with the items fixed"
+            if method == "cml"
+            else "marginal ML (EM)",
+        ],
         ["Items estimated / anchors / kept", _counts(scale)],
         ["Log-likelihood", _fmt(r.loglik, 3)],
         ["AIC / BIC", f"{_fmt(r.aic, 2)} / {_fmt(r.bic, 2)}"],
@@ -75,6 +82,24 @@ def _summary(scale: ScaleCalibration) -> str:
             f"(largest change {r.trace.max_change:.1e})",
         ],
         ["Standard errors", r.se_method or "not computed"],
+        *(
+            [
+                [
+                    "Conditional log-likelihood (CML)",
+                    f"{_fmt(scale.conditional.loglik, 3)} ({scale.conditional.n_parameters} "
+                    f"parameters; {scale.conditional.n_persons} persons, "
+                    f"{scale.conditional.n_extreme} with an extreme score left out)",
+                ]
+            ]
+            if scale.conditional is not None
+            else []
+        ),
+        [
+            "Marginal reliability",
+            f"{_fmt(reliability.marginal)} (population N({reliability.mean:.3f}, "
+            f"{reliability.sd:.3f}^2))",
+        ],
+        ["Empirical reliability (EAP)", _fmt(reliability.empirical)],
     ]
     if m.m2 is not None:
         ci = m.rmsea_ci or (math.nan, math.nan)
@@ -106,32 +131,6 @@ def _counts(scale: ScaleCalibration) -> str:
     return f"{est} / {anchor} / {kept}"
 
 
-def _pool_items(pool: ItemPool, ids: list[str]) -> np.ndarray:
-    return np.array([pool.index[i] for i in ids], dtype=np.intp)
-
-
-def _information_chart(pool: ItemPool, ids: list[str], competency: str) -> str:
-    theta = np.linspace(-4, 4, 81)
-    items = _pool_items(pool, ids)
-    p, dp, _ = pool.derivatives(items, theta)
-    info = information_from_derivatives(p, dp).sum(axis=0)
-    se = 1.0 / np.sqrt(np.maximum(info, 1e-12))
-    chart = line_chart(
-        Axes(
-            title=f"Test information: {competency}",
-            x_label="ability (theta)",
-            y_label="information / standard error",
-            description=f"Test information and standard error of the {len(ids)} calibrated "
-            f"items of {competency} from -4 to 4.",
-        ),
-        [
-            Series("information", theta.tolist(), info.tolist()),
-            Series("standard error", theta.tolist(), np.minimum(se, 3.0).tolist(), dashed=True),
-        ],
-    )
-    return f"<figure>{chart}</figure>"
-
-
 def _observed_points(
     scale: ScaleCalibration, eap: np.ndarray, item: str, groups: int = 10
 ) -> tuple[list[float], list[float]]:
@@ -161,49 +160,19 @@ def _observed_points(
     return xs, ys
 
 
-def _curve_chart(
-    pool: ItemPool, item: str, flagged: bool, observed: tuple[list[float], list[float]]
-) -> str:
-    theta = np.linspace(-4, 4, 81)
-    p, _, _ = pool.derivatives(np.array([pool.index[item]]), theta)
-    k = int(pool.n_categories[pool.index[item]])
-    if k == 2:
-        series = [Series("model P(correct)", theta.tolist(), p[0, 1].tolist())]
-    else:
-        expected = (p[0, :k] * np.arange(k)[:, None]).sum(axis=0) / (k - 1)
-        series = [Series("model expected score / max", theta.tolist(), expected.tolist())]
-        series += [
-            Series(f"category {c}", theta.tolist(), p[0, c].tolist(), dashed=True) for c in range(k)
-        ]
-    if observed[0]:
-        series.append(
-            Series("observed (EAP groups)", observed[0], observed[1], points=True, line=False)
-        )
-    chart = line_chart(
-        Axes(
-            title=f"{item}{' (flagged)' if flagged else ''}",
-            x_label="ability (theta)",
-            y_label="probability / score",
-            description=f"Item characteristic curve of {item} with observed proportions in "
-            "ten groups of persons ordered by their EAP estimate.",
-            width=340,
-            height=230,
-            x_range=(-4.0, 4.0),
-            y_range=(0.0, 1.0),
-        ),
-        series,
-    )
-    return f"<figure>{chart}</figure>"
-
-
 def _item_table(calibration: BankCalibration, scale: ScaleCalibration) -> str:
     by_id = {item.id: item for item in calibration.bank.items}
     fits = {f.item: f for f in scale.item_fit}
     rows = []
     for item, status in scale.status.items():
+        f = fits.get(item)
+        if item not in by_id:  # a skeleton's item that could not be estimated
+            rows.append(
+                [item, status, *["-"] * 5, *_fit_cells(f), "; ".join(scale.flags.get(item, []))]
+            )
+            continue
         params = by_id[item].irt
         se = params.se
-        f = fits.get(item)
         loc = (
             ", ".join(f"{t:.3f}" for t in getattr(params, "thresholds", ()))
             if hasattr(params, "thresholds")
@@ -218,11 +187,7 @@ def _item_table(calibration: BankCalibration, scale: ScaleCalibration) -> str:
                 loc,
                 "-" if se is None or se.b is None else f"{se.b:.3f}",
                 _fmt(getattr(params, "c", None)),
-                _fmt(None if f is None else f.s_x2, 2),
-                "-" if f is None or not math.isfinite(f.s_x2) else str(f.df),
-                _fmt(None if f is None else f.p_value),
-                _fmt(None if f is None else f.infit, 2),
-                _fmt(None if f is None else f.outfit, 2),
+                *_fit_cells(f),
                 "; ".join(scale.flags.get(item, [])),
             ]
         )
@@ -248,6 +213,16 @@ def _item_table(calibration: BankCalibration, scale: ScaleCalibration) -> str:
     )
 
 
+def _fit_cells(f: ItemFit | None) -> list[str]:
+    return [
+        _fmt(None if f is None else f.s_x2, 2),
+        "-" if f is None or not math.isfinite(f.s_x2) else str(f.df),
+        _fmt(None if f is None else f.p_value),
+        _fmt(None if f is None else f.infit, 2),
+        _fmt(None if f is None else f.outfit, 2),
+    ]
+
+
 def render_report(calibration: BankCalibration) -> str:
     """Return the calibration report as one HTML document."""
     bank = calibration.bank
@@ -259,8 +234,14 @@ def render_report(calibration: BankCalibration) -> str:
         f"<h1>{escape(title)}</h1>",
         f"<p>Responses: {escape(calibration.data.source)} "
         f"({calibration.data.n_persons} persons, {calibration.data.n_items} items, "
-        f"{int((calibration.data.responses >= 0).sum())} responses). Previous version: "
-        f"{escape(calibration.old_bank.version)}. Settings: "
+        f"{int((calibration.data.responses >= 0).sum())} responses). "
+        + (
+            "No bank was given: the items are the data's columns, and the bank written is a "
+            "skeleton whose stems and answers are placeholders to be written. "
+            if calibration.from_responses
+            else f"Previous version: {escape(calibration.old_bank.version)}. "
+        )
+        + "Settings: "
         + escape(", ".join(f"{k} {v}" for k, v in calibration.settings.items() if v))
         + ".</p>",
     ]
@@ -272,10 +253,14 @@ def render_report(calibration: BankCalibration) -> str:
         )
     for scale in calibration.scales:
         parts.append(f"<h2>Competency {escape(scale.competency)}</h2>")
-        parts.append(_summary(scale))
-        calibrated = [i for i in scale.status]
-        parts.append(_information_chart(pool, calibrated, scale.competency))
-        flagged = [i for i in calibrated if i in scale.flags]
+        parts.append(
+            _summary(
+                scale, scale_reliability(scale, pool), calibration.settings.get("method", "mml")
+            )
+        )
+        calibrated = [i for i in scale.status if i in pool.index]
+        parts.append(f"<figure>{information_chart(pool, calibrated, scale.competency)}</figure>")
+        flagged = [i for i in scale.status if i in scale.flags]
         if flagged:
             parts.append("<h3>Flagged items</h3><ul>")
             parts.extend(
@@ -285,7 +270,9 @@ def render_report(calibration: BankCalibration) -> str:
             )
             parts.append("</ul>")
         estimated = [i for i in calibrated if scale.status[i] == "estimated"]
-        shown = list(dict.fromkeys(flagged + estimated + calibrated))
+        shown = list(
+            dict.fromkeys([i for i in flagged if i in pool.index] + estimated + calibrated)
+        )
         parts.append("<h3>Item characteristic curves</h3>")
         parts.append(
             "<p>Lines: the model on the bank's scale; points: observed mean score of the "
@@ -302,7 +289,11 @@ def render_report(calibration: BankCalibration) -> str:
         if scale.linking is not None:
             eap = scale.linking.a * eap + scale.linking.b
         parts.extend(
-            _curve_chart(pool, i, i in scale.flags, _observed_points(scale, eap, i))
+            "<figure>"
+            + curve_chart(
+                pool, i, flagged=i in scale.flags, observed=_observed_points(scale, eap, i)
+            )
+            + "</figure>"
             for i in shown[:MAX_CURVES]
         )
         parts.append(_item_table(calibration, scale))

@@ -25,13 +25,16 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import msgspec
 import numpy as np
 
 from calibration.bank_update import updated_bank, within_bank_limits
+from calibration.cml import CML_MODELS, CmlResult, cml
+from calibration.cml_population import fit_population
 from calibration.data import ResponseData
 from calibration.em import EMOptions, FitResult, calibrate
 from calibration.errors import (
@@ -50,6 +53,7 @@ from calibration.fit import (
 )
 from calibration.linking import LinkingConstants, LinkMethod, link, transform
 from calibration.models import DICHOTOMOUS, ModelName, bank_model
+from calibration.skeleton import ItemGroups, check_items, skeleton_bank
 from calibration.standard_errors import SEMethod, attach_standard_errors
 from item_banks.model import (
     Bank,
@@ -63,6 +67,9 @@ from item_banks.model import (
 
 ModelChoice = ModelName | Literal["bank"]
 Scale = Literal["free", "fixed", "link"]
+#: ``mml``: marginal ML by EM (every model); ``cml``: conditional ML (Rasch and PCM only).
+Method = Literal["mml", "cml"]
+METHODS: tuple[Method, ...] = ("mml", "cml")
 #: Thresholds for flagging items in the report and the summary: S-X2 p below FLAG_P;
 #: infit or outfit outside Linacre's (2002) "productive for measurement" range; slopes below
 #: FLAG_SLOPE. (Linacre, J. M. (2002). What do infit and outfit, mean-square and standardized
@@ -87,6 +94,8 @@ class ScaleCalibration:
     status: dict[str, str]  # item -> estimated | anchor | kept (+ reason)
     flags: dict[str, list[str]]
     seconds: float
+    #: The CML estimates (conditional log-likelihood, normalisations) with ``method="cml"``.
+    conditional: CmlResult | None = None
 
 
 @dataclass
@@ -99,6 +108,9 @@ class BankCalibration:
     scales: list[ScaleCalibration]
     warnings: list[CalibrationWarning] = field(default_factory=list)
     settings: dict[str, str] = field(default_factory=dict)
+    #: True when the input was a skeleton bank made from the data (no bank was given):
+    #: items that could not be estimated are then left out of :attr:`bank`.
+    from_responses: bool = False
 
 
 def _check_items(bank: Bank, data: ResponseData) -> None:
@@ -150,7 +162,8 @@ def calibrate_bank(
     bank: Bank,
     data: ResponseData,
     *,
-    model: ModelChoice = "2pl",
+    model: ModelChoice | Mapping[str, ModelName] = "2pl",
+    method: Method = "mml",
     scale: Scale = "free",
     anchors: Sequence[str] | None = None,
     link_method: LinkMethod = "stocking-lord",
@@ -159,13 +172,20 @@ def calibrate_bank(
     options: EMOptions | None = None,
     version: str | None = None,
     progress: Callable[[str, int, float, float], None] | None = None,
+    from_responses: bool = False,
+    start_items: Collection[str] | None = None,
 ) -> BankCalibration:
     """Calibrate every competency that has responses, and build the new bank version.
 
     Parameters
     ----------
     model
-        One model for all items, or ``bank`` to keep each item's current model.
+        One model for all items, ``bank`` to keep each item's current model, or a model per
+        item id.
+    method
+        ``mml`` or ``cml`` (conditional ML of the Rasch and partial credit models; the
+        population is then estimated with the items fixed, see
+        :mod:`calibration.cml_population`).
     scale
         ``free``, ``fixed`` or ``link`` (see the module documentation).
     anchors
@@ -176,6 +196,13 @@ def calibrate_bank(
         estimates from the data.
     progress
         Called as ``progress(competency, em_steps, max_change, loglik)``.
+    from_responses
+        ``bank`` is a skeleton made from the data (:func:`calibrate_responses`): its
+        parameters are placeholders, so items that cannot be estimated are left out of the
+        new bank instead of keeping them.
+    start_items
+        With ``start = bank``: only these items start from their bank parameters, the
+        others from classical estimates.
 
     Raises
     ------
@@ -189,6 +216,11 @@ def calibrate_bank(
     _check_items(bank, data)
     by_id = {item.id: item for item in bank.items}
     options = options or EMOptions()
+    if method == "cml" and scale == "fixed":
+        raise CalibrationError(
+            "CML estimates every item from the data; use --link (or no anchors), not --fixed"
+        )
+    kept_word = "not estimated" if from_responses else "kept"
     anchor_set = set(anchors) if anchors is not None else None
     if anchor_set is not None:
         missing = sorted(a for a in anchor_set if a not in by_id)
@@ -199,6 +231,7 @@ def calibrate_bank(
     scales: list[ScaleCalibration] = []
     all_warnings: list[CalibrationWarning] = []
     new_parameters: dict[str, IrtParameters] = {}
+    unidentified: list[str] = []
     for competency in bank.competencies:
         columns = [
             k for k, item in enumerate(data.item_ids) if by_id[item].competency == competency.id
@@ -207,7 +240,28 @@ def calibrate_bank(
             continue
         sub = data.take_items(columns)
         items = [by_id[i] for i in sub.item_ids]
-        models: list[ModelName] = [bank_model(it.irt) if model == "bank" else model for it in items]
+        models: list[ModelName] = [
+            model[it.id]
+            if isinstance(model, Mapping)
+            else (bank_model(it.irt) if model == "bank" else model)
+            for it in items
+        ]
+        too_few = _too_few_items(sub, models) if scale == "free" else None
+        if too_few is not None:
+            unidentified.append(f'competency "{competency.id}": {too_few}')
+            all_warnings.append(
+                CalibrationWarning(
+                    kind="not_identified",
+                    subject=f'competency "{competency.id}"',
+                    message=too_few
+                    + (
+                        "; its items are left out of the bank"
+                        if from_responses
+                        else "; its items keep their bank parameters"
+                    ),
+                )
+            )
+            continue
         n_categories = {
             it.id: category_count(it.irt)
             for it, m in zip(items, models, strict=True)
@@ -224,23 +278,36 @@ def calibrate_bank(
                 f'competency "{competency.id}": {scale} calibration needs at least 2 anchor '
                 f"items in the data; found {len(chosen)}"
             )
-        starts = {it.id: it.irt for it in items if it.id not in fixed} if start == "bank" else {}
+        starts = (
+            {
+                it.id: it.irt
+                for it in items
+                if it.id not in fixed and (start_items is None or it.id in start_items)
+            }
+            if start == "bank"
+            else {}
+        )
 
         def report(steps: int, change: float, loglik: float, name: str = competency.id) -> None:
             if progress is not None:
                 progress(name, steps, change, loglik)
 
         began = time.perf_counter()
-        result = calibrate(
-            sub,
-            models,
-            n_categories=n_categories,
-            anchors=fixed,
-            start=starts,
-            options=options,
-            progress=report,
-        )
-        attach_standard_errors(result, se)
+        conditional = None
+        if method == "cml":
+            conditional = _cml(sub, models, competency.id)
+            result = fit_population(sub, conditional, options)
+        else:
+            result = calibrate(
+                sub,
+                models,
+                n_categories=n_categories,
+                anchors=fixed,
+                start=starts,
+                options=options,
+                progress=report,
+            )
+            attach_standard_errors(result, se)
         fits, note = item_fit(result)
         overall = model_fit(result)
         dependence = q3(result)
@@ -263,7 +330,7 @@ def calibrate_bank(
             }
         for item in sub.item_ids:
             if item in result.excluded:
-                status[item] = "kept: " + result.excluded[item]
+                status[item] = f"{kept_word}: " + result.excluded[item]
             elif item in fixed:
                 status[item] = "anchor (held at bank values)"
             elif scale == "link" and item in chosen:
@@ -272,12 +339,17 @@ def calibrate_bank(
                 params = estimated[item]
                 problem = within_bank_limits(params)
                 if problem is not None:
-                    status[item] = "kept: " + problem
+                    status[item] = f"{kept_word}: " + problem
                     result.warnings.append(
                         CalibrationWarning(
                             kind="out_of_range",
                             subject=f'item "{item}"',
-                            message=problem + "; its previous bank parameters are kept",
+                            message=problem
+                            + (
+                                "; it is left out of the bank"
+                                if from_responses
+                                else "; its previous bank parameters are kept"
+                            ),
                         )
                     )
                 else:
@@ -295,11 +367,12 @@ def calibrate_bank(
             status=status,
             flags={},
             seconds=time.perf_counter() - began,
+            conditional=conditional,
         )
         fit_by_item = {f.item: f for f in fits}
         scale_cal.flags = _item_flags(scale_cal, fit_by_item, result)
         for item, reason in status.items():
-            if reason.startswith("kept"):
+            if reason.startswith(kept_word):
                 scale_cal.flags.setdefault(item, []).insert(0, reason)
         scales.append(scale_cal)
         all_warnings.extend(
@@ -310,7 +383,10 @@ def calibrate_bank(
         )
         new_parameters.update(parameters)
     if not scales:
-        raise CalibrationError(f"{data.source}: no responses to items of the bank")
+        raise CalibrationError(
+            f"{data.source}: "
+            + ("; ".join(unidentified) if unidentified else "no responses to items of the bank")
+        )
     total_items = sum(len(s.parameters) for s in scales)
     digest = f" (sha256 {data.digest[:12]})" if data.digest else ""
     summary = ", ".join(
@@ -318,14 +394,19 @@ def calibrate_bank(
         f"logLik {s.result.loglik:.2f}"
         for s in scales
     )
+    model_text = _model_text(model)
     note = (
-        f"Calibrated with skillgauge calibrate from {data.source}{digest}: model {model}, "
+        f"Calibrated with skillgauge calibrate from {data.source}{digest}: model {model_text}"
+        f"{' by CML' if method == 'cml' else ''}, "
         f"scale {scale}{f' ({link_method})' if scale == 'link' else ''}; "
         f"{total_items} items updated. {summary}."
     )
     new_bank = updated_bank(bank, new_parameters, note=note, version=version)
+    if from_responses:
+        new_bank = _without_unestimated(new_bank, set(new_parameters))
     settings = {
-        "model": str(model),
+        "model": model_text,
+        "method": method,
         "scale": scale,
         "link_method": link_method if scale == "link" else "",
         "start": start,
@@ -341,7 +422,146 @@ def calibrate_bank(
         scales=scales,
         warnings=all_warnings,
         settings=settings,
+        from_responses=from_responses,
     )
+
+
+#: Items a free calibration needs before its parameters are identified: two for models
+#: whose slopes are fixed (the population SD is estimated instead), three when every item
+#: has its own slope (with two, only the product of their slopes shows in the data).
+MIN_ITEMS_FIXED_SLOPE = 2
+MIN_ITEMS = 3
+
+
+def _too_few_items(data: ResponseData, models: Sequence[ModelName]) -> str | None:
+    """Why a freely calibrated scale of these items is not identified (``None`` if it is)."""
+    top = data.responses.max(axis=0, initial=-1)
+    if any(t > 1 and m in DICHOTOMOUS for t, m in zip(top.tolist(), models, strict=True)):
+        return None  # codes the model does not know: calibrate() says where, first
+    bottom = np.where(data.responses >= 0, data.responses, 127).min(axis=0, initial=127)
+    usable = int(((top >= 0) & (top > bottom)).sum())  # at least two categories observed
+    slopes = any(m not in ("rasch", "pcm", "1pl") for m in models)
+    need = MIN_ITEMS if slopes else MIN_ITEMS_FIXED_SLOPE
+    if usable >= need:
+        return None
+    if usable == 0:
+        return "every response to every item is the same; nothing can be estimated"
+    return (
+        f"{usable} item{'s' if usable != 1 else ''} with responses in more than one category; "
+        f"a free calibration of {'items with their own slopes' if slopes else 'this model'} "
+        f"needs at least {need} to be identified"
+    )
+
+
+def _model_text(model: ModelChoice | Mapping[str, ModelName]) -> str:
+    if not isinstance(model, Mapping):
+        return str(model)
+    counts: dict[str, int] = {}
+    for name in model.values():
+        counts[name] = counts.get(name, 0) + 1
+    return ", ".join(f"{name} ({n} items)" for name, n in counts.items())
+
+
+def _cml(data: ResponseData, models: Sequence[ModelName], competency: str) -> CmlResult:
+    """CML of one scale (Rasch or partial credit model)."""
+    chosen = set(models)
+    if len(chosen) != 1 or not chosen <= set(CML_MODELS):
+        raise CalibrationError(
+            f'competency "{competency}": CML needs one model for all items, rasch or pcm; '
+            f"got {', '.join(sorted(chosen))}"
+        )
+    (model,) = chosen
+    return cml(data, "rasch" if model == "rasch" else "pcm")
+
+
+def _without_unestimated(bank: Bank, estimated: set[str]) -> Bank:
+    """A calibrated skeleton bank without the items (and competencies) not estimated."""
+    items = tuple(item for item in bank.items if item.id in estimated)
+    used = {item.competency for item in items}
+    return msgspec.structs.replace(
+        bank,
+        items=items,
+        competencies=tuple(c for c in bank.competencies if c.id in used),
+    )
+
+
+def calibrate_responses(
+    data: ResponseData,
+    *,
+    model: ModelName | Mapping[str, ModelName] = "2pl",
+    method: Method = "mml",
+    groups: ItemGroups | None = None,
+    se: SEMethod = "auto",
+    options: EMOptions | None = None,
+    version: str | None = None,
+    progress: Callable[[str, int, float, float], None] | None = None,
+    start: Mapping[str, IrtParameters] | None = None,
+) -> BankCalibration:
+    """Calibrate data without a bank: the columns are the items (see :mod:`calibration.skeleton`).
+
+    The items of each competency of ``groups`` (one scale without it) are calibrated freely
+    on this sample's scale; the result's :attr:`BankCalibration.bank` is the skeleton bank
+    with the estimates (version ``1``), without items that could not be estimated.
+
+    Parameters
+    ----------
+    model
+        One model for all items, or one per item id; an item-groups file's ``model``
+        column overrides it for the items it names.
+    method
+        ``mml``, or ``cml`` for the Rasch and partial credit models.
+    start
+        Start values of MML for some items (e.g. a mod2values table from R,
+        :func:`calibration.mirt_tables.read_mod2values`); an item whose start values are of
+        another model or number of categories starts from classical estimates.
+
+    Raises
+    ------
+    ResponseDataError
+        When an item id is not a bank identifier or an item has no group.
+    ModelError, CalibrationError
+        As :func:`calibrate_bank`.
+    """
+    competency, warnings = check_items(data, groups)
+    per_item: dict[str, ModelName] = {
+        item: model[item] if isinstance(model, Mapping) else model for item in data.item_ids
+    }
+    if groups is not None:
+        per_item.update({i: m for i, m in groups.model.items() if i in per_item})
+    top = np.where(data.responses >= 0, data.responses, 0).max(axis=0, initial=0)
+    n_categories = {
+        item: 2 if per_item[item] in DICHOTOMOUS else max(int(top[k]) + 1, 2)
+        for k, item in enumerate(data.item_ids)
+    }
+    given = {
+        item: params
+        for item, params in (start or {}).items()
+        if item in n_categories and category_count(params) == n_categories[item]
+    }
+    skeleton = skeleton_bank(
+        data,
+        competency,
+        n_categories,
+        names=None if groups is None else groups.names,
+        parameters=given,
+        rasch=[i for i, m in per_item.items() if m == "rasch"],
+    )
+    single = set(per_item.values())
+    result = calibrate_bank(
+        skeleton,
+        data,
+        model=next(iter(single)) if len(single) == 1 else per_item,
+        method=method,
+        start="bank" if given else "classical",
+        start_items=set(given),
+        se=se,
+        options=options,
+        version=version or "1",
+        progress=progress,
+        from_responses=True,
+    )
+    result.warnings[:0] = warnings
+    return result
 
 
 def parameter_rows(calibration: BankCalibration) -> list[dict[str, object]]:
@@ -359,16 +579,18 @@ def parameter_rows(calibration: BankCalibration) -> list[dict[str, object]]:
             >= 0
         ).sum(axis=0)
         for k, item in enumerate(scale.status):
-            params = by_id[item].irt
             row: dict[str, object] = {
                 "competency": scale.competency,
                 "item_id": item,
-                "model": type(params).__struct_config__.tag,
                 "status": scale.status[item],
                 "n": int(answered[k]),
-                "a": params.a,
                 "flags": " | ".join(scale.flags.get(item, [])),
             }
+            if item not in by_id:  # a skeleton's item that could not be estimated
+                rows.append(row)
+                continue
+            params = by_id[item].irt
+            row.update(model=type(params).__struct_config__.tag, a=params.a)
             if isinstance(params, Graded | PartialCredit):
                 row["thresholds"] = params.thresholds
             else:
@@ -384,8 +606,8 @@ def parameter_rows(calibration: BankCalibration) -> list[dict[str, object]]:
             f = fits.get(item)
             if f is not None:
                 row.update(
-                    s_x2=f.s_x2 if np.isfinite(f.s_x2) else None,
-                    df=f.df if np.isfinite(f.s_x2) else None,
+                    s_x2=f.s_x2 if np.isfinite(f.s_x2) and f.df > 0 else None,
+                    df=f.df if np.isfinite(f.s_x2) and f.df > 0 else None,
                     p=f.p_value,
                     infit=f.infit,
                     outfit=f.outfit,

@@ -464,14 +464,48 @@ def _check_irt(item: Item, add: Callable[[str, str], None]) -> None:
         )
 
 
+#: Marks text still to be written, as in the skeleton banks ``skillgauge calibrate`` makes
+#: from response data alone; ``bank validate`` lists every placeholder as a warning.
+PLACEHOLDER = "(to be written)"
+
+
+def placeholder_warnings(bank: Bank, source: str) -> list[Problem]:
+    """Return one warning per stem or option that is still a :data:`PLACEHOLDER`."""
+    warnings: list[Problem] = []
+    for item in bank.items:
+        if PLACEHOLDER in item.stem:
+            warnings.append(
+                Problem(
+                    source=source,
+                    item=item.id,
+                    field="stem",
+                    message="a placeholder: the stem is still to be written",
+                )
+            )
+        interaction = item.interaction
+        if isinstance(interaction, SingleChoice | MultipleResponse | Order):
+            written = [o.id for o in interaction.options if PLACEHOLDER in o.text]
+            if written:
+                warnings.append(
+                    Problem(
+                        source=source,
+                        item=item.id,
+                        field="interaction.options",
+                        message=f"options {', '.join(written)} are placeholders to be written",
+                    )
+                )
+    return warnings
+
+
 def lint_bank(bank: Bank, source: str) -> list[Problem]:
     """Return authoring warnings: what a learner would miss, though the bank still runs.
 
     Distractors without a rationale and items without a worked solution give feedback that
     only says "wrong"; numeric items without common wrong answers get only generic
-    diagnoses; competencies without levels or resources give a thinner report.
+    diagnoses; competencies without levels or resources give a thinner report; placeholders
+    (:func:`placeholder_warnings`) still have to be written.
     """
-    warnings: list[Problem] = []
+    warnings: list[Problem] = placeholder_warnings(bank, source)
     for item in bank.items:
         interaction = item.interaction
         if isinstance(interaction, SingleChoice | MultipleResponse | Order):

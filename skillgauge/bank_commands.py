@@ -19,7 +19,7 @@ from item_banks.formats.registry import read_any
 from item_banks.model import Bank, model_name
 from item_banks.native import content_hash, read_bank, write_bank
 from item_banks.secrecy import secrecy_warnings
-from item_banks.validation import lint_bank
+from item_banks.validation import lint_bank, placeholder_warnings
 from skillgauge.format_commands import add_limits, limits_of, print_notes, register_bank
 
 
@@ -108,9 +108,10 @@ def _validate(args: argparse.Namespace) -> int:
         bank = result.bank
         print(summary_line(bank, str(path)))
         print_notes(result.skipped, result.warnings)
-        if args.warnings:
-            for warning in lint_bank(bank, str(path)):
-                print(f"warning: {warning}")
+        # placeholders (a skeleton bank's stems) are always listed; the rest on request
+        lint = lint_bank if args.warnings else placeholder_warnings
+        for warning in lint(bank, str(path)):
+            print(f"warning: {warning}")
         for warning in secrecy_warnings(bank, str(path), awarding=args.awarding):
             print(f"warning: {warning}")
     return status

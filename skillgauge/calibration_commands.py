@@ -6,24 +6,46 @@ import argparse
 import csv
 import io
 import sys
+import tempfile
 import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, get_args
 
 import numpy as np
 
-from calibration.bank_update import write_atomically, write_bank_file, write_parameter_csv
+from calibration.bank_update import (
+    updated_bank,
+    write_atomically,
+    write_bank_file,
+    write_parameter_csv,
+)
+from calibration.correlated import CorrelatedFit
 from calibration.data import ResponseData, from_array, read_responses, write_long
 from calibration.em import EMOptions
-from calibration.errors import CalibrationError, ModelError, ResponseDataError
+from calibration.errors import CalibrationError, DataProblem, ModelError, ResponseDataError
 from calibration.linking import LINK_METHODS
+from calibration.mirt_tables import read_parameter_table, write_mod2values
 from calibration.models import MODELS
 from calibration.progress import ProgressBar
+from calibration.reliability import scale_reliability
 from calibration.report import render_report
-from calibration.scoring import METHODS, score
+from calibration.scoring import METHODS as SCORE_METHODS
+from calibration.scoring import score
 from calibration.simulate import simulate_adaptive, simulate_adaptive_batch, simulate_responses
+from calibration.skeleton import check_items, read_item_groups, skeleton_bank
 from calibration.standard_errors import SEMethod
-from calibration.workflow import BankCalibration, Scale, calibrate_bank, parameter_rows
+from calibration.workflow import (
+    METHODS,
+    BankCalibration,
+    Scale,
+    calibrate_bank,
+    calibrate_responses,
+    parameter_rows,
+)
 from engine.estimation import Grid
 from engine.policy import (
     ExposureConfig,
@@ -36,7 +58,7 @@ from engine.policy import (
 from engine.pool import compile_pool
 from engine.session import Session
 from engine.stopping import FixedLength
-from item_banks.model import Bank
+from item_banks.model import Bank, category_count
 from item_banks.native import read_bank
 
 
@@ -44,24 +66,57 @@ def register(commands: Any) -> None:
     """Add ``calibrate``, ``score`` and ``simulate-responses``."""
     cal = commands.add_parser(
         "calibrate",
-        help="fit item parameters from collected responses and write a new bank version",
-        description="Calibrate a bank's items by marginal maximum likelihood (EM on a fixed "
-        "quadrature grid) from a long or wide response CSV, one scale per competency. "
-        "Writes a new bank version with the estimates and their standard errors, a "
-        "parameter CSV and optionally an HTML report. The input bank is never changed.",
+        help="fit item parameters from collected responses (with or without a bank)",
+        description="Calibrate items by marginal maximum likelihood (EM on a fixed "
+        "quadrature grid), or the Rasch and partial credit models by conditional maximum "
+        "likelihood (--method cml), from a long or wide response CSV, one scale per "
+        "competency. With --bank: writes a new bank version with the estimates and their "
+        "standard errors, a parameter CSV and optionally an HTML report; the input bank is "
+        "never changed. Without --bank: the data's columns are the items, on one scale or on "
+        "the competencies of --groups; --out params.csv writes the parameter CSV, --out "
+        "bank.yaml a skeleton bank (stems to be written) and the CSV next to it; the report "
+        "is written unless --no-report. Output folders are created.",
     )
     cal.add_argument("responses", type=Path, help="response CSV (long or wide)")
-    cal.add_argument("--bank", type=Path, required=True)
+    cal.add_argument("--bank", type=Path, help="the bank whose items the data answer")
+    cal.add_argument(
+        "--groups",
+        type=Path,
+        help="without --bank: CSV item_id,competency[,model][,competency_name] mapping items "
+        "to competencies (one scale each; default: one scale for all items)",
+    )
     cal.add_argument(
         "--model",
         default="2pl",
         choices=[*MODELS, "bank"],
         help="IRT model for every item, or 'bank' to keep each item's model (default 2pl)",
     )
-    cal.add_argument("--out", type=Path, required=True, help="the new bank version (.yaml/.json)")
-    cal.add_argument("--report", type=Path, help="write an HTML report")
+    cal.add_argument(
+        "--method",
+        choices=METHODS,
+        default="mml",
+        help="mml: marginal ML (every model); cml: conditional ML of the rasch and pcm "
+        "models (as psychotools and eRm), the population then by MML with the items fixed",
+    )
+    cal.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="the new bank version (.yaml/.json); without --bank also a parameter CSV (.csv)",
+    )
+    cal.add_argument(
+        "--report", type=Path, help="write an HTML report (without --bank: default next to --out)"
+    )
+    cal.add_argument("--no-report", action="store_true", help="without --bank: no report")
     cal.add_argument(
         "--params", type=Path, help="parameter CSV (default: next to --out, .params.csv)"
+    )
+    cal.add_argument(
+        "--mod2values",
+        type=Path,
+        metavar="CSV",
+        help="also write R mirt's mod2values table (one file per competency: NAME.COMP.csv "
+        "when there are several) to check or continue the calibration in R",
     )
     cal.add_argument(
         "--anchor",
@@ -101,6 +156,13 @@ def register(commands: Any) -> None:
         help="also estimate the competencies' correlation matrix (between-item "
         "multidimensional model; free scale only) and store it on the new bank version",
     )
+    cal.add_argument(
+        "--start-values",
+        type=Path,
+        metavar="CSV",
+        help="without --bank: MML start values from R mirt's mod2values or coef() CSV (e.g. "
+        "to continue a calibration checked in R)",
+    )
     cal.add_argument("--tol", type=float, default=1e-4, help="EM convergence tolerance")
     cal.add_argument("--quadpts", type=int, default=61, help="quadrature nodes on [-6, 6]")
     cal.add_argument("--max-em-steps", type=int, default=3000)
@@ -117,7 +179,7 @@ def register(commands: Any) -> None:
     )
     sc.add_argument("responses", type=Path)
     sc.add_argument("--bank", type=Path, required=True)
-    sc.add_argument("--method", choices=METHODS, default="eap")
+    sc.add_argument("--method", choices=SCORE_METHODS, default="eap")
     sc.add_argument("--policy", type=Path, help="take grid, prior, bounds and se_max from it")
     sc.add_argument("--format", choices=("auto", "long", "wide"), default="auto")
     sc.add_argument("--out", type=Path, help="write the scores here (default: stdout)")
@@ -146,6 +208,26 @@ def register(commands: Any) -> None:
     )
     sim.add_argument("--out", type=Path, required=True)
     sim.set_defaults(handler=_simulate_responses)
+
+    imp = commands.add_parser(
+        "import-params",
+        help="bank parameters from R mirt's coef() or mod2values CSV",
+        description="Read item parameters from R (write.csv(coef(mod, IRTpars = TRUE, "
+        "simplify = TRUE)$items) or write.csv(mod2values(mod))) or from the notebook API's "
+        "coef() table, and write a new version of --bank with them, or without --bank a "
+        "skeleton bank of those items (stems to be written).",
+    )
+    imp.add_argument("table", type=Path, metavar="CSV", help="coef() or mod2values CSV")
+    imp.add_argument("--bank", type=Path, help="the bank whose items get the parameters")
+    imp.add_argument("--groups", type=Path, help="without --bank: item_id,competency CSV")
+    imp.add_argument(
+        "--model",
+        choices=("grm", "gpcm", "pcm"),
+        help="the model of polytomous items given as a, b1..bK (coef with IRTpars = TRUE)",
+    )
+    imp.add_argument("--version", help="version label of the new bank (default: bumped)")
+    imp.add_argument("--out", type=Path, required=True, help="the new bank (.yaml/.json)")
+    imp.set_defaults(handler=_import_params)
 
 
 def _fail(exc: CalibrationError) -> int:
@@ -178,85 +260,206 @@ def _calibrate(args: argparse.Namespace) -> int:
         return _run_calibration(args)
     except CalibrationError as exc:
         return _fail(exc)
+    except OutputError as exc:
+        print(f"skillgauge calibrate: {exc}", file=sys.stderr)
+        return 1
+
+
+class OutputError(Exception):
+    """An output path cannot be written (one located line)."""
+
+
+def prepare_output(path: Path) -> None:
+    """Create ``path``'s folder and check that a file can be written there.
+
+    Raises
+    ------
+    OutputError
+        Naming the path and the reason (not a folder, permission denied...).
+    """
+    try:
+        if path.is_dir():
+            raise OutputError(f"cannot write {path}: it is a folder")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=True):
+            pass
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _write(path: Path, write: Callable[[Path], None]) -> None:
+    try:
+        write(path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+@dataclass
+class _Outputs:
+    bank: Path | None
+    params: Path
+    report: Path | None
+    mod2values: Path | None
+
+    def paths(self) -> list[Path]:
+        return [p for p in (self.bank, self.params, self.report, self.mod2values) if p]
+
+
+def _outputs(args: argparse.Namespace) -> _Outputs:
+    out: Path = args.out
+    is_csv = out.suffix.lower() == ".csv"
+    if args.bank is not None and is_csv:
+        raise CalibrationError(
+            f"--out {out}: with --bank, --out is the new bank version (.yaml or .json); "
+            "name the parameter CSV with --params"
+        )
+    if not is_csv and out.suffix.lower() not in (".yaml", ".yml", ".json"):
+        raise CalibrationError(
+            f"--out {out}: give a bank file (.yaml, .json)"
+            + ("" if args.bank is not None else " or a parameter CSV (.csv)")
+        )
+    bank = None if is_csv else out
+    params = args.params or (out if is_csv else out.with_name(out.stem + ".params.csv"))
+    report = args.report
+    if report is None and args.bank is None and not args.no_report:
+        report = out.with_name(out.stem + ".report.html")
+    return _Outputs(bank, params, report, args.mod2values)
+
+
+def _mod2values_paths(path: Path, scales: list[str]) -> list[Path]:
+    if len(scales) == 1:
+        return [path]
+    return [path.with_name(f"{path.stem}.{name}{path.suffix or '.csv'}") for name in scales]
 
 
 def _run_calibration(args: argparse.Namespace) -> int:
-    if args.out.resolve() == args.bank.resolve():
+    if args.bank is not None and args.out.resolve() == args.bank.resolve():
         raise CalibrationError(
             f"--out {args.out} is the input bank; write the new version to another file"
         )
-    bank = read_bank(args.bank)
-    data = read_responses(args.responses, fmt=args.format, item_ids=[i.id for i in bank.items])
-    scale: Scale = "fixed" if args.fixed else ("link" if (args.anchor or args.link) else "free")
+    if args.bank is None:
+        given = [
+            flag
+            for flag, value in (
+                ("--anchor", args.anchor),
+                ("--fixed", args.fixed),
+                ("--link", args.link),
+            )
+            if value
+        ]
+        if args.correlated:
+            given.append("--correlated")
+        if given or args.model == "bank":
+            raise CalibrationError(
+                f"{', '.join(given) or '--model bank'} needs --bank (without a bank the data's "
+                "columns are calibrated freely on this sample's scale)"
+            )
+    elif args.groups is not None or args.start_values is not None:
+        flag = "--groups" if args.groups is not None else "--start-values"
+        raise CalibrationError(
+            f"{flag} is for data without --bank (with a bank, its parameters are the start "
+            "values and its competencies the scales)"
+        )
+    outputs = _outputs(args)
+    for path in outputs.paths():
+        prepare_output(path)
     options = EMOptions(
         tol=args.tol, quadrature_points=args.quadpts, max_em_steps=args.max_em_steps
     )
     bar = ProgressBar(tol=args.tol, enabled=False if args.quiet else None)
     began = time.perf_counter()
-    if args.correlated:
-        return _run_correlated(args, bank, data, options, bar, began)
     try:
-        result = calibrate_bank(
-            bank,
-            data,
-            model=args.model,
-            scale=scale,
-            anchors=_anchor_list(args.anchor),
-            link_method=args.link or "stocking-lord",
-            start=args.start,
-            se=args.se,
-            options=options,
-            version=args.version,
-            progress=bar.update,
-        )
+        if args.bank is None:
+            groups = read_item_groups(args.groups) if args.groups else None
+            start = read_parameter_table(args.start_values) if args.start_values else None
+            data = read_responses(args.responses, fmt=args.format)
+            result = calibrate_responses(
+                data,
+                model=args.model,
+                method=args.method,
+                groups=groups,
+                se=args.se,
+                options=options,
+                version=args.version,
+                progress=bar.update,
+                start=None if start is None else start.parameters,
+            )
+        else:
+            bank = read_bank(args.bank)
+            data = read_responses(
+                args.responses, fmt=args.format, item_ids=[i.id for i in bank.items]
+            )
+            scale: Scale = (
+                "fixed" if args.fixed else ("link" if (args.anchor or args.link) else "free")
+            )
+            result = (
+                _calibrate_correlated(args, bank, data, options, bar)
+                if args.correlated
+                else calibrate_bank(
+                    bank,
+                    data,
+                    model=args.model,
+                    method=args.method,
+                    scale=scale,
+                    anchors=_anchor_list(args.anchor),
+                    link_method=args.link or "stocking-lord",
+                    start=args.start,
+                    se=args.se,
+                    options=options,
+                    version=args.version,
+                    progress=bar.update,
+                )
+            )
     finally:
         bar.finish()
     elapsed = time.perf_counter() - began
-    params_path = args.params or args.out.with_name(args.out.stem + ".params.csv")
-    write_bank_file(result.bank, args.out)
-    write_parameter_csv(parameter_rows(result), params_path)
-    if args.report:
-        write_atomically(render_report(result).encode("utf-8"), args.report)
-    print(summary_table(result, args, elapsed, params_path))
+    written: list[Path] = []
+    if outputs.bank is not None:
+        _write(outputs.bank, lambda path: write_bank_file(result.bank, path))
+        written.append(outputs.bank)
+    _write(outputs.params, lambda path: write_parameter_csv(parameter_rows(result), path))
+    written.append(outputs.params)
+    if outputs.report is not None:
+        html = render_report(result).encode("utf-8")
+        _write(outputs.report, lambda path: write_atomically(html, path))
+        written.append(outputs.report)
+    if outputs.mod2values is not None:
+        scales = [s.competency for s in result.scales]
+        for s, path in zip(
+            result.scales, _mod2values_paths(outputs.mod2values, scales), strict=True
+        ):
+            prepare_output(path)
+            _write(path, partial(write_mod2values, s.result))
+            written.append(path)
+    table = summary_table(result, args, elapsed, written)
+    correlated = getattr(result, "correlated", None)  # a CorrelatedBankCalibration's matrix
+    print(table if correlated is None else _with_correlations(table, correlated))
     return 0
 
 
-def _run_correlated(  # noqa: PLR0917 (the parts _run_calibration already built)
-    args: argparse.Namespace,
-    bank: Bank,
-    data: ResponseData,
-    options: EMOptions,
-    bar: ProgressBar,
-    began: float,
-) -> int:
+def _calibrate_correlated(
+    args: argparse.Namespace, bank: Bank, data: ResponseData, options: EMOptions, bar: ProgressBar
+) -> BankCalibration:
     from calibration.correlated_bank import calibrate_bank_correlated
 
-    if args.fixed or args.anchor or args.link:
+    if args.fixed or args.anchor or args.link or args.method != "mml":
         raise CalibrationError(
-            "--correlated estimates every item on the N(0, R) scale; it does not take "
-            "--fixed, --anchor or --link"
+            "--correlated estimates every item on the N(0, R) scale by MML; it does not take "
+            "--fixed, --anchor, --link or --method cml"
         )
-    try:
-        result = calibrate_bank_correlated(
-            bank,
-            data,
-            model=args.model,
-            start=args.start,
-            options=options,
-            version=args.version,
-            progress=bar.update,
-        )
-    finally:
-        bar.finish()
-    elapsed = time.perf_counter() - began
-    params_path = args.params or args.out.with_name(args.out.stem + ".params.csv")
-    write_bank_file(result.bank, args.out)
-    write_parameter_csv(parameter_rows(result), params_path)
-    if args.report:
-        write_atomically(render_report(result).encode("utf-8"), args.report)
-    table = summary_table(result, args, elapsed, params_path)
-    fit = result.correlated
-    assert fit is not None
+    return calibrate_bank_correlated(
+        bank,
+        data,
+        model=args.model,
+        start=args.start,
+        options=options,
+        version=args.version,
+        progress=bar.update,
+    )
+
+
+def _with_correlations(table: str, fit: CorrelatedFit) -> str:
+    """The summary with the estimated correlation matrix (and SEs) before its last line."""
     ids = fit.competencies
     lines = [
         f"Correlations (SE), QMC-EM: {fit.em_steps} steps, "
@@ -272,36 +475,47 @@ def _run_correlated(  # noqa: PLR0917 (the parts _run_calibration already built)
         )
         lines.append(f"  {row[:18]:<18}{cells}")
     head, _, tail = table.rpartition("\nWrote ")
-    print(head + "\n" + "\n".join(lines) + "\nWrote " + tail)
-    return 0
+    return head + "\n" + "\n".join(lines) + "\nWrote " + tail
 
 
 def summary_table(
-    result: BankCalibration, args: argparse.Namespace, elapsed: float, params_path: Path
+    result: BankCalibration, args: argparse.Namespace, elapsed: float, written: list[Path]
 ) -> str:
     """The closing summary printed by ``calibrate``."""
     out = io.StringIO()
     old, new = result.old_bank, result.bank
-    out.write(
-        f"Calibrated {args.bank} with {args.responses}: model {args.model}, scale "
-        f"{result.settings['scale']}; version {old.version} -> {new.version} "
-        f"in {elapsed:.1f} s\n"
+    pool = compile_pool(new)
+    how = f"model {result.settings['model']}" + (
+        " by CML" if result.settings.get("method") == "cml" else ""
     )
+    if result.from_responses:
+        out.write(
+            f"Calibrated {args.responses} without a bank: {how}, "
+            f"{result.data.n_persons} persons, {result.data.n_items} items in {elapsed:.1f} s\n"
+        )
+    else:
+        out.write(
+            f"Calibrated {args.bank} with {args.responses}: {how}, scale "
+            f"{result.settings['scale']}; version {old.version} -> {new.version} "
+            f"in {elapsed:.1f} s\n"
+        )
+    kept_head = "n.e." if result.from_responses else "kept"
     header = (
-        f"{'competency':<20}{'persons':>8}{'est.':>6}{'anch.':>6}{'kept':>6}{'logLik':>13}"
-        f"{'AIC':>12}{'BIC':>12}{'M2 (df)':>14}{'RMSEA':>7}{'steps':>7}  conv"
+        f"{'competency':<20}{'persons':>8}{'est.':>6}{'anch.':>6}{kept_head:>6}{'logLik':>13}"
+        f"{'AIC':>12}{'BIC':>12}{'M2 (df)':>14}{'RMSEA':>7}{'rxx':>7}{'steps':>7}  conv"
     )
     out.write(header + "\n")
     for s in result.scales:
         r = s.result
         est = sum(1 for v in s.status.values() if v == "estimated")
         anchors = sum(1 for v in s.status.values() if v.startswith("anchor"))
-        kept = sum(1 for v in s.status.values() if v.startswith("kept"))
+        kept = sum(1 for v in s.status.values() if v.startswith(("kept", "not estimated")))
         m2 = "" if s.model_fit.m2 is None else f"{s.model_fit.m2:.2f} ({s.model_fit.m2_df})"
         rmsea = "" if s.model_fit.rmsea is None else f"{s.model_fit.rmsea:.3f}"
+        rxx = scale_reliability(s, pool).marginal
         out.write(
             f"{s.competency[:19]:<20}{r.n_persons:>8}{est:>6}{anchors:>6}{kept:>6}"
-            f"{r.loglik:>13.2f}{r.aic:>12.2f}{r.bic:>12.2f}{m2:>14}{rmsea:>7}"
+            f"{r.loglik:>13.2f}{r.aic:>12.2f}{r.bic:>12.2f}{m2:>14}{rmsea:>7}{rxx:>7.3f}"
             f"{r.trace.em_steps:>7}  {'yes' if r.converged else 'NO'}\n"
         )
         if s.linking is not None:
@@ -311,6 +525,12 @@ def summary_table(
             )
         if r.model.estimate_mean or r.model.estimate_sd:
             out.write(f"{'':<20}population: mean {r.latent_mean:.3f}, SD {r.latent_sd:.3f}\n")
+        if s.conditional is not None:
+            c = s.conditional
+            out.write(
+                f"{'':<20}CML: conditional logLik {c.loglik:.3f} ({c.n_parameters} parameters, "
+                f"{c.n_persons} persons; {c.n_extreme} with an extreme score left out)\n"
+            )
     flagged = [(s.competency, item, why) for s in result.scales for item, why in s.flags.items()]
     if flagged:
         out.write(f"Flagged items ({len(flagged)}):\n")
@@ -322,8 +542,7 @@ def summary_table(
         out.write(f"Warnings ({len(result.warnings)}):\n")
         for w in result.warnings[:30]:
             out.write(f"  {w}\n")
-    written = [str(args.out), str(params_path)] + ([str(args.report)] if args.report else [])
-    out.write("Wrote " + ", ".join(written))
+    out.write("Wrote " + ", ".join(str(p) for p in written))
     return out.getvalue()
 
 
@@ -438,5 +657,65 @@ def _simulate_responses(args: argparse.Namespace) -> int:
     print(
         f"Wrote {int((matrix >= 0).sum())} responses of {args.persons} simulated persons to "
         f"{args.out}"
+    )
+    return 0
+
+
+def _import_params(args: argparse.Namespace) -> int:
+    try:
+        return _run_import(args)
+    except CalibrationError as exc:
+        return _fail(exc)
+    except OutputError as exc:
+        print(f"skillgauge import-params: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run_import(args: argparse.Namespace) -> int:
+    if args.out.suffix.lower() not in (".yaml", ".yml", ".json"):
+        raise CalibrationError(f"--out {args.out}: give a bank file (.yaml, .json)")
+    if args.bank is not None and args.out.resolve() == args.bank.resolve():
+        raise CalibrationError(
+            f"--out {args.out} is the input bank; write the new version to another file"
+        )
+    table = read_parameter_table(args.table, args.model)
+    note = f"Item parameters imported from {args.table.name} by skillgauge import-params."
+    if args.bank is not None:
+        bank = read_bank(args.bank)
+        known = {item.id for item in bank.items}
+        unknown = [i for i in table.parameters if i not in known]
+        if unknown:
+            raise ResponseDataError(
+                [
+                    DataProblem(
+                        source=str(args.table),
+                        line=table.lines[i],
+                        message=f'item "{i}" is not in bank "{bank.id}"',
+                    )
+                    for i in unknown[:50]
+                ]
+            )
+        new = updated_bank(bank, table.parameters, note=note, version=args.version)
+    else:
+        items = list(table.parameters)
+        placeholder = from_array(
+            np.zeros((1, len(items)), dtype=np.int8), item_ids=items, source=str(args.table)
+        )
+        groups = read_item_groups(args.groups) if args.groups else None
+        competency, _ = check_items(placeholder, groups)
+        skeleton = skeleton_bank(
+            placeholder,
+            competency,
+            {i: category_count(p) for i, p in table.parameters.items()},
+            names=None if groups is None else groups.names,
+            parameters=table.parameters,
+        )
+        new = updated_bank(skeleton, {}, note=note, version=args.version or "1")
+    prepare_output(args.out)
+    _write(args.out, lambda path: write_bank_file(new, path))
+    models = ", ".join(f"{m} {n}" for m, n in Counter(table.models.values()).items())
+    print(
+        f"Imported {len(table.parameters)} items ({models}) from {args.table}; "
+        f"wrote {args.out} (version {new.version})"
     )
     return 0
