@@ -56,6 +56,7 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.sparse.csgraph import connected_components
 
 from calibration.data import ResponseData
 from calibration.errors import CalibrationError, CalibrationWarning, ModelError
@@ -256,6 +257,43 @@ def _check(
     return keep, np.array(cats, dtype=np.intp), excluded, warnings
 
 
+def _disconnected(responses: NDArray[np.int8], cats: NDArray[np.intp]) -> list[list[int]]:
+    r"""Groups of items between which the conditional likelihood has no maximum.
+
+    The CML estimates exist (and are unique) iff the directed graph with an edge
+    :math:`i \to j` whenever some person scored above the bottom of item :math:`i` and
+    below the top of item :math:`j` is strongly connected (Fischer, 1981, for the Rasch
+    model; for the partial credit model the condition is necessary). Otherwise the
+    difference between two groups of difficulties grows without bound.
+
+    Parameters
+    ----------
+    responses
+        ``(N, J)`` codes, ``-1`` for not administered.
+    cats
+        ``(J,)`` categories per item.
+
+    Returns
+    -------
+    list of list of int
+        The strongly connected components (column indices) when there are two or more,
+        otherwise an empty list.
+
+    References
+    ----------
+    Fischer, G. H. (1981). On the existence and uniqueness of maximum-likelihood estimates
+    in the Rasch model. *Psychometrika*, 46, 59-77.
+    """
+    above = (responses > 0).astype(np.float64)
+    below = ((responses >= 0) & (responses < (cats - 1)[None, :])).astype(np.float64)
+    beats = (above.T @ below) > 0
+    np.fill_diagonal(beats, False)
+    n, labels = connected_components(beats, directed=True, connection="strong")
+    if n < 2:
+        return []
+    return [np.flatnonzero(labels == c).tolist() for c in range(n)]
+
+
 def _groups(responses: NDArray[np.int8], n_categories: NDArray[np.intp]) -> _Groups:
     answered = responses >= 0
     scores = np.where(answered, responses, 0).astype(np.int64)
@@ -402,7 +440,7 @@ def cml(
         When a code is not a category of the model (``rasch`` with a 2).
     CalibrationError
         When fewer than two items can be estimated, no person has an informative raw
-        score, or the data have too many distinct sets of answered items for CML.
+        score, the estimates do not exist (the items are not strongly connected), or the data have too many distinct sets of answered items for CML.
     """
     if model not in CML_MODELS:
         raise CalibrationError(f"CML is available for {' and '.join(CML_MODELS)}, not {model!r}")
@@ -416,6 +454,23 @@ def cml(
     if groups.n_persons == 0:
         raise CalibrationError(
             f"{data.source}: no person has a raw score between 0 and the maximum of their items"
+        )
+    components = _disconnected(responses, cats)
+    if components:
+        named = "; ".join(
+            "{"
+            + ", ".join(f'"{data.item_ids[keep[j]]}"' for j in c[:5])
+            + (f" and {len(c) - 5} more" if len(c) > 5 else "")
+            + "}"
+            for c in components[:4]
+        )
+        raise CalibrationError(
+            f"{data.source}: the CML estimates do not exist: the items fall into "
+            f"{len(components)} groups ({named}) that the answers do not link both ways "
+            "(someone must do better on an item of one group than on an item of the other, "
+            "and someone the reverse), so their difficulties drift apart without bound "
+            "(Fischer, 1981); use MML, which the population distribution identifies, "
+            "or more data"
         )
     if _work(groups, cats) > WORK_LIMIT:
         raise CalibrationError(

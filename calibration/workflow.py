@@ -404,6 +404,11 @@ def calibrate_bank(
     new_bank = updated_bank(bank, new_parameters, note=note, version=version)
     if from_responses:
         new_bank = _without_unestimated(new_bank, set(new_parameters))
+        if not new_bank.items:
+            reasons = "; ".join(f"{w.subject}: {w.message}" for w in all_warnings[:5])
+            raise CalibrationError(
+                f"{data.source}: no item could be estimated ({reasons or 'no usable responses'})"
+            )
     settings = {
         "model": model_text,
         "method": method,

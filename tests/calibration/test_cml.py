@@ -276,3 +276,36 @@ def test_mml_pcm_recovers_thresholds_and_the_population_sd() -> None:
     estimate = np.concatenate([result.irt_vector(i)[1:] for i in range(len(truth))])
     flat = np.concatenate([np.asarray(t) for t in truth])
     assert np.sqrt(np.mean((estimate - flat) ** 2)) < 0.07
+
+
+def test_items_the_answers_do_not_link_both_ways_are_a_clear_error() -> None:
+    # whoever got one item of a pair right and the other wrong always chose the same one:
+    # the conditional likelihood rises without bound as the two difficulties separate
+    pattern = np.array([[0, 1]] * 12 + [[0, 0]] * 5 + [[1, 1]] * 9, dtype=np.int8)
+    with pytest.raises(CalibrationError, match=r'2 groups \(\{"item1"\}; \{"item2"\}\)'):
+        cml(from_array(pattern, source="one-way.csv"), "rasch")
+    # one person the other way round links them: the estimates exist and are finite
+    linked = from_array(np.vstack([pattern, [[1, 0]]]).astype(np.int8))
+    result = cml(linked, "rasch")
+    assert np.isfinite(result.eta).all()
+    # three items linked in a cycle: estimable
+    three = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0]] * 4 + [[1, 0, 0]], dtype=np.int8)
+    three[-1] = [0, 1, 0]
+    assert cml(from_array(three), "rasch").eta.size == 3
+    # the third item is never answered worse than another by anyone: a group of its own
+    three_one_way = np.array([[1, 0, 1], [0, 1, 1]] * 5 + [[0, 0, 0]] * 3, dtype=np.int8)
+    with pytest.raises(CalibrationError, match=r'2 groups \(\{"item1", "item2"\}; \{"item3"\}\)'):
+        cml(from_array(three_one_way), "rasch")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 5), st.integers(6, 30))
+def test_cml_gives_finite_estimates_or_says_why(seed: int, items: int, persons: int) -> None:
+    rng = np.random.default_rng(seed)
+    pattern = (rng.random((persons, items)) < rng.random(items)).astype(np.int8)
+    try:
+        result = cml(from_array(pattern), "rasch")
+    except CalibrationError as exc:
+        assert str(exc).startswith("<array>: ")
+        return
+    assert np.isfinite(result.eta).all() and np.abs(result.eta).max() < 60
