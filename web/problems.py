@@ -1,7 +1,9 @@
 """The one place where errors become HTTP responses.
 
-API paths (``/api/...``) get RFC 9457 problem details (``application/problem+json``); pages get
-an HTML error page carrying the same title, detail and located problems. The exception trees
+API paths (``/api/...``) and the machine-readable credential documents (:data:`JSON_PREFIXES`)
+get RFC 9457 problem details (``application/problem+json``,
+documented in the OpenAPI schema by :data:`PROBLEM_RESPONSES`); pages get an HTML error page
+carrying the same title, detail and located problems. The exception trees
 of :mod:`item_banks`, :mod:`engine` and :mod:`web`, and Litestar's own HTTP exceptions, are
 mapped here and nowhere else.
 """
@@ -14,6 +16,7 @@ from typing import Any
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Template
 
 from engine.errors import EngineError, PolicyError, PoolError, SessionError
@@ -23,6 +26,8 @@ from web.errors import InvalidInputError, RateLimitedError, SignInRequiredError,
 log = logging.getLogger("skillgauge.web")
 
 PROBLEM_JSON = "application/problem+json"
+#: Paths whose errors are problem JSON: the API, its schema and the public credential documents.
+JSON_PREFIXES = ("/api/", "/schema", "/issuer", "/achievements/", "/status-lists/")
 
 
 class ProblemDetails(msgspec.Struct, omit_defaults=True):
@@ -35,6 +40,36 @@ class ProblemDetails(msgspec.Struct, omit_defaults=True):
     instance: str = ""
     errors: list[str] = []
     located: list[dict[str, str]] = []
+
+
+#: The problem responses every API operation can give, as the OpenAPI document shows them.
+PROBLEM_RESPONSES: dict[int, ResponseSpec] = {
+    status: ResponseSpec(
+        data_container=ProblemDetails,
+        description=description,
+        media_type=PROBLEM_JSON,
+        generate_examples=False,
+    )
+    for status, description in (
+        (400, "The request does not match the schema (located errors)"),
+        (401, "An author token is needed"),
+        (403, "Not allowed"),
+        (404, "No such object (or not yours)"),
+        (405, "Method not allowed"),
+        (409, "Not possible in the object's current state"),
+        (413, "The body is larger than this operation accepts"),
+        (415, "The body must be sent as application/json"),
+        (422, "The content is not valid (located errors)"),
+        (429, "Too many requests; see Retry-After"),
+    )
+}
+
+
+def with_problem_responses(handlers: list[Any]) -> list[Any]:
+    """Document :data:`PROBLEM_RESPONSES` on API route handlers (a handler's own win)."""
+    for handler in handlers:
+        handler.responses = {**PROBLEM_RESPONSES, **(handler.responses or {})}
+    return handlers
 
 
 def describe(exc: Exception) -> tuple[ProblemDetails, dict[str, str]]:
@@ -123,8 +158,13 @@ def describe(exc: Exception) -> tuple[ProblemDetails, dict[str, str]]:
 
 
 def wants_json(request: Request[Any, Any, Any]) -> bool:
-    """API and schema paths get problem JSON; pages get an HTML error page."""
-    return request.url.path.startswith(("/api/", "/schema"))
+    """API, schema and credential-document paths get problem JSON; pages an HTML page.
+
+    Decided by the path, so that a request no route matches (``/status-lists/x``) is
+    answered in the same format as the documents beside it.
+    """
+    path = request.url.path
+    return path.startswith(JSON_PREFIXES) or path.endswith((".json", ".jwt"))
 
 
 def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

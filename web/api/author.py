@@ -12,6 +12,7 @@ from litestar.response import Stream
 from web import authoring
 from web.errors import UnauthorizedError
 from web.pages.learner import runtime
+from web.problems import with_problem_responses
 from web.runtime import Runtime
 from web.security import bearer_token
 from web.store import assessments as assessment_store
@@ -110,13 +111,15 @@ async def export_responses(
 
 author_api = Router(
     path="/api/v1/author",
-    route_handlers=[
-        list_banks,
-        upload_bank,
-        list_assessments,
-        create_assessment,
-        assessment_overview,
-        export_responses,
-    ],
+    route_handlers=with_problem_responses(
+        [
+            list_banks,
+            upload_bank,
+            list_assessments,
+            create_assessment,
+            assessment_overview,
+            export_responses,
+        ]
+    ),
     tags=["author"],
 )

@@ -16,6 +16,7 @@ from web.credentials.awards import issuer_of
 from web.credentials.ob3 import AchievementSpec
 from web.errors import NotFoundError
 from web.pages.learner import runtime
+from web.problems import with_problem_responses
 from web.store import credentials as credential_store
 from web.webhooks import service as webhooks
 from web.webhooks.service import EndpointCreate, EndpointCreated, EndpointDetail, MessageDetail
@@ -213,17 +214,19 @@ async def redeliver(
 
 author_credentials_api = Router(
     path="/api/v1/author",
-    route_handlers=[
-        get_achievement,
-        put_achievement,
-        list_credentials,
-        revoke_credential,
-        list_webhooks,
-        create_webhook,
-        get_webhook,
-        enable_webhook,
-        get_message,
-        redeliver,
-    ],
+    route_handlers=with_problem_responses(
+        [
+            get_achievement,
+            put_achievement,
+            list_credentials,
+            revoke_credential,
+            list_webhooks,
+            create_webhook,
+            get_webhook,
+            enable_webhook,
+            get_message,
+            redeliver,
+        ]
+    ),
     tags=["author"],
 )

@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from web.credentials import service
@@ -19,9 +20,23 @@ from web.credentials.badge_image import badge_svg
 from web.credentials.verify import Report
 from web.errors import InvalidInputError, NotFoundError
 from web.pages.learner import runtime
+from web.params import StoredInt
+from web.problems import with_problem_responses
 from web.store import achievements as achievement_store
 
 JSON_LD = "application/ld+json"
+
+
+def _object(media_type: str, description: str) -> dict[int, ResponseSpec]:
+    """Document a 200 response whose body is a JSON object (the handlers send encoded bytes)."""
+    return {
+        200: ResponseSpec(
+            data_container=dict[str, Any],
+            media_type=media_type,
+            description=description,
+            generate_examples=False,
+        )
+    }
 
 
 def _json(document: Any, media_type: str = JSON_LD, **headers: str) -> Response[bytes]:
@@ -32,14 +47,18 @@ def _json(document: Any, media_type: str = JSON_LD, **headers: str) -> Response[
     )
 
 
-@get("/issuer", include_in_schema=True)
+@get("/issuer", media_type=JSON_LD, responses=_object(JSON_LD, "The issuer Profile"))
 async def issuer_profile(state: State) -> Response[bytes]:
     """The issuer Profile (Open Badges 3.0), with its public keys."""
     rt = runtime(state)
     return _json(await rt.call(lambda: issuer_of(rt).profile_document()))
 
 
-@get("/issuer/keys")
+@get(
+    "/issuer/keys",
+    media_type="application/jwk-set+json",
+    responses=_object("application/jwk-set+json", "A JWK set"),
+)
 async def issuer_keys(state: State) -> Response[bytes]:
     """Every public key ever used (a JWK set); retired keys still verify older credentials."""
     rt = runtime(state)
@@ -51,7 +70,11 @@ async def issuer_keys(state: State) -> Response[bytes]:
     return _json(await rt.call(load), "application/jwk-set+json")
 
 
-@get("/issuer/keys/{kid:str}")
+@get(
+    "/issuer/keys/{kid:str}",
+    media_type=JSON_LD,
+    responses=_object(JSON_LD, "A Multikey (Ed25519) or, as application/jwk+json, a JWK (P-256)"),
+)
 async def issuer_key(state: State, kid: FromPath[str]) -> Response[bytes]:
     """One public key: a Multikey (Ed25519, Data Integrity) or a JWK (P-256, VC-JWT)."""
     rt = runtime(state)
@@ -63,14 +86,18 @@ async def issuer_key(state: State, kid: FromPath[str]) -> Response[bytes]:
     return _json(document, JSON_LD if key.ed25519 is not None else "application/jwk+json")
 
 
-@get("/achievements/{achievement_id:str}")
+@get(
+    "/achievements/{achievement_id:str}",
+    media_type=JSON_LD,
+    responses=_object(JSON_LD, "An Achievement"),
+)
 async def achievement(state: State, achievement_id: FromPath[str]) -> Response[bytes]:
     """An Achievement (JSON-LD)."""
     rt = runtime(state)
     return _json(await rt.call(service.public_achievement, rt, achievement_id))
 
 
-@get("/achievements/{achievement_id:str}/image.svg")
+@get("/achievements/{achievement_id:str}/image.svg", media_type="image/svg+xml")
 async def achievement_image(state: State, achievement_id: FromPath[str]) -> Response[str]:
     """The drawn badge of an achievement."""
     rt = runtime(state)
@@ -89,7 +116,11 @@ async def achievement_image(state: State, achievement_id: FromPath[str]) -> Resp
     )
 
 
-@get("/credentials/{credential_id:str}/credential.json")
+@get(
+    "/credentials/{credential_id:str}/credential.json",
+    media_type=JSON_LD,
+    responses=_object(JSON_LD, "The signed credential"),
+)
 async def credential_download(state: State, credential_id: FromPath[str]) -> Response[bytes]:
     """The credential file (JSON-LD with its proof), as a download."""
     rt = runtime(state)
@@ -101,7 +132,7 @@ async def credential_download(state: State, credential_id: FromPath[str]) -> Res
     )
 
 
-@get("/credentials/{credential_id:str}/credential.jwt")
+@get("/credentials/{credential_id:str}/credential.jwt", media_type="application/vc+jwt")
 async def credential_jwt(state: State, credential_id: FromPath[str]) -> Response[str]:
     """The credential as a VC-JWT (ES256)."""
     rt = runtime(state)
@@ -116,8 +147,12 @@ async def credential_jwt(state: State, credential_id: FromPath[str]) -> Response
     )
 
 
-@get("/status-lists/{list_id:int}")
-async def status_list(state: State, list_id: FromPath[int]) -> Response[bytes]:
+@get(
+    "/status-lists/{list_id:int}",
+    media_type=JSON_LD,
+    responses=_object(JSON_LD, "A Bitstring Status List credential"),
+)
+async def status_list(state: State, list_id: StoredInt) -> Response[bytes]:
     """A Bitstring Status List credential (revocation), signed."""
     rt = runtime(state)
     document = await rt.call(service.status_list_document, rt, list_id)
@@ -160,16 +195,18 @@ async def verify_credential(
 
 credential_api = Router(
     path="/",
-    route_handlers=[
-        issuer_profile,
-        issuer_keys,
-        issuer_key,
-        achievement,
-        achievement_image,
-        credential_download,
-        credential_jwt,
-        status_list,
-        verify_credential,
-    ],
+    route_handlers=with_problem_responses(
+        [
+            issuer_profile,
+            issuer_keys,
+            issuer_key,
+            achievement,
+            achievement_image,
+            credential_download,
+            credential_jwt,
+            status_list,
+            verify_credential,
+        ]
+    ),
     tags=["credentials"],
 )

@@ -10,6 +10,7 @@ from litestar.params import FromPath, JSONBody
 
 from web import learning
 from web.pages.learner import runtime
+from web.problems import with_problem_responses
 from web.report import ReportView, build_report
 from web.views import AnswerOutcome, AnswerRequest, PracticeRequest, SessionView, StartRequest
 
@@ -98,6 +99,8 @@ async def get_report(state: State, session_id: FromPath[str]) -> ReportView:
 
 learner_api = Router(
     path="/api/v1",
-    route_handlers=[create_session, get_session, post_response, post_hint, post_reveal, get_report],
+    route_handlers=with_problem_responses(
+        [create_session, get_session, post_response, post_hint, post_reveal, get_report]
+    ),
     tags=["learner"],
 )

@@ -21,6 +21,7 @@ from item_banks.errors import AnswerError
 from web import learning
 from web.errors import NotFoundError
 from web.markdown import render
+from web.params import StoredInt
 from web.report import build_report, report_charts
 from web.runtime import Runtime
 from web.store.achievements import for_assessment
@@ -216,7 +217,7 @@ async def reveal(
 
 @get("/s/{session_id:str}/feedback/{position:int}", name="feedback")
 async def feedback(
-    state: State, session_id: FromPath[str], position: FromPath[int]
+    state: State, session_id: FromPath[str], position: StoredInt
 ) -> Template | Redirect:
     """Feedback on one stored answer, with the way on."""
     rt = runtime(state)
