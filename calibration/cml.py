@@ -440,7 +440,8 @@ def cml(
         When a code is not a category of the model (``rasch`` with a 2).
     CalibrationError
         When fewer than two items can be estimated, no person has an informative raw
-        score, the estimates do not exist (the items are not strongly connected), or the data have too many distinct sets of answered items for CML.
+        score, the estimates do not exist (the items are not strongly connected), or
+        the data have too many distinct sets of answered items for CML.
     """
     if model not in CML_MODELS:
         raise CalibrationError(f"CML is available for {' and '.join(CML_MODELS)}, not {model!r}")
