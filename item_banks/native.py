@@ -107,6 +107,14 @@ def format_for(path: str | Path) -> Format:
     )
 
 
+def _too_deep(source: str) -> Problem:
+    return Problem(
+        source=source,
+        message="nested too deeply to be a bank (lists or mappings inside one another "
+        "thousands of levels down)",
+    )
+
+
 def _parse(data: bytes, source: str, fmt: Format) -> Any:
     if fmt == "json":
         try:
@@ -115,8 +123,12 @@ def _parse(data: bytes, source: str, fmt: Format) -> Any:
             raise BankValidationError(
                 [Problem(source=source, message=f"not valid JSON: {exc}")]
             ) from None
+        except RecursionError:
+            raise BankValidationError([_too_deep(source)]) from None
     try:
         return yaml.load(data, Loader=_StrictYamlLoader)
+    except RecursionError:
+        raise BankValidationError([_too_deep(source)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
