@@ -180,3 +180,36 @@ def test_correlated_on_a_bank_without_a_matrix_runs_independent_and_says_so(
     ).json()
     assert created["scoring_model"] == "independent"
     assert created["policy"]["model"] == "correlated"  # what the author chose is kept
+
+
+def test_the_api_creates_correlated_assessments_and_warns_without_a_matrix(site: Site) -> None:
+    digest = upload(site, CORRELATED, "correlated.json")
+    body: dict[str, Any] = {
+        "title": "API joint",
+        "bank_hash": digest,
+        "policy": {
+            "model": "correlated",
+            "selection": {"method": "c_optimal", "weights": {"c3": 4.0}},
+            "stopping": {"rule": "fixed_length", "n": 6},
+        },
+    }
+    created = site.client.post("/api/v1/author/assessments", json=body, headers=site.auth())
+    assert created.status_code == 201, created.text
+    assert not any("correlation matrix" in w for w in created.json()["warnings"])
+    plain = next(
+        v["hash"]
+        for v in site.client.get("/api/v1/author/banks", headers=site.auth()).json()
+        if v["hash"] != digest
+    )
+    body["bank_hash"] = plain
+    body["policy"]["selection"] = {"method": "d_optimal"}
+    created = site.client.post("/api/v1/author/assessments", json=body, headers=site.auth())
+    assert created.status_code == 201, created.text
+    assert any("no correlation matrix" in w for w in created.json()["warnings"])
+    body["policy"]["estimator"] = {"method": "wle"}
+    refused = site.client.post("/api/v1/author/assessments", json=body, headers=site.auth())
+    assert refused.status_code == 422
+    assert any(
+        e.startswith("policy: model: a correlated session needs a Bayesian estimator")
+        for e in refused.json()["errors"]
+    )
