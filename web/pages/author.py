@@ -21,9 +21,7 @@ from web.policy_form import (
     ESTIMATORS,
     EXPOSURES,
     FEEDBACK_MODES,
-    MODELS,
     SELECTIONS,
-    WEIGHTED_SELECTIONS,
     policy_from_form,
 )
 from web.runtime import Runtime
@@ -184,8 +182,6 @@ def _bank_context(rt: Runtime, digest: FromPath[str]) -> dict[str, Any]:
         "operational": int(compiled.pool.operational.sum()),
         "correlations": _correlation_range(compiled.pool.correlation),
         "choices": {
-            "models": MODELS,
-            "weighted": WEIGHTED_SELECTIONS,
             "estimators": ESTIMATORS,
             "selections": SELECTIONS,
             "exposures": EXPOSURES,
