@@ -5,8 +5,9 @@
 ``python -m bench integrity`` the detection study of the integrity checks
 (:mod:`bench.integrity_study`) and ``python -m bench cml`` CML against R's psychotools and
 eRm (:mod:`bench.cml_bench`, needs Rscript), which ``make bench`` leaves out; ``multidim-step``,
-``multidim-length`` and ``multidim-recovery`` run one part of the correlated-competencies
-benchmarks (:mod:`bench.multidim_bench`).
+``multidim-length``, ``multidim-recovery`` (``multidim-recovery-40``: its first, 40-item
+CAT design) and ``multidim-mirt`` run one part of the correlated-competencies benchmarks
+(:mod:`bench.multidim_bench`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def main(argv: list[str]) -> None:
     if "integrity" in groups:
         integrity_study.main()
         integrity_study.drift_study()
-    parts = {"step", "length", "recovery"} if "multidim" in groups else set()
+    parts = {"step", "length", "recovery", "mirt"} if "multidim" in groups else set()
     parts |= {g.removeprefix("multidim-") for g in groups if g.startswith("multidim-")}
     if parts:
         multidim_bench.main(parts)

@@ -1,7 +1,7 @@
 """Correlated competencies: the multidimensional CAT and calibration, side by side.
 
-``python -m bench multidim`` runs all three; ``multidim-step``, ``multidim-length`` and
-``multidim-recovery`` run one each.
+``python -m bench multidim`` runs all four parts; ``multidim-step``, ``multidim-length``,
+``multidim-recovery`` and ``multidim-mirt`` run one each.
 
 1. CAT step (select + update + SE), 4 competencies, 1000-item 2PL bank, 20 items given:
    the independent step (max information, EAP per competency), the correlated step
@@ -13,8 +13,13 @@
    to it.
 3. Recovery: 20,000 persons x 200 items on 4 competencies with correlation 0.6, complete
    data and data from the correlated CAT (eligibility at the bank's average rate); time,
-   correlation errors and item RMSE, against Python mirt 1.2's confirmatory fit on the same
-   data where it finishes within its budget.
+   correlation errors and item RMSE. The CAT data come from the length study's design
+   (part 2: maximum information at the joint estimates, content targets, every competency
+   to SE <= 0.3) capped at :data:`CAT_LENGTH` items, about the length study's mean test
+   length (``multidim-recovery``), or from the first design, D-optimal with 40 items each
+   (``multidim-recovery-40``).
+4. Python mirt 1.2's confirmatory fit on the complete data of part 3 (two EM iterations,
+   timed) and on a small data set both fit to convergence (``multidim-mirt``).
 """
 
 from __future__ import annotations
@@ -37,12 +42,16 @@ from engine.policy import decode_policy
 from engine.pool import ItemPool, compile_pool
 from engine.session import Session, SessionState
 from engine.simulation import run
+from engine.stopping import length_bound
 from engine.synthetic import synthetic_bank
 
 K = 4
 RHO = 0.6
 #: Budget for Python mirt's confirmatory fit (seconds of wall time, per data set).
 MIRT_BUDGET = 1800.0
+#: Cap of the recovery's CAT (the length study's design): about its mean test length at
+#: correlation 0.6 (79-95 items), 40 % of the 200-item bank.
+CAT_LENGTH = 80
 
 
 def equicorrelation(k: int, rho: float) -> np.ndarray:
@@ -193,11 +202,9 @@ def information_bound(rho: float, se: float = 0.3) -> tuple[float, float]:
     return independent, hi
 
 
-def test_length(
-    n: int = 500, rho_values: tuple[float, ...] = (RHO, 0.0, 0.8)
-) -> list[dict[str, Any]]:
-    """Items to SE <= 0.3 on every competency, correlated vs independent, same simulees."""
-    stopping: dict[str, Any] = {
+def se_stopping(max_items: int) -> dict[str, Any]:
+    """The length study's stopping rule: every competency to SE <= 0.3, or ``max_items``."""
+    return {
         "rule": "all",
         "rules": [
             {"rule": "min_items", "n": 4},
@@ -205,11 +212,18 @@ def test_length(
                 "rule": "any",
                 "rules": [
                     {"rule": "standard_error", "max_se": 0.3},
-                    {"rule": "max_items", "n": 200},
+                    {"rule": "max_items", "n": max_items},
                 ],
             },
         ],
     }
+
+
+def test_length(
+    n: int = 500, rho_values: tuple[float, ...] = (RHO, 0.0, 0.8)
+) -> list[dict[str, Any]]:
+    """Items to SE <= 0.3 on every competency, correlated vs independent, same simulees."""
+    stopping = se_stopping(200)
     designs: list[tuple[str, dict[str, Any]]] = [
         ("independent, max info, targets", {"model": "independent"}),
         ("correlated, max info, targets", {"model": "correlated"}),
@@ -377,36 +391,66 @@ def versus_mirt(n: int = 2000, n_items: int = 40, quadpts: int = 7) -> dict[str,
     return {"ours_seconds": seconds, "mirt_seconds": mirt_seconds, "ratio": mirt_seconds / seconds}
 
 
-def recovery(
-    n: int = 20_000, n_items: int = 200, *, with_mirt: bool = True
-) -> list[dict[str, Any]]:
-    """Recovery of items and correlations from complete and from CAT data."""
-    bank = synthetic_bank(n_items, "2pl", K, seed=11, correlation=RHO)
-    pool = compile_pool(bank)
-    a, b = pool.dichotomous.a, pool.dichotomous.b
-    dim = pool.competency
-    ids = list(pool.item_ids)
+def _recovery_data(
+    n: int, n_items: int
+) -> tuple[ItemPool, np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray]:
+    """The recovery's bank, true abilities and complete data (the same in every part)."""
+    pool = compile_pool(synthetic_bank(n_items, "2pl", K, seed=11, correlation=RHO))
+    a, b, dim, ids = pool.dichotomous.a, pool.dichotomous.b, pool.competency, list(pool.item_ids)
     truth = abilities(n, RHO, seed=3)
-    sample = np.corrcoef(truth.T)
-    off = ~np.eye(K, dtype=bool)
     rng = np.random.default_rng(5)
     x_complete = np.empty((n, n_items), dtype=np.int8)
     for k in range(K):
         cols = np.flatnonzero(dim == k)
         x_complete[:, cols] = simulate_responses(pool, truth[:, k], rng, items=cols)
-    length = 40
-    cat_policy = decode_policy(
-        {
-            "model": "correlated",
+    return pool, a, b, dim, ids, truth, x_complete
+
+
+def recovery_cat_policy(n_items: int, cat_length: int | None) -> tuple[str, dict[str, Any]]:
+    """The recovery's CAT: the length study's design capped at ``cat_length`` items.
+
+    ``None`` is the first design: D-optimal, no content targets, 40 items each. Either runs
+    item eligibility at the bank's average exposure rate (test length / bank size), which
+    spreads the responses over the whole bank.
+    """
+    if cat_length is None:
+        length = 40
+        label = f"correlated CAT, D-optimal, {length} items each"
+        extra: dict[str, Any] = {
             "selection": {"method": "d_optimal"},
             "content": {"balance": "none"},
-            "exposure": {"method": "eligibility", "r_max": length / n_items},
             "stopping": {"rule": "fixed_length", "n": length},
         }
-    )
+    else:
+        length = cat_length
+        label = (
+            "correlated CAT, the length study's design (max info, content targets, every "
+            f"competency to SE <= 0.3) capped at {length} items"
+        )
+        extra = {"stopping": se_stopping(length)}
+    policy = {
+        "model": "correlated",
+        "exposure": {"method": "eligibility", "r_max": length / n_items},
+        **extra,
+    }
+    return label, policy
+
+
+def recovery(
+    n: int = 20_000, n_items: int = 200, *, cat_length: int | None = CAT_LENGTH
+) -> list[dict[str, Any]]:
+    """Recovery of items and correlations from complete and from CAT data (module notes)."""
+    pool, a, b, dim, ids, truth, x_complete = _recovery_data(n, n_items)
+    sample = np.corrcoef(truth.T)
+    off = ~np.eye(K, dtype=bool)
+    label, raw_policy = recovery_cat_policy(n_items, cat_length)
+    session = Session(pool, decode_policy(raw_policy))
     began = time.perf_counter()
-    x_cat = simulate_adaptive(Session(pool, cat_policy), truth, seed=9)
+    x_cat = simulate_adaptive(session, truth, seed=9)
     cat_seconds = time.perf_counter() - began
+    lengths = (x_cat >= 0).sum(axis=1)
+    per_item = (x_cat >= 0).sum(axis=0)
+    cap = length_bound(session.policy.stopping)
     rows = []
     print(
         f"\nRecovery, {n:,} x {n_items} items on {K} competencies, correlation {RHO} "
@@ -414,17 +458,20 @@ def recovery(
         f"{sample[off].min():.3f}-{sample[off].max():.3f}):"
     )
     print(
-        f"  CAT data: correlated CAT, D-optimal, {length} items each, eligibility "
-        f"r_max = {length / n_items:.2f} ({cat_seconds:.0f} s to simulate); responses per item "
-        f"{int((x_cat >= 0).sum(axis=0).min())}-{int((x_cat >= 0).sum(axis=0).max())}"
+        f"  CAT data: {label}, eligibility r_max = {raw_policy['exposure']['r_max']:.2f} "
+        f"({cat_seconds:.0f} s to simulate, {1e6 * cat_seconds / lengths.sum():.0f} us per "
+        f"item given); items per person mean {lengths.mean():.1f} (min {lengths.min()}, max "
+        f"{lengths.max()}), {100 * np.mean(lengths < (cap or n_items)):.1f} % stopped before "
+        f"the cap; responses per item {int(per_item.min())}-{int(per_item.max())} "
+        f"(mean {per_item.mean():.0f})"
     )
-    for label, x in (("complete", x_complete), ("CAT", x_cat)):
+    for data, x in (("complete", x_complete), ("CAT", x_cat)):
         result, start_s, total_s = _ours_fit(x, ids, dim)
         corr_err = np.abs(result.correlation - RHO)[off].max()
         corr_err_sample = np.abs(result.correlation - sample)[off].max()
         rmse_a, rmse_d = _rmse(result.scales, a, b, dim, ids)
         row = {
-            "data": label,
+            "data": data,
             "seconds": total_s,
             "start_seconds": start_s,
             "em_steps": result.em_steps,
@@ -434,32 +481,40 @@ def recovery(
             "rmse_d": rmse_d,
             "se_corr": float(np.mean(result.correlation_se[off])),
         }
+        verdict = "met" if max(rmse_a, rmse_d) <= 0.05 else "NOT met"
         print(
-            f"  ours, {label:<8}: {total_s:7.1f} s ({start_s:.1f} s of it the per-competency "
+            f"  ours, {data:<8}: {total_s:7.1f} s ({start_s:.1f} s of it the per-competency "
             f"start), {result.em_steps} QMC-EM steps; max |r - 0.6| {corr_err:.3f} (vs sample "
             f"{corr_err_sample:.3f}, mean SE {row['se_corr']:.3f}); RMSE a {rmse_a:.3f}, "
-            f"d {rmse_d:.3f}"
+            f"d {rmse_d:.3f} (goal <= 0.05: {verdict})"
         )
-        if with_mirt and label == "complete":
-            _, _, per_iteration = _mirt_fit(x, dim, quadpts=7, max_iter=2)
-            print(
-                f"  Python mirt 1.2, {label}: 2 EM iterations on 7^4 quadrature points took "
-                f"{per_iteration:.0f} s ({per_iteration / 2:.0f} s each); its fit of the small "
-                "data set below converges in about 30, so a full fit would take about "
-                f"{15 * per_iteration / 60:.0f} min, {15 * per_iteration / total_s:.0f}x ours "
-                "(projected, not measured)"
-            )
-            row["mirt_seconds_per_iteration"] = per_iteration / 2
         rows.append(row)
     return rows
 
 
+def mirt_on_recovery(n: int = 20_000, n_items: int = 200) -> float:
+    """Seconds per EM iteration of Python mirt's fit of the recovery's complete data."""
+    _, _, _, dim, _, _, x_complete = _recovery_data(n, n_items)
+    _, _, seconds = _mirt_fit(x_complete, dim, quadpts=7, max_iter=2)
+    print(
+        f"\nPython mirt 1.2 on the recovery's complete data ({n:,} x {n_items}): 2 EM "
+        f"iterations on 7^4 quadrature points took {seconds:.0f} s ({seconds / 2:.0f} s each); "
+        "its fit of the small data set below converges in about 30, so a full fit would take "
+        f"about {15 * seconds / 60:.0f} min (projected, not measured)"
+    )
+    return seconds / 2
+
+
 def main(parts: set[str]) -> None:
-    """Run the named parts (``step``, ``length``, ``recovery``)."""
+    """Run the named parts (``step``, ``length``, ``recovery``, ``recovery-40``, ``mirt``)."""
     if "step" in parts:
         cat_step()
     if "length" in parts:
         test_length()
     if "recovery" in parts:
         recovery()
+    if "recovery-40" in parts:
+        recovery(cat_length=None)
+    if "mirt" in parts:
+        mirt_on_recovery()
         versus_mirt()

@@ -81,9 +81,23 @@ def _percent(share: float) -> str:
     return f"{100 * share:.0f}%"
 
 
-def batch_stand_in(policy: Policy, selection_methods: tuple[str, ...]) -> tuple[Policy, str]:
-    """The nearest policy the batch simulator runs, and what was replaced (empty: nothing)."""
+def batch_stand_in(
+    policy: Policy, selection_methods: tuple[str, ...], *, correlated: bool = False
+) -> tuple[Policy, str]:
+    """The nearest policy the batch simulator runs, and what was replaced (empty: nothing).
+
+    ``correlated`` says the session scores jointly (the policy asks for it and the bank has
+    a correlation matrix): the batch runs the independent model instead, which needs at
+    least as many questions for the same precision, so the forecast's length is an upper
+    estimate and its precision a lower one.
+    """
     replaced = []
+    model = policy.model
+    if correlated:
+        replaced.append(
+            "the independent model for the correlated one (an upper estimate of length)"
+        )
+        model = "independent"
     estimator, selection, content = policy.estimator, policy.selection, policy.content
     if estimator.method != "eap":
         replaced.append(f"EAP for {estimator.method.upper()}")
@@ -99,7 +113,7 @@ def batch_stand_in(policy: Policy, selection_methods: tuple[str, ...]) -> tuple[
     if not replaced:
         return policy, ""
     stand_in = msgspec.structs.replace(
-        policy, estimator=estimator, selection=selection, content=content
+        policy, model=model, estimator=estimator, selection=selection, content=content
     )
     return stand_in, "simulated with " + ", ".join(replaced)
 
@@ -127,7 +141,9 @@ def forecast(
     try:
         check_batch_policy(engine)
     except PolicyError:
-        stand_in, approximation = batch_stand_in(policy, engine.selector.ROW_METHODS)
+        stand_in, approximation = batch_stand_in(
+            policy, engine.selector.ROW_METHODS, correlated=engine.model == "correlated"
+        )
         engine = Session(pool, stand_in)
     rng = np.random.default_rng(seed)
     prior = policy.estimator.prior
@@ -154,6 +170,13 @@ def forecast(
             f"(± {points:.0f} points, SE {target:g}) before {limit}; the others run to "
             "the maximum, so learners are promised an early stop they will not get. "
             "Relax the target, allow more questions, or add items that measure this well."
+        )
+    if policy.model == "correlated" and pool.correlation is None:
+        warnings.append(
+            "The policy asks for the correlated model, but this bank version has no "
+            "correlation matrix between its skills, so every session is scored independent "
+            "(each skill from its own questions). Calibrate the bank with --correlated to "
+            "estimate the matrix, or choose the independent model."
         )
     if same >= SAME_START and started.size > 1:
         warnings.append(

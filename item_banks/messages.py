@@ -122,6 +122,56 @@ def _rewrite(what: str, got: Any, found: bool) -> str:
     return what[:1].lower() + what[1:]
 
 
+_BOUND = re.compile(r"Expected `\w+` (>=|>|<=|<) (\S+)$")
+_WRONG_TYPE = re.compile(r"Expected `\w+`, got `(\w+)`$")
+_MSGSPEC_TYPES = {
+    str: "str",
+    int: "int",
+    float: "float",
+    bool: "bool",
+    dict: "object",
+    list: "array",
+}
+
+
+def _fails(what: str, value: Any) -> bool:
+    """Whether ``value`` is one that the msgspec error ``what`` describes."""
+    bound = _BOUND.match(what)
+    if bound:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        limit = float(bound.group(2))
+        ok = {
+            ">=": value >= limit,
+            ">": value > limit,
+            "<=": value <= limit,
+            "<": value < limit,
+        }[bound.group(1)]
+        return not ok
+    wrong = _WRONG_TYPE.match(what)
+    if wrong:
+        got = "null" if value is None else _MSGSPEC_TYPES.get(type(value), "")
+        return got == wrong.group(1)
+    return False
+
+
+def _mapping_key(path: str, what: str, raw: Any) -> str:
+    """Resolve msgspec's ``[...]`` (a mapping's value, key not named) to the offending key.
+
+    The first key whose value the error describes replaces it; unresolved, it is dropped
+    (the error is then located at the mapping).
+    """
+    head, _, tail = path.partition("[...]")
+    found, mapping = lookup(raw, split_path(head))
+    if found and isinstance(mapping, dict):
+        for key, value in mapping.items():
+            if isinstance(key, str) and _PATH_PART.fullmatch(f".{key}"):
+                inner_found, inner = lookup(value, split_path(tail))
+                if inner_found and _fails(what, inner):
+                    return f"{head}.{key}{tail}"
+    return head + tail
+
+
 def explain(error_text: str, raw: Any) -> tuple[list[str | int], str]:
     """Explain one msgspec validation error.
 
@@ -139,7 +189,10 @@ def explain(error_text: str, raw: Any) -> tuple[list[str | int], str]:
     """
     m = _AT.match(error_text)
     what = m.group("what") if m else error_text
-    parts = split_path((m.group("path") or "") if m else "")
+    path = (m.group("path") or "") if m else ""
+    while "[...]" in path:
+        path = _mapping_key(path, what, raw)
+    parts = split_path(path)
     missing = re.match(r"Object (?:missing required|contains unknown) field `(\w+)`$", what)
     if missing:
         parts = [*parts, missing.group(1)]

@@ -10,9 +10,10 @@ import msgspec
 from msgspec import Meta
 
 from engine.errors import PolicyError
-from engine.policy import Policy, check_policy
+from engine.policy import LatentModel, Policy, check_policy
 from engine.policy_forecast import PolicyForecast
 from engine.pool import compile_pool
+from engine.session import SCORING_MODELS
 from engine.stopping import length_bound
 from item_banks.errors import BankValidationError, Problem
 from item_banks.formats.registry import read_bytes
@@ -81,12 +82,18 @@ class AssessmentOverview(msgspec.Struct, frozen=True, kw_only=True):
     """An assessment with its sessions, per-item statistics and its policy's forecast.
 
     Sessions are listed by pseudonymous ``person_id`` (never by their key).
+    ``scoring_model`` is the model that scores its sessions (``correlated`` only when the
+    policy asks for it and the bank version carries a correlation matrix; the policy's own
+    choice is ``policy.model``).
     """
 
     assessment: AssessmentSummary
     sessions: list[stats_store.SessionSummary]
     items: list[stats_store.ItemStatistics]
     forecast: PolicyForecast
+    policy: Policy
+    scoring_model: LatentModel = "independent"
+    scoring_model_text: str = SCORING_MODELS["independent"]
 
 
 TOKEN_REFUSALS = {
@@ -228,7 +235,15 @@ def overview(rt: Runtime, author: Author, assessment_id: str) -> AssessmentOverv
     with rt.db.read() as conn:
         compiled = rt.compiled(conn, record.bank_hash)
         competency_of = {item.id: item.competency for item in compiled.bank.items}
+        model: LatentModel = (
+            "correlated"
+            if record.policy.model == "correlated" and compiled.pool.correlation is not None
+            else "independent"
+        )
         return AssessmentOverview(
+            policy=record.policy,
+            scoring_model=model,
+            scoring_model_text=SCORING_MODELS[model],
             forecast=rt.forecast(compiled, record.policy),
             assessment=summary(rt, record),
             sessions=stats_store.list_sessions(

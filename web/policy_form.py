@@ -1,8 +1,14 @@
 """The author's "new assessment" form, turned into an :class:`~engine.policy.Policy`.
 
-The form covers the common choices (estimator, selection, exposure, content balance, a
-stopping rule, pass marks, feedback mode, time limit). Anything else can be written as a TOML
-policy in the form's "advanced" box, which then replaces the simple fields.
+The form covers the common choices (scoring model, estimator, selection, exposure, content
+balance, a stopping rule, pass marks, competency weights, feedback mode, time limit).
+Anything else can be written as a TOML policy in the form's "advanced" box, which then
+replaces the simple fields.
+
+The scoring model is ``independent`` (each competency from its own answers) or
+``correlated`` (all jointly, with the bank's correlation matrix; :mod:`engine.multidim`).
+Competency weights (``weight_ID``) are the weights of the A-, C- and T-optimal selection
+criteria; they are refused with any other selection rule rather than silently ignored.
 
 The form speaks the reported scale (:mod:`engine.standing`): the precision target is in
 points (``precision``: "± 40 points" is SE 0.4) and pass marks are scores (``pass_mark_ID``:
@@ -47,7 +53,15 @@ SELECTIONS = (
     "min_posterior_variance",
     "a_stratified",
     "random",
+    "d_optimal",
+    "a_optimal",
+    "c_optimal",
+    "t_optimal",
+    "e_optimal",
 )
+#: The selection rules that read the competency weights.
+WEIGHTED_SELECTIONS = ("a_optimal", "c_optimal", "t_optimal")
+MODELS = ("independent", "correlated")
 EXPOSURES = ("none", "randomesque", "sympson_hetter", "eligibility")
 BALANCES = ("targets", "none", "shadow_test")
 STOPS = ("precision", "fixed", "classification")
@@ -79,6 +93,28 @@ def _choice(
     return value
 
 
+def _weights(
+    form: Mapping[str, Any], competency_ids: list[str], selection: str, problems: list[str]
+) -> dict[str, float]:
+    """The competency weights given (``weight_ID``), each in (0, 100]; empty means 1."""
+    weights: dict[str, float] = {}
+    for cid in competency_ids:
+        key = f"weight_{cid}"
+        value = _number(form, key, problems)
+        if value is None:
+            continue
+        if not 0 < value <= 100:
+            problems.append(f"{key}: must be above 0 and at most 100, got {value:g}")
+        elif selection not in WEIGHTED_SELECTIONS:
+            problems.append(
+                f"{key}: competency weights apply only to the {', '.join(WEIGHTED_SELECTIONS)} "
+                f"item selection, not {selection}; leave it empty or choose one of those"
+            )
+        else:
+            weights[cid] = value
+    return weights
+
+
 def policy_from_form(form: Mapping[str, Any], competency_ids: list[str]) -> Policy:
     """Build a policy from the form fields (or its advanced TOML box).
 
@@ -103,6 +139,7 @@ def policy_from_form(form: Mapping[str, Any], competency_ids: list[str]) -> Poli
             ) from None
 
     problems: list[str] = []
+    model = _choice(form, "model", MODELS, problems)
     estimator = _choice(form, "estimator", ESTIMATORS, problems)
     selection = _choice(form, "selection", SELECTIONS, problems)
     exposure = _choice(form, "exposure", EXPOSURES, problems)
@@ -134,6 +171,7 @@ def policy_from_form(form: Mapping[str, Any], competency_ids: list[str]) -> Poli
                 )
             else:
                 cuts[cid] = (value - SCALE_CENTRE) / SCALE_UNIT
+    weights = _weights(form, competency_ids, selection, problems)
     rule: StoppingRule
     if stop == "fixed":
         if fixed is None:
@@ -152,8 +190,9 @@ def policy_from_form(form: Mapping[str, Any], competency_ids: list[str]) -> Poli
     if problems:
         raise InvalidInputError("some fields are not valid", problems)
     return Policy(
+        model=model,  # type: ignore[arg-type]
         estimator=EstimatorConfig(method=estimator),  # type: ignore[arg-type]
-        selection=SelectionConfig(method=selection),  # type: ignore[arg-type]
+        selection=SelectionConfig(method=selection, weights=weights),  # type: ignore[arg-type]
         exposure=ExposureConfig(method=exposure),  # type: ignore[arg-type]
         content=ContentConfig(balance=balance),  # type: ignore[arg-type]
         stopping=rule,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import msgspec
@@ -178,3 +179,78 @@ def test_joint_criteria_run_for_independent_banks_too() -> None:
     state = run(session, np.array([0.0, 0.0, 0.0, 0.0]))
     counts = np.bincount(PLAIN.competency[list(state.items)], minlength=4)
     assert counts.min() >= 2  # D-optimality spreads the items over the least-known competencies
+
+
+def _answer_all(session: Session, category: int, seed: int = 5) -> list[SessionState]:
+    """Every pending item answered ``category``; the states after each answer."""
+    states = []
+    state = session.start(seed)
+    while not state.finished:
+        state = session.next_item(state)
+        if state.finished or state.pending is None:
+            break
+        state = session.record(state, state.pending, category)
+        states.append(state)
+    return states
+
+
+@pytest.mark.parametrize("estimator", ["eap", "map"])
+@pytest.mark.parametrize("selection", ["max_info", "d_optimal", "e_optimal"])
+@pytest.mark.parametrize("category", [0, 1])
+def test_all_right_and_all_wrong_through_the_correlated_cat(
+    estimator: str, selection: str, category: int
+) -> None:
+    """No finite ML estimate exists; the prior keeps every step finite, ordered and shrinking."""
+    session = Session(
+        CORRELATED,
+        policy(
+            estimator={"method": estimator},
+            selection={"method": selection},
+            stopping={"rule": "fixed_length", "n": 24},
+        ),
+    )
+    states = _answer_all(session, category)
+    last = states[-1]
+    assert last.finished and len(last.items) == 24 == len(set(last.items))
+    direction = 1.0 if category else -1.0
+    for before, after in itertools.pairwise(states):
+        assert np.isfinite(after.theta).all() and np.isfinite(after.se).all()
+        # Each further right (wrong) answer moves every competency up (down) or keeps it.
+        assert (direction * (np.array(after.theta) - np.array(before.theta)) >= -1e-6).all()
+    assert (direction * np.array(last.theta) > 1.0).all()
+    assert (np.abs(last.theta) < 4.0).all()  # inside the estimator's bounds
+    assert (np.array(last.se) < 1.0).all()
+    result = session.result(last)
+    assert result.model == "correlated"
+    for c in result.competencies:
+        assert c.confidence is None or c.confidence < 1.0
+
+
+def test_a_competency_with_one_item_through_the_correlated_cat() -> None:
+    """Its single item is given once; the other competencies' answers still inform it."""
+    bank = synthetic_bank(41, "2pl", 2, seed=5, correlation=0.7)
+    moved = tuple(
+        msgspec.structs.replace(item, competency="c1")
+        if item.competency == "c2" and item.id != "s02"
+        else item
+        for item in bank.items
+    )
+    pool = compile_pool(msgspec.structs.replace(bank, items=moved))
+    assert int((pool.competency == 1).sum()) == 1 and pool.correlation is not None
+    for selection in ("max_info", "d_optimal"):
+        session = Session(
+            pool,
+            policy(selection={"method": selection}, stopping={"rule": "fixed_length", "n": 12}),
+        )
+        last = _answer_all(session, 1)[-1]
+        assert len(last.items) == 12 == len(set(last.items))
+        assert sum(int(pool.competency[i]) == 1 for i in last.items) <= 1
+        # One item at most, yet c2 is measured better than its own item alone could through
+        # the correlation 0.7 with c1's eleven right answers.
+        alone = Session(
+            pool,
+            policy(model="independent", stopping={"rule": "fixed_length", "n": pool.n_items}),
+        )
+        only = _answer_all(alone, 1)[-1]  # the whole bank, c2's single item included
+        assert last.se[1] < only.se[1]
+        assert last.theta[1] > 0.3 and np.isfinite(last.theta).all()

@@ -242,6 +242,27 @@ rules = [
         decode_policy({"selection": {"colour": "red"}})
 
 
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ({"c1": 1.0, "c2": -1.0}, "selection.weights.c2: must be > 0, got -1.0"),
+        ({"c1": 500.0}, "selection.weights.c1: must be <= 100, got 500.0"),
+        ({"c1": 2.0, "c3": "high"}, "selection.weights.c3: must be a number, got 'high'"),
+        ({"c1": 0.0, "c2": -3.0}, "selection.weights.c1: must be > 0, got 0.0"),
+    ],
+)
+def test_a_bad_mapping_value_is_located_at_its_key(
+    weights: dict[str, object], message: str
+) -> None:
+    """msgspec names a mapping's bad value ``[...]``; the message names the key."""
+    with pytest.raises(PolicyError) as info:
+        decode_policy({"selection": {"method": "a_optimal", "weights": weights}})
+    assert info.value.problems == [message]
+    with pytest.raises(PolicyError) as info:
+        decode_policy({"cut_scores": {"c1": 0.5, "c9": 7.0}})
+    assert info.value.problems == ["cut_scores.c9: must be <= 6, got 7.0"]
+
+
 def test_policy_round_trips_through_json() -> None:
     policy = P(stopping=AnyOf(rules=(Classification(method="sprt"), MaxItems(n=30))))
     again = msgspec.json.decode(msgspec.json.encode(policy), type=P)

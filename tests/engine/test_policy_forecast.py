@@ -8,12 +8,13 @@ batch does not run).
 
 from __future__ import annotations
 
+import msgspec
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.policy import ContentConfig, EstimatorConfig, ExposureConfig, Policy
+from engine.policy import ContentConfig, EstimatorConfig, ExposureConfig, Policy, SelectionConfig
 from engine.policy_forecast import LOW_SHARE, forecast, se_target
 from engine.pool import compile_pool
 from engine.session import Session
@@ -127,3 +128,33 @@ def test_tiny_simulations_work(simulees: int) -> None:
     assert f.simulees == simulees
     # One learner says nothing about exposure; two without exposure control start alike.
     assert any("same question" in w for w in f.warnings) == (simulees > 1)
+
+
+def test_correlated_policies_are_forecast_with_the_independent_model() -> None:
+    """The batch cannot score jointly: the forecast says so; nothing is refused or lost."""
+    correlated = compile_pool(synthetic_bank(80, "2pl", 2, seed=3, correlation=0.6))
+    policy = Policy(
+        model="correlated", stopping=AnyOf(rules=(StandardErrorRule(max_se=0.4), MaxItems(n=30)))
+    )
+    f = forecast(correlated, policy, simulees=40)
+    assert f.approximation.startswith("simulated with the independent model for the correlated")
+    independent = forecast(
+        correlated, msgspec.structs.replace(policy, model="independent"), simulees=40
+    )
+    assert independent.approximation == ""
+    assert f.mean_length == independent.mean_length  # the same simulation
+    assert not any("no correlation matrix" in w for w in f.warnings)
+    # D-optimality is replaced too, and both replacements are named.
+    d_optimal = msgspec.structs.replace(policy, selection=SelectionConfig(method="d_optimal"))
+    both = forecast(correlated, d_optimal, simulees=40).approximation
+    assert "independent model" in both and "maximum information for d_optimal" in both
+
+
+def test_a_correlated_policy_on_a_bank_without_a_matrix_is_warned() -> None:
+    policy = Policy(model="correlated", stopping=FixedLength(n=5))
+    f = forecast(POOL, policy, simulees=20)
+    assert POOL.correlation is None
+    assert f.approximation == ""  # it runs independent, which the batch runs exactly
+    assert any("no correlation matrix" in w and "scored independent" in w for w in f.warnings)
+    plain = forecast(POOL, Policy(stopping=FixedLength(n=5)), simulees=20)
+    assert not any("correlation matrix" in w for w in plain.warnings)

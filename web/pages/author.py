@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import numpy as np
 from litestar import Request, Router, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency, Provide
@@ -161,6 +162,14 @@ async def upload(
     return Redirect(path=f"/author/banks/{uploaded.hash}", status_code=303)
 
 
+def _correlation_range(matrix: Any) -> tuple[float, float] | None:
+    """The lowest and highest correlation between two competencies (None: no matrix)."""
+    if matrix is None:
+        return None
+    off = matrix[~np.eye(matrix.shape[0], dtype=bool)]
+    return float(off.min()), float(off.max())
+
+
 def _bank_context(rt: Runtime, digest: FromPath[str]) -> dict[str, Any]:
     with rt.db.read() as conn:
         version = bank_store.get_version(conn, digest)
@@ -171,6 +180,7 @@ def _bank_context(rt: Runtime, digest: FromPath[str]) -> dict[str, Any]:
         "version": version,
         "bank": compiled.bank,
         "operational": int(compiled.pool.operational.sum()),
+        "correlations": _correlation_range(compiled.pool.correlation),
         "choices": {
             "estimators": ESTIMATORS,
             "selections": SELECTIONS,
