@@ -7,7 +7,8 @@
 eRm (:mod:`bench.cml_bench`, needs Rscript), which ``make bench`` leaves out; ``multidim-step``,
 ``multidim-length``, ``multidim-recovery`` (``multidim-recovery-40``: its first, 40-item
 CAT design) and ``multidim-mirt`` run one part of the correlated-competencies benchmarks
-(:mod:`bench.multidim_bench`).
+(:mod:`bench.multidim_bench`); ``python -m bench soak`` the soak with faults on PostgreSQL
+(:mod:`bench.soak`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bench import (
     engine_bench,
     integrity_study,
     multidim_bench,
+    soak,
     web_load,
 )
 
@@ -33,6 +35,8 @@ from bench import (
 def main(argv: list[str]) -> None:
     """Run the benchmark groups and print one summary table."""
     groups = set(argv) or {"engine", "calibration", "web", "multidim"}
+    if "soak" in groups:
+        soak.main()
     if "cat-design" in groups:
         cat_design.main()
     if "integrity" in groups:

@@ -22,7 +22,7 @@ from engine.policy_forecast import PolicyForecast, forecast
 from engine.pool import ItemPool, compile_pool
 from engine.session import Session
 from item_banks.model import Bank, Item, Misconception
-from web.db.connection import Database
+from web.db.connection import POSTGRES_THREADS, Database
 from web.errors import NotFoundError
 from web.settings import Settings
 from web.store.assessments import AssessmentRecord, get_assessment
@@ -72,7 +72,7 @@ class Runtime:
         if self.db.is_sqlite:
             return function(*args)
         if self._limiter is None:
-            self._limiter = CapacityLimiter(16)
+            self._limiter = CapacityLimiter(POSTGRES_THREADS)
         return await to_thread.run_sync(function, *args, limiter=self._limiter)
 
     def compiled(self, conn: Connection, digest: str) -> CompiledBank:

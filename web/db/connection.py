@@ -43,6 +43,11 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+#: Threads that run PostgreSQL work per process (:meth:`web.runtime.Runtime.call`); the pool
+#: holds as many connections, so a request never waits for a connection another thread keeps.
+POSTGRES_THREADS = 16
+
+
 class Database:
     """An SQLAlchemy engine with the project's transaction discipline."""
 
@@ -69,7 +74,15 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
-            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            # One pooled connection per storage thread (see POSTGRES_THREADS), and as many
+            # again for nested uses and the delivery worker; never more than that per process.
+            self.engine = create_engine(
+                url,
+                pool_size=POSTGRES_THREADS,
+                max_overflow=POSTGRES_THREADS,
+                pool_timeout=30,
+                pool_pre_ping=True,
+            )
 
     @property
     def is_sqlite(self) -> bool:
@@ -111,11 +124,19 @@ class Database:
     def _connection(self, *, write: bool) -> Iterator[Connection]:
         """Yield the kept connection of this thread (or a pooled one if it is busy).
 
-        Checking a connection out of the pool and back in costs about as much as a short
+        On SQLite, checking a connection out of the pool and back in costs about as much as a short
         transaction; each thread therefore keeps one connection for reads and one for writes
         (marked for ``BEGIN IMMEDIATE`` on SQLite) and reuses them. A nested use on the same
         thread gets a pooled connection instead.
         """
+        if not self.is_sqlite:
+            # PostgreSQL: a pooled connection per transaction. Keeping one reader and one
+            # writer per thread (as on SQLite) held two connections per storage thread and
+            # ran the pool dry under load (QueuePool timeouts answered as 500s).
+            with self.engine.connect() as conn:
+                conn.execution_options(**{_WRITE: write})
+                yield conn
+            return
         slot = "writer" if write else "reader"
         kept: Connection | None = getattr(self._local, slot, None)
         if kept is not None and not (kept.closed or kept.invalidated) and not kept.in_transaction():
