@@ -29,9 +29,10 @@ browser:
 run: install
 	$(BIN)/skillgauge serve --demo
 
-## Lint, format check, type check, then the whole test suite (browser and PostgreSQL included).
+## Lint, format check, type check, then the whole test suite (browser and PostgreSQL included),
+## one pytest worker per core (pytest-xdist; a test file stays on one worker).
 test: install browser lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .
