@@ -27,6 +27,7 @@ from web.db.migrate import migrate
 from web.logs import install as install_log_redaction
 from web.pages.author import author_router
 from web.pages.author_credentials import author_credentials_router
+from web.pages.author_integrity import author_integrity_router
 from web.pages.credentials import credential_pages
 from web.pages.learner import learner_router
 from web.problems import handle
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             credential_api,
             credential_pages,
             author_credentials_router,
+            author_integrity_router,
             author_credentials_api,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),
             favicon,

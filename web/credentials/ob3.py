@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -268,11 +269,15 @@ def _result(achievement_url: str, c: CompetencyResult) -> dict[str, Any]:
     return out
 
 
-def evidence_narrative(result: SessionResult, names: dict[str, str]) -> str:
+def evidence_narrative(
+    result: SessionResult, names: dict[str, str], assurance: Sequence[str] = ()
+) -> str:
     """Plain lines describing what was measured (Markdown list).
 
     Scores and pass marks are on the reported scale (``500 + 100 theta``); each line adds
     the ability estimate and its standard error on the logit scale for psychometric use.
+    ``assurance`` adds paragraphs on how identity was established and which integrity
+    checks the award required.
     """
     lines = [
         f"Adaptive test of {result.items} scored questions; it stopped because "
@@ -293,7 +298,10 @@ def evidence_narrative(result: SessionResult, names: dict[str, str]) -> str:
                 f"{probability_text(c.confidence or 0)} confidence"
             )
         lines.append(line)
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    for paragraph in assurance:
+        text += "\n\n" + paragraph
+    return text
 
 
 def build_credential(
@@ -308,6 +316,7 @@ def build_credential(
     valid_until: datetime | None,
     status: dict[str, Any],
     evidence_url: str,
+    assurance: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The unsigned ``OpenBadgeCredential``."""
     subject: dict[str, Any] = {"type": ["AchievementSubject"]}
@@ -352,7 +361,7 @@ def build_credential(
                 "id": evidence_url,
                 "type": ["Evidence"],
                 "name": "Adaptive assessment session summary",
-                "narrative": evidence_narrative(result, names),
+                "narrative": evidence_narrative(result, names, assurance),
                 "genre": "Assessment",
             }
         ],

@@ -1,0 +1,210 @@
+"""Integrity at finish: held awards, their release or refusal by the author, and webhooks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+from sqlalchemy import func, select, update
+
+from engine.integrity_policy import IntegrityConfig, PersonFitCheck
+from tests.credentials.helpers import take
+from tests.verify.helpers import (
+    OFF,
+    add_endpoint,
+    events,
+    integrity_assessment,
+    payloads,
+    session_row,
+)
+from tests.web.conftest import Site, open_site
+from web import authoring, reviews
+from web.db.schema import assessments, credentials
+from web.errors import ConflictError, NotFoundError
+from web.pseudonyms import person_id
+
+
+@pytest.fixture
+def site(database_url: str, tmp_path: Path) -> Iterator[Site]:
+    yield from open_site(database_url, tmp_path, **OFF)
+
+
+def credential_count(site: Site) -> int:
+    with site.runtime.db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(credentials)).scalar_one())
+
+
+def author_page(site: Site, path: str) -> str:
+    site.client.post("/author/login", data={"token": site.token, "_csrf_token": site.csrf()})
+    page = site.client.get(path)
+    assert page.status_code == 200, page.text
+    return page.text
+
+
+def test_a_held_award_issues_nothing_until_released_once(site: Site) -> None:
+    add_endpoint(site)
+    assessment = integrity_assessment(site, "hold")
+    view = take(site.client, assessment)
+    assert view["result"]["passed"] is True
+    assert view["credential_url"] is None and view["award_status"] == "held"
+    assert "being reviewed" in view["award_note"]
+    assert "faster than reading the question allows" in view["award_note"]
+    assert credential_count(site) == 0
+    assert events(site) == ["assessment.completed"]
+    completed = payloads(site, "assessment.completed")[0]["data"]
+    assert completed["award_status"] == "held" and completed["credential_id"] is None
+    assert completed["integrity"]["decision"] == "hold"
+    row = session_row(site, view["id"])
+    assert row.award_status == "held" and '"decision":"hold"' in row.integrity
+    # The learner's page says so, and shows no credential.
+    page = site.client.get(f"/s/{view['id']}/result").text
+    assert "Your credential is under review" in page and "You earned a credential" not in page
+    # The author sees the evidence and releases it; the credential and its webhook follow.
+    person = person_id(site.runtime.settings.secret_key, view["id"])
+    listing = author_page(site, f"/author/assessments/{assessment}/integrity")
+    assert person in listing and "held for review" in listing
+    detail = author_page(site, f"/author/assessments/{assessment}/integrity/{person}")
+    for words in ("answers faster than reading allows", "hold", "Release: issue the credential"):
+        assert words in detail
+    reply = site.client.post(
+        f"/author/assessments/{assessment}/integrity/{person}/decision",
+        data={"decision": "release", "_csrf_token": site.csrf()},
+        follow_redirects=False,
+    )
+    assert reply.status_code == 303
+    assert credential_count(site) == 1
+    assert events(site) == ["assessment.completed", "credential.issued"]
+    issued = payloads(site, "credential.issued")[0]["data"]["credential"]
+    narrative = issued["evidence"][0]["narrative"]
+    assert "raised: answers faster than reading allows" in narrative
+    assert "released by the assessment's author" in narrative
+    assert "ability estimate" in narrative and "standard error" in narrative
+    # Exactly once: a second release (or a refusal after it) changes nothing.
+    again = site.client.post(
+        f"/author/assessments/{assessment}/integrity/{person}/decision",
+        data={"decision": "release", "_csrf_token": site.csrf()},
+    )
+    assert again.status_code == 409 and "already decided" in again.text
+    author = authoring.authenticate(site.runtime, site.token)
+    with pytest.raises(ConflictError):
+        reviews.refuse(site.runtime, author, assessment, person, "")
+    assert credential_count(site) == 1
+    assert events(site) == ["assessment.completed", "credential.issued"]
+    # The learner now sees the credential.
+    page = site.client.get(f"/s/{view['id']}/result").text
+    assert "You earned a credential" in page and "under review" not in page
+
+
+def test_a_refused_award_sends_award_refused_and_never_a_credential(site: Site) -> None:
+    add_endpoint(site)
+    assessment = integrity_assessment(site, "hold")
+    view = take(site.client, assessment)
+    person = person_id(site.runtime.settings.secret_key, view["id"])
+    author_page(site, f"/author/assessments/{assessment}/integrity/{person}")
+    reply = site.client.post(
+        f"/author/assessments/{assessment}/integrity/{person}/decision",
+        data={
+            "decision": "refuse",
+            "note": "answers from a leaked key",
+            "_csrf_token": site.csrf(),
+        },
+        follow_redirects=False,
+    )
+    assert reply.status_code == 303
+    assert events(site) == ["assessment.completed", "award.refused"]
+    refused = payloads(site, "award.refused")[0]
+    assert refused["type"] == "award.refused"
+    assert refused["data"]["person_id"] == person
+    assert refused["data"]["note"] == "answers from a leaked key"
+    assert refused["data"]["integrity"]["decision"] == "hold"
+    assert view["id"] not in str(refused)  # the session key never leaves the learner
+    author = authoring.authenticate(site.runtime, site.token)
+    with pytest.raises(ConflictError):
+        reviews.release(site.runtime, author, assessment, person)
+    assert credential_count(site) == 0
+    assert events(site) == ["assessment.completed", "award.refused"]
+    page = site.client.get(f"/s/{view['id']}/result").text
+    assert "No credential for this result" in page and "cannot be certified" in page
+    assert session_row(site, view["id"]).award_status == "refused"
+
+
+def test_refuse_policy_withholds_and_tells_the_learner(site: Site) -> None:
+    add_endpoint(site)
+    assessment = integrity_assessment(site, "refuse")
+    view = take(site.client, assessment)
+    assert view["result"]["passed"] is True
+    assert view["award_status"] == "withheld" and view["credential_url"] is None
+    assert "cannot be certified" in view["award_note"]
+    assert credential_count(site) == 0
+    assert events(site) == ["assessment.completed"]
+    author = authoring.authenticate(site.runtime, site.token)
+    person = person_id(site.runtime.settings.secret_key, view["id"])
+    with pytest.raises(ConflictError):
+        reviews.release(site.runtime, author, assessment, person)
+    assert credential_count(site) == 0
+
+
+def test_none_policy_issues_at_once_and_says_which_checks_passed(site: Site) -> None:
+    add_endpoint(site)
+    view = take(site.client, site.assessment_id)  # the demo: every action "none"
+    assert view["credential_url"] is not None and view["award_status"] is None
+    row = session_row(site, view["id"])
+    assert row.integrity is not None and row.award_status is None
+    issued = payloads(site, "credential.issued")[0]["data"]["credential"]
+    assert "Integrity checks" not in issued["evidence"][0]["narrative"]
+    # A policy acting on a check that passes says so in the evidence.
+    assessment = integrity_assessment(site, "hold")
+    rt = site.runtime
+    with rt.db.write() as conn:
+        record = rt.assessment(conn, assessment)
+        policy = msgspec.structs.replace(
+            record.policy, integrity=IntegrityConfig(person_fit=PersonFitCheck(action="hold"))
+        )
+        conn.execute(
+            update(assessments)
+            .where(assessments.c.id == assessment)
+            .values(policy=msgspec.json.encode(policy).decode())
+        )
+    rt._assessments.clear()
+    passed = take(site.client, assessment, seed=3)
+    assert passed["credential_url"] is not None
+    document = site.client.get(passed["credential_url"].replace(rt.settings.base_url, "")).json()
+    narrative = document["evidence"][0]["narrative"]
+    assert "Integrity checks required by the assessment: passed: answer-pattern fit (lz*)" in (
+        narrative
+    )
+
+
+def test_only_the_owner_sees_or_decides(site: Site) -> None:
+    assessment = integrity_assessment(site, "hold")
+    view = take(site.client, assessment)
+    person = person_id(site.runtime.settings.secret_key, view["id"])
+    other, token = authoring.create_author(site.runtime, "eve@example.org")
+    with pytest.raises(NotFoundError):
+        reviews.release(site.runtime, other, assessment, person)
+    with pytest.raises(NotFoundError):
+        reviews.session_evidence(site.runtime, other, assessment, person)
+    site.client.post("/author/login", data={"token": token, "_csrf_token": site.csrf()})
+    for path in (
+        f"/author/assessments/{assessment}/integrity",
+        f"/author/assessments/{assessment}/integrity/{person}",
+    ):
+        assert site.client.get(path).status_code == 404
+    reply = site.client.post(
+        f"/author/assessments/{assessment}/integrity/{person}/decision",
+        data={"decision": "release", "_csrf_token": site.csrf()},
+    )
+    assert reply.status_code == 404
+    # Without the CSRF token the form is refused even for the owner.
+    site.client.post("/author/login", data={"token": site.token, "_csrf_token": site.csrf()})
+    reply = site.client.post(
+        f"/author/assessments/{assessment}/integrity/{person}/decision",
+        data={"decision": "release"},
+    )
+    assert reply.status_code == 403
+    assert credential_count(site) == 0
+    assert session_row(site, view["id"]).award_status == "held"
+    assert re.search(r"p_[0-9a-f]{20}", person)
