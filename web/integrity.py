@@ -95,7 +95,7 @@ def learner_note(status: str | None, integrity: IntegrityEvidence | None) -> str
         )
     if status == "awaiting_email":
         return (
-            "You passed. This assessment certifies verified learners only: confirm your email "
-            "address with the link we sent you, and your credential is issued then."
+            "You passed. This assessment issues credentials to confirmed email addresses "
+            "only: open the link we mailed you, and your credential is issued then."
         )
     return None

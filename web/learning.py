@@ -51,10 +51,12 @@ from web.errors import ConflictError, InvalidInputError, NotFoundError, RateLimi
 from web.integrity import evidence_for, learner_note
 from web.markdown import render
 from web.runtime import CompiledBank, Runtime
+from web.store import achievements as achievement_store
 from web.store import credentials as credential_store
 from web.store import ratelimit
 from web.store import sessions as store
 from web.store.assessments import AssessmentRecord
+from web.verification import send_verification
 from web.views import (
     AnswerOutcome,
     FeedbackView,
@@ -121,7 +123,7 @@ def start_session(
             if assessment.time_limit_seconds
             else None
         )
-        return store.create_session(
+        session_id = store.create_session(
             conn,
             assessment_id=assessment_id,
             state=state,
@@ -130,6 +132,16 @@ def start_session(
             deadline=deadline,
             learner_did=did,
         )
+        awarding = (
+            email is not None
+            and assessment.feedback_mode != "practice"
+            and achievement_store.for_assessment(conn, assessment_id) is not None
+        )
+    if awarding and email is not None:
+        # After the commit: a mail server that is down never stops the assessment (the
+        # learner can ask for another link from the results page).
+        send_verification(rt, session_id, email.lower(), assessment.title)
+    return session_id
 
 
 def _view(

@@ -135,8 +135,11 @@ def session_evidence(
     )
 
 
-def release(rt: Runtime, author: Author, assessment_id: str, person: str) -> str:
+def release(rt: Runtime, author: Author, assessment_id: str, person: str) -> str | None:
     """Issue the held award of ``person``'s session; returns the credential's URL.
+
+    When the assessment certifies verified learners only and this one has not verified
+    their email, the award moves on to ``awaiting_email`` instead (None is returned).
 
     Raises
     ------
@@ -145,42 +148,74 @@ def release(rt: Runtime, author: Author, assessment_id: str, person: str) -> str
     ConflictError
         The award is not held (already released or refused, or never held).
     """
-    assessment = owned_assessment(rt, author, assessment_id)
+    owned_assessment(rt, author, assessment_id)
+    record = _session_of(rt, assessment_id, person)
+    if record.award_status != "held":
+        raise ConflictError(_not_held(record.award_status))
+    now = utcnow()
+    return issue_pending(
+        rt,
+        record.id,
+        expected="held",
+        status="released",
+        author_id=author.id,
+        review=(
+            "The award was held for review and released by the assessment's author on "
+            f"{now.strftime('%Y-%m-%d')}."
+        ),
+    )
+
+
+def issue_pending(
+    rt: Runtime,
+    session_id: str,
+    *,
+    expected: str,
+    status: str,
+    author_id: int | None,
+    review: str | None,
+) -> str | None:
+    """Issue the credential of a session whose award waits in ``expected``, exactly once.
+
+    The credential, its ``credential.issued`` outbox rows and the move to ``status`` commit
+    together; a session that still needs a verified email moves to ``awaiting_email``.
+    Returns the credential URL (None when nothing was issued).
+    """
     for attempt in range(3):
-        record = _session_of(rt, assessment_id, person)
-        if record.award_status != "held":
-            raise ConflictError(_not_held(record.award_status))
         now = utcnow()
         with rt.db.read() as conn:
+            record = session_store.load_session(conn, session_id)
+            if record is None or record.award_status != expected:
+                raise ConflictError(_not_held("decided"))
+            assessment = rt.assessment(conn, record.assessment_id)
             compiled = rt.compiled(conn, assessment.bank_hash)
             achievement = achievement_store.for_assessment(conn, assessment.id)
             if achievement is None or record.result is None:
                 raise ConflictError("this assessment no longer has an achievement to award")
             completion = awards.Completion(owner_id=assessment.owner_id)
-            awards.issue(
-                rt,
-                conn,
-                completion,
-                assessment=assessment,
-                compiled=compiled,
-                record=record,
-                result=record.result,
-                achievement=achievement,
-                now=now,
-                integrity=record.integrity,
-                review=(
-                    "The award was held for review and released by the assessment's author on "
-                    f"{now.strftime('%Y-%m-%d')}."
-                ),
-            )
+            waiting = achievement.spec.require_verified_email and record.email_verified_at is None
+            if not waiting:
+                awards.issue(
+                    rt,
+                    conn,
+                    completion,
+                    assessment=assessment,
+                    compiled=compiled,
+                    record=record,
+                    result=record.result,
+                    achievement=achievement,
+                    now=now,
+                    integrity=record.integrity,
+                    review=review,
+                )
         try:
             with rt.db.write() as conn:
                 if not session_store.decide_award(
                     conn,
-                    record.id,
-                    expected="held",
-                    status="released",
-                    author_id=author.id,
+                    session_id,
+                    expected=expected,
+                    status="awaiting_email" if waiting else status,
+                    author_id=author_id,
                     now=now,
                 ):
                     raise ConflictError(_not_held("decided"))
@@ -190,7 +225,8 @@ def release(rt: Runtime, author: Author, assessment_id: str, person: str) -> str
                 raise
             continue
         awards.notify_worker(rt)
-        assert completion.credential is not None
+        if completion.credential is None:
+            return None
         return awards.issuer_of(rt).credential_url(completion.credential.id)
     raise ConflictError("the award could not be stored; try again")  # pragma: no cover
 

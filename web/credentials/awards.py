@@ -149,6 +149,8 @@ def prepare(
             completion.award_status = "withheld"
         elif decision == "hold":
             completion.award_status = "held"
+        elif achievement.spec.require_verified_email and record.email_verified_at is None:
+            completion.award_status = "awaiting_email"
         else:
             issue(
                 rt,
@@ -186,9 +188,29 @@ def prepare(
 
 
 def recipient_of(record: SessionRecord) -> ob3.Recipient:
-    """The credential's recipient as the learner gave it on the landing page."""
+    """The credential's recipient: named only when the learner verified their email.
+
+    A self-asserted learner's credential carries the (hashed) email address or DID they
+    typed, and its evidence says that nobody checked it; it carries no name.
+    """
+    verified = record.email_verified_at is not None and record.learner_email is not None
     return ob3.Recipient(
-        name=record.learner_name, email=record.learner_email, did=record.learner_did
+        name=record.learner_name if verified else None,
+        email=record.learner_email,
+        did=record.learner_did,
+    )
+
+
+def identity_line(record: SessionRecord) -> str:
+    """How the recipient's identity was established, for the credential's evidence."""
+    if record.email_verified_at is not None and record.learner_email is not None:
+        return (
+            "Identity: verified email. The learner proved control of the email address on "
+            f"{record.email_verified_at.strftime('%Y-%m-%d')} by a single-use link."
+        )
+    return (
+        "Identity: self-asserted. The email address or DID was given by the learner and not "
+        "verified, so the credential names no one."
     )
 
 
@@ -257,7 +279,7 @@ def issue(
         valid_until=until,
         status=bitstring.entry(issuer.status_list_url(list_id), index),
         evidence_url=issuer.evidence_url(credential_id),
-        assurance=assurance_lines(integrity, review),
+        assurance=[identity_line(record), *assurance_lines(integrity, review)],
     )
     signed, token = issuer.sign(document, issued_at)
     completion.credential = CredentialRecord(

@@ -125,6 +125,9 @@ class AchievementSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     alignments: tuple[Alignment, ...] = ()
     valid_days: Annotated[int, Meta(ge=1, le=36_500)] | None = None
     pass_rule: PassRule = msgspec.field(default_factory=PassRule)
+    require_verified_email: bool = False
+    """Issue credentials only to learners who verified their email (self-asserted learners
+    who pass wait for their link; the credential is issued when they use it)."""
 
 
 def check_spec(spec: AchievementSpec, competencies: dict[str, str]) -> list[str]:

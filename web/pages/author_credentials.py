@@ -75,6 +75,7 @@ def spec_from_form(fields: dict[str, str], chosen: list[str]) -> AchievementSpec
         "achievement_type": fields.get("achievement_type", "Badge"),
         "alignments": alignments,
         "pass_rule": {"competencies": chosen},
+        "require_verified_email": fields.get("require_verified_email") == "on",
     }
     try:
         if fields.get("valid_days", "").strip():
