@@ -80,8 +80,7 @@ async def landing(state: State, assessment_id: FromPath[str]) -> Template:
             "max_items": length_bound(assessment.policy.stopping),
             "forecast": rt.forecast(compiled, assessment.policy),
             "credential": achievement is not None and assessment.feedback_mode != "practice",
-            "require_verified": achievement is not None
-            and achievement.spec.require_verified_email,
+            "require_verified": achievement is not None and achievement.spec.require_verified_email,
         }
 
     return Template("landing.html", context=await rt.call(load))
