@@ -6,6 +6,7 @@ A held award is released by keyboard alone with script off (the forms are plain 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from web.pseudonyms import person_id
 pytestmark = pytest.mark.browser
 
 
-def held_assessment(server: ServerProcess, action: str) -> str:
+def held_assessment(server: ServerProcess, action: str, **achievement: Any) -> str:
     """An assessment like the demo whose "too fast to read" check has ``action``."""
     auth = {"Authorization": f"Bearer {server.author_token}"}
     policy = msgspec.to_builtins(DEMO_POLICY)
@@ -40,7 +41,7 @@ def held_assessment(server: ServerProcess, action: str) -> str:
         assessment = str(created.json()["id"])
         saved = api.put(
             f"/api/v1/author/assessments/{assessment}/achievement",
-            json=msgspec.to_builtins(DEMO_ACHIEVEMENT),
+            json={**msgspec.to_builtins(DEMO_ACHIEVEMENT), **achievement},
         )
         assert saved.status_code == 200, saved.text
     return assessment
@@ -54,6 +55,16 @@ def secret_of(server: ServerProcess) -> str:
     return (Path(server.env["SKILLGAUGE_DATA_DIR"]) / "secret_key").read_text().strip()
 
 
+def newest_link(server: ServerProcess, kind: str) -> str:
+    """The path of the newest ``/email/`` or ``/me/`` link in the server's file outbox."""
+    outbox = Path(server.env["SKILLGAUGE_DATA_DIR"]) / "outbox"
+    for mail in sorted(outbox.glob("*.eml"), reverse=True):
+        found = re.search(rf"/{kind}/[A-Za-z0-9_-]+", mail.read_text())
+        if found:
+            return found.group(0)
+    raise AssertionError(f"no /{kind}/ link in {outbox}")
+
+
 @pytest.fixture(scope="module")
 def held(server: ServerProcess) -> dict[str, Any]:
     """Two held sessions (one to release, one to refuse) and one withheld."""
@@ -63,6 +74,13 @@ def held(server: ServerProcess) -> dict[str, Any]:
         out["sessions"] = [take(api, out["assessment"], seed=s)["id"] for s in (1, 2)]
         withheld = held_assessment(server, "refuse")
         out["withheld"] = take(api, withheld)["id"]
+        out["verify_link"] = newest_link(server, "email")
+        waiting = held_assessment(server, "none", require_verified_email=True)
+        out["awaiting"] = take(api, waiting, email="grace@example.org")["id"]
+        csrf = api.get("/me").cookies["skillgauge_csrf"]
+        sent = api.post("/me", data={"email": "ada@example.org", "_csrf_token": csrf})
+        assert sent.status_code == 200
+    out["results_link"] = newest_link(server, "me")
     secret = secret_of(server)
     out["people"] = [person_id(secret, s) for s in out["sessions"]]
     return out
@@ -79,13 +97,19 @@ def test_integrity_pages_fit_and_pass_axe(
         f"{held['people'][0]}",
         "report-held": f"/s/{held['sessions'][0]}/result",
         "report-withheld": f"/s/{held['withheld']}/result",
+        "report-awaiting-email": f"/s/{held['awaiting']}/result",
+        "email-confirm": held["verify_link"],
+        "results-confirm": held["results_link"],
+        "results-request": "/me",
+        "link-unknown": "/email/no-such-link",
     }
     context = signed_in(browser, server, viewport={"width": width, "height": 900})
     page = context.new_page()
     try:
         for name, path in pages.items():
             response = page.goto(server.base_url + path)
-            assert response is not None and response.status == 200, (name, path)
+            expected = 404 if name == "link-unknown" else 200
+            assert response is not None and response.status == expected, (name, path)
             assert page.evaluate(FITS), (name, width, page.evaluate(OVERFLOWING))
             check_accessibility(page, f"{width}px-{name}")
     finally:
@@ -117,5 +141,64 @@ def test_release_and_refuse_by_keyboard_without_script(
         assert "Refused" in page.content()
         learner.goto(f"{server.base_url}/s/{held['sessions'][1]}/result")
         assert learner.get_by_text("No credential for this result").count() == 1
+    finally:
+        context.close()
+
+
+def test_results_link_by_keyboard_without_script(
+    browser: Browser, server: ServerProcess, held: dict[str, Any]
+) -> None:
+    """Ask for a link, open it, list the sessions; the used link then says so."""
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        page.goto(server.base_url + "/me")
+        tab_to(page, "el.id === 'email'")
+        page.keyboard.type("ada@example.org")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.get_by_text("a link to them is on its way").count() == 1
+        link = newest_link(server, "me")
+        page.goto(server.base_url + link)
+        tab_to(page, "el.tagName === 'BUTTON' && el.textContent.includes('Show my results')")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.get_by_role("link", name="your report").count() >= 1
+        response = page.goto(server.base_url + link)
+        assert response is not None and response.status == 410
+        assert page.get_by_text("This link was already used").count() == 1
+    finally:
+        context.close()
+
+
+def test_results_pages_after_a_post_fit_and_pass_axe(
+    browser: Browser, server: ServerProcess
+) -> None:
+    """The pages only a POST shows: the link sent, the list of results, a used link."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+
+    def every_width(name: str) -> None:
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            assert page.evaluate(FITS), (name, width, page.evaluate(OVERFLOWING))
+            check_accessibility(page, f"{width}px-{name}")
+
+    try:
+        page.goto(server.base_url + "/me")
+        page.get_by_label("Your email").fill("ada@example.org")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Send me a link").click()
+        every_width("results-sent")
+        link = newest_link(server, "me")
+        page.goto(server.base_url + link)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Show my results").click()
+        assert page.get_by_role("link", name="your report").count() >= 1
+        every_width("my-results")
+        page.goto(server.base_url + link)
+        every_width("link-used")
     finally:
         context.close()
