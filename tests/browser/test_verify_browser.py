@@ -95,6 +95,7 @@ def test_integrity_pages_fit_and_pass_axe(
         "author-integrity": f"/author/assessments/{assessment}/integrity",
         "author-session-integrity": f"/author/assessments/{assessment}/integrity/"
         f"{held['people'][0]}",
+        "author-items": f"/author/assessments/{assessment}/items",
         "report-held": f"/s/{held['sessions'][0]}/result",
         "report-withheld": f"/s/{held['withheld']}/result",
         "report-awaiting-email": f"/s/{held['awaiting']}/result",

@@ -20,6 +20,7 @@ from web.authoring import owned_assessment
 from web.credentials.awards import CHECK_NAMES
 from web.errors import ConflictError
 from web.integrity import timing_of
+from web.item_security import ALPHA, item_security
 from web.pages.author import AUTHOR_PAGE_DEPENDENCIES, AuthorDependency, RuntimeDependency
 from web.runtime import Runtime
 from web.store.authors import Author
@@ -112,9 +113,22 @@ async def decide(
     return Redirect(path=f"/author/assessments/{assessment_id}/integrity/{person}", status_code=303)
 
 
+@get("/author/assessments/{assessment_id:str}/items", name="author_item_security")
+async def item_security_page(
+    assessment_id: FromPath[str], rt: RuntimeDependency, author: AuthorDependency
+) -> Template | Redirect:
+    """Items whose live answers drift from their parameters, and over-exposed items."""
+    security = await rt.call(item_security, rt, author, assessment_id)
+    assessment = await rt.call(owned_assessment, rt, author, assessment_id)
+    return Template(
+        "author/item_security.html",
+        context={"assessment": assessment, "security": security, "alpha": ALPHA},
+    )
+
+
 author_integrity_router = Router(
     path="/",
-    route_handlers=[integrity_page, session_page, decide],
+    route_handlers=[integrity_page, session_page, decide, item_security_page],
     include_in_schema=False,
     dependencies=AUTHOR_PAGE_DEPENDENCIES,
 )

@@ -1,0 +1,78 @@
+"""The author's item-security page: drift and exposure evidence from the live responses."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from engine.policy import ExposureConfig
+from tests.credentials.helpers import take
+from tests.verify.helpers import OFF, author_of
+from tests.web.conftest import Site, open_site
+from web import authoring
+from web.item_security import item_security
+
+
+@pytest.fixture
+def site(sqlite_url: str, tmp_path: Path) -> Iterator[Site]:
+    yield from open_site(sqlite_url, tmp_path, **OFF)
+
+
+def strict_exposure(site: Site) -> str:
+    """The demo's bank and policy with r_max 5 %: its common items are given far more."""
+    rt = site.runtime
+    with rt.db.read() as conn:
+        demo = rt.assessment(conn, site.assessment_id)
+    exposure = msgspec.structs.replace(demo.policy.exposure, r_max=0.05)
+    policy = msgspec.structs.replace(demo.policy, exposure=exposure)
+    assert isinstance(policy.exposure, ExposureConfig)
+    created = authoring.create_assessment(
+        rt,
+        author_of(site),
+        authoring.AssessmentCreate(title="Exposure", bank_hash=demo.bank_hash, policy=policy),
+    )
+    return created.id
+
+
+def login(site: Site) -> None:
+    site.client.post("/author/login", data={"token": site.token, "_csrf_token": site.csrf()})
+
+
+def test_overexposed_items_are_listed_with_their_evidence(site: Site) -> None:
+    assessment = strict_exposure(site)
+    for seed in range(12):
+        take(site.client, assessment, seed=seed, correct=seed % 2 == 0, email=None, name=None)
+    security = item_security(site.runtime, author_of(site), assessment)
+    assert security.problem is None and security.report is not None
+    report = security.report
+    assert report.persons == 12 and report.r_max == 0.05
+    overexposed = [i for i in report.items if "overexposed" in i.flags]
+    assert overexposed, [(i.item_id, i.persons_share, i.exposure_p) for i in report.items]
+    for i in overexposed:
+        assert i.persons_share > 0.05 and i.exposure_p is not None and i.exposure_p < 0.01
+    login(site)
+    page = site.client.get(f"/author/assessments/{assessment}/items")
+    assert page.status_code == 200
+    first = overexposed[0]
+    row = re.search(
+        rf"<th scope=\"row\">{re.escape(first.item_id)}</th>\s*<td>([^<]*)</td>", page.text
+    )
+    assert row is not None and "overexposed" in row.group(1)
+    assert f"{len(report.flagged)} flagged" in page.text
+    assert "5%" in page.text  # the policy's r_max, said on the page
+
+
+def test_no_answers_and_other_authors(site: Site) -> None:
+    assessment = strict_exposure(site)
+    security = item_security(site.runtime, author_of(site), assessment)
+    assert security.report is None and security.problem == "No answers yet."
+    login(site)
+    assert "No answers yet." in site.client.get(f"/author/assessments/{assessment}/items").text
+    other, token = authoring.create_author(site.runtime, "eve@example.org")
+    site.client.post("/author/login", data={"token": token, "_csrf_token": site.csrf()})
+    assert site.client.get(f"/author/assessments/{assessment}/items").status_code == 404
+    del other
