@@ -76,3 +76,10 @@ def test_no_answers_and_other_authors(site: Site) -> None:
     site.client.post("/author/login", data={"token": token, "_csrf_token": site.csrf()})
     assert site.client.get(f"/author/assessments/{assessment}/items").status_code == 404
     del other
+
+
+def test_the_credential_page_names_the_public_bank_risk(site: Site) -> None:
+    login(site)
+    page = site.client.get(f"/author/assessments/{site.assessment_id}/credential").text
+    assert "Who else can read the answers?" in page
+    assert "sample bank" in page  # the demo awards on the public sample bank
