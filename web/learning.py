@@ -56,7 +56,7 @@ from web.store import credentials as credential_store
 from web.store import ratelimit
 from web.store import sessions as store
 from web.store.assessments import AssessmentRecord
-from web.verification import send_verification
+from web.verification import send_verification, settle_awaiting
 from web.views import (
     AnswerOutcome,
     FeedbackView,
@@ -273,6 +273,8 @@ def view_session(rt: Runtime, session_id: str) -> SessionView:
                     raise
         if completion is not None:
             awards.notify_worker(rt)
+            if completion.award_status == "awaiting_email":
+                settle_awaiting(rt, session_id)
     return _view(
         rt,
         compiled=compiled,
@@ -564,6 +566,8 @@ def _commit_step(
         raise _RaceLostError from None
     if completion is not None:
         awards.notify_worker(rt)
+        if completion.award_status == "awaiting_email":
+            settle_awaiting(rt, record.id)
 
 
 def _awarded_url(rt: Runtime, completion: awards.Completion | None) -> str | None:

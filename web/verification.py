@@ -25,12 +25,13 @@ from sqlalchemy import select, update
 from web.credentials import awards
 from web.db.connection import as_utc, utcnow
 from web.db.schema import assessments, learner_sessions
-from web.errors import RateLimitedError
+from web.errors import ConflictError, RateLimitedError
 from web.mail import Mail, sender_for
 from web.reviews import issue_pending
 from web.runtime import Runtime
 from web.store import credentials as credential_store
 from web.store import links, ratelimit
+from web.store import sessions as session_store
 
 log = logging.getLogger("skillgauge.mail")
 
@@ -172,6 +173,29 @@ def use(rt: Runtime, token: str) -> UsedLink:
         session_id=link.session_id,
         sessions=sessions_of(rt, link.email) if link.purpose == "results" else [],
     )
+
+
+def settle_awaiting(rt: Runtime, session_id: str) -> None:
+    """Issue an award that started waiting for an email confirmed meanwhile.
+
+    Called after a finishing session committed ``awaiting_email``: the learner may have
+    used their link between the finishing read and that commit, and nobody else would look
+    again. A no-op when the email is not verified or the award moved on.
+    """
+    with rt.db.read() as conn:
+        record = session_store.load_session(conn, session_id)
+    if (
+        record is None
+        or record.award_status != "awaiting_email"
+        or record.email_verified_at is None
+    ):
+        return
+    try:
+        issue_pending(
+            rt, session_id, expected="awaiting_email", status="issued", author_id=None, review=None
+        )
+    except ConflictError:  # the link's own request issued it first
+        return
 
 
 def sessions_of(rt: Runtime, email: str) -> list[LearnerSession]:

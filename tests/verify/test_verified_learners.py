@@ -19,12 +19,12 @@ from tests.web.conftest import Site, open_site
 from web.authoring import authenticate
 from web.credentials import service
 from web.db.connection import utcnow
-from web.db.schema import learner_links
+from web.db.schema import credentials, learner_links, learner_sessions
 from web.demo import DEMO_ACHIEVEMENT
 from web.errors import ConfigurationError
 from web.mail import Mail, SmtpSender
 from web.settings import load_settings
-from web.verification import send_verification
+from web.verification import send_verification, settle_awaiting
 
 LINK = re.compile(r"http://[^/\s]+(/(?:email|me)/[A-Za-z0-9_-]+)")
 
@@ -235,3 +235,37 @@ def test_smtp_sender_speaks_starttls_login_and_sends(tmp_path: Path) -> None:
 def test_smtp_without_a_host_is_a_named_setting_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="SKILLGAUGE_SMTP_HOST"):
         load_settings({"SKILLGAUGE_DATA_DIR": str(tmp_path), "SKILLGAUGE_MAIL": "smtp"})
+
+
+def test_an_email_confirmed_while_the_session_finished_still_gets_its_credential(
+    site: Site,
+) -> None:
+    author = authenticate(site.runtime, site.token)
+    spec = msgspec.structs.replace(DEMO_ACHIEVEMENT, require_verified_email=True)
+    service.save_achievement(site.runtime, author, site.assessment_id, spec)
+    view = take(site.client, site.assessment_id)
+    assert view["award_status"] == "awaiting_email"
+    # The link was used between the finishing read and the commit: the row says verified,
+    # the award still waits. Looking again issues it, once.
+    with site.runtime.db.write() as conn:
+        conn.execute(
+            update(learner_sessions)
+            .where(learner_sessions.c.id == view["id"])
+            .values(email_verified_at=utcnow())
+        )
+    settle_awaiting(site.runtime, view["id"])
+    settle_awaiting(site.runtime, view["id"])
+    assert session_row(site, view["id"]).award_status == "issued"
+    with site.runtime.db.read() as conn:
+        assert len(conn.execute(select(credentials)).all()) == 1
+
+
+def test_results_links_are_rate_limited_per_address(site: Site) -> None:
+    take(site.client, site.assessment_id)
+    codes = [
+        site.client.post(
+            "/me", data={"email": "ada@example.org", "_csrf_token": site.csrf()}
+        ).status_code
+        for _ in range(7)
+    ]
+    assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]
