@@ -7,14 +7,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
+import numpy as np
 import pytest
 
-from engine.policy import ExposureConfig
+from calibration.drift_simulation import simulate_drift
+from engine.policy import ExposureConfig, Policy
+from engine.pool import compile_pool
+from engine.session import Session
+from engine.stopping import FixedLength
+from tests.calibration.test_drift import timed_bank
 from tests.credentials.helpers import take
 from tests.verify.helpers import OFF, author_of
 from tests.web.conftest import Site, open_site
 from web import authoring
 from web.item_security import item_security
+from web.store import banks as bank_store
+from web.store import sessions as session_store
 
 
 @pytest.fixture
@@ -83,3 +91,58 @@ def test_the_credential_page_names_the_public_bank_risk(site: Site) -> None:
     page = site.client.get(f"/author/assessments/{site.assessment_id}/credential").text
     assert "Who else can read the answers?" in page
     assert "sample bank" in page  # the demo awards on the public sample bank
+
+
+def test_a_leaked_item_is_flagged_easier_and_faster_from_live_answers(site: Site) -> None:
+    """800 learners' answers stored as the service stores them; item 4 leaks half-way."""
+    rt = site.runtime
+    bank = timed_bank()
+    author = author_of(site)
+    with rt.db.write() as conn:
+        digest, _ = bank_store.store_bank(conn, bank, "timed.json", author.id)
+    policy = Policy(stopping=FixedLength(n=15))
+    created = authoring.create_assessment(
+        rt, author, authoring.AssessmentCreate(title="Drift", bank_hash=digest, policy=policy)
+    )
+    data = simulate_drift(bank, 800, 3, item=4, shift=-1.5, faster=0.8)
+    engine = Session(compile_pool(bank), policy)
+    state = engine.start(1)
+    with rt.db.write() as conn:
+        sessions = [
+            session_store.create_session(
+                conn,
+                assessment_id=created.id,
+                state=state,
+                learner_name=None,
+                learner_email=None,
+                deadline=None,
+            )
+            for _ in data.person_ids
+        ]
+        seq = np.zeros(len(sessions), dtype=int)
+        for k in range(data.person.size):  # in answer order, as the service appends them
+            person = int(data.person[k])
+            seq[person] += 1
+            session_store.append_response(
+                conn,
+                session_id=sessions[person],
+                seq=int(seq[person]),
+                item_id=data.item_ids[int(data.item[k])],
+                answer="a",
+                category=int(data.response[k]),
+                max_category=1,
+                pretest=False,
+                estimates={},
+                feedback=None,
+                elapsed_ms=round(1000 * float(data.seconds[k])),
+            )
+    security = item_security(rt, author, created.id)
+    assert security.report is not None, security.problem
+    flagged = {i.item_id: i.flags for i in security.report.flagged}
+    leaked = bank.items[4].id
+    assert {"easier", "faster"} <= set(flagged.get(leaked, ())), flagged
+    stable = [i for i in flagged if i != leaked and {"easier", "faster"} & set(flagged[i])]
+    assert len(stable) <= 2, flagged  # about 1 % of 29 stable items per chart
+    login(site)
+    page = site.client.get(f"/author/assessments/{created.id}/items").text
+    assert f'<th scope="row">{leaked}</th>' in page

@@ -260,7 +260,7 @@ def test_an_email_confirmed_while_the_session_finished_still_gets_its_credential
         assert len(conn.execute(select(credentials)).all()) == 1
 
 
-def test_results_links_are_rate_limited_per_address(site: Site) -> None:
+def test_results_links_are_rate_limited_per_client(site: Site) -> None:
     take(site.client, site.assessment_id)
     codes = [
         site.client.post(
