@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -208,3 +209,40 @@ def test_only_the_owner_sees_or_decides(site: Site) -> None:
     assert credential_count(site) == 0
     assert session_row(site, view["id"]).award_status == "held"
     assert re.search(r"p_[0-9a-f]{20}", person)
+
+
+def test_concurrent_decisions_issue_at_most_one_credential(site: Site) -> None:
+    """Two releases and a refusal at once: exactly one wins, the others change nothing."""
+    add_endpoint(site)
+    assessment = integrity_assessment(site, "hold")
+    view = take(site.client, assessment)
+    person = person_id(site.runtime.settings.secret_key, view["id"])
+    author = authoring.authenticate(site.runtime, site.token)
+    barrier = threading.Barrier(3)
+    outcomes: list[str] = []
+
+    def decide(action: str) -> None:
+        barrier.wait()
+        try:
+            if action == "release":
+                reviews.release(site.runtime, author, assessment, person)
+            else:
+                reviews.refuse(site.runtime, author, assessment, person, "")
+            outcomes.append(action)
+        except ConflictError:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=decide, args=(a,)) for a in ("release", "release", "refuse")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes).count("conflict") == 2, outcomes
+    winner = next(o for o in outcomes if o != "conflict")
+    status = session_row(site, view["id"]).award_status
+    if winner == "release":
+        assert status == "released" and credential_count(site) == 1
+        assert events(site) == ["assessment.completed", "credential.issued"]
+    else:
+        assert status == "refused" and credential_count(site) == 0
+        assert events(site) == ["assessment.completed", "award.refused"]
