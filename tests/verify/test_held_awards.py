@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import random
 import re
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
 from sqlalchemy import func, select, update
 
 from engine.integrity_policy import IntegrityConfig, PersonFitCheck
-from tests.credentials.helpers import take
+from engine.learner import raw_answer
+from tests.answers import shown_by_text
+from tests.credentials.helpers import ITEMS, take
 from tests.verify.helpers import (
     OFF,
     add_endpoint,
@@ -23,7 +28,8 @@ from tests.verify.helpers import (
 )
 from tests.web.conftest import Site, open_site
 from web import authoring, reviews
-from web.db.schema import assessments, credentials
+from web.db.connection import utcnow
+from web.db.schema import assessments, credentials, learner_sessions
 from web.errors import ConflictError, NotFoundError
 from web.pseudonyms import person_id
 
@@ -31,6 +37,20 @@ from web.pseudonyms import person_id
 @pytest.fixture
 def site(database_url: str, tmp_path: Path) -> Iterator[Site]:
     yield from open_site(database_url, tmp_path, **OFF)
+
+
+def answer_all_but(site: Site, view: dict[str, Any], keep: int) -> dict[str, Any]:
+    """Answer ``keep`` questions of a started session (right), return the view."""
+    for _ in range(keep):
+        item = ITEMS[view["item"]["id"]]
+        answer = shown_by_text(item, view["item"], raw_answer(item, 1, random.Random(0)))
+        reply = site.client.post(
+            f"/api/v1/sessions/{view['id']}/responses",
+            json={"item_id": item.id, "position": view["item"]["position"], "answer": answer},
+        )
+        assert reply.status_code == 200, reply.text
+        view = reply.json()["session"]
+    return view
 
 
 def credential_count(site: Site) -> int:
@@ -246,3 +266,23 @@ def test_concurrent_decisions_issue_at_most_one_credential(site: Site) -> None:
     else:
         assert status == "refused" and credential_count(site) == 0
         assert events(site) == ["assessment.completed", "award.refused"]
+
+
+def test_a_session_finished_by_its_time_limit_gets_its_evidence(site: Site) -> None:
+    assessment = integrity_assessment(site, "hold")
+    started = site.client.post(f"/api/v1/assessments/{assessment}/sessions", json={}).json()
+    view = answer_all_but(site, started, keep=3)
+    with site.runtime.db.write() as conn:
+        conn.execute(
+            update(learner_sessions)
+            .where(learner_sessions.c.id == view["id"])
+            .values(deadline=utcnow() - timedelta(seconds=1))
+        )
+    finished = site.client.get(f"/api/v1/sessions/{view['id']}").json()
+    assert finished["status"] == "finished"
+    row = session_row(site, view["id"])
+    evidence = msgspec.json.decode(row.integrity)
+    assert evidence["items"] == 3
+    too_fast = next(f for f in evidence["flags"] if f["check"] == "too_fast_to_read")
+    assert too_fast["computed"] is False  # 3 answers: fewer than the check's minimum of 5
+    assert row.award_status is None  # no email: no award to hold
