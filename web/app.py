@@ -19,6 +19,7 @@ from litestar.template.config import TemplateConfig
 
 from web.api.author import author_api
 from web.api.author_credentials import author_credentials_api
+from web.api.author_integrity import author_integrity_api
 from web.api.credentials import credential_api
 from web.api.learner import learner_api
 from web.credentials.awards import issuer_of
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             author_credentials_router,
             author_integrity_router,
             author_credentials_api,
+            author_integrity_api,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),
             favicon,
         ],

@@ -286,3 +286,37 @@ def test_a_session_finished_by_its_time_limit_gets_its_evidence(site: Site) -> N
     too_fast = next(f for f in evidence["flags"] if f["check"] == "too_fast_to_read")
     assert too_fast["computed"] is False  # 3 answers: fewer than the check's minimum of 5
     assert row.award_status is None  # no email: no award to hold
+
+
+def test_the_author_api_lists_shows_and_decides_once(site: Site) -> None:
+    add_endpoint(site)
+    assessment = integrity_assessment(site, "hold")
+    held_view = take(site.client, assessment, seed=1)
+    other_view = take(site.client, assessment, seed=2)
+    held, other = (
+        person_id(site.runtime.settings.secret_key, v["id"]) for v in (held_view, other_view)
+    )
+    base = f"/api/v1/author/assessments/{assessment}/integrity"
+    listing = site.client.get(base, headers=site.auth()).json()
+    assert {s["person_id"] for s in listing} == {held, other}
+    assert all(s["award_status"] == "held" for s in listing)
+    detail = site.client.get(f"{base}/{held}", headers=site.auth()).json()
+    flag = next(f for f in detail["evidence"]["flags"] if f["check"] == "too_fast_to_read")
+    assert flag["raised"] and flag["action"] == "hold" and flag["threshold"] == 0.1
+    assert flag["value"] > 0.1 and "reading" in flag["reason"]
+    released = site.client.post(f"{base}/{held}/release", headers=site.auth())
+    assert released.status_code == 200 and released.json()["credential_url"].startswith("http")
+    again = site.client.post(f"{base}/{held}/release", headers=site.auth())
+    assert again.status_code == 409
+    refused = site.client.post(
+        f"{base}/{other}/refuse", json={"note": "copied answers"}, headers=site.auth()
+    )
+    assert refused.status_code == 200 and refused.json()["award_status"] == "refused"
+    assert sorted(events(site)) == sorted(
+        ["assessment.completed", "assessment.completed", "credential.issued", "award.refused"]
+    )
+    _, token = authoring.create_author(site.runtime, "eve@example.org")
+    eve = {"Authorization": f"Bearer {token}"}
+    assert site.client.get(base, headers=eve).status_code == 404
+    assert site.client.post(f"{base}/{other}/release", headers=eve).status_code == 404
+    assert site.client.get(base).status_code == 401
