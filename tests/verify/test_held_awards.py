@@ -87,6 +87,8 @@ def test_a_held_award_issues_nothing_until_released_once(site: Site) -> None:
     person = person_id(site.runtime.settings.secret_key, view["id"])
     listing = author_page(site, f"/author/assessments/{assessment}/integrity")
     assert person in listing and "held for review" in listing
+    overview = author_page(site, f"/author/assessments/{assessment}")
+    assert f"/author/assessments/{assessment}/integrity/{person}" in overview
     detail = author_page(site, f"/author/assessments/{assessment}/integrity/{person}")
     for words in ("answers faster than reading allows", "hold", "Release: issue the credential"):
         assert words in detail
