@@ -269,3 +269,25 @@ def test_results_links_are_rate_limited_per_client(site: Site) -> None:
         for _ in range(7)
     ]
     assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]
+
+
+def test_the_author_turns_on_verified_only_from_the_credential_form(site: Site) -> None:
+    site.client.post("/author/login", data={"token": site.token, "_csrf_token": site.csrf()})
+    path = f"/author/assessments/{site.assessment_id}/credential"
+    form = {
+        "name": "Python for Data Analysis",
+        "description": "Working skill.",
+        "criteria": "Pass.",
+        "achievement_type": "Badge",
+        "min_confidence": "80",
+        "_csrf_token": site.csrf(),
+    }
+    saved = site.client.post(path, data={**form, "require_verified_email": "on"})
+    assert saved.status_code == 200, saved.text  # the redirect lands on the page
+    assert 'id="require_verified_email" name="require_verified_email" value="on" checked' in (
+        saved.text
+    )
+    view = take(site.client, site.assessment_id)
+    assert view["award_status"] == "awaiting_email"
+    site.client.post(path, data=form)  # unticked: self-asserted learners are certified again
+    assert take(site.client, site.assessment_id, seed=2)["credential_url"] is not None
