@@ -30,8 +30,9 @@ LINK = re.compile(r"http://[^/\s]+(/(?:email|me)/[A-Za-z0-9_-]+)")
 
 
 @pytest.fixture
-def site(sqlite_url: str, tmp_path: Path) -> Iterator[Site]:
-    yield from open_site(sqlite_url, tmp_path, **OFF)
+def site(database_url: str, tmp_path: Path) -> Iterator[Site]:
+    """The app on SQLite and on PostgreSQL."""
+    yield from open_site(database_url, tmp_path, **OFF)
 
 
 def outbox(site: Site) -> Path:
