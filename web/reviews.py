@@ -16,7 +16,7 @@ most one credential and one event. Sessions are named by their ``person_id`` onl
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 from sqlalchemy import select
@@ -37,7 +37,6 @@ from web.store import sessions as session_store
 from web.store.authors import Author
 from web.store.sessions import SessionRecord
 
-Decision = Literal["release", "refuse"]
 NOTE_LIMIT = 500
 
 

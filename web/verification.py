@@ -217,7 +217,7 @@ def sessions_of(rt: Runtime, email: str) -> list[LearnerSession]:
                 LearnerSession(
                     id=row.id,
                     title=row.title,
-                    started=as_utc(row.created_at) or now_utc(),
+                    started=as_utc(row.created_at) or utcnow(),
                     finished=as_utc(row.finished_at),
                     award_status=row.award_status,
                     credential_url=(
@@ -226,8 +226,3 @@ def sessions_of(rt: Runtime, email: str) -> list[LearnerSession]:
                 )
             )
     return out
-
-
-def now_utc() -> datetime:
-    """The current time (UTC)."""
-    return utcnow()
