@@ -76,6 +76,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  author sign-in:  {rt.settings.base_url}/author/login")
         print(f"  author token:    {info.author_token}")
         print(f"  database:        {rt.settings.database_url}")
+        if rt.settings.mail == "file":
+            print(f"  learner mail:    {rt.settings.mail_dir} (one .eml file per message)")
     rt.db.dispose()
     uvicorn.run(
         "web.asgi:app",

@@ -19,6 +19,7 @@ from litestar.template.config import TemplateConfig
 
 from web.api.author import author_api
 from web.api.author_credentials import author_credentials_api
+from web.api.author_integrity import author_integrity_api
 from web.api.credentials import credential_api
 from web.api.learner import learner_api
 from web.credentials.awards import issuer_of
@@ -27,8 +28,10 @@ from web.db.migrate import migrate
 from web.logs import install as install_log_redaction
 from web.pages.author import author_router
 from web.pages.author_credentials import author_credentials_router
+from web.pages.author_integrity import author_integrity_router
 from web.pages.credentials import credential_pages
 from web.pages.learner import learner_router
+from web.pages.learner_links import learner_links_router
 from web.problems import handle
 from web.runtime import Runtime
 from web.security import add_security_headers, require_json_body
@@ -94,13 +97,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             learner_router,
+            learner_links_router,
             author_router,
             learner_api,
             author_api,
             credential_api,
             credential_pages,
             author_credentials_router,
+            author_integrity_router,
             author_credentials_api,
+            author_integrity_api,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),
             favicon,
         ],

@@ -48,12 +48,15 @@ from web.answers import OptionIds, refuse_empty
 from web.credentials import awards
 from web.db.connection import utcnow
 from web.errors import ConflictError, InvalidInputError, NotFoundError, RateLimitedError
+from web.integrity import evidence_for, learner_note
 from web.markdown import render
 from web.runtime import CompiledBank, Runtime
+from web.store import achievements as achievement_store
 from web.store import credentials as credential_store
 from web.store import ratelimit
 from web.store import sessions as store
 from web.store.assessments import AssessmentRecord
+from web.verification import send_verification, settle_awaiting
 from web.views import (
     AnswerOutcome,
     FeedbackView,
@@ -120,7 +123,7 @@ def start_session(
             if assessment.time_limit_seconds
             else None
         )
-        return store.create_session(
+        session_id = store.create_session(
             conn,
             assessment_id=assessment_id,
             state=state,
@@ -129,6 +132,16 @@ def start_session(
             deadline=deadline,
             learner_did=did,
         )
+        awarding = (
+            email is not None
+            and assessment.feedback_mode != "practice"
+            and achievement_store.for_assessment(conn, assessment_id) is not None
+        )
+    if awarding and email is not None:
+        # After the commit: a mail server that is down never stops the assessment (the
+        # learner can ask for another link from the results page).
+        send_verification(rt, session_id, email.lower(), assessment.title)
+    return session_id
 
 
 def _view(
@@ -140,8 +153,12 @@ def _view(
     state: SessionState,
     engine: Session,
     credential_url: str | None = None,
+    completion: awards.Completion | None = None,
 ) -> SessionView:
     max_items = length_bound(assessment.policy.stopping)
+    award_status, integrity = record.award_status, record.integrity
+    if completion is not None:
+        award_status, integrity = completion.award_status, completion.integrity
     result = None
     item = None
     practice = None
@@ -167,6 +184,8 @@ def _view(
         feedback_mode=assessment.feedback_mode,
         practice=practice,
         credential_url=credential_url,
+        award_status=award_status if state.finished else None,
+        award_note=learner_note(award_status, integrity) if state.finished else None,
     )
 
 
@@ -203,8 +222,8 @@ def view_session(rt: Runtime, session_id: str) -> SessionView:
             raise NotFoundError("no such session")
         assessment, compiled, engine = _session_parts(rt, conn, record.assessment_id)
     state = record.state
+    completion: awards.Completion | None = None
     if _expired(record, utcnow()) or (not state.finished and state.pending is None):
-        completion = None
         for attempt in range(2):
             try:
                 with rt.db.write() as conn:
@@ -234,6 +253,14 @@ def view_session(rt: Runtime, session_id: str) -> SessionView:
                                 record=locked,
                                 result=result,
                                 now=utcnow(),
+                                integrity=evidence_for(
+                                    rt,
+                                    conn,
+                                    compiled=compiled,
+                                    engine=engine,
+                                    session_id=locked.id,
+                                    state=state,
+                                ),
                             )
                             awards.write(conn, completion)
                         locked = msgspec.structs.replace(
@@ -246,6 +273,8 @@ def view_session(rt: Runtime, session_id: str) -> SessionView:
                     raise
         if completion is not None:
             awards.notify_worker(rt)
+            if completion.award_status == "awaiting_email":
+                settle_awaiting(rt, session_id)
     return _view(
         rt,
         compiled=compiled,
@@ -254,6 +283,7 @@ def view_session(rt: Runtime, session_id: str) -> SessionView:
         state=state,
         engine=engine,
         credential_url=_credential_url(rt, record) if state.finished else None,
+        completion=completion,
     )
 
 
@@ -389,6 +419,7 @@ def _advance(
                 record=record,
                 engine=engine,
                 now=now,
+                pending_ms=[] if settled is None else [settled["elapsed_ms"]],
             ),
             rows=[] if settled is None else [settled],
         )
@@ -429,7 +460,14 @@ def _advance(
     index = state.pending
     state = _record_and_choose(engine, state, index, scored.category, choose_next=True)
     finishing = _finishing(
-        rt, state, assessment=assessment, compiled=compiled, record=record, engine=engine, now=now
+        rt,
+        state,
+        assessment=assessment,
+        compiled=compiled,
+        record=record,
+        engine=engine,
+        now=now,
+        pending_ms=[elapsed_ms],
     )
     row = {
         "session_id": record.id,
@@ -453,6 +491,7 @@ def _advance(
         state=state,
         engine=engine,
         credential_url=_awarded_url(rt, finishing[1]),
+        completion=finishing[1],
     )
     return AnswerOutcome(feedback=_shown(assessment, feedback, position, pending_id), session=view)
 
@@ -466,8 +505,12 @@ def _finishing(
     record: store.SessionRecord,
     engine: Session,
     now: datetime,
+    pending_ms: list[int | None],
 ) -> tuple[SessionResult | None, awards.Completion | None]:
-    """The result and the award (built and signed) if ``state`` is finished, else nothing.
+    """The result, integrity evidence and award (built and signed) of a finished ``state``.
+
+    Nothing if ``state`` is not finished; ``pending_ms`` are the times of the answers not
+    stored yet.
 
     Runs before the write transaction, so signing never holds the write lock.
     """
@@ -475,6 +518,15 @@ def _finishing(
         return None, None
     result = engine.result(state)
     with rt.db.read() as conn:
+        integrity = evidence_for(
+            rt,
+            conn,
+            compiled=compiled,
+            engine=engine,
+            session_id=record.id,
+            state=state,
+            pending_ms=pending_ms,
+        )
         completion = awards.prepare(
             rt,
             conn,
@@ -483,6 +535,7 @@ def _finishing(
             record=record,
             result=result,
             now=now,
+            integrity=integrity,
         )
     return result, completion
 
@@ -513,6 +566,8 @@ def _commit_step(
         raise _RaceLostError from None
     if completion is not None:
         awards.notify_worker(rt)
+        if completion.award_status == "awaiting_email":
+            settle_awaiting(rt, record.id)
 
 
 def _awarded_url(rt: Runtime, completion: awards.Completion | None) -> str | None:
@@ -612,7 +667,14 @@ def _settle_and_store(
     if expired:
         state = _finish_for_time(engine, state)
     finishing = _finishing(
-        rt, state, assessment=assessment, compiled=compiled, record=record, engine=engine, now=now
+        rt,
+        state,
+        assessment=assessment,
+        compiled=compiled,
+        record=record,
+        engine=engine,
+        now=now,
+        pending_ms=[row["elapsed_ms"]],
     )
     _commit_step(rt, record=record, state=state, finishing=finishing, rows=[row])
     record = msgspec.structs.replace(record, version=record.version + 1, practice=None)
@@ -624,6 +686,7 @@ def _settle_and_store(
         state=state,
         engine=engine,
         credential_url=_awarded_url(rt, finishing[1]),
+        completion=finishing[1],
     )
     feedback = msgspec.json.decode(row["feedback"], type=Feedback)
     return AnswerOutcome(

@@ -31,6 +31,13 @@
                                 default 1.
 ``SKILLGAUGE_WEBHOOK_LEASE_SECONDS``  How long a claimed message stays reserved for the
                                 worker sending it; default 60, at least twice the timeout.
+``SKILLGAUGE_MAIL``             How mail to learners leaves: ``file`` (default: one ``.eml``
+                                file per message in ``SKILLGAUGE_MAIL_DIR``) or ``smtp``.
+``SKILLGAUGE_MAIL_DIR``         The file outbox; default ``<data dir>/outbox``.
+``SKILLGAUGE_MAIL_FROM``        The sender address; default ``skillgauge@localhost``.
+``SKILLGAUGE_SMTP_HOST`` / ``_PORT`` / ``_USERNAME`` / ``_PASSWORD`` / ``_STARTTLS``  The
+                                SMTP server (port 587 and STARTTLS by default).
+``SKILLGAUGE_LINK_MINUTES``     How long an emailed link works; default 30.
 ==============================  ==========================================================
 """
 
@@ -71,8 +78,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     webhook_disable_after_hours: Annotated[float, Meta(gt=0)] = 120.0
     webhook_poll_seconds: Annotated[float, Meta(gt=0, le=60)] = 1.0
     webhook_lease_seconds: Annotated[float, Meta(gt=0)] = 60.0
+    mail: Literal["file", "smtp"] = "file"
+    mail_dir: str = ""
+    mail_from: Annotated[str, Meta(min_length=3, max_length=320)] = "skillgauge@localhost"
+    smtp_host: str = ""
+    smtp_port: Annotated[int, Meta(ge=1, le=65535)] = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    link_minutes: Annotated[int, Meta(ge=1, le=7 * 24 * 60)] = 30
 
     def __post_init__(self) -> None:
+        if self.mail == "smtp" and not self.smtp_host:
+            raise ValueError("SMTP mail needs a host - at `$.smtp_host`")
         # A claimed message is sent within one timeout (a round sends no more messages than
         # the worker sends at once); the lease must outlast that, or another worker could
         # claim and send it again while the first is still sending.
@@ -166,6 +184,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         "webhook_disable_after_hours": _float(env, "SKILLGAUGE_WEBHOOK_DISABLE_AFTER_HOURS", 120.0),
         "webhook_poll_seconds": _float(env, "SKILLGAUGE_WEBHOOK_POLL_SECONDS", 1.0),
         "webhook_lease_seconds": _float(env, "SKILLGAUGE_WEBHOOK_LEASE_SECONDS", 60.0),
+        "mail": env.get("SKILLGAUGE_MAIL") or "file",
+        "mail_dir": env.get("SKILLGAUGE_MAIL_DIR") or str(data_dir / "outbox"),
+        "mail_from": env.get("SKILLGAUGE_MAIL_FROM") or "skillgauge@localhost",
+        "smtp_host": env.get("SKILLGAUGE_SMTP_HOST") or "",
+        "smtp_port": _int(env, "SKILLGAUGE_SMTP_PORT", 587),
+        "smtp_username": env.get("SKILLGAUGE_SMTP_USERNAME") or "",
+        "smtp_password": env.get("SKILLGAUGE_SMTP_PASSWORD") or "",
+        "smtp_starttls": env.get("SKILLGAUGE_SMTP_STARTTLS", "1") != "0",
+        "link_minutes": _int(env, "SKILLGAUGE_LINK_MINUTES", 30),
     }
     try:
         return msgspec.convert(values, Settings)

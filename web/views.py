@@ -252,6 +252,8 @@ class SessionView(_View, frozen=True):
     credential_url: str | None = None
     feedback_mode: FeedbackMode = "instant"
     practice: PracticeView | None = None
+    award_status: str | None = None
+    award_note: str | None = None
 
 
 class AnswerRequest(_View, frozen=True):

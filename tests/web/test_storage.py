@@ -215,6 +215,11 @@ def test_fast_statements_store_and_read_like_core(db: Database) -> None:
         "deadline": None,
         "finished_at": moment,
         "result": None,
+        "integrity": None,
+        "award_status": "held",
+        "award_decided_at": moment,
+        "award_decided_by": None,
+        "email_verified_at": None,
     }
     fast_insert = FastStatement(
         insert(table).values({c.name: bindparam(c.name) for c in table.columns})

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from sqlalchemy import Connection, func, insert, select
 
+from engine.integrity import IntegrityEvidence
 from engine.session import SessionResult
 from engine.standing import scaled_score, scaled_se
 from web.credentials import ob3
@@ -32,6 +33,7 @@ from web.pseudonyms import person_id
 from web.runtime import CompiledBank, Runtime
 from web.store import achievements as achievement_store
 from web.store import credentials as credential_store
+from web.store import sessions as session_store
 from web.store import webhooks as webhook_store
 from web.store.assessments import AssessmentRecord
 from web.store.credentials import CredentialRecord
@@ -57,6 +59,9 @@ class Completion(msgspec.Struct, kw_only=True):
     credential: CredentialRecord | None = None
     new_list: int | None = None
     events: list[tuple[webhook_store.EventType, bytes]] = msgspec.field(default_factory=list)
+    integrity: IntegrityEvidence | None = None
+    award_status: str | None = None
+    session_id: str | None = None
 
 
 def envelope(event_type: str, data: dict[str, Any], now: datetime) -> bytes:
@@ -103,6 +108,9 @@ def _slot(conn: Connection) -> tuple[int, int, bool]:
     raise RuntimeError("no free status-list slot found")  # pragma: no cover - below half full
 
 
+AwardStatus = Literal["held", "released", "refused", "withheld", "awaiting_email"]
+
+
 def prepare(
     rt: Runtime,
     conn: Connection,
@@ -112,17 +120,19 @@ def prepare(
     record: SessionRecord,
     result: SessionResult,
     now: datetime,
+    integrity: IntegrityEvidence | None = None,
 ) -> Completion:
     """Everything finishing ``record`` will write, built and signed outside the write.
 
-    ``conn`` is used for reads only (the achievement, a free status-list slot).
+    ``conn`` is used for reads only (the achievement, a free status-list slot). An award
+    the session earns is issued now, unless the integrity ``decision`` holds it for the
+    author's review (``award_status = "held"``, no credential, no ``credential.issued``)
+    or refuses it (``"withheld"``).
     """
-    completion = Completion(owner_id=assessment.owner_id)
+    completion = Completion(owner_id=assessment.owner_id, integrity=integrity, session_id=record.id)
     names = compiled.competency_names
     achievement = achievement_store.for_assessment(conn, assessment.id)
-    recipient = ob3.Recipient(
-        name=record.learner_name, email=record.learner_email, did=record.learner_did
-    )
+    recipient = recipient_of(record)
     outcome = (
         ob3.evaluate(achievement.spec.pass_rule, result, names) if achievement is not None else None
     )
@@ -134,66 +144,26 @@ def prepare(
         and assessment.feedback_mode != "practice"
         and recipient.identifiable
     ):
-        list_id, index, new_list = _slot(conn)
-        credential_id = credential_store.new_credential_id()
-        spec = achievement.spec
-        issued_at = now.replace(microsecond=0)
-        until = ob3.valid_until(spec, issued_at)
-        achievement_doc = ob3.achievement_document(
-            spec=spec,
-            achievement_url=issuer.achievement_url(achievement.id),
-            image_url=issuer.achievement_image_url(achievement.id),
-            competencies=[(c.id, c.name, c.cut_score) for c in compiled.bank.competencies],
-        )
-        document = ob3.build_credential(
-            credential_url=issuer.credential_url(credential_id),
-            issuer=issuer.embedded_profile(),
-            achievement=achievement_doc,
-            recipient=recipient,
-            result=result,
-            names=names,
-            issued_at=issued_at,
-            valid_until=until,
-            status=bitstring.entry(issuer.status_list_url(list_id), index),
-            evidence_url=issuer.evidence_url(credential_id),
-        )
-        signed, token = issuer.sign(document, issued_at)
-        completion.credential = CredentialRecord(
-            id=credential_id,
-            session_id=record.id,
-            assessment_id=assessment.id,
-            achievement_id=achievement.id,
-            status_list_id=list_id,
-            status_index=index,
-            recipient_name=recipient.name,
-            recipient_email=recipient.email,
-            recipient_did=recipient.did,
-            document=signed,
-            jwt=token,
-            issued_at=issued_at,
-            valid_until=until,
-            revoked_at=None,
-            revocation_reason=None,
-        )
-        completion.new_list = list_id if new_list else None
-        completion.events.append(
-            (
-                "credential.issued",
-                envelope(
-                    "credential.issued",
-                    {
-                        "credential_id": credential_id,
-                        "credential_url": issuer.credential_url(credential_id),
-                        "credential_jwt_url": issuer.credential_url(credential_id)
-                        + "/credential.jwt",
-                        "recipient": recipient_block(completion.credential, spec.name, issuer),
-                        "assessment": {"id": assessment.id, "title": assessment.title},
-                        "credential": signed,
-                    },
-                    now,
-                ),
+        decision = "none" if integrity is None else integrity.decision
+        if decision == "refuse":
+            completion.award_status = "withheld"
+        elif decision == "hold":
+            completion.award_status = "held"
+        elif achievement.spec.require_verified_email and record.email_verified_at is None:
+            completion.award_status = "awaiting_email"
+        else:
+            issue(
+                rt,
+                conn,
+                completion,
+                assessment=assessment,
+                compiled=compiled,
+                record=record,
+                result=result,
+                achievement=achievement,
+                now=now,
+                integrity=integrity,
             )
-        )
     completed: dict[str, Any] = {
         "assessment": {"id": assessment.id, "title": assessment.title},
         "person_id": person_id(rt.settings.secret_key, record.id),
@@ -208,11 +178,180 @@ def prepare(
         "credential_url": (
             issuer.credential_url(completion.credential.id) if completion.credential else None
         ),
+        "award_status": completion.award_status,
+        "integrity": integrity_summary(integrity),
     }
     completion.events.insert(
         0, ("assessment.completed", envelope("assessment.completed", completed, now))
     )
     return completion
+
+
+def recipient_of(record: SessionRecord) -> ob3.Recipient:
+    """The credential's recipient: named only when the learner verified their email.
+
+    A self-asserted learner's credential carries the (hashed) email address or DID they
+    typed, and its evidence says that nobody checked it; it carries no name.
+    """
+    verified = record.email_verified_at is not None and record.learner_email is not None
+    return ob3.Recipient(
+        name=record.learner_name if verified else None,
+        email=record.learner_email,
+        did=record.learner_did,
+    )
+
+
+def identity_line(record: SessionRecord) -> str:
+    """How the recipient's identity was established, for the credential's evidence."""
+    if record.email_verified_at is not None and record.learner_email is not None:
+        return (
+            "Identity: verified email. The learner proved control of the email address on "
+            f"{record.email_verified_at.strftime('%Y-%m-%d')} by a single-use link."
+        )
+    return (
+        "Identity: self-asserted. The email address or DID was given by the learner and not "
+        "verified, so the credential names no one."
+    )
+
+
+def integrity_summary(integrity: IntegrityEvidence | None) -> dict[str, Any] | None:
+    """The integrity decision and each check's outcome, for webhook payloads."""
+    if integrity is None:
+        return None
+    return {
+        "decision": integrity.decision,
+        "checks": [
+            {
+                "check": f.check,
+                "computed": f.computed,
+                "raised": f.raised,
+                "action": f.action,
+                "value": f.value,
+                "threshold": f.threshold,
+                "reason": f.reason,
+            }
+            for f in integrity.flags
+        ],
+    }
+
+
+def issue(
+    rt: Runtime,
+    conn: Connection,
+    completion: Completion,
+    *,
+    assessment: AssessmentRecord,
+    compiled: CompiledBank,
+    record: SessionRecord,
+    result: SessionResult,
+    achievement: achievement_store.AchievementRecord,
+    now: datetime,
+    integrity: IntegrityEvidence | None,
+    review: str | None = None,
+) -> None:
+    """Build and sign the credential for ``record`` into ``completion``, with its event.
+
+    Used when a session finishes and when its author releases a held award (``review``
+    says so in the evidence). Reads only (a free status-list slot).
+    """
+    issuer = issuer_of(rt)
+    names = compiled.competency_names
+    recipient = recipient_of(record)
+    list_id, index, new_list = _slot(conn)
+    credential_id = credential_store.new_credential_id()
+    spec = achievement.spec
+    issued_at = now.replace(microsecond=0)
+    until = ob3.valid_until(spec, issued_at)
+    achievement_doc = ob3.achievement_document(
+        spec=spec,
+        achievement_url=issuer.achievement_url(achievement.id),
+        image_url=issuer.achievement_image_url(achievement.id),
+        competencies=[(c.id, c.name, c.cut_score) for c in compiled.bank.competencies],
+    )
+    document = ob3.build_credential(
+        credential_url=issuer.credential_url(credential_id),
+        issuer=issuer.embedded_profile(),
+        achievement=achievement_doc,
+        recipient=recipient,
+        result=result,
+        names=names,
+        issued_at=issued_at,
+        valid_until=until,
+        status=bitstring.entry(issuer.status_list_url(list_id), index),
+        evidence_url=issuer.evidence_url(credential_id),
+        assurance=[identity_line(record), *assurance_lines(integrity, review)],
+    )
+    signed, token = issuer.sign(document, issued_at)
+    completion.credential = CredentialRecord(
+        id=credential_id,
+        session_id=record.id,
+        assessment_id=assessment.id,
+        achievement_id=achievement.id,
+        status_list_id=list_id,
+        status_index=index,
+        recipient_name=recipient.name,
+        recipient_email=recipient.email,
+        recipient_did=recipient.did,
+        document=signed,
+        jwt=token,
+        issued_at=issued_at,
+        valid_until=until,
+        revoked_at=None,
+        revocation_reason=None,
+    )
+    completion.new_list = list_id if new_list else None
+    completion.events.append(
+        (
+            "credential.issued",
+            envelope(
+                "credential.issued",
+                {
+                    "credential_id": credential_id,
+                    "credential_url": issuer.credential_url(credential_id),
+                    "credential_jwt_url": issuer.credential_url(credential_id) + "/credential.jwt",
+                    "recipient": recipient_block(completion.credential, spec.name, issuer),
+                    "assessment": {"id": assessment.id, "title": assessment.title},
+                    "credential": signed,
+                },
+                now,
+            ),
+        )
+    )
+
+
+CHECK_NAMES = {
+    "person_fit": "answer-pattern fit (lz*)",
+    "response_time_fit": "response-time fit (l_t)",
+    "rapid_guessing": "rapid guessing",
+    "too_fast_to_read": "answers faster than reading allows",
+}
+
+
+def assurance_lines(integrity: IntegrityEvidence | None, review: str | None) -> list[str]:
+    """What the credential's evidence says about the integrity checks the policy acts on.
+
+    Only checks whose action is ``hold`` or ``refuse`` are named: those are the ones the
+    author made conditions of the award. A check that could not be computed says so.
+    """
+    if integrity is None:
+        return []
+    acting = [f for f in integrity.flags if f.action != "none"]
+    if not acting:
+        return []
+    passed = [CHECK_NAMES[f.check] for f in acting if f.computed and not f.raised]
+    missing = [CHECK_NAMES[f.check] for f in acting if not f.computed]
+    raised = [CHECK_NAMES[f.check] for f in acting if f.raised]
+    parts = []
+    if passed:
+        parts.append("passed: " + ", ".join(passed))
+    if missing:
+        parts.append("not computable for this session: " + ", ".join(missing))
+    if raised:
+        parts.append("raised: " + ", ".join(raised))
+    line = "Integrity checks required by the assessment: " + "; ".join(parts) + "."
+    if review:
+        line += " " + review
+    return [line]
 
 
 def recipient_block(
@@ -242,6 +381,15 @@ def write(conn: Connection, completion: Completion) -> None:
     A status-list slot taken meanwhile by another award makes the insert fail with an
     integrity error, which rolls the whole transaction back; the caller retries.
     """
+    if completion.session_id is not None and (
+        completion.integrity is not None or completion.award_status is not None
+    ):
+        session_store.set_outcome(
+            conn,
+            completion.session_id,
+            integrity=completion.integrity,
+            award_status=completion.award_status,
+        )
     credential = completion.credential
     if credential is not None:
         if (

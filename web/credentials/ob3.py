@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -124,6 +125,9 @@ class AchievementSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     alignments: tuple[Alignment, ...] = ()
     valid_days: Annotated[int, Meta(ge=1, le=36_500)] | None = None
     pass_rule: PassRule = msgspec.field(default_factory=PassRule)
+    require_verified_email: bool = False
+    """Issue credentials only to learners who verified their email (self-asserted learners
+    who pass wait for their link; the credential is issued when they use it)."""
 
 
 def check_spec(spec: AchievementSpec, competencies: dict[str, str]) -> list[str]:
@@ -268,11 +272,15 @@ def _result(achievement_url: str, c: CompetencyResult) -> dict[str, Any]:
     return out
 
 
-def evidence_narrative(result: SessionResult, names: dict[str, str]) -> str:
+def evidence_narrative(
+    result: SessionResult, names: dict[str, str], assurance: Sequence[str] = ()
+) -> str:
     """Plain lines describing what was measured (Markdown list).
 
     Scores and pass marks are on the reported scale (``500 + 100 theta``); each line adds
     the ability estimate and its standard error on the logit scale for psychometric use.
+    ``assurance`` adds paragraphs on how identity was established and which integrity
+    checks the award required.
     """
     lines = [
         f"Adaptive test of {result.items} scored questions; it stopped because "
@@ -293,7 +301,10 @@ def evidence_narrative(result: SessionResult, names: dict[str, str]) -> str:
                 f"{probability_text(c.confidence or 0)} confidence"
             )
         lines.append(line)
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    for paragraph in assurance:
+        text += "\n\n" + paragraph
+    return text
 
 
 def build_credential(
@@ -308,6 +319,7 @@ def build_credential(
     valid_until: datetime | None,
     status: dict[str, Any],
     evidence_url: str,
+    assurance: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The unsigned ``OpenBadgeCredential``."""
     subject: dict[str, Any] = {"type": ["AchievementSubject"]}
@@ -352,7 +364,7 @@ def build_credential(
                 "id": evidence_url,
                 "type": ["Evidence"],
                 "name": "Adaptive assessment session summary",
-                "narrative": evidence_narrative(result, names),
+                "narrative": evidence_narrative(result, names, assurance),
                 "genre": "Assessment",
             }
         ],

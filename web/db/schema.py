@@ -95,7 +95,14 @@ learner_sessions = Table(
     Column("finished_at", DateTime(timezone=True), nullable=True),
     Column("result", Text, nullable=True),
     Column("learner_did", String(400), nullable=True),  # revision 0002
+    # revision 0004_verify: integrity evidence, held awards, verified email
+    Column("integrity", Text, nullable=True),
+    Column("award_status", String(16), nullable=True),
+    Column("award_decided_at", DateTime(timezone=True), nullable=True),
+    Column("award_decided_by", Integer, nullable=True),
+    Column("email_verified_at", DateTime(timezone=True), nullable=True),
     Index("ix_learner_sessions_assessment_created", "assessment_id", "created_at"),
+    Index("ix_learner_sessions_award_status", "assessment_id", "award_status"),
 )
 
 responses = Table(
@@ -224,4 +231,18 @@ webhook_attempts = Table(
     Column("error", Text, nullable=True),
     Column("response_excerpt", Text, nullable=True),
     Column("state", String(16), nullable=True),  # revision 0003_i11: sending|done|interrupted
+)
+
+# -- verified learners (revision 0004_verify) --------------------------------------------------
+
+learner_links = Table(
+    "learner_links",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("purpose", String(16), nullable=False),  # verify | results
+    Column("email", String(320), nullable=False, index=True),
+    Column("session_id", String(64), ForeignKey("learner_sessions.id"), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
 )

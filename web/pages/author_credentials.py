@@ -13,6 +13,7 @@ from litestar import Request, Router, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from item_banks.secrecy import secrecy_warnings
 from web.authoring import owned_assessment
 from web.credentials import service
 from web.credentials.awards import issuer_of
@@ -32,7 +33,11 @@ def _credential_context(rt: Runtime, author: Author, assessment_id: str) -> dict
         compiled = rt.compiled(conn, assessment.bank_hash)
         issued = credential_store.for_assessment(conn, assessment_id)
     record = service.achievement_of(rt, assessment_id)
+    awarding = record is not None and assessment.feedback_mode != "practice"
     return {
+        "secrecy": [
+            str(w) for w in secrecy_warnings(compiled.bank, "this bank", awarding=awarding)
+        ],
         "assessment": assessment,
         "competencies": compiled.bank.competencies,
         "achievement": record,
@@ -75,6 +80,7 @@ def spec_from_form(fields: dict[str, str], chosen: list[str]) -> AchievementSpec
         "achievement_type": fields.get("achievement_type", "Badge"),
         "alignments": alignments,
         "pass_rule": {"competencies": chosen},
+        "require_verified_email": fields.get("require_verified_email") == "on",
     }
     try:
         if fields.get("valid_days", "").strip():

@@ -24,7 +24,7 @@ from web.markdown import render
 from web.params import StoredInt
 from web.report import build_report, report_charts
 from web.runtime import Runtime
-from web.store.achievements import for_assessment
+from web.store.achievements import AchievementRecord, for_assessment
 from web.store.assessments import list_assessments
 from web.views import SessionView
 
@@ -35,7 +35,7 @@ def runtime(state: State) -> Runtime:
     return rt
 
 
-def achievement_of(rt: Runtime, assessment_id: str) -> object | None:
+def achievement_of(rt: Runtime, assessment_id: str) -> AchievementRecord | None:
     """The assessment's achievement, if it offers a credential."""
     with rt.db.read() as conn:
         return for_assessment(conn, assessment_id)
@@ -73,14 +73,15 @@ async def landing(state: State, assessment_id: FromPath[str]) -> Template:
             {"name": c.name, "description_html": render(c.description) if c.description else ""}
             for c in compiled.bank.competencies
         ]
+        achievement = achievement_of(rt, assessment_id)
         return {
             "assessment": assessment,
             "description_html": render(assessment.description or compiled.bank.description),
             "competencies": measured,
             "max_items": length_bound(assessment.policy.stopping),
             "forecast": rt.forecast(compiled, assessment.policy),
-            "credential": achievement_of(rt, assessment_id) is not None
-            and assessment.feedback_mode != "practice",
+            "credential": achievement is not None and assessment.feedback_mode != "practice",
+            "require_verified": achievement is not None and achievement.spec.require_verified_email,
         }
 
     return Template("landing.html", context=await rt.call(load))

@@ -22,6 +22,7 @@ import msgspec
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from engine.feedback import Feedback
+from engine.integrity import IntegrityEvidence
 from engine.session import SessionResult, SessionState
 from web.db.connection import as_utc, utcnow
 from web.db.fast import FastStatement
@@ -98,6 +99,11 @@ class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
     result: SessionResult | None
     learner_did: str | None = None
     practice: PracticeHold | None = None
+    integrity: IntegrityEvidence | None = None
+    award_status: str | None = None
+    award_decided_at: datetime | None = None
+    award_decided_by: int | None = None
+    email_verified_at: datetime | None = None
 
 
 class ResponseRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -167,6 +173,15 @@ def _record(row: Any) -> SessionRecord:
         finished_at=as_utc(row.finished_at),
         result=None if row.result is None else msgspec.json.decode(row.result, type=SessionResult),
         learner_did=row.learner_did,
+        integrity=(
+            None
+            if row.integrity is None
+            else msgspec.json.decode(row.integrity, type=IntegrityEvidence)
+        ),
+        award_status=row.award_status,
+        award_decided_at=as_utc(row.award_decided_at),
+        award_decided_by=row.award_decided_by,
+        email_verified_at=as_utc(row.email_verified_at),
     )
 
 
@@ -300,3 +315,44 @@ def response_at(conn: Connection, session_id: str, seq: int) -> ResponseRecord |
         select(responses).where(responses.c.session_id == session_id).where(responses.c.seq == seq)
     ).first()
     return None if row is None else _response(row)
+
+
+def set_outcome(
+    conn: Connection,
+    session_id: str,
+    *,
+    integrity: IntegrityEvidence | None,
+    award_status: str | None,
+) -> None:
+    """Store a finished session's integrity evidence and what stands in its award's way."""
+    conn.execute(
+        update(learner_sessions)
+        .where(learner_sessions.c.id == session_id)
+        .values(
+            integrity=None if integrity is None else msgspec.json.encode(integrity).decode(),
+            award_status=award_status,
+        )
+    )
+
+
+def decide_award(
+    conn: Connection,
+    session_id: str,
+    *,
+    expected: str,
+    status: str,
+    author_id: int | None,
+    now: datetime,
+) -> bool:
+    """Move the session's award from ``expected`` to ``status``; False if it was not there.
+
+    The condition on the current status makes each decision happen once, whatever the
+    number of concurrent requests: only one update finds the row in ``expected``.
+    """
+    done = conn.execute(
+        update(learner_sessions)
+        .where(learner_sessions.c.id == session_id)
+        .where(learner_sessions.c.award_status == expected)
+        .values(award_status=status, award_decided_at=now, award_decided_by=author_id)
+    )
+    return done.rowcount == 1

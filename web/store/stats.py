@@ -28,6 +28,9 @@ class SessionSummary(msgspec.Struct, frozen=True, kw_only=True):
     started: datetime
     finished: datetime | None
     answers: int
+    checked: bool = False
+    """Whether the session has integrity evidence (sessions finished since revision
+    0004_verify)."""
 
 
 class ItemStatistics(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,6 +64,7 @@ def list_sessions(
             learner_sessions.c.learner_name,
             learner_sessions.c.created_at,
             learner_sessions.c.finished_at,
+            learner_sessions.c.integrity.is_not(None).label("checked"),
             func.coalesce(counts.c.answers, 0).label("answers"),
         )
         .outerjoin(counts, counts.c.session_id == learner_sessions.c.id)
@@ -75,6 +79,7 @@ def list_sessions(
             started=as_utc(r.created_at),  # type: ignore[arg-type]
             finished=as_utc(r.finished_at),
             answers=int(r.answers),
+            checked=bool(r.checked),
         )
         for r in rows
     ]

@@ -29,11 +29,14 @@ from sqlalchemy import Connection, and_, func, insert, select, update
 from web.db.connection import as_utc, utcnow
 from web.db.schema import webhook_attempts, webhook_endpoints, webhook_messages
 
-EventType = Literal["credential.issued", "credential.revoked", "assessment.completed"]
+EventType = Literal[
+    "credential.issued", "credential.revoked", "assessment.completed", "award.refused"
+]
 EVENT_TYPES: tuple[EventType, ...] = (
     "credential.issued",
     "credential.revoked",
     "assessment.completed",
+    "award.refused",
 )
 MessageStatus = Literal["pending", "delivered", "failed"]
 AttemptState = Literal["sending", "done", "interrupted"]
