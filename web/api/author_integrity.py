@@ -13,6 +13,7 @@ from msgspec import Meta
 from web import reviews
 from web.api.author import _author
 from web.pages.learner import runtime
+from web.problems import with_problem_responses
 
 
 class RefuseRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -89,6 +90,6 @@ async def refuse(
 
 author_integrity_api = Router(
     path="/api/v1/author",
-    route_handlers=[list_integrity, session_integrity, release, refuse],
+    route_handlers=with_problem_responses([list_integrity, session_integrity, release, refuse]),
     tags=["author"],
 )
