@@ -218,6 +218,9 @@ class MultipleResponse(_Struct, tag_field="type", tag="multiple_response", froze
     shuffle: bool = True
 
 
+#: The least credit that earns a category (see ``Item.credit_levels``).
+CreditLevel = Annotated[float, Meta(gt=0.0, le=1.0)]
+
 #: The credit of an accepted alternative answer: more than nothing, at most full credit.
 AlternativeCredit = Annotated[float, Meta(gt=0.0, le=1.0)]
 
@@ -456,6 +459,12 @@ class Item(_Struct, frozen=True):
     ``exposure`` is the Sympson-Hetter exposure-control parameter ``K_i`` (probability of
     administering the item once selected); absent means 1. ``time`` holds the item's
     response-time parameters (:class:`TimeParameters`), when calibrated.
+
+    ``credit_levels`` (polytomous items only) are the least credit of each category
+    1..K, strictly increasing and ending at 1: one category per distinct credit an answer
+    can earn, however spaced (QTI items worth 0, 0.25 and 1 have levels ``(0.25, 1)``).
+    Absent, categories are equal steps of ``1/K`` (see
+    :func:`item_banks.scoring.credit_category`).
     """
 
     id: Identifier
@@ -469,6 +478,7 @@ class Item(_Struct, frozen=True):
     status: Literal["operational", "pretest"] = "operational"
     exposure: Annotated[float, Meta(gt=0.0, le=1.0)] | None = None
     time: TimeParameters | None = None
+    credit_levels: Annotated[tuple[CreditLevel, ...], Meta(max_length=20)] = ()
 
 
 #: A correlation between two competencies' abilities.

@@ -63,11 +63,15 @@ class Draft:
     skills
         Skill tags as ``(identifier, label)`` (curriculum standards, GIFT categories...): the
         first becomes the item's competency, the rest content areas.
+    provisional
+        The importer filled in provisional ``irt`` itself (a GPCM for an item that awards
+        partial credit); counted in the warning like items without parameters.
     """
 
     raw: dict[str, Any]
     source: str
     skills: tuple[tuple[str, str], ...] = ()
+    provisional: bool = False
 
 
 @dataclass
@@ -108,6 +112,19 @@ def provisional_irt(raw: dict[str, Any]) -> dict[str, Any]:
         steps = [0.0] if k == 1 else [round(-1 + 2 * i / (k - 1), 6) for i in range(k)]
         return {"model": "gpcm", "a": 1.0, "thresholds": steps}
     return dict(PROVISIONAL_IRT)
+
+
+def _provisional_models(models: dict[str, int]) -> str:
+    """Name the provisional models written: ``they get the provisional 2PL a=1, b=0``."""
+    names = {
+        "2pl": "the provisional 2PL a=1, b=0",
+        "gpcm": "a provisional GPCM a=1 with one category per credit level "
+        "(their answers earn partial credit)",
+    }
+    if len(models) == 1:
+        return f"they get {names.get(next(iter(models)), next(iter(models)))}"
+    parts = [f"{n} get {names.get(m, m)}" for m, n in sorted(models.items())]
+    return "; ".join(parts)
 
 
 def skill(label: str, identifier: str | None = None) -> tuple[str, str]:
@@ -167,6 +184,7 @@ def assemble(
     problems: list[Problem] = []
     items: list[Item] = []
     provisional = 0
+    models: dict[str, int] = {}
     for draft in collected.drafts:
         raw = dict(draft.raw)
         if "competency" not in raw:
@@ -183,6 +201,10 @@ def assemble(
         if "irt" not in raw:
             raw["irt"] = provisional_irt(raw)
             provisional += 1
+            models[raw["irt"]["model"]] = models.get(raw["irt"]["model"], 0) + 1
+        elif draft.provisional:
+            provisional += 1
+            models[raw["irt"]["model"]] = models.get(raw["irt"]["model"], 0) + 1
         label = str(raw.get("id") or "?")
         try:
             items.append(msgspec.convert(raw, Item))
@@ -198,7 +220,7 @@ def assemble(
             Problem(
                 source=source,
                 message=f"{provisional} of {len(collected.drafts)} items carry no IRT parameters; "
-                "they get the provisional 2PL a=1, b=0 until calibrated",
+                f"{_provisional_models(models)} until calibrated",
             )
         )
     comps = list(competencies)

@@ -177,6 +177,11 @@ def percent(fraction: float) -> str:
     return str(Decimal(repr(float(fraction))) * 100)
 
 
+def best_first(alternatives: tuple[NumericRange, ...]) -> list[NumericRange]:
+    """Intervals by decreasing credit (stable): QTI's first match is then the best match."""
+    return sorted(alternatives, key=lambda alt: -alt.credit)
+
+
 def _interval(alt: NumericRange) -> etree._Element:
     low = "qti-gte" if alt.include_low else "qti-gt"
     high = "qti-lte" if alt.include_high else "qti-lt"
@@ -259,7 +264,7 @@ def _interaction(item: Item, root: etree._Element, body: etree._Element) -> _Sco
             scoring.template = "match_correct"
             return scoring
         equal = _condition(
-            "qti-equal", _var(), _condition("qti-correct", identifier="RESPONSE"),
+            "qti-equal", _condition("qti-correct", identifier="RESPONSE"), _var(),
             tolerance_mode=mode if interaction.tolerance or mode == "relative" else "exact",
         )  # fmt: skip
         if equal.get("tolerance-mode") != "exact":
@@ -270,7 +275,9 @@ def _interaction(item: Item, root: etree._Element, body: etree._Element) -> _Sco
             )
             equal.set("tolerance", f"{width} {width}")
         scoring.rules.append((equal, 1.0))
-        for alt in interaction.alternatives:
+        # QTI takes the first condition that holds; best credit first makes that the best
+        # interval holding the answer, as Skillgauge scores it.
+        for alt in best_first(interaction.alternatives):
             scoring.rules.append((_interval(alt), alt.credit))
         return scoring
     if isinstance(interaction, ShortText):
@@ -602,6 +609,15 @@ def not_carried(bank: Bank, source: str) -> list[Problem]:
             note("not carried by QTI: the response-time parameters", item.id, "time")
         if isinstance(interaction, Numeric) and interaction.unit:
             note("not carried by QTI: the unit", item.id, "interaction.unit")
+        if isinstance(interaction, Numeric) and best_first(interaction.alternatives) != list(
+            interaction.alternatives
+        ):
+            note(
+                "not carried by QTI: the order of the intervals (written best credit first, "
+                "as QTI takes the first condition that holds)",
+                item.id,
+                "interaction.alternatives",
+            )
         for field, text in _strings(msgspec.to_builtins(item), ""):
             if NOT_XML.search(text):
                 note(_NOT_XML_NOTE, item.id, field)

@@ -440,6 +440,8 @@ def interactions(
                     include_high=bool(open_ends[1]),
                 )
             )
+        if clean:  # QTI takes the first condition that holds: the exporter writes best first
+            alternatives.sort(key=lambda alt: -alt.credit)
         interaction = Numeric(
             key=number,
             tolerance=draw(st.one_of(st.just(0.0), st.floats(0.0, 1e3))),
