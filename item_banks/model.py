@@ -279,10 +279,15 @@ AnswerText = Annotated[str, Meta(min_length=1, max_length=500)]
 
 
 class TextAnswer(_Struct, frozen=True):
-    """An accepted short answer that earns partial ``credit``."""
+    """An accepted short answer that earns partial ``credit``.
+
+    ``case_sensitive`` overrides the item's setting for this answer (QTI mappings set it per
+    entry: ``Paris`` exactly for full credit, any other case of ``paris`` for half).
+    """
 
     text: AnswerText
     credit: Annotated[float, Meta(gt=0.0, lt=1.0)]
+    case_sensitive: bool | None = None
 
 
 class WrongText(_Struct, frozen=True):

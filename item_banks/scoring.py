@@ -341,15 +341,25 @@ def answer_credit(item_id: str, interaction: Interaction, answer: RawAnswer) -> 
     if isinstance(interaction, ShortText):
         if not isinstance(answer, str):
             raise AnswerError(item_id, "type a short answer")
-        typed = normalise_text(answer, case_sensitive=interaction.case_sensitive)
-        if not typed:
+        if not normalise_text(answer, case_sensitive=True):
             raise AnswerError(item_id, "the answer is empty")
         credit = 0.0
-        for text, worth in (
-            *((k, 1.0) for k in interaction.key),
-            *((alt.text, alt.credit) for alt in interaction.alternatives),
+        for text, worth, sensitive in (
+            *((k, 1.0, interaction.case_sensitive) for k in interaction.key),
+            *(
+                (
+                    alt.text,
+                    alt.credit,
+                    interaction.case_sensitive
+                    if alt.case_sensitive is None
+                    else alt.case_sensitive,
+                )
+                for alt in interaction.alternatives
+            ),
         ):
-            if normalise_text(text, case_sensitive=interaction.case_sensitive) == typed:
+            if normalise_text(text, case_sensitive=sensitive) == normalise_text(
+                answer, case_sensitive=sensitive
+            ):
                 credit = max(credit, worth)
         return credit
     if isinstance(interaction, Order):

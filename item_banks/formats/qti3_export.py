@@ -290,7 +290,10 @@ def _interaction(item: Item, root: etree._Element, body: etree._Element) -> _Sco
         if not simple:
             sensitive = interaction.case_sensitive
             mapping = [(k, 1.0, sensitive) for k in interaction.key]
-            mapping += [(a.text, a.credit, sensitive) for a in interaction.alternatives]
+            mapping += [
+                (a.text, a.credit, sensitive if a.case_sensitive is None else a.case_sensitive)
+                for a in interaction.alternatives
+            ]
         _declare(root, "single", "string", [interaction.key[0]], mapping)
         holder = _sub(body, "div")
         _sub(holder, "qti-text-entry-interaction", response_identifier="RESPONSE")

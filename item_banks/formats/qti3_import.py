@@ -1000,6 +1000,7 @@ def _scored(
     except InvalidProcessingError as exc:
         raise BadError(exc.field, exc.message) from None
     shuffle = interaction.get("shuffle", "false").lower() == "true"
+    shaped = len(candidates)
     base: dict[str, Any]
     if kind == "choice":
         base = {"options": _options(kids(interaction, "qti-simple-choice"), feedback.rationales)}
@@ -1027,7 +1028,7 @@ def _scored(
         if problem is None:
             return candidate, table
         first = first or problem
-    if shape_error is not None and not candidates[1:]:
+    if shape_error is not None and len(candidates) == shaped:
         raise shape_error
     raise SkipError(
         where(processing),

@@ -249,8 +249,10 @@ def _text_probes(decl: Declaration, rules: tuple[Rule, ...]) -> tuple[list[Probe
         if e.op == "base-value" and e.attrs.get("base-type") == "string"
     ]
     seen: dict[str, None] = {}
+    rng = random.Random(0)
     for text in texts:
-        for variant in (text, text.lower(), text.upper(), text.swapcase(), text.title()):
+        mixed = "".join(c.upper() if rng.random() < 0.5 else c.lower() for c in text)
+        for variant in (text, text.lower(), text.upper(), text.swapcase(), text.title(), mixed):
             if variant.strip():
                 seen[variant] = None
     seen["zz no such answer"] = None
@@ -484,37 +486,55 @@ def match_candidates(table: Table, base: dict[str, Any]) -> list[dict[str, Any]]
 
 
 def text_candidates(table: Table) -> list[dict[str, Any]]:
-    """A short-text form: full-credit texts as the key, partial ones as alternatives."""
-    credit = _credit_of(table)
-    sensitive = any(
-        abs(credit[a] - credit[b]) > 1e-9
-        for a in credit
-        for b in credit
-        if isinstance(a, str) and isinstance(b, str) and a != b and a.casefold() == b.casefold()
-    )
+    """A short-text form: full-credit texts as the key, partial ones as alternatives.
 
-    def norm(text: str) -> str:
-        return text if sensitive else text.casefold()
-
-    key: dict[str, str] = {}
-    alternatives: dict[str, tuple[str, float]] = {}
-    for text, c in credit.items():
+    Answers are grouped by their case-folded text. A group whose variants all earn the same
+    credit is case-insensitive; in a group whose variants differ (``Paris`` 1, any other
+    case 0.5) the best variants are kept exactly and the others, when they agree, become
+    one case-insensitive alternative. The item is case-sensitive when any group differs.
+    """
+    groups: dict[str, dict[str, float]] = {}
+    for text, c in _credit_of(table).items():
         assert isinstance(text, str)
-        if c >= 1 - 1e-9:
-            key.setdefault(norm(text), text)
-        elif c > 1e-9 and norm(text) not in key:
-            best = alternatives.get(norm(text))
-            if best is None or best[1] < c:
-                alternatives[norm(text)] = (text, c)
+        groups.setdefault(text.casefold(), {})[text] = clip(c)
+    sensitive = any(max(g.values()) - min(g.values()) > 1e-9 for g in groups.values())
+    key: list[str] = []
+    alternatives: list[dict[str, Any]] = []
+
+    def add(text: str, credit: float, exact: bool) -> None:
+        if credit >= 1 - 1e-9:
+            key.append(text)
+        elif credit > 1e-9:
+            alt: dict[str, Any] = {"text": text, "credit": credit}
+            if sensitive and not exact:
+                alt["case_sensitive"] = False
+            alternatives.append(alt)
+
+    for variants in groups.values():
+        best = max(variants.values())
+        if best - min(variants.values()) <= 1e-9:
+            first = next(iter(variants))
+            if best >= 1 - 1e-9 and sensitive:
+                key.extend(variants)  # a full-credit answer in any case: every case tried
+            else:
+                add(first, best, exact=False)
+            continue
+        rest = {t: c for t, c in variants.items() if c < best - 1e-9}
+        for text, c in variants.items():
+            if c >= best - 1e-9:
+                add(text, c, exact=True)
+        if max(rest.values()) - min(rest.values()) <= 1e-9:
+            add(next(iter(rest)), next(iter(rest.values())), exact=False)
+        else:
+            for text, c in rest.items():
+                add(text, c, exact=True)
     if not key:
         return []
     return [
         {
             "type": "short_text",
-            "key": list(key.values()),
-            "alternatives": [
-                {"text": t, "credit": c} for n, (t, c) in alternatives.items() if n not in key
-            ],
+            "key": key,
+            "alternatives": alternatives,
             "case_sensitive": sensitive,
         }
     ]
