@@ -49,6 +49,7 @@ from item_banks.formats.qti_processing import (
 )
 from item_banks.formats.qti_scoring import (
     MAX_LEVELS,
+    MAX_OPERATORS,
     NoCreditError,
     Table,
     choice_candidates,
@@ -58,6 +59,7 @@ from item_banks.formats.qti_scoring import (
     number_candidates,
     order_candidates,
     probes,
+    size_of,
     text_candidates,
     typed_correct,
 )
@@ -963,6 +965,12 @@ def _scored(
         rules = parse_processing(processing, response)
     except UnsupportedProcessingError as exc:
         raise SkipError(exc.field, exc.message) from None
+    if size_of(rules) > MAX_OPERATORS:
+        raise SkipError(
+            where(processing),
+            f"response processing of {size_of(rules):,} rules and operators; "
+            f"the limit is {MAX_OPERATORS:,}",
+        )
     candidates: list[dict[str, Any]] = []
     shape_error: SkipError | BadError | None = None
     try:

@@ -54,6 +54,11 @@ from item_banks.scoring import RawAnswer, answer_credit
 ENUMERATION_LIMIT = 4096
 #: Most score categories a derived model gets (the bank model's limit).
 MAX_LEVELS = 20
+#: Most operators and rules one item's response processing may hold.
+MAX_OPERATORS = 5000
+#: Most operator evaluations spent on one item (operators x answers tried); past it the
+#: answers are thinned to fit, so a large tree cannot make an import slow.
+EVALUATION_BUDGET = 2_000_000
 
 
 @dataclass
@@ -224,6 +229,15 @@ def _match_probes(interaction: etree._Element, decl: Declaration) -> tuple[list[
     return probes, exhaustive
 
 
+def size_of(rules: tuple[Rule, ...]) -> int:
+    """How many rules and operators ``rules`` hold (nested ones included)."""
+
+    def rule_count(rs: tuple[Rule, ...]) -> int:
+        return sum(1 + sum(rule_count(b.rules) for b in r.branches) for r in rs)
+
+    return rule_count(rules) + sum(1 for _ in _constants(rules))
+
+
 def _constants(rules: tuple[Rule, ...]) -> Iterator[Expr]:
     def walk(expr: Expr) -> Iterator[Expr]:
         yield expr
@@ -345,6 +359,11 @@ def credit_table(
         When no answer earns more than 0.
     """
     listed, exhaustive = found
+    size = max(1, size_of(rules))
+    most = max(64, EVALUATION_BUDGET // (size * 3))
+    if len(listed) > most:
+        keep = sorted(random.Random(0).sample(range(len(listed)), most))
+        listed, exhaustive = [listed[i] for i in keep], False
 
     def run(value: Value) -> float:
         return score(rules, declarations, outcomes, {response: value})
