@@ -5,14 +5,16 @@ title and version (LOM), every item's id, stem, interaction (choice, text entry 
 and text, order, match, extended text), key, partial credits, numeric tolerances and
 intervals, case sensitivity, shuffling, option rationales (inline feedback), worked solution
 and hints (modal feedback), competency and content areas (curriculum-standards tags, GUID =
-id, label = name) and IRT parameters with standard errors (usage data, see
-:mod:`item_banks.formats.qti_package`).
+id, label = name), pretest status (the manifest's ``skillgauge:pretest`` list of item ids) and
+IRT parameters with standard errors (usage data, see :mod:`item_banks.formats.qti_package`).
+Numeric intervals are written best credit first, since QTI takes the first condition that
+holds; their order is noted when that changes it.
 
 What it does not carry is listed by :func:`export_bank` as located notes: bank description
 and notes, misconceptions, competency descriptions and cut scores, option misconception
 references, rationales on order/match options, numeric units, numeric common wrong answers
-and short-text wrong answers, competency levels and study resources, pretest status and
-Sympson-Hetter exposure parameters.
+and short-text wrong answers, competency levels and study resources, and Sympson-Hetter
+exposure parameters.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ USAGE_NS = "http://www.imsglobal.org/xsd/imsqti_usagedata_v3p0"
 #: ``providerId`` of the manifest's lists of the bank's competencies and content areas.
 COMPETENCIES = "skillgauge:competencies"
 CONTENT_AREAS = "skillgauge:content-areas"
+#: The manifest's list of pretest items (seeded into sessions, never scored), by id.
+PRETEST = "skillgauge:pretest"
 
 
 def _q(name: str, ns: str = NS) -> str:
@@ -482,9 +486,11 @@ def manifest_xml(bank: Bank) -> bytes:
     _lom(metadata, bank)
     # The bank's competencies and content areas, in order, unused content areas included.
     listed = etree.SubElement(metadata, _q("curriculumStandardsMetadataSet", CSM_NS))
+    pretest = [(i.id, i.id) for i in bank.items if i.status == "pretest"]
     for provider, tags in (
         (COMPETENCIES, [(c.id, c.name) for c in bank.competencies]),
         (CONTENT_AREAS, [(a.id, a.name) for a in bank.content_areas]),
+        *([(PRETEST, pretest)] if pretest else []),
     ):
         entry = etree.SubElement(
             listed, _q("curriculumStandardsMetadata", CSM_NS), providerId=provider
@@ -604,8 +610,6 @@ def not_carried(bank: Bank, source: str) -> list[Problem]:
             note("not carried by QTI: the study resources", field=f"{where}.resources")
     for item in bank.items:
         interaction = item.interaction
-        if item.status != "operational":
-            note(f"not carried by QTI: status {item.status}", item.id, "status")
         if item.exposure is not None:
             note("not carried by QTI: the Sympson-Hetter exposure parameter", item.id, "exposure")
         if item.time is not None:

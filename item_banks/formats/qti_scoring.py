@@ -311,7 +311,7 @@ def _number_probes(decl: Declaration, rules: tuple[Rule, ...]) -> tuple[list[Pro
             return
         delta = 2e-9 * max(1.0, abs(x))
         close = tuple(q for q in ordered if q != x and abs(q - x) <= delta)
-        near: tuple[Value, ...] = (x - delta, x + delta, *close) if edge else close
+        near: tuple[Value, ...] = (x - delta, x + delta, *close)
         probes.append(Probe(x, repr(x), near, edge))
 
     if ordered:
@@ -394,9 +394,17 @@ def disagreement(candidate: dict[str, Any], table: Table) -> str | None:
     for probe, qti, accepted in zip(table.probes, table.credits, table.accepted, strict=True):
         try:
             ours = round(clip(answer_credit("item", interaction, probe.answer)), 9)
+            # near an interval's end either reading may round the other way
+            around = {
+                round(clip(answer_credit("item", interaction, repr(v))), 9)
+                for v in probe.near
+                if isinstance(v, float)
+            }
         except AnswerError as exc:
             return f"the answer {probe.answer!r} is refused by Skillgauge ({exc})"
-        if not any(abs(ours - a) <= 1e-6 for a in accepted):
+        if not any(abs(ours - a) <= 1e-6 for a in accepted) and not any(
+            abs(round(clip(qti), 9) - o) <= 1e-6 for o in around
+        ):
             return (
                 f"the answer {probe.answer!r} earns {clip(qti):g} of full credit by the QTI "
                 f"rules but {ours:g} in the closest form Skillgauge has"
