@@ -465,6 +465,9 @@ class Item(_Struct, frozen=True):
     administering the item once selected); absent means 1. ``time`` holds the item's
     response-time parameters (:class:`TimeParameters`), when calibrated.
 
+    ``title`` is the author's short name for the item (QTI ``title``, Moodle question name),
+    shown to authors only.
+
     ``credit_levels`` (polytomous items only) are the least credit of each category
     1..K, strictly increasing and ending at 1: one category per distinct credit an answer
     can earn, however spaced (QTI items worth 0, 0.25 and 1 have levels ``(0.25, 1)``).
@@ -477,6 +480,7 @@ class Item(_Struct, frozen=True):
     stem: RequiredMarkdown
     interaction: Interaction
     irt: IrtParameters
+    title: Name | None = None
     content_areas: Annotated[tuple[Identifier, ...], Meta(max_length=20)] = ()
     solution: Markdown = ""
     hints: Annotated[tuple[RequiredMarkdown, ...], Meta(max_length=10)] = ()

@@ -331,7 +331,7 @@ def item_xml(item: Item) -> bytes:
         {
             f"{{{XSI}}}schemaLocation": f"{NS} {SCHEMA}",
             "identifier": item.id,
-            "title": item.id,
+            "title": item.title or item.id,
             "adaptive": "false",
             "time-dependent": "false",
         },

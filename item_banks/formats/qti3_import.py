@@ -904,6 +904,10 @@ def _read(
         "stem": _stem(body) or item_id,
         "interaction": body_interaction,
     }
+    title = " ".join((root.get("title") or "").split())
+    if title and title not in (root.get("identifier", ""), item_id):
+        raw["title"] = title[:200]
+    _warn_dropped(root, interaction, source, item_id, collected)
     if feedback.solution:
         raw["solution"] = "\n\n".join(feedback.solution)
     if feedback.hints:
@@ -919,6 +923,36 @@ def _read(
                 raw["credit_levels"] = credit_levels
             provisional = True
     return Draft(raw=raw, source=source, skills=context.skills, provisional=provisional)
+
+
+def _warn_dropped(
+    root: etree._Element,
+    interaction: etree._Element,
+    source: str,
+    item_id: str,
+    collected: Collected,
+) -> None:
+    """Warn, located, about what the item says that a bank item cannot keep."""
+
+    def warn(element: etree._Element, message: str) -> None:
+        collected.warnings.append(
+            Problem(source=source, item=item_id, field=where(element), message=message)
+        )
+
+    shuffled = interaction.get("shuffle", "false").lower() == "true"
+    for element in interaction.iter():
+        if not isinstance(element.tag, str):
+            continue
+        if shuffled and element.get("fixed", "false").lower() == "true":
+            warn(
+                element,
+                f'choice "{element.get("identifier", "")}" is fixed in place; Skillgauge '
+                "shuffles all options or none, so its position is not kept",
+            )
+    for element in root.iter():
+        if isinstance(element.tag, str) and local(element) == "qti-rubric-block":
+            view = element.get("view", "")
+            warn(element, f"a rubric block (view {view or 'unspecified'}) is not kept")
 
 
 def _provisional_partial(levels: tuple[float, ...]) -> tuple[dict[str, Any], list[float]]:

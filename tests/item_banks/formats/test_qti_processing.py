@@ -21,6 +21,7 @@ from engine.policy import decode_policy
 from engine.pool import compile_pool
 from engine.session import Session
 from item_banks import BankValidationError, score_answer
+from item_banks.formats.moodle import read_moodle
 from item_banks.formats.qti2_import import is_qti2, to_qti3
 from item_banks.formats.qti_expressions import parse_processing
 from item_banks.formats.qti_processing import (
@@ -420,3 +421,46 @@ def test_deeply_nested_operators_are_refused_by_the_parser(tmp_path: Path) -> No
     with pytest.raises(BankValidationError) as info:
         read_any(path)
     assert str(info.value.problems[0]).startswith(f"{path}: line ")
+
+
+# --------------------------------------------------------------------------- kept or warned
+
+
+def test_title_kept_and_fixed_choice_and_rubric_warned() -> None:
+    path = DATA / "choice-fixed-rubric-title.xml"
+    result = read_any(path)
+    assert result.bank.items[0].title == "Largest ocean"
+    assert [str(w) for w in result.warnings][:2] == [
+        f'{path}: item "choice-fixed": line 8 <qti-simple-choice>: choice "N" is fixed in '
+        "place; Skillgauge shuffles all options or none, so its position is not kept",
+        f'{path}: item "choice-fixed": line 6 <qti-rubric-block>: a rubric block (view scorer) '
+        "is not kept",
+    ]
+    assert side_by_side(path, ["P", "A", "N"], 1.0) == [1, 0, 0]
+
+
+def test_moodle_idnumber_is_the_item_id_and_graderinfo_is_warned() -> None:
+    quiz = b"""<?xml version="1.0" encoding="UTF-8"?>
+<quiz>
+  <question type="essay">
+    <name><text>Explain recursion</text></name>
+    <idnumber>ESSAY-7</idnumber>
+    <questiontext format="html"><text>Explain recursion.</text></questiontext>
+    <graderinfo format="html"><text>Look for a base case.</text></graderinfo>
+  </question>
+  <question type="truefalse">
+    <name><text>Sky</text></name>
+    <idnumber>TF-1</idnumber>
+    <questiontext format="html"><text>The sky is blue.</text></questiontext>
+    <answer fraction="100"><text>true</text></answer>
+    <answer fraction="0"><text>false</text></answer>
+  </question>
+</quiz>"""
+    result = read_moodle(quiz, "q.xml")
+    items = {i.id: i for i in result.bank.items}
+    assert items["ESSAY-7"].title == "Explain recursion"
+    assert items["TF-1"].title == "Sky"
+    assert (
+        'q.xml: item "ESSAY-7": line 7 <graderinfo>: the grader information (notes for the '
+        "person who scores) is not kept"
+    ) in [str(w) for w in result.warnings]

@@ -543,6 +543,12 @@ def banks(draw: st.DrawFn, clean: bool) -> Bank:
                 ),
                 solution=draw(st.one_of(st.just(""), text)),
                 hints=tuple(draw(st.lists(text, max_size=2))),
+                # QTI's title attribute: one line, spaces collapsed (never an identifier)
+                title=draw(
+                    st.one_of(
+                        st.none(), st.from_regex(r"T( [A-Za-z0-9<&\"']{1,8}){1,3}", fullmatch=True)
+                    )
+                ),
                 status="operational"
                 if first or clean
                 else draw(st.sampled_from(["operational", "pretest"])),
