@@ -127,6 +127,33 @@ def _provisional_models(models: dict[str, int]) -> str:
     return "; ".join(parts)
 
 
+def decode_text(data: bytes, source: str) -> str:
+    """``data`` as UTF-8 text (a BOM is dropped), or a located refusal.
+
+    The refusal names the line and column of the first byte that is not UTF-8, and when the
+    whole file reads as Windows-1252 (cp1252, the usual encoding of files saved on Windows
+    in Western languages) it says so and shows that byte read that way, so the author can
+    re-save the file as UTF-8. Nothing is guessed: such a file is not read.
+    """
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        start = exc.start
+    line = data.count(b"\n", 0, start) + 1
+    line_start = data.rfind(b"\n", 0, start) + 1
+    column = len(data[line_start:start].decode("utf-8", errors="replace")) + 1
+    byte = data[start]
+    message = f"not UTF-8 text: byte 0x{byte:02X} at column {column}"
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:
+        message += "; save the file as UTF-8"
+    else:
+        shown = bytes([byte]).decode("cp1252")
+        message += f" (the file reads as Windows-1252, where it is {shown!r}); save it as UTF-8"
+    raise BankValidationError([Problem(source=source, field=f"line {line}", message=message)])
+
+
 def skill(label: str, identifier: str | None = None) -> tuple[str, str]:
     """A skill tag ``(identifier, label)``; the identifier is derived from the label if absent."""
     label = " ".join(label.split()) or (identifier or "skill")

@@ -21,6 +21,7 @@ from engine.policy import decode_policy
 from engine.pool import compile_pool
 from engine.session import Session
 from item_banks import BankValidationError, score_answer
+from item_banks.formats.gift import read_gift
 from item_banks.formats.moodle import read_moodle
 from item_banks.formats.qti2_import import is_qti2, to_qti3
 from item_banks.formats.qti_expressions import parse_processing
@@ -464,3 +465,13 @@ def test_moodle_idnumber_is_the_item_id_and_graderinfo_is_warned() -> None:
         'q.xml: item "ESSAY-7": line 7 <graderinfo>: the grader information (notes for the '
         "person who scores) is not kept"
     ) in [str(w) for w in result.warnings]
+
+
+def test_a_windows_1252_gift_file_is_refused_with_its_line_and_encoding() -> None:
+    data = "// quiz\n::cafe:: Where do you drink coffee? {=Caf\u00e9 ~Bar}\n".encode("cp1252")
+    with pytest.raises(BankValidationError) as info:
+        read_gift(data, "quiz.gift")
+    assert [str(p) for p in info.value.problems] == [
+        "quiz.gift: line 2: not UTF-8 text: byte 0xE9 at column 42 (the file reads as "
+        "Windows-1252, where it is 'é'); save it as UTF-8"
+    ]
