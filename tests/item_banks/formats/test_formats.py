@@ -278,7 +278,7 @@ def zip_of(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -
         ({"bomb.xml": b"\0" * 5_000_000}, Limits(), "compression ratio"),
         (
             {f"f{i}.xml": b"x" for i in range(30)},
-            Limits(max_package_files=20, max_items=5),
+            Limits(max_items=5),
             "30 files; the limit is 20",
         ),
         ({"big.xml": b"x" * 2000}, Limits(max_bytes=1000), "big.xml: file is 2,000 bytes"),

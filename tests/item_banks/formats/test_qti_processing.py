@@ -8,7 +8,9 @@ score category.
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from item_banks.formats.gift import read_gift
 from item_banks.formats.moodle import read_moodle
 from item_banks.formats.qti2_import import is_qti2, to_qti3
 from item_banks.formats.qti_expressions import parse_processing
+from item_banks.formats.qti_package import read_qti_package
 from item_banks.formats.qti_processing import (
     Container,
     Value,
@@ -35,6 +38,7 @@ from item_banks.formats.qti_processing import (
 )
 from item_banks.formats.registry import read_any
 from item_banks.formats.safe_xml import local, parse_xml
+from item_banks.formats.safe_zip import read_package
 from item_banks.model import Item, PartialCredit
 from item_banks.scoring import RawAnswer, credit_category
 
@@ -475,3 +479,20 @@ def test_a_windows_1252_gift_file_is_refused_with_its_line_and_encoding() -> Non
         "quiz.gift: line 2: not UTF-8 text: byte 0xE9 at column 42 (the file reads as "
         "Windows-1252, where it is 'é'); save it as UTF-8"
     ]
+
+
+def test_package_members_the_manifest_does_not_name_are_never_read() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted((DATA.parent / "package").rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(DATA.parent / "package").as_posix())
+        archive.writestr(zipfile.ZipInfo("junk/unread.bin"), b"SENTINEL" * 100)
+    data = bytearray(buffer.getvalue())
+    spot = data.index(b"SENTINEL")
+    data[spot] ^= 0xFF  # a corrupt member: its checksum fails when it is read
+    result = read_qti_package(bytes(data), "demo.zip")
+    assert len(result.bank.items) == 6
+    package = read_package(bytes(data), "demo.zip")
+    with pytest.raises(BankValidationError, match=r"demo.zip!junk/unread.bin: cannot read"):
+        package["junk/unread.bin"]
