@@ -77,6 +77,7 @@ SUPPORTED = (
 )
 _FEEDBACK = ("qti-feedback-inline", "qti-feedback-block", "qti-modal-feedback")
 _SKIP_IN_TEXT = frozenset({*_FEEDBACK, "qti-end-attempt-interaction", "qti-rubric-block"})
+_MEDIA = frozenset({"img", "object", "audio", "video"})
 _HINT = re.compile(r"hint", re.I)
 _SOLUTION = re.compile(r"solution|explanation|general|worked", re.I)
 
@@ -950,9 +951,22 @@ def _warn_dropped(
                 "shuffles all options or none, so its position is not kept",
             )
     for element in root.iter():
-        if isinstance(element.tag, str) and local(element) == "qti-rubric-block":
+        name = local(element) if isinstance(element.tag, str) else ""
+        if name == "qti-rubric-block":
             view = element.get("view", "")
             warn(element, f"a rubric block (view {view or 'unspecified'}) is not kept")
+        elif name in _MEDIA:
+            src = element.get("src") or element.get("data") or ""
+            if not src:
+                sources = [c.get("src", "") for c in element if isinstance(c.tag, str)]
+                src = next((x for x in sources if x), "")
+            warn(
+                element,
+                f"the media file {src!r} is not kept (Skillgauge stores no media yet); "
+                "the text keeps only its reference",
+            )
+            if name == "img" and not (element.get("alt") or "").strip():
+                warn(element, f"the image {src!r} has no alt text")
 
 
 def _provisional_partial(levels: tuple[float, ...]) -> tuple[dict[str, Any], list[float]]:

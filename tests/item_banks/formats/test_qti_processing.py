@@ -496,3 +496,19 @@ def test_package_members_the_manifest_does_not_name_are_never_read() -> None:
     package = read_package(bytes(data), "demo.zip")
     with pytest.raises(BankValidationError, match=r"demo.zip!junk/unread.bin: cannot read"):
         package["junk/unread.bin"]
+
+
+def test_media_not_kept_is_warned_where_it_is() -> None:
+    path = DATA / "choice-image.xml"
+    result = read_any(path)
+    lines = [str(w) for w in result.warnings if "media" in w.message or "alt" in w.message]
+    prefix = f'{path}: item "choice-image": '
+    assert lines == [
+        f"{prefix}line 6 <img>: the media file 'media/triangle.png' is not kept (Skillgauge "
+        "stores no media yet); the text keeps only its reference",
+        f"{prefix}line 6 <img>: the image 'media/triangle.png' has no alt text",
+        f"{prefix}line 7 <audio>: the media file 'media/prompt.mp3' is not kept (Skillgauge "
+        "stores no media yet); the text keeps only its reference",
+        f"{prefix}line 9 <img>: the media file 'media/square.png' is not kept (Skillgauge "
+        "stores no media yet); the text keeps only its reference",
+    ]
