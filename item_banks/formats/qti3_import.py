@@ -59,6 +59,7 @@ from item_banks.formats.qti_scoring import (
     number_candidates,
     order_candidates,
     probes,
+    reachable_levels,
     size_of,
     text_candidates,
     typed_correct,
@@ -918,6 +919,9 @@ def _read(
         raw["irt"] = context.irt
     elif table is not None and body_interaction.get("scoring") != "partial":
         levels = table.levels()
+        reachable = None if table.exhaustive else reachable_levels(body_interaction)
+        if reachable is not None:  # a sampled table may miss levels an additive form has
+            levels = tuple(sorted(set(levels) | reachable))
         if len(levels) > 1:
             raw["irt"], credit_levels = _provisional_partial(levels)
             if credit_levels:

@@ -92,6 +92,29 @@ class NoCreditError(Exception):
     """No answer earns a positive score."""
 
 
+def reachable_levels(candidate: dict[str, Any], most: int = 10_000) -> set[float] | None:
+    """Every credit above 0 a weighted multiple response or match can earn, or None.
+
+    Additive credits (``scoring: weighted``) reach every subset sum of the option or pair
+    credits, clipped to [0, 1]; the sums are collected by dynamic programming (rounded to
+    1e-9), so a sampled credit table cannot miss a level. None when the form is not additive
+    or the sums outgrow ``most``.
+    """
+    if candidate.get("scoring") != "weighted" or candidate.get("type") == "single_choice":
+        return None
+    if candidate.get("type") == "match":
+        weights = [c["credit"] for c in candidate.get("credits", [])]
+    else:
+        weights = [o.get("credit", 0.0) for o in candidate.get("options", [])]
+    sums = {0.0}
+    for weight in weights:
+        if weight:
+            sums |= {round(total + weight, 9) for total in sums}
+        if len(sums) > most:
+            return None
+    return {round(clip(total), 9) for total in sums if clip(total) > 1e-9}
+
+
 def clip(credit: float) -> float:
     """``min(1, max(0, credit))``."""
     return min(1.0, max(0.0, credit))

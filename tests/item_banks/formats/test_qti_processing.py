@@ -26,6 +26,7 @@ from item_banks import BankValidationError, score_answer
 from item_banks.formats.gift import read_gift
 from item_banks.formats.moodle import read_moodle
 from item_banks.formats.qti2_import import is_qti2, to_qti3
+from item_banks.formats.qti3_import import read_item_file
 from item_banks.formats.qti_expressions import parse_processing
 from item_banks.formats.qti_package import read_qti_package
 from item_banks.formats.qti_processing import (
@@ -512,3 +513,29 @@ def test_media_not_kept_is_warned_where_it_is() -> None:
         f"{prefix}line 9 <img>: the media file 'media/square.png' is not kept (Skillgauge "
         "stores no media yet); the text keeps only its reference",
     ]
+
+
+def test_a_sampled_multiple_response_keeps_every_credit_level() -> None:
+    """26 options are too many to enumerate; the additive form's levels are all kept."""
+    ids = [f"O{i}" for i in range(26)]
+    choices = "".join(f'<qti-simple-choice identifier="{i}">{i}</qti-simple-choice>' for i in ids)
+    entries = "".join(
+        f'<qti-map-entry map-key="{i}" mapped-value="{0.1 if n < 10 else -0.1}"/>'
+        for n, i in enumerate(ids)
+    )
+    correct = "".join(f"<qti-value>{i}</qti-value>" for i in ids[:10])
+    xml = f"""<qti-assessment-item xmlns="{NS}" identifier="many" title="many">
+      <qti-response-declaration identifier="RESPONSE" cardinality="multiple"
+        base-type="identifier"><qti-correct-response>{correct}</qti-correct-response>
+        <qti-mapping lower-bound="0" upper-bound="1">{entries}</qti-mapping>
+      </qti-response-declaration>
+      <qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>
+      <qti-item-body><qti-choice-interaction response-identifier="RESPONSE" max-choices="0">
+        {choices}</qti-choice-interaction></qti-item-body>
+      <qti-response-processing template="map_response"/></qti-assessment-item>"""
+    item = read_item_file(xml.encode(), "many.xml").bank.items[0]
+    assert isinstance(item.irt, PartialCredit) and len(item.irt.thresholds) == 10
+    assert item.credit_levels == ()  # 0.1, 0.2, ... 1: equal steps
+    assert score_answer(item, ids[:7]).category == 7
+    assert score_answer(item, [*ids[:7], "O20", "O21"]).category == 5
+    assert score_answer(item, ids[10:]).category == 0
