@@ -1058,7 +1058,8 @@ def _scored(
     except NoCreditError:
         raise BadError(where(processing), "no answer earns a positive score") from None
     except InvalidProcessingError as exc:
-        raise BadError(exc.field, exc.message) from None
+        located = exc.field if exc.field and exc.field.startswith("line ") else None
+        raise BadError(located or where(processing), exc.message) from None
     shuffle = interaction.get("shuffle", "false").lower() == "true"
     shaped = len(candidates)
     base: dict[str, Any]

@@ -353,6 +353,8 @@ def score(
 ) -> float:
     """The ``SCORE`` outcome after processing ``response`` (NULL counts as 0)."""
     value = run(rules, declarations, outcomes, response).get("SCORE")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise InvalidProcessingError(None, f"SCORE must be a number, got {value!r}")
     number_ = _numeric(value, "SCORE")
     return 0.0 if number_ is None else number_
 
@@ -456,19 +458,23 @@ def evaluate(expr: Expr, state: State) -> Value:
         return x[0] < x[1]
     if op == "lte":
         return x[0] <= x[1]
-    if op == "sum":
-        return math.fsum(x)
-    if op == "product":
-        return math.prod(x)
-    if op == "subtract":
-        return x[0] - x[1]
-    if op == "divide":
-        return None if x[1] == 0 else x[0] / x[1]
     if op == "integer-to-float":
         return x[0]
-    raise InvalidProcessingError(
-        expr.at, f"<qti-{op}> cannot be evaluated here"
-    )  # pragma: no cover
+    if op == "sum":
+        try:
+            result = math.fsum(x)
+        except OverflowError:
+            result = math.inf
+    elif op == "product":
+        result = math.prod(x)
+    elif op == "subtract":
+        result = x[0] - x[1]
+    elif op == "divide":
+        result = x[0] / x[1] if x[1] else math.nan
+    else:
+        raise InvalidProcessingError(expr.at, f"<qti-{op}> cannot be evaluated here")
+    # Overflow and division by zero give NULL, as QTI's numeric operators do.
+    return result if math.isfinite(result) else None
 
 
 def tolerances(expr: Expr) -> tuple[str, float, float, bool, bool]:

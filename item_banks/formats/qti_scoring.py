@@ -193,6 +193,8 @@ def _order_probes(interaction: etree._Element, decl: Declaration) -> tuple[list[
 
 def _match_probes(interaction: etree._Element, decl: Declaration) -> tuple[list[Probe], bool]:
     sets = [c for c in interaction if isinstance(c.tag, str) and local(c) == "qti-simple-match-set"]
+    if len(sets) != 2:
+        return [], True
     sources, targets = (
         [
             (c.get("identifier", ""), _int(c.get("match-max"), 0))

@@ -539,3 +539,31 @@ def test_a_sampled_multiple_response_keeps_every_credit_level() -> None:
     assert score_answer(item, ids[:7]).category == 7
     assert score_answer(item, [*ids[:7], "O20", "O21"]).category == 5
     assert score_answer(item, ids[10:]).category == 0
+
+
+def test_overflow_and_division_by_zero_are_null_not_a_crash() -> None:
+    huge = num(1e308)
+    overflow = f"<qti-gt><qti-sum>{huge}{huge}</qti-sum>{num(0)}</qti-gt>"
+    by_zero = f"<qti-lt><qti-divide>{num(1)}{num(0)}</qti-divide>{num(5)}</qti-lt>"
+    assert evaluate(boolean_score(overflow), None) == 0  # NULL: the condition is not taken
+    assert evaluate(boolean_score(by_zero), None) == 0
+    assert evaluate(set_score(f"<qti-product>{huge}{huge}</qti-product>"), None) is None
+
+
+def test_a_score_that_is_not_a_number_is_refused_where_the_rules_are(tmp_path: Path) -> None:
+    source = (DATA / "choice-lookup-quarter.xml").read_text()
+    path = tmp_path / "text-score.xml"
+    path.write_text(
+        source.replace(
+            '<qti-lookup-outcome-value identifier="SCORE"><qti-variable identifier="RAW"/>'
+            "</qti-lookup-outcome-value>",
+            '<qti-set-outcome-value identifier="SCORE"><qti-base-value base-type="string">'
+            "high</qti-base-value></qti-set-outcome-value>",
+        )
+    )
+    with pytest.raises(BankValidationError) as info:
+        read_any(path)
+    assert [str(p) for p in info.value.problems] == [
+        f'{path}: item "choice-lookup": line 15 <qti-base-value>: score must be a number, '
+        "got 'high'"
+    ]
