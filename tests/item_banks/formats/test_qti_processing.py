@@ -9,6 +9,7 @@ score category.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import zipfile
 from pathlib import Path
@@ -77,6 +78,8 @@ def qti_value(item: Item, answer: RawAnswer) -> Value:
         return Container(tuple(answer))
     if kind == "Order":
         return Container(tuple(answer), ordered=True)
+    if kind == "Match":
+        return Container(tuple(tuple(pair.split()) for pair in answer))
     if kind == "Numeric":
         assert isinstance(answer, str)
         return float(answer)
@@ -567,3 +570,69 @@ def test_a_score_that_is_not_a_number_is_refused_where_the_rules_are(tmp_path: P
         f'{path}: item "choice-lookup": line 15 <qti-base-value>: score must be a number, '
         "got 'high'"
     ]
+
+
+# --------------------------------------------------------------------------- every fixture
+
+FIXTURES = sorted(
+    [
+        *DATA.glob("*.xml"),
+        *(DATA.parent / "qti3").glob("*.xml"),
+        *(DATA.parent / "qti2").glob("*.xml"),
+    ]
+)
+
+
+def _all_answers(item: Item) -> list[RawAnswer]:
+    """Every answer worth trying: all options, subsets, orders, pairs; numbers at the ends."""
+    interaction: Any = item.interaction
+    kind = type(interaction).__name__
+    if kind == "SingleChoice":
+        return [o.id for o in interaction.options]
+    if kind == "MultipleResponse":
+        ids = [o.id for o in interaction.options]
+        return [list(c) for k in range(1, len(ids) + 1) for c in itertools.combinations(ids, k)]
+    if kind == "Order":
+        return [list(p) for p in itertools.permutations(o.id for o in interaction.options)]
+    if kind == "Match":
+        pairs = [f"{s.id} {t.id}" for s in interaction.sources for t in interaction.targets]
+        key = [f"{p.source} {p.target}" for p in interaction.key]
+        return [[p] for p in pairs] + [key] + [key[:i] + key[i + 1 :] for i in range(len(key))]
+    if kind == "Numeric":
+        width = interaction.tolerance * (
+            abs(interaction.key) if interaction.tolerance_mode == "relative" else 1
+        )
+        points = {interaction.key, interaction.key - width, interaction.key + width}
+        for alt in interaction.alternatives:
+            points |= {alt.low, alt.high, (alt.low + alt.high) / 2}
+        ordered = sorted(points)
+        mids = [(a + b) / 2 for a, b in itertools.pairwise(ordered)]
+        return [repr(x) for x in [*ordered, *mids, ordered[0] - 1, ordered[-1] + 1]]
+    texts = [*interaction.key, *(a.text for a in interaction.alternatives), "nothing like it"]
+    return [v for t in texts for v in {t, t.lower(), t.upper(), t.swapcase()}]
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_score_category_of_every_fixture_matches_the_qti_rules(path: Path) -> None:
+    try:
+        result = read_any(path)
+    except BankValidationError as exc:
+        assert any("skipped:" in str(p) or "no operational" in str(p) for p in exc.problems)
+        return
+    item = result.bank.items[0]
+    rules = Rules(path)
+    answers = _all_answers(item)
+    top = max(rules.score(qti_value(item, a)) for a in answers)
+    k = score_answer(item, answers[0]).max_category
+    seen = set()
+    for answer in answers:
+        value = qti_value(item, answer)
+        accepted = {credit_category(rules.score(value) / top, k, item.credit_levels)}
+        if isinstance(value, float):
+            delta = 2e-9 * max(1.0, abs(value))
+            for v in (value - delta, value + delta):
+                accepted.add(credit_category(rules.score(v) / top, k, item.credit_levels))
+        ours = score_answer(item, answer).category
+        assert ours in accepted, (answer, ours, accepted)
+        seen.add(ours)
+    assert seen == set(range(k + 1)), "every category is reached by some answer"
