@@ -597,7 +597,8 @@ def _all_answers(item: Item) -> list[RawAnswer]:
     if kind == "Match":
         pairs = [f"{s.id} {t.id}" for s in interaction.sources for t in interaction.targets]
         key = [f"{p.source} {p.target}" for p in interaction.key]
-        return [[p] for p in pairs] + [key] + [key[:i] + key[i + 1 :] for i in range(len(key))]
+        sets: list[RawAnswer] = [[p] for p in pairs]
+        return [*sets, key, *(key[:i] + key[i + 1 :] for i in range(len(key)))]
     if kind == "Numeric":
         width = interaction.tolerance * (
             abs(interaction.key) if interaction.tolerance_mode == "relative" else 1
