@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import re
 import zipfile
 from pathlib import Path
@@ -42,7 +43,9 @@ from item_banks.formats.registry import read_any
 from item_banks.formats.safe_xml import local, parse_xml
 from item_banks.formats.safe_zip import read_package
 from item_banks.model import Item, PartialCredit
+from item_banks.native import decode_bank
 from item_banks.scoring import RawAnswer, credit_category
+from tests.item_banks.helpers import raw_bank
 
 DATA = Path(__file__).parent / "data" / "qti-rp"
 NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
@@ -637,3 +640,64 @@ def test_every_score_category_of_every_fixture_matches_the_qti_rules(path: Path)
         assert ours in accepted, (answer, ours, accepted)
         seen.add(ours)
     assert seen == set(range(k + 1)), "every category is reached by some answer"
+
+
+# --------------------------------------------------------------------------- credit levels
+
+
+def _weighted_bank(levels: list[float], thresholds: list[float]) -> dict[str, Any]:
+    bank = raw_bank(1)
+    item = bank["items"][0]
+    item["interaction"]["options"].append({"id": "c", "text": "Half right"})
+    item["interaction"]["options"][0]["credit"] = 1.0
+    item["interaction"]["options"][1]["credit"] = 0.25
+    item["interaction"]["scoring"] = "weighted"
+    item["irt"] = {"model": "gpcm", "a": 1.0, "thresholds": thresholds}
+    item["credit_levels"] = levels
+    return bank
+
+
+def test_credit_levels_make_one_category_per_level() -> None:
+    bank = decode_bank(
+        json.dumps(_weighted_bank([0.25, 1.0], [0.0, 0.5])).encode(), source="b.json", fmt="json"
+    )
+    item = bank.items[0]
+    assert [score_answer(item, x).category for x in ("a", "b", "c")] == [2, 1, 0]
+    assert credit_category(0.3, 2, (0.25, 1.0)) == 1
+    assert credit_category(0.999999, 2, (0.25, 1.0)) == 1
+    assert credit_category(1.0, 2, (0.25, 1.0)) == 2
+
+
+@pytest.mark.parametrize(
+    ("levels", "thresholds", "message"),
+    [
+        (
+            [0.5, 0.25, 1.0],
+            [0.0, 0.5, 1.0],
+            "must increase strictly and end at 1, got [0.5, 0.25, 1.0]",
+        ),
+        ([0.25, 0.5], [0.0, 0.5], "must increase strictly and end at 1, got [0.25, 0.5]"),
+        ([0.25, 1.0], [0.0], "needs one level per category above 0 (1), got 2"),
+    ],
+)
+def test_bad_credit_levels_are_refused_where_they_are(
+    levels: list[float], thresholds: list[float], message: str
+) -> None:
+    with pytest.raises(BankValidationError) as info:
+        decode_bank(
+            json.dumps(_weighted_bank(levels, thresholds)).encode(), source="b.json", fmt="json"
+        )
+    assert [str(p) for p in info.value.problems] == [f'b.json: item "q1": credit_levels: {message}']
+
+
+@given(
+    st.lists(st.floats(0.01, 0.99), min_size=1, max_size=6, unique=True),
+    st.floats(-0.5, 1.5),
+)
+def test_credit_levels_categories_are_monotone(inner: list[float], credit: float) -> None:
+    levels = (*sorted(inner), 1.0)
+    top = len(levels)
+    k = credit_category(credit, top, levels)
+    assert 0 <= k <= top
+    assert credit_category(credit + 0.05, top, levels) >= k
+    assert (k == top) == (credit >= 1.0 - 1e-9)
