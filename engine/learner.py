@@ -40,7 +40,9 @@ def raw_answer(item: Item, category: int, rng: random.Random) -> RawAnswer:
     top = category_count(item.irt) - 1
     if isinstance(interaction, SingleChoice) and interaction.scoring == "weighted":
         fits = [
-            o.id for o in interaction.options if credit_category(o.credit or 0.0, top) == category
+            o.id
+            for o in interaction.options
+            if credit_category(o.credit or 0.0, top, item.credit_levels) == category
         ]
         if not fits:
             raise ValueError(f"no answer to {item.id} scores {category}")
@@ -56,12 +58,15 @@ def raw_answer(item: Item, category: int, rng: random.Random) -> RawAnswer:
     if isinstance(interaction, Numeric) and interaction.alternatives and 0 < category < top:
         for alt in interaction.alternatives:
             for value in (alt.low, alt.high, (alt.low + alt.high) / 2):
-                if credit_category(numeric_credit(interaction, value), top) == category:
+                if (
+                    credit_category(numeric_credit(interaction, value), top, item.credit_levels)
+                    == category
+                ):
                     return repr(value)
         raise ValueError(f"no answer to {item.id} scores {category}")
     if isinstance(interaction, ShortText) and 0 < category < top:
         for accepted in interaction.alternatives:
-            if credit_category(accepted.credit, top) == category:
+            if credit_category(accepted.credit, top, item.credit_levels) == category:
                 return accepted.text
         raise ValueError(f"no answer to {item.id} scores {category}")
     if isinstance(interaction, SingleChoice):
@@ -112,7 +117,7 @@ def _weighted_subset(
         fits = [
             list(combo)
             for combo in itertools.combinations(ids, size)
-            if credit_category(sum(credit[c] for c in combo), top) == category
+            if credit_category(sum(credit[c] for c in combo), top, item.credit_levels) == category
         ]
         if fits:
             return rng.choice(fits)
@@ -129,7 +134,10 @@ def _match_answer(item: Item, interaction: Match, category: int, top: int) -> li
         pairs = [(p.source, p.target) for p in interaction.key]
         for size in range(len(pairs), 0, -1):
             for combo in itertools.combinations(pairs, size):
-                if credit_category(sum(worth.get(p, 0.0) for p in combo), top) == category:
+                if (
+                    credit_category(sum(worth.get(p, 0.0) for p in combo), top, item.credit_levels)
+                    == category
+                ):
                     return [f"{s} {t}" for s, t in combo]
         if category == 0:
             return [wrong] if wrong else []

@@ -218,6 +218,9 @@ class MultipleResponse(_Struct, tag_field="type", tag="multiple_response", froze
     shuffle: bool = True
 
 
+#: The least credit that earns a category (see ``Item.credit_levels``).
+CreditLevel = Annotated[float, Meta(gt=0.0, le=1.0)]
+
 #: The credit of an accepted alternative answer: more than nothing, at most full credit.
 AlternativeCredit = Annotated[float, Meta(gt=0.0, le=1.0)]
 
@@ -276,10 +279,15 @@ AnswerText = Annotated[str, Meta(min_length=1, max_length=500)]
 
 
 class TextAnswer(_Struct, frozen=True):
-    """An accepted short answer that earns partial ``credit``."""
+    """An accepted short answer that earns partial ``credit``.
+
+    ``case_sensitive`` overrides the item's setting for this answer (QTI mappings set it per
+    entry: ``Paris`` exactly for full credit, any other case of ``paris`` for half).
+    """
 
     text: AnswerText
     credit: Annotated[float, Meta(gt=0.0, lt=1.0)]
+    case_sensitive: bool | None = None
 
 
 class WrongText(_Struct, frozen=True):
@@ -456,6 +464,15 @@ class Item(_Struct, frozen=True):
     ``exposure`` is the Sympson-Hetter exposure-control parameter ``K_i`` (probability of
     administering the item once selected); absent means 1. ``time`` holds the item's
     response-time parameters (:class:`TimeParameters`), when calibrated.
+
+    ``title`` is the author's short name for the item (QTI ``title``, Moodle question name),
+    shown to authors only.
+
+    ``credit_levels`` (polytomous items only) are the least credit of each category
+    1..K, strictly increasing and ending at 1: one category per distinct credit an answer
+    can earn, however spaced (QTI items worth 0, 0.25 and 1 have levels ``(0.25, 1)``).
+    Absent, categories are equal steps of ``1/K`` (see
+    :func:`item_banks.scoring.credit_category`).
     """
 
     id: Identifier
@@ -463,12 +480,14 @@ class Item(_Struct, frozen=True):
     stem: RequiredMarkdown
     interaction: Interaction
     irt: IrtParameters
+    title: Name | None = None
     content_areas: Annotated[tuple[Identifier, ...], Meta(max_length=20)] = ()
     solution: Markdown = ""
     hints: Annotated[tuple[RequiredMarkdown, ...], Meta(max_length=10)] = ()
     status: Literal["operational", "pretest"] = "operational"
     exposure: Annotated[float, Meta(gt=0.0, le=1.0)] | None = None
     time: TimeParameters | None = None
+    credit_levels: Annotated[tuple[CreditLevel, ...], Meta(max_length=20)] = ()
 
 
 #: A correlation between two competencies' abilities.

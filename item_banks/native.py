@@ -28,14 +28,14 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 
     ``max_bytes`` bounds every single file (a bank file, or one member of a package);
     the ``package`` limits bound zip packages (QTI content packages) as a whole. A package
-    may always hold ``2 * max_items + 10`` files, so that any bank within ``max_items``
-    exported as QTI (a file per item) can be read back.
+    may hold at most ``2 * max_items + 10`` files (the one file-count limit, checked before
+    any member is read), so that any bank within ``max_items`` exported as QTI (a file per
+    item) can be read back.
     """
 
     max_bytes: int = 20 * 1024 * 1024
     max_items: int = 5_000
     max_package_bytes: int = 100 * 1024 * 1024
-    max_package_files: int = 2_000
     max_compression_ratio: float = 100.0
 
 

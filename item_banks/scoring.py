@@ -22,6 +22,7 @@ import msgspec
 from item_banks.errors import AnswerError, NotAutoScoredError
 from item_banks.model import (
     ExtendedText,
+    Interaction,
     Item,
     Match,
     MultipleResponse,
@@ -174,13 +175,18 @@ def numeric_matches(interaction: Numeric, value: float) -> bool:
     return abs(value - key) <= tolerance + 1e-9 * max(1.0, abs(key))
 
 
-def credit_category(credit: float, top: int) -> int:
+def credit_category(credit: float, top: int, levels: tuple[float, ...] = ()) -> int:
     """Turn a credit fraction into an IRT score category.
 
-    ``category = floor(clip(s, 0, 1) * K + 1e-9)`` for an item with categories ``0..K``:
-    a right/wrong item (K = 1) earns 1 only for full credit; a K-step polytomous item
-    (GRM, GPCM) earns one step per ``1/K`` of credit. The ``1e-9`` absorbs binary rounding
-    (credits of 1/3 summing to 0.9999999).
+    Without ``levels``: ``category = floor(clip(s, 0, 1) * K + 1e-9)`` for an item with
+    categories ``0..K``: a right/wrong item (K = 1) earns 1 only for full credit; a K-step
+    polytomous item (GRM, GPCM) earns one step per ``1/K`` of credit. The ``1e-9`` absorbs
+    binary rounding (credits of 1/3 summing to 0.9999999).
+
+    With ``levels`` (an item's ``credit_levels``: the least credit of categories 1..K,
+    increasing, the last 1): ``category = #{k : l_k <= clip(s, 0, 1) + 1e-9}``, one category
+    per distinct credit level however the levels are spaced (0.25 and 1 make categories
+    1 and 2).
 
     Parameters
     ----------
@@ -188,8 +194,12 @@ def credit_category(credit: float, top: int) -> int:
         The fraction of full credit earned (may fall outside [0, 1] before clipping).
     top
         The item's highest category K.
+    levels
+        The item's credit levels, or empty for equal steps.
     """
     clipped = min(1.0, max(0.0, credit))
+    if levels:
+        return min(top, sum(1 for level in levels if clipped + 1e-9 >= level))
     return min(top, math.floor(clipped * top + 1e-9))
 
 
@@ -217,16 +227,16 @@ def numeric_credit(interaction: Numeric, value: float) -> float:
     )
 
 
-def _distinct_ids(item: Item, chosen: list[str], known: set[str]) -> list[str]:
+def _distinct_ids(item_id: str, chosen: list[str], known: set[str]) -> list[str]:
     unknown = [c for c in chosen if c not in known]
     if unknown:
-        raise AnswerError(item.id, f'"{unknown[0]}" is not an option of this item')
+        raise AnswerError(item_id, f'"{unknown[0]}" is not an option of this item')
     if len(set(chosen)) != len(chosen):
-        raise AnswerError(item.id, "an option was chosen twice")
+        raise AnswerError(item_id, "an option was chosen twice")
     return chosen
 
 
-def _pairs(item: Item, interaction: Match, answer: RawAnswer) -> set[tuple[str, str]]:
+def _pairs(item_id: str, interaction: Match, answer: RawAnswer) -> set[tuple[str, str]]:
     given = [answer] if isinstance(answer, str) else list(answer)
     sources = {o.id for o in interaction.sources}
     targets = {o.id for o in interaction.targets}
@@ -234,14 +244,14 @@ def _pairs(item: Item, interaction: Match, answer: RawAnswer) -> set[tuple[str, 
     for text in given:
         parts = text.split()
         if len(parts) != 2:
-            raise AnswerError(item.id, f'"{text}" is not a pair "SOURCE TARGET"')
+            raise AnswerError(item_id, f'"{text}" is not a pair "SOURCE TARGET"')
         source, target = parts
         if source not in sources:
-            raise AnswerError(item.id, f'"{source}" is not a source of this item')
+            raise AnswerError(item_id, f'"{source}" is not a source of this item')
         if target not in targets:
-            raise AnswerError(item.id, f'"{target}" is not a target of this item')
+            raise AnswerError(item_id, f'"{target}" is not a target of this item')
         if (source, target) in pairs:
-            raise AnswerError(item.id, f'the pair "{source} {target}" was given twice')
+            raise AnswerError(item_id, f'the pair "{source} {target}" was given twice')
         pairs.add((source, target))
     return pairs
 
@@ -272,66 +282,98 @@ def score_answer(item: Item, answer: RawAnswer) -> ScoredAnswer:
     """
     interaction = item.interaction
     top = category_count(item.irt) - 1
+    if isinstance(interaction, ExtendedText):
+        raise NotAutoScoredError(item.id)
+    if isinstance(interaction, MultipleResponse) and interaction.scoring == "partial":
+        chosen = [answer] if isinstance(answer, str) else list(answer)
+        picked = set(_distinct_ids(item.id, chosen, {o.id for o in interaction.options}))
+        keys = set(interaction.key)
+        hits = len(picked & keys)
+        false_alarms = len(picked - keys)
+        return ScoredAnswer(category=max(0, min(top, hits - false_alarms)), max_category=top)
+    credit = answer_credit(item.id, interaction, answer)
+    return ScoredAnswer(category=credit_category(credit, top, item.credit_levels), max_category=top)
+
+
+def answer_credit(item_id: str, interaction: Interaction, answer: RawAnswer) -> float:
+    """The fraction of full credit ``answer`` earns, before it becomes a category.
+
+    Right/wrong interactions earn 0 or 1; ``weighted`` ones the sum of the chosen options'
+    or pairs' credits (not yet clipped); ``partial`` multiple response
+    ``max(0, hits - false alarms) / K``; numeric and short text the best accepted answer's.
+
+    Raises
+    ------
+    AnswerError
+        When the answer does not fit the interaction.
+    NotAutoScoredError
+        For extended-text items, which a person scores.
+    """
     if isinstance(interaction, SingleChoice):
         if not isinstance(answer, str):
-            raise AnswerError(item.id, "choose exactly one option")
+            raise AnswerError(item_id, "choose exactly one option")
         options = {o.id: o for o in interaction.options}
         if answer not in options:
-            raise AnswerError(item.id, f'"{answer}" is not an option of this item')
+            raise AnswerError(item_id, f'"{answer}" is not an option of this item')
         if interaction.scoring == "weighted":
-            credit = options[answer].credit or 0.0
-            return ScoredAnswer(category=credit_category(credit, top), max_category=top)
-        return ScoredAnswer(category=int(answer == interaction.key), max_category=top)
+            return options[answer].credit or 0.0
+        return float(answer == interaction.key)
     if isinstance(interaction, MultipleResponse):
         chosen = [answer] if isinstance(answer, str) else list(answer)
         credits = {o.id: o.credit or 0.0 for o in interaction.options}
-        picked = set(_distinct_ids(item, chosen, set(credits)))
+        picked = set(_distinct_ids(item_id, chosen, set(credits)))
         keys = set(interaction.key)
         if interaction.scoring == "weighted":
-            credit = sum(credits[c] for c in picked)
-            return ScoredAnswer(category=credit_category(credit, top), max_category=top)
+            return sum(credits[c] for c in picked)
         if interaction.scoring == "partial":
             hits = len(picked & keys)
             false_alarms = len(picked - keys)
-            return ScoredAnswer(category=max(0, min(top, hits - false_alarms)), max_category=top)
-        return ScoredAnswer(category=int(picked == keys), max_category=top)
+            return max(0, hits - false_alarms) / len(keys)
+        return float(picked == keys)
     if isinstance(interaction, Numeric):
         if not isinstance(answer, str):
-            raise AnswerError(item.id, "type one number")
+            raise AnswerError(item_id, "type one number")
         try:
             value = parse_number(answer, unit=interaction.unit)
         except ValueError as exc:
-            raise AnswerError(item.id, str(exc)) from None
-        return ScoredAnswer(
-            category=credit_category(numeric_credit(interaction, value), top), max_category=top
-        )
+            raise AnswerError(item_id, str(exc)) from None
+        return numeric_credit(interaction, value)
     if isinstance(interaction, ShortText):
         if not isinstance(answer, str):
-            raise AnswerError(item.id, "type a short answer")
-        typed = normalise_text(answer, case_sensitive=interaction.case_sensitive)
-        if not typed:
-            raise AnswerError(item.id, "the answer is empty")
+            raise AnswerError(item_id, "type a short answer")
+        if not normalise_text(answer, case_sensitive=True):
+            raise AnswerError(item_id, "the answer is empty")
         credit = 0.0
-        for text, worth in (
-            *((k, 1.0) for k in interaction.key),
-            *((alt.text, alt.credit) for alt in interaction.alternatives),
+        for text, worth, sensitive in (
+            *((k, 1.0, interaction.case_sensitive) for k in interaction.key),
+            *(
+                (
+                    alt.text,
+                    alt.credit,
+                    interaction.case_sensitive
+                    if alt.case_sensitive is None
+                    else alt.case_sensitive,
+                )
+                for alt in interaction.alternatives
+            ),
         ):
-            if normalise_text(text, case_sensitive=interaction.case_sensitive) == typed:
+            if normalise_text(text, case_sensitive=sensitive) == normalise_text(
+                answer, case_sensitive=sensitive
+            ):
                 credit = max(credit, worth)
-        return ScoredAnswer(category=credit_category(credit, top), max_category=top)
+        return credit
     if isinstance(interaction, Order):
         if isinstance(answer, str):
-            raise AnswerError(item.id, "give the options as a list, in order")
-        ordered = _distinct_ids(item, list(answer), {o.id for o in interaction.options})
-        return ScoredAnswer(category=int(tuple(ordered) == interaction.key), max_category=top)
+            raise AnswerError(item_id, "give the options as a list, in order")
+        ordered = _distinct_ids(item_id, list(answer), {o.id for o in interaction.options})
+        return float(tuple(ordered) == interaction.key)
     if isinstance(interaction, Match):
-        pairs = _pairs(item, interaction, answer)
+        pairs = _pairs(item_id, interaction, answer)
         if interaction.scoring == "weighted":
             pair_credit = {(p.source, p.target): p.credit for p in interaction.credits}
-            credit = sum(pair_credit.get(pair, 0.0) for pair in pairs)
-            return ScoredAnswer(category=credit_category(credit, top), max_category=top)
+            return sum(pair_credit.get(pair, 0.0) for pair in pairs)
         key = {(p.source, p.target) for p in interaction.key}
-        return ScoredAnswer(category=int(pairs == key), max_category=top)
+        return float(pairs == key)
     if isinstance(interaction, ExtendedText):
-        raise NotAutoScoredError(item.id)
+        raise NotAutoScoredError(item_id)
     raise AssertionError(f"unhandled interaction {type(interaction).__name__}")

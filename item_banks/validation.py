@@ -456,7 +456,20 @@ def _check_irt(item: Item, add: Callable[[str, str], None]) -> None:
                 f"partial scoring of {len(interaction.key)} keys needs "
                 f"{len(interaction.key)} thresholds, got {category_count(irt) - 1}",
             )
-    elif polytomous and not partial_credit_possible(item):
+    if item.credit_levels:
+        levels = item.credit_levels
+        if not polytomous:
+            add("credit_levels", f"are only used with grm or gpcm, got {model}")
+        elif len(levels) != category_count(irt) - 1:
+            add(
+                "credit_levels",
+                f"needs one level per category above 0 ({category_count(irt) - 1}), "
+                f"got {len(levels)}",
+            )
+        if any(not lo < hi for lo, hi in pairwise(levels)) or abs(levels[-1] - 1.0) > 1e-9:
+            add("credit_levels", f"must increase strictly and end at 1, got {list(levels)}")
+    partial_scoring = isinstance(interaction, MultipleResponse) and interaction.scoring == "partial"
+    if polytomous and not partial_scoring and not partial_credit_possible(item):
         add(
             "irt.model",
             f"{model} needs an interaction that can earn partial credit; "

@@ -63,11 +63,15 @@ class Draft:
     skills
         Skill tags as ``(identifier, label)`` (curriculum standards, GIFT categories...): the
         first becomes the item's competency, the rest content areas.
+    provisional
+        The importer filled in provisional ``irt`` itself (a GPCM for an item that awards
+        partial credit); counted in the warning like items without parameters.
     """
 
     raw: dict[str, Any]
     source: str
     skills: tuple[tuple[str, str], ...] = ()
+    provisional: bool = False
 
 
 @dataclass
@@ -108,6 +112,46 @@ def provisional_irt(raw: dict[str, Any]) -> dict[str, Any]:
         steps = [0.0] if k == 1 else [round(-1 + 2 * i / (k - 1), 6) for i in range(k)]
         return {"model": "gpcm", "a": 1.0, "thresholds": steps}
     return dict(PROVISIONAL_IRT)
+
+
+def _provisional_models(models: dict[str, int]) -> str:
+    """Name the provisional models written: ``they get the provisional 2PL a=1, b=0``."""
+    names = {
+        "2pl": "the provisional 2PL a=1, b=0",
+        "gpcm": "a provisional GPCM a=1 with one category per credit level "
+        "(their answers earn partial credit)",
+    }
+    if len(models) == 1:
+        return f"they get {names.get(next(iter(models)), next(iter(models)))}"
+    parts = [f"{n} get {names.get(m, m)}" for m, n in sorted(models.items())]
+    return "; ".join(parts)
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """``data`` as UTF-8 text (a BOM is dropped), or a located refusal.
+
+    The refusal names the line and column of the first byte that is not UTF-8, and when the
+    whole file reads as Windows-1252 (cp1252, the usual encoding of files saved on Windows
+    in Western languages) it says so and shows that byte read that way, so the author can
+    re-save the file as UTF-8. Nothing is guessed: such a file is not read.
+    """
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        start = exc.start
+    line = data.count(b"\n", 0, start) + 1
+    line_start = data.rfind(b"\n", 0, start) + 1
+    column = len(data[line_start:start].decode("utf-8", errors="replace")) + 1
+    byte = data[start]
+    message = f"not UTF-8 text: byte 0x{byte:02X} at column {column}"
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:
+        message += "; save the file as UTF-8"
+    else:
+        shown = bytes([byte]).decode("cp1252")
+        message += f" (the file reads as Windows-1252, where it is {shown!r}); save it as UTF-8"
+    raise BankValidationError([Problem(source=source, field=f"line {line}", message=message)])
 
 
 def skill(label: str, identifier: str | None = None) -> tuple[str, str]:
@@ -167,6 +211,7 @@ def assemble(
     problems: list[Problem] = []
     items: list[Item] = []
     provisional = 0
+    models: dict[str, int] = {}
     for draft in collected.drafts:
         raw = dict(draft.raw)
         if "competency" not in raw:
@@ -183,6 +228,10 @@ def assemble(
         if "irt" not in raw:
             raw["irt"] = provisional_irt(raw)
             provisional += 1
+            models[raw["irt"]["model"]] = models.get(raw["irt"]["model"], 0) + 1
+        elif draft.provisional:
+            provisional += 1
+            models[raw["irt"]["model"]] = models.get(raw["irt"]["model"], 0) + 1
         label = str(raw.get("id") or "?")
         try:
             items.append(msgspec.convert(raw, Item))
@@ -198,7 +247,7 @@ def assemble(
             Problem(
                 source=source,
                 message=f"{provisional} of {len(collected.drafts)} items carry no IRT parameters; "
-                "they get the provisional 2PL a=1, b=0 until calibrated",
+                f"{_provisional_models(models)} until calibrated",
             )
         )
     comps = list(competencies)

@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from item_banks.errors import BankValidationError, Problem
+from item_banks.formats.common import decode_text
 from item_banks.messages import explain, join_path, split_path
 from item_banks.model import Bank, IrtParameters
 from item_banks.native import DEFAULT_LIMITS, Limits
@@ -50,12 +51,7 @@ def read_csv_table(data: bytes, source: str, limits: Limits) -> Table:
                 )
             ]
         )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BankValidationError(
-            [Problem(source=source, message=f"not UTF-8 text (byte {exc.start})")]
-        ) from None
+    text = decode_text(data, source)
     reader = csv.reader(io.StringIO(text, newline=""))
     rows: list[tuple[int, dict[str, str]]] = []
     columns: dict[str, int] = {}

@@ -20,7 +20,15 @@ import re
 from typing import Any
 
 from item_banks.errors import BankValidationError, Problem
-from item_banks.formats.common import Collected, Draft, ImportResult, assemble, skill, slug
+from item_banks.formats.common import (
+    Collected,
+    Draft,
+    ImportResult,
+    assemble,
+    decode_text,
+    skill,
+    slug,
+)
 from item_banks.native import DEFAULT_LIMITS, Limits
 
 _SPECIAL = "~=#{}:"
@@ -315,12 +323,7 @@ def read_gift(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) -> I
                 )
             ]
         )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BankValidationError(
-            [Problem(source=source, message=f"not UTF-8 text (byte {exc.start})")]
-        ) from None
+    text = decode_text(data, source)
     collected = Collected()
     used: set[str] = set()
     for number, (line, block, category) in enumerate(_blocks(text), start=1):

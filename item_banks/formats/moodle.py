@@ -198,7 +198,10 @@ def read_moodle(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) ->
             category = path.split("/")[-1] if path else None
             continue
         name = _text(kid(question, "name"))
-        item_id = slug(name, "q") if name else f"q{number}"
+        id_holder = kid(question, "idnumber")
+        idnumber = (id_holder.text or "").strip() if id_holder is not None else ""
+        # Moodle's idnumber is the author's stable id; the name is a title.
+        item_id = slug(idnumber or name, "q") if idnumber or name else f"q{number}"
         base, k = item_id, 2
         while item_id in used:
             item_id, k = f"{base[:60]}-{k}", k + 1
@@ -240,6 +243,18 @@ def read_moodle(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) ->
             "stem": _text(kid(question, "questiontext")) or item_id,
             "interaction": interaction,
         }
+        if name and name != item_id:
+            raw["title"] = name[:200]
+        grader = kid(question, "graderinfo")
+        if grader is not None and _text(grader):
+            collected.warnings.append(
+                Problem(
+                    source=source,
+                    item=item_id,
+                    field=where(grader),
+                    message="the grader information (notes for the person who scores) is not kept",
+                )
+            )
         solution = _text(kid(question, "generalfeedback"))
         if solution:
             raw["solution"] = solution

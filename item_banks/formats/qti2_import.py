@@ -29,7 +29,7 @@ _QTI_WORDS = {
     "value", "mapping", "prompt", "match", "equal", "and", "or", "not", "gte", "lte", "gt",
     "lt", "variable", "correct", "sum", "product", "member", "contains", "delete", "multiple",
     "ordered", "index", "random", "subtract", "divide", "power", "round", "truncate",
-    "inside", "substring", "repeat", "stylesheet", "interpolationTable", "default",
+    "inside", "substring", "repeat", "stylesheet", "interpolationTable", "default", "null",
 }  # fmt: skip
 _USAGE_WORDS = {"usageData", "ordinaryStatistic", "targetObject", "categorizedStatistic"}
 

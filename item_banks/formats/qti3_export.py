@@ -5,14 +5,16 @@ title and version (LOM), every item's id, stem, interaction (choice, text entry 
 and text, order, match, extended text), key, partial credits, numeric tolerances and
 intervals, case sensitivity, shuffling, option rationales (inline feedback), worked solution
 and hints (modal feedback), competency and content areas (curriculum-standards tags, GUID =
-id, label = name) and IRT parameters with standard errors (usage data, see
-:mod:`item_banks.formats.qti_package`).
+id, label = name), pretest status (the manifest's ``skillgauge:pretest`` list of item ids) and
+IRT parameters with standard errors (usage data, see :mod:`item_banks.formats.qti_package`).
+Numeric intervals are written best credit first, since QTI takes the first condition that
+holds; their order is noted when that changes it.
 
 What it does not carry is listed by :func:`export_bank` as located notes: bank description
 and notes, misconceptions, competency descriptions and cut scores, option misconception
 references, rationales on order/match options, numeric units, numeric common wrong answers
-and short-text wrong answers, competency levels and study resources, pretest status and
-Sympson-Hetter exposure parameters.
+and short-text wrong answers, competency levels and study resources, and Sympson-Hetter
+exposure parameters.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ USAGE_NS = "http://www.imsglobal.org/xsd/imsqti_usagedata_v3p0"
 #: ``providerId`` of the manifest's lists of the bank's competencies and content areas.
 COMPETENCIES = "skillgauge:competencies"
 CONTENT_AREAS = "skillgauge:content-areas"
+#: The manifest's list of pretest items (seeded into sessions, never scored), by id.
+PRETEST = "skillgauge:pretest"
 
 
 def _q(name: str, ns: str = NS) -> str:
@@ -177,6 +181,11 @@ def percent(fraction: float) -> str:
     return str(Decimal(repr(float(fraction))) * 100)
 
 
+def best_first(alternatives: tuple[NumericRange, ...]) -> list[NumericRange]:
+    """Intervals by decreasing credit (stable): QTI's first match is then the best match."""
+    return sorted(alternatives, key=lambda alt: -alt.credit)
+
+
 def _interval(alt: NumericRange) -> etree._Element:
     low = "qti-gte" if alt.include_low else "qti-gt"
     high = "qti-lte" if alt.include_high else "qti-lt"
@@ -259,7 +268,7 @@ def _interaction(item: Item, root: etree._Element, body: etree._Element) -> _Sco
             scoring.template = "match_correct"
             return scoring
         equal = _condition(
-            "qti-equal", _var(), _condition("qti-correct", identifier="RESPONSE"),
+            "qti-equal", _condition("qti-correct", identifier="RESPONSE"), _var(),
             tolerance_mode=mode if interaction.tolerance or mode == "relative" else "exact",
         )  # fmt: skip
         if equal.get("tolerance-mode") != "exact":
@@ -270,7 +279,9 @@ def _interaction(item: Item, root: etree._Element, body: etree._Element) -> _Sco
             )
             equal.set("tolerance", f"{width} {width}")
         scoring.rules.append((equal, 1.0))
-        for alt in interaction.alternatives:
+        # QTI takes the first condition that holds; best credit first makes that the best
+        # interval holding the answer, as Skillgauge scores it.
+        for alt in best_first(interaction.alternatives):
             scoring.rules.append((_interval(alt), alt.credit))
         return scoring
     if isinstance(interaction, ShortText):
@@ -283,7 +294,10 @@ def _interaction(item: Item, root: etree._Element, body: etree._Element) -> _Sco
         if not simple:
             sensitive = interaction.case_sensitive
             mapping = [(k, 1.0, sensitive) for k in interaction.key]
-            mapping += [(a.text, a.credit, sensitive) for a in interaction.alternatives]
+            mapping += [
+                (a.text, a.credit, sensitive if a.case_sensitive is None else a.case_sensitive)
+                for a in interaction.alternatives
+            ]
         _declare(root, "single", "string", [interaction.key[0]], mapping)
         holder = _sub(body, "div")
         _sub(holder, "qti-text-entry-interaction", response_identifier="RESPONSE")
@@ -317,7 +331,7 @@ def item_xml(item: Item) -> bytes:
         {
             f"{{{XSI}}}schemaLocation": f"{NS} {SCHEMA}",
             "identifier": item.id,
-            "title": item.id,
+            "title": item.title or item.id,
             "adaptive": "false",
             "time-dependent": "false",
         },
@@ -472,9 +486,11 @@ def manifest_xml(bank: Bank) -> bytes:
     _lom(metadata, bank)
     # The bank's competencies and content areas, in order, unused content areas included.
     listed = etree.SubElement(metadata, _q("curriculumStandardsMetadataSet", CSM_NS))
+    pretest = [(i.id, i.id) for i in bank.items if i.status == "pretest"]
     for provider, tags in (
         (COMPETENCIES, [(c.id, c.name) for c in bank.competencies]),
         (CONTENT_AREAS, [(a.id, a.name) for a in bank.content_areas]),
+        *([(PRETEST, pretest)] if pretest else []),
     ):
         entry = etree.SubElement(
             listed, _q("curriculumStandardsMetadata", CSM_NS), providerId=provider
@@ -594,14 +610,21 @@ def not_carried(bank: Bank, source: str) -> list[Problem]:
             note("not carried by QTI: the study resources", field=f"{where}.resources")
     for item in bank.items:
         interaction = item.interaction
-        if item.status != "operational":
-            note(f"not carried by QTI: status {item.status}", item.id, "status")
         if item.exposure is not None:
             note("not carried by QTI: the Sympson-Hetter exposure parameter", item.id, "exposure")
         if item.time is not None:
             note("not carried by QTI: the response-time parameters", item.id, "time")
         if isinstance(interaction, Numeric) and interaction.unit:
             note("not carried by QTI: the unit", item.id, "interaction.unit")
+        if isinstance(interaction, Numeric) and best_first(interaction.alternatives) != list(
+            interaction.alternatives
+        ):
+            note(
+                "not carried by QTI: the order of the intervals (written best credit first, "
+                "as QTI takes the first condition that holds)",
+                item.id,
+                "interaction.alternatives",
+            )
         for field, text in _strings(msgspec.to_builtins(item), ""):
             if NOT_XML.search(text):
                 note(_NOT_XML_NOTE, item.id, field)

@@ -23,7 +23,6 @@ renames their elements and attributes to the QTI 3.0 forms.
 from __future__ import annotations
 
 import copy
-import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,11 +33,42 @@ from lxml import etree
 from item_banks.errors import BankValidationError, Problem
 from item_banks.formats.common import Collected, Draft, ImportResult, assemble, slug
 from item_banks.formats.markup import html_to_markdown
+from item_banks.formats.qti_expressions import (
+    TEMPLATES,
+    UnsupportedProcessingError,
+    parse_processing,
+    template_name,
+)
+from item_banks.formats.qti_processing import (
+    Declaration,
+    InvalidProcessingError,
+    Mapping,
+    number,
+    read_declarations,
+    read_outcomes,
+)
+from item_banks.formats.qti_scoring import (
+    MAX_LEVELS,
+    MAX_OPERATORS,
+    NoCreditError,
+    Table,
+    choice_candidates,
+    credit_table,
+    disagreement,
+    match_candidates,
+    number_candidates,
+    order_candidates,
+    probes,
+    reachable_levels,
+    size_of,
+    text_candidates,
+    typed_correct,
+)
 from item_banks.formats.safe_xml import local, namespace, parse_xml, where
 from item_banks.native import DEFAULT_LIMITS, Limits
 
 NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
-TEMPLATES = ("match_correct", "map_response", "map_response_point")
+__all__ = ["TEMPLATES", "Declaration", "Mapping", "read_declarations", "template_name"]
 SUPPORTED = (
     "qti-choice-interaction",
     "qti-text-entry-interaction",
@@ -48,17 +78,23 @@ SUPPORTED = (
 )
 _FEEDBACK = ("qti-feedback-inline", "qti-feedback-block", "qti-modal-feedback")
 _SKIP_IN_TEXT = frozenset({*_FEEDBACK, "qti-end-attempt-interaction", "qti-rubric-block"})
+_MEDIA = frozenset({"img", "object", "audio", "video"})
 _HINT = re.compile(r"hint", re.I)
 _SOLUTION = re.compile(r"solution|explanation|general|worked", re.I)
 
 
 class SkipError(Exception):
-    """The item needs a feature Skillgauge lacks; the message says which, and where."""
+    """The item needs a feature Skillgauge lacks; the message says which, and where.
 
-    def __init__(self, field: str | None, message: str) -> None:
+    ``final`` marks a finding about the item itself (an equality that accepts no answer),
+    which no other reading of its rules can overturn.
+    """
+
+    def __init__(self, field: str | None, message: str, *, final: bool = False) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.final = final
 
 
 class BadError(Exception):
@@ -68,13 +104,6 @@ class BadError(Exception):
         super().__init__(message)
         self.field = field
         self.message = message
-
-
-def template_name(url: str) -> str | None:
-    """Return ``match_correct``... for any URL or path naming a standard template file."""
-    base = url.strip().rstrip("/").replace("\\", "/").rsplit("/", 1)[-1]
-    base = re.sub(r"\.xml$", "", base, flags=re.I).lower()
-    return base if base in TEMPLATES else None
 
 
 def kids(element: etree._Element, name: str) -> list[etree._Element]:
@@ -93,83 +122,11 @@ def descendants(element: etree._Element, name: str) -> list[etree._Element]:
     return [e for e in element.iter() if isinstance(e.tag, str) and local(e) == name]
 
 
-# --------------------------------------------------------------------------- declarations
-
-
-@dataclass
-class Mapping:
-    """A ``qti-mapping``: entries, default, bounds."""
-
-    entries: list[tuple[str, float, bool]]
-    default: float = 0.0
-    lower: float | None = None
-    upper: float | None = None
-
-
-@dataclass
-class Declaration:
-    """A ``qti-response-declaration``."""
-
-    identifier: str
-    cardinality: str
-    base_type: str
-    correct: list[str] = field(default_factory=list)
-    mapping: Mapping | None = None
-    area_mapping: bool = False
-
-
 def _float(text: str | None, element: etree._Element, what: str) -> float:
     try:
-        value = float((text or "").strip())
-    except ValueError:
-        raise BadError(where(element), f"{what} must be a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise BadError(where(element), f"{what} must be finite, got {text!r}")
-    return value
-
-
-def _values(element: etree._Element, base_type: str) -> list[str]:
-    """The ``qti-value`` texts: strings exactly, other types with whitespace collapsed."""
-    values = [v.text or "" for v in kids(element, "qti-value")]
-    return values if base_type == "string" else [" ".join(v.split()) for v in values]
-
-
-def read_declarations(item: etree._Element) -> dict[str, Declaration]:
-    """Every response declaration of the item, by identifier."""
-    out: dict[str, Declaration] = {}
-    for decl in kids(item, "qti-response-declaration"):
-        ident = decl.get("identifier", "")
-        result = Declaration(
-            identifier=ident,
-            cardinality=decl.get("cardinality", "single"),
-            base_type=decl.get("base-type", ""),
-        )
-        correct = kid(decl, "qti-correct-response")
-        if correct is not None:
-            result.correct = _values(correct, result.base_type)
-        mapping = kid(decl, "qti-mapping")
-        if mapping is not None:
-            entries = [
-                (
-                    e.get("map-key", ""),
-                    _float(e.get("mapped-value"), e, "mapped-value"),
-                    e.get("case-sensitive", "true").lower() == "true",
-                )
-                for e in kids(mapping, "qti-map-entry")
-            ]
-            result.mapping = Mapping(
-                entries=entries,
-                default=_float(mapping.get("default-value", "0"), mapping, "default-value"),
-                lower=_float(mapping.get("lower-bound"), mapping, "lower-bound")
-                if mapping.get("lower-bound") is not None
-                else None,
-                upper=_float(mapping.get("upper-bound"), mapping, "upper-bound")
-                if mapping.get("upper-bound") is not None
-                else None,
-            )
-        result.area_mapping = kid(decl, "qti-area-mapping") is not None
-        out[ident] = result
-    return out
+        return number(text, element, what)
+    except InvalidProcessingError as exc:
+        raise BadError(exc.field, exc.message) from None
 
 
 # --------------------------------------------------------------------------- response processing
@@ -214,22 +171,31 @@ def _condition(element: etree._Element, response: str) -> tuple[Any, ...]:
             return ("match",)
         if _is_var(a, response) and local(b) == "qti-base-value":
             return ("value", " ".join((b.text or "").split()))
-    if name == "qti-equal" and len(args) == 2 and _is_var(args[0], response):
+    if name == "qti-equal" and len(args) == 2 and any(_is_var(a, response) for a in args):
+        # QTI builds the tolerance range around the FIRST operand (see qti_processing).
+        response_first = _is_var(args[0], response)
         mode = element.get("tolerance-mode", "exact")
         tolerance = (element.get("tolerance") or "0").split() or ["0"]
         for width in tolerance:
             if _float(width, element, "tolerance") < 0:
                 raise BadError(where(element), f"a tolerance must not be negative, got {width}")
         t0, t1 = tolerance[0], tolerance[1] if len(tolerance) > 1 else tolerance[0]
-        bounds = tuple(
+        low_bound, high_bound = (
             element.get(f"include-{end}-bound", "true").strip().lower() != "false"
             for end in ("lower", "upper")
         )
-        target = args[1]
+        target = args[1] if response_first else args[0]
+        if response_first and mode in ("absolute", "relative"):
+            if mode == "relative" and float(t0) + float(t1) > 0:
+                # r (1 - t0) <= key <= r (1 + t1) is no tolerance around the key
+                raise SkipError(where(element), "a relative tolerance around the response")
+            # key within [r - t0, r + t1]  <=>  r within [key - t1, key + t0]
+            t0, t1, low_bound, high_bound = t1, t0, high_bound, low_bound
         if local(target) == "qti-correct" and target.get("identifier") == response:
-            return ("equal", mode, t0, t1, None, *bounds)
+            return ("equal", mode, t0, t1, None, low_bound, high_bound)
         if local(target) == "qti-base-value":
-            return ("equal", mode, t0, t1, _float(target.text, target, "value"), *bounds)
+            value = _float(target.text, target, "value")
+            return ("equal", mode, t0, t1, value, low_bound, high_bound)
     if name == "qti-string-match" and len(args) == 2 and _is_var(args[0], response):
         target = args[1]
         sensitive = element.get("case-sensitive", "true").lower() == "true"
@@ -625,6 +591,7 @@ def _numeric_rules(
                 raise SkipError(
                     where(interaction),
                     "an equality with no tolerance that excludes its bounds accepts no answer",
+                    final=True,
                 )
             if "key" not in result and credit >= 1.0:
                 # The key takes a symmetric closed tolerance; anything else is an interval.
@@ -919,29 +886,11 @@ def _read(
         if isinstance(c.tag, str) and local(c) in ("qti-simple-choice",)
     }
     feedback = read_feedback(root, choice_ids)
+    table: Table | None = None
     if name == "qti-extended-text-interaction":
         body_interaction = _extended(interaction)
     else:
-        scoring = read_scoring(root, response)
-        if scoring is None:
-            raise SkipError(where(root), "the item has no response processing")
-        if scoring.template == "map_response_point" or decl.area_mapping:
-            raise SkipError(
-                where(interaction),
-                "map_response_point scores point (graphic) answers, which are not supported",
-            )
-        try:
-            if name == "qti-choice-interaction":
-                body_interaction = _choice(interaction, decl, scoring, feedback)
-            elif name == "qti-text-entry-interaction":
-                body_interaction = _text_entry(interaction, decl, scoring)
-            elif name == "qti-order-interaction":
-                body_interaction = _order(interaction, decl, scoring)
-            else:
-                body_interaction = _match(interaction, decl, scoring)
-        except (SkipError, BadError) as exc:
-            exc.field = exc.field or where(interaction)
-            raise
+        body_interaction, table = _scored(root, interaction, response, declarations, feedback)
     for location, ident in feedback.unplaced:
         collected.warnings.append(
             Problem(
@@ -957,10 +906,193 @@ def _read(
         "stem": _stem(body) or item_id,
         "interaction": body_interaction,
     }
+    title = " ".join((root.get("title") or "").split())
+    if title and title not in (root.get("identifier", ""), item_id):
+        raw["title"] = title[:200]
+    _warn_dropped(root, interaction, source, item_id, collected)
     if feedback.solution:
         raw["solution"] = "\n\n".join(feedback.solution)
     if feedback.hints:
         raw["hints"] = feedback.hints
+    provisional = False
     if context.irt is not None:
         raw["irt"] = context.irt
-    return Draft(raw=raw, source=source, skills=context.skills)
+    elif table is not None and body_interaction.get("scoring") != "partial":
+        levels = table.levels()
+        reachable = None if table.exhaustive else reachable_levels(body_interaction)
+        if reachable is not None:  # a sampled table may miss levels an additive form has
+            levels = tuple(sorted(set(levels) | reachable))
+        if len(levels) > 1:
+            raw["irt"], credit_levels = _provisional_partial(levels)
+            if credit_levels:
+                raw["credit_levels"] = credit_levels
+            provisional = True
+    return Draft(raw=raw, source=source, skills=context.skills, provisional=provisional)
+
+
+def _warn_dropped(
+    root: etree._Element,
+    interaction: etree._Element,
+    source: str,
+    item_id: str,
+    collected: Collected,
+) -> None:
+    """Warn, located, about what the item says that a bank item cannot keep."""
+
+    def warn(element: etree._Element, message: str) -> None:
+        collected.warnings.append(
+            Problem(source=source, item=item_id, field=where(element), message=message)
+        )
+
+    shuffled = interaction.get("shuffle", "false").lower() == "true"
+    for element in interaction.iter():
+        if not isinstance(element.tag, str):
+            continue
+        if shuffled and element.get("fixed", "false").lower() == "true":
+            warn(
+                element,
+                f'choice "{element.get("identifier", "")}" is fixed in place; Skillgauge '
+                "shuffles all options or none, so its position is not kept",
+            )
+    for element in root.iter():
+        name = local(element) if isinstance(element.tag, str) else ""
+        if name == "qti-rubric-block":
+            view = element.get("view", "")
+            warn(element, f"a rubric block (view {view or 'unspecified'}) is not kept")
+        elif name in _MEDIA:
+            src = element.get("src") or element.get("data") or ""
+            if not src:
+                sources = [c.get("src", "") for c in element if isinstance(c.tag, str)]
+                src = next((x for x in sources if x), "")
+            warn(
+                element,
+                f"the media file {src!r} is not kept (Skillgauge stores no media yet); "
+                "the text keeps only its reference",
+            )
+            if name == "img" and not (element.get("alt") or "").strip():
+                warn(element, f"the image {src!r} has no alt text")
+
+
+def _provisional_partial(levels: tuple[float, ...]) -> tuple[dict[str, Any], list[float]]:
+    """A provisional GPCM with one category per credit level (equal steps past 20 levels).
+
+    Steps are spread evenly over [-1, 1], as for partially scored multiple response; the
+    levels are kept as ``credit_levels`` unless they are the equal steps ``k / K``.
+    """
+    if len(levels) > MAX_LEVELS:
+        k, kept = MAX_LEVELS, []
+    else:
+        k = len(levels)
+        equal = all(abs(level - (i + 1) / k) < 1e-9 for i, level in enumerate(levels))
+        kept = [] if equal else list(levels)
+    steps = [round(-1 + 2 * i / (k - 1), 6) for i in range(k)]
+    return {"model": "gpcm", "a": 1.0, "thresholds": steps}, kept
+
+
+def _scored(
+    root: etree._Element,
+    interaction: etree._Element,
+    response: str,
+    declarations: dict[str, Declaration],
+    feedback: Feedback,
+) -> tuple[dict[str, Any], Table]:
+    """The interaction as a bank holds it, checked answer by answer against the QTI rules.
+
+    The form read from the rules' shape comes first (it keeps keys and tolerances exactly);
+    forms read off the credit table follow; the first that scores every answer of the
+    table as the rules do is kept (:mod:`item_banks.formats.qti_scoring`).
+    """
+    name = local(interaction)
+    decl = declarations[response]
+    processing = kid(root, "qti-response-processing")
+    if processing is None:
+        raise SkipError(where(root), "the item has no response processing")
+    template = template_name(processing.get("template") or "")
+    if template == "map_response_point" or decl.area_mapping is not None:
+        raise SkipError(
+            where(interaction),
+            "map_response_point scores point (graphic) answers, which are not supported",
+        )
+    try:
+        rules = parse_processing(processing, response)
+    except UnsupportedProcessingError as exc:
+        raise SkipError(exc.field, exc.message) from None
+    if size_of(rules) > MAX_OPERATORS:
+        raise SkipError(
+            where(processing),
+            f"response processing of {size_of(rules):,} rules and operators; "
+            f"the limit is {MAX_OPERATORS:,}",
+        )
+    candidates: list[dict[str, Any]] = []
+    shape_error: SkipError | BadError | None = None
+    try:
+        scoring = read_scoring(root, response)
+        assert scoring is not None
+        if name == "qti-choice-interaction":
+            candidates.append(_choice(interaction, decl, scoring, feedback))
+        elif name == "qti-text-entry-interaction":
+            candidates.append(_text_entry(interaction, decl, scoring))
+        elif name == "qti-order-interaction":
+            candidates.append(_order(interaction, decl, scoring))
+        else:
+            candidates.append(_match(interaction, decl, scoring))
+    except (SkipError, BadError) as exc:
+        exc.field = exc.field or where(interaction)
+        if isinstance(exc, BadError) or exc.final:
+            raise
+        shape_error = exc
+    numeric = decl.base_type in ("float", "integer")
+    kind = {
+        "qti-choice-interaction": "choice",
+        "qti-order-interaction": "order",
+        "qti-match-interaction": "match",
+    }.get(name, "number" if numeric else "text")
+    try:
+        table = credit_table(
+            rules,
+            declarations,
+            read_outcomes(root),
+            response,
+            probes(kind, interaction, decl, rules),
+        )
+    except NoCreditError:
+        raise BadError(where(processing), "no answer earns a positive score") from None
+    except InvalidProcessingError as exc:
+        located = exc.field if exc.field and exc.field.startswith("line ") else None
+        raise BadError(located or where(processing), exc.message) from None
+    shuffle = interaction.get("shuffle", "false").lower() == "true"
+    shaped = len(candidates)
+    base: dict[str, Any]
+    if kind == "choice":
+        base = {"options": _options(kids(interaction, "qti-simple-choice"), feedback.rationales)}
+        multiple = decl.cardinality != "single" or interaction.get("max-choices", "1") != "1"
+        candidates += choice_candidates(table, {**base, "shuffle": shuffle}, multiple)
+    elif kind == "order":
+        base = {"options": _options(kids(interaction, "qti-simple-choice"), {})}
+        candidates += order_candidates(table, {**base, "shuffle": shuffle})
+    elif kind == "match":
+        sets = kids(interaction, "qti-simple-match-set")
+        if len(sets) == 2:
+            base = {
+                "sources": _options(kids(sets[0], "qti-simple-associable-choice"), {}),
+                "targets": _options(kids(sets[1], "qti-simple-associable-choice"), {}),
+                "shuffle": shuffle,
+            }
+            candidates += match_candidates(table, base)
+    elif kind == "number":
+        candidates += number_candidates(table, typed_correct(decl))
+    else:
+        candidates += text_candidates(table)
+    first: str | None = None
+    for candidate in candidates:
+        problem = disagreement(candidate, table)
+        if problem is None:
+            return candidate, table
+        first = first or problem
+    if shape_error is not None and len(candidates) == shaped:
+        raise shape_error
+    raise SkipError(
+        where(processing),
+        f"custom response processing: Skillgauge cannot score this item as its rules do "
+        f"({first or 'no bank form fits'})",
+    )

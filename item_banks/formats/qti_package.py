@@ -5,7 +5,8 @@ Each resource's metadata may carry curriculum-standards tags
 (``curriculumStandardsMetadataSet`` / ``labelledGUID``: the label names the skill, the GUID
 identifies it); the first tag becomes the item's competency, further tags content areas.
 The manifest's LOM title and version become the bank's title and version; its identifier the
-bank id (else the file name).
+bank id (else the file name). Items listed in the manifest's ``skillgauge:pretest`` tags
+(written by :mod:`item_banks.formats.qti3_export`) keep their pretest status.
 
 IRT parameters are read from QTI usage data (a resource whose type contains ``usagedata``,
 or any file whose root is ``usageData`` / ``qti-usage-data``): ``ordinaryStatistic``
@@ -29,7 +30,7 @@ from lxml import etree
 from item_banks.errors import BankValidationError, Problem
 from item_banks.formats import qti2_import, qti3_import
 from item_banks.formats.common import Collected, ImportResult, assemble, skill, slug
-from item_banks.formats.qti3_export import COMPETENCIES, CONTENT_AREAS
+from item_banks.formats.qti3_export import COMPETENCIES, CONTENT_AREAS, PRETEST
 from item_banks.formats.safe_xml import local, namespace, parse_xml, where
 from item_banks.formats.safe_zip import read_package
 from item_banks.model import Competency, ContentArea
@@ -261,6 +262,10 @@ def read_qti_package(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMIT
     title = _lom_string(metadata, "title") or None
     version = _lom_string(metadata, "version") or "1"
     bank_id = manifest.get("identifier")
+    pretest = {guid for guid, _ in bank_tags(metadata, PRETEST) or []}
+    for draft in collected.drafts:
+        if draft.raw.get("id") in pretest:
+            draft.raw["status"] = "pretest"
     used = {draft.skills[0][0] for draft in collected.drafts if draft.skills}
     listed = bank_tags(metadata, COMPETENCIES) or []
     areas = bank_tags(metadata, CONTENT_AREAS) or []

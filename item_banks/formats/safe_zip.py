@@ -5,7 +5,8 @@ checked against :class:`~item_banks.native.Limits`: the number of files, the tot
 per-file uncompressed size, the compression ratio of every sizeable member (zip bombs), and
 every member's path (``../`` or absolute paths that would escape the package are refused even
 though nothing is written, because a later tool might extract it). Reads are bounded again
-while decompressing, so a lying header cannot get past the limits.
+while decompressing, so a lying header cannot get past the limits, and only the members a
+reader asks for are decompressed at all.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import io
 import posixpath
 import re
 import zipfile
+from collections.abc import Iterator, Mapping
 
 from item_banks.errors import BankValidationError, Problem
 from item_banks.native import DEFAULT_LIMITS, Limits
@@ -22,6 +24,11 @@ from item_banks.native import DEFAULT_LIMITS, Limits
 RATIO_FLOOR = 64 * 1024
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def package_file_limit(limits: Limits) -> int:
+    """Most files a package may hold: ``2 * max_items + 10`` (10,010 by default)."""
+    return 2 * limits.max_items + 10
 
 
 def is_zip(data: bytes) -> bool:
@@ -40,8 +47,8 @@ def _unsafe_path(name: str) -> str | None:
     return None
 
 
-def read_package(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) -> dict[str, bytes]:
-    """Return every file of the zip package ``data`` by its normalised path.
+def read_package(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) -> Package:
+    """Return the files of the zip package ``data`` by normalised path, read when asked for.
 
     Raises
     ------
@@ -61,9 +68,9 @@ def read_package(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) -
         raise refuse(f"not a readable zip package: {exc}") from None
     with archive:
         infos = [i for i in archive.infolist() if not i.is_dir()]
-        # A package of the largest bank allowed must fit: one file per item, plus the
-        # manifest, usage data and as many media files again.
-        most = max(limits.max_package_files, 2 * limits.max_items + 10)
+        # One limit: a package of the largest bank allowed must fit (one file per item, the
+        # manifest, usage data and as many media files again).
+        most = package_file_limit(limits)
         if len(infos) > most:
             raise refuse(f"package holds {len(infos):,} files; the limit is {most:,}")
         problems: list[Problem] = []
@@ -109,15 +116,54 @@ def read_package(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) -
             raise refuse(
                 f"package unpacks to {total:,} bytes; the limit is {limits.max_package_bytes:,}"
             )
-        files: dict[str, bytes] = {}
-        for info in infos:
-            normal = posixpath.normpath(info.filename.replace("\\", "/"))
-            try:
-                with archive.open(info) as member:
-                    content = member.read(info.file_size + 1)
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                raise refuse(f"cannot read this member: {exc}", info.filename) from None
-            if len(content) > info.file_size:
-                raise refuse("member is larger than its header says", info.filename)
-            files[normal] = content
-        return files
+        members = {posixpath.normpath(i.filename.replace("\\", "/")): i for i in infos}
+    return Package(data, source, members)
+
+
+class Package(Mapping[str, bytes]):
+    """The files of a checked zip package, by normalised path, decompressed when read.
+
+    Only the members a reader asks for (the manifest, then the files it names) are ever
+    decompressed; each read is bounded by the size its header gave, which the limits
+    already checked.
+    """
+
+    def __init__(self, data: bytes, source: str, members: dict[str, zipfile.ZipInfo]) -> None:
+        self._data = data
+        self._source = source
+        self._members = members
+        self._read: dict[str, bytes] = {}
+
+    def __getitem__(self, path: str) -> bytes:
+        if path in self._read:
+            return self._read[path]
+        info = self._members[path]
+        try:
+            with zipfile.ZipFile(io.BytesIO(self._data)) as archive, archive.open(info) as member:
+                content = member.read(info.file_size + 1)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise BankValidationError(
+                [
+                    Problem(
+                        source=f"{self._source}!{info.filename}",
+                        message=f"cannot read this member: {exc}",
+                    )
+                ]
+            ) from None
+        if len(content) > info.file_size:
+            raise BankValidationError(
+                [
+                    Problem(
+                        source=f"{self._source}!{info.filename}",
+                        message="member is larger than its header says",
+                    )
+                ]
+            )
+        self._read[path] = content
+        return content
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._members)
+
+    def __len__(self) -> int:
+        return len(self._members)

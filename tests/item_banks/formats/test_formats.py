@@ -84,9 +84,15 @@ def test_qti3_details() -> None:
     assert modal.interaction.options[1].rationale == "Three is one short."  # type: ignore[union-attr]
     asym = read_any(DATA / "qti3" / "numeric-equal-asymmetric.xml").bank.items[0]
     assert isinstance(asym.interaction, Numeric)
-    assert [score_answer(asym, x).category for x in ("100", "99", "103", "98.9")] == [1, 1, 1, 0]
+    # qti-equal(RESPONSE, correct) with tolerance "1 3": QTI builds the range around its first
+    # operand, so the key 100 must lie in [r - 1, r + 3]: r in [97, 101].
+    answers = ("100", "99", "103", "98.9", "97", "96.9", "101", "101.1")
+    assert [score_answer(asym, x).category for x in answers] == [1, 1, 0, 1, 1, 0, 1, 0]
     relative = read_any(DATA / "qti3" / "numeric-equal-relative.xml").bank.items[0]
-    assert relative.interaction == Numeric(key=9.81, tolerance=0.02, tolerance_mode="relative")
+    # Response first, 2 %: the key 9.81 within [r * 0.98, r * 1.02], r in [9.81/1.02, 9.81/0.98].
+    assert relative.interaction == Numeric(
+        key=9.81, alternatives=(NumericRange(low=9.81 / 1.02, high=9.81 / 0.98),)
+    )
     partial = read_any(DATA / "qti3" / "choice-multiple-map-response.xml")
     item = partial.bank.items[0]
     assert item.interaction.scoring == "partial"  # type: ignore[union-attr]
@@ -272,7 +278,7 @@ def zip_of(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -
         ({"bomb.xml": b"\0" * 5_000_000}, Limits(), "compression ratio"),
         (
             {f"f{i}.xml": b"x" for i in range(30)},
-            Limits(max_package_files=20, max_items=5),
+            Limits(max_items=5),
             "30 files; the limit is 20",
         ),
         ({"big.xml": b"x" * 2000}, Limits(max_bytes=1000), "big.xml: file is 2,000 bytes"),
