@@ -1,4 +1,4 @@
-"""Load test: 200 concurrent simulated learners over HTTP on loopback, SQLite database.
+"""Load test: 200 concurrent simulated learners over HTTP on loopback, SQLite and PostgreSQL.
 
 Each learner starts a session on the demo assessment, answers until the result, and starts
 again, for a fixed duration. The client speaks plain HTTP/1.1 keep-alive over asyncio streams
@@ -9,8 +9,11 @@ again, for a fixed duration. The client speaks plain HTTP/1.1 keep-alive over as
 * **paced**: the 200 learners together offer a fixed rate (1,500 answers/s by default, each
   learner answering at Poisson times); shows the latency at that load.
 
-Reported: answers per second, p50/p99 latency per answer, and whether every answer
-acknowledged was stored.
+Each database gets both runs with two web processes (``--workers 2``): SQLite (WAL) in the
+data directory, PostgreSQL on a database of its own at ``SKILLGAUGE_TEST_POSTGRES_URL``'s
+server. Reported: offered and achieved answers per second, p50/p95/p99 latency per answer,
+errors, and the acknowledged answers missing from the database (each acknowledged
+``(session, position)`` looked up; must be 0).
 """
 
 from __future__ import annotations
@@ -18,16 +21,25 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import sqlite3
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import msgspec
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
 from tests.server import ServerProcess, start_server
+from web.db.connection import Database
+from web.db.schema import responses
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "SKILLGAUGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 @dataclass
@@ -42,6 +54,10 @@ class LoadResult:
     latencies_ms: list[float] = field(default_factory=list)
     stored: int = 0
     workers: int = 1
+    database: str = "sqlite"
+    offered: float | None = None
+    missing: int = 0
+    acked: set[tuple[str, int]] = field(default_factory=set)
 
     @property
     def rate(self) -> float:
@@ -140,6 +156,7 @@ async def learner(
                     break
                 result.answers += 1
                 result.latencies_ms.append(elapsed)
+                result.acked.add((view["id"], int(item["position"])))
                 view = msgspec.json.decode(body)["session"]
     finally:
         conn.close()
@@ -160,47 +177,85 @@ async def drive(
 
 
 def run(
-    learners: int = 200, seconds: float = 20.0, workers: int = 2, offered: float | None = None
+    learners: int = 200,
+    seconds: float = 20.0,
+    workers: int = 2,
+    offered: float | None = None,
+    database: str = "sqlite",
 ) -> LoadResult:
-    """Start a server on SQLite, warm it up, load it, and count the stored answers."""
-    with tempfile.TemporaryDirectory() as tmp:
-        server: ServerProcess = start_server(Path(tmp), workers=workers)
+    """Start a server on ``database``, warm it up, load it, and look up every answer."""
+    with tempfile.TemporaryDirectory() as tmp, _database(database, Path(tmp)) as url:
+        server: ServerProcess = start_server(
+            Path(tmp), workers=workers, extra_env={"SKILLGAUGE_DATABASE_URL": url}
+        )
         try:
             assessment = server.assessment_url.rsplit("/", 1)[1]
             asyncio.run(drive(server.port, assessment, 20, 2.0))  # warm the caches
-            before = _stored(Path(tmp))
+            before = _stored(url)
             result = asyncio.run(drive(server.port, assessment, learners, seconds, offered))
-            result.stored = _stored(Path(tmp)) - before
+            stored = _stored(url)
+            result.stored = len(stored) - len(before)
+            result.missing = len(result.acked - stored)
         finally:
             server.stop()
-        result.workers = workers
+        result.workers, result.database, result.offered = workers, database, offered
         return result
 
 
-def _stored(data_dir: Path) -> int:
-    with sqlite3.connect(data_dir / "skillgauge.db") as db:
-        return int(db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+@contextmanager
+def _database(kind: str, data_dir: Path) -> Iterator[str]:
+    """The URL of an empty database of ``kind`` for one run (PostgreSQL: created, dropped)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{data_dir / 'skillgauge.db'}"
+        return
+    name = f"sg_load_{os.getpid()}_{int(time.time() * 1000)}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
-def _report(label: str, result: LoadResult) -> None:
-    p50, p99 = result.percentile(50), result.percentile(99)
-    verdict = "yes" if result.stored == result.answers else "NO"
-    print(
-        f"  {label}: {result.answers} answers in {result.duration:.1f} s = {result.rate:.0f}/s, "
-        f"{result.errors} errors; latency p50 {p50:.1f} ms, p99 {p99:.1f} ms; "
-        f"every acknowledged answer stored: {verdict} ({result.stored} rows)"
+def _stored(url: str) -> set[tuple[str, int]]:
+    db = Database(url)
+    try:
+        with db.read() as conn:
+            rows = conn.execute(select(responses.c.session_id, responses.c.seq)).all()
+        return {(row.session_id, int(row.seq)) for row in rows}
+    finally:
+        db.dispose()
+
+
+def _row(label: str, result: LoadResult) -> str:
+    offered = f"{result.offered:,.0f}" if result.offered else "as fast as served"
+    return (
+        f"| {result.database} | {label} | {offered} | {result.rate:,.0f} | "
+        f"{result.percentile(50):.0f} ms | {result.percentile(95):.0f} ms | "
+        f"{result.percentile(99):.0f} ms | {result.errors} | {result.missing} |"
     )
 
 
 def main() -> tuple[LoadResult, LoadResult]:
-    """Run the saturation and paced load tests and print their figures."""
+    """Run the saturation and paced load tests on both databases and print one table."""
     learners = int(os.environ.get("SKILLGAUGE_BENCH_LEARNERS", "200"))
     seconds = float(os.environ.get("SKILLGAUGE_BENCH_SECONDS", "20"))
     workers = int(os.environ.get("SKILLGAUGE_BENCH_WORKERS", "2"))
     offered = float(os.environ.get("SKILLGAUGE_BENCH_OFFERED", "1500"))
-    print(f"Web load: {learners} concurrent learners, {workers} worker processes, SQLite (WAL)")
-    saturation = run(learners, seconds, workers)
-    _report("saturation (no think time)", saturation)
-    paced = run(learners, seconds, workers, offered)
-    _report(f"paced at {offered:.0f} answers/s offered", paced)
-    return saturation, paced
+    databases = os.environ.get("SKILLGAUGE_BENCH_DATABASES", "sqlite,postgresql").split(",")
+    print(f"Web load: {learners} concurrent learners, {workers} web processes, {seconds:.0f} s")
+    print(
+        "| database | run | offered/s | achieved/s | p50 | p95 | p99 | errors | "
+        "acknowledged but missing |\n|---|---|---|---|---|---|---|---|---|"
+    )
+    results: dict[str, tuple[LoadResult, LoadResult]] = {}
+    for database in databases:
+        saturation = run(learners, seconds, workers, database=database)
+        print(_row("saturation", saturation), flush=True)
+        paced = run(learners, seconds, workers, offered, database=database)
+        print(_row("paced", paced), flush=True)
+        results[database] = (saturation, paced)
+    return results.get("sqlite", next(iter(results.values())))
