@@ -96,6 +96,8 @@ class ResponseData:
     def take_items(self, columns: Sequence[int]) -> ResponseData:
         """The data restricted to the given item columns (in that order)."""
         index = list(columns)
+        if index == list(range(self.n_items)):
+            return self  # immutable: nothing to copy
         remap = {old: new for new, old in enumerate(index)}
         locations = {
             (remap[i], code): line for (i, code), line in self.locations.items() if i in remap

@@ -171,7 +171,7 @@ def calibrate_bank(
     se: SEMethod = "auto",
     options: EMOptions | None = None,
     version: str | None = None,
-    progress: Callable[[str, int, float, float], None] | None = None,
+    progress: Callable[[str, int, float, float, int | None], None] | None = None,
     from_responses: bool = False,
     start_items: Collection[str] | None = None,
 ) -> BankCalibration:
@@ -195,7 +195,8 @@ def calibrate_bank(
         Start values: the bank's current parameters (when the model matches) or classical
         estimates from the data.
     progress
-        Called as ``progress(competency, em_steps, max_change, loglik)``.
+        Called as ``progress(competency, em_steps, max_change, loglik, moving)`` after
+        every EM step (``moving``: items whose parameters still change, or None).
     from_responses
         ``bank`` is a skeleton made from the data (:func:`calibrate_responses`): its
         parameters are placeholders, so items that cannot be estimated are left out of the
@@ -288,9 +289,15 @@ def calibrate_bank(
             else {}
         )
 
-        def report(steps: int, change: float, loglik: float, name: str = competency.id) -> None:
+        def report(
+            steps: int,
+            change: float,
+            loglik: float,
+            moving: int | None = None,
+            name: str = competency.id,
+        ) -> None:
             if progress is not None:
-                progress(name, steps, change, loglik)
+                progress(name, steps, change, loglik, moving)
 
         began = time.perf_counter()
         conditional = None
@@ -331,6 +338,8 @@ def calibrate_bank(
         for item in sub.item_ids:
             if item in result.excluded:
                 status[item] = f"{kept_word}: " + result.excluded[item]
+            elif item in result.held:
+                status[item] = f"{kept_word}: " + result.held[item]
             elif item in fixed:
                 status[item] = "anchor (held at bank values)"
             elif scale == "link" and item in chosen:
@@ -499,7 +508,7 @@ def calibrate_responses(
     se: SEMethod = "auto",
     options: EMOptions | None = None,
     version: str | None = None,
-    progress: Callable[[str, int, float, float], None] | None = None,
+    progress: Callable[[str, int, float, float, int | None], None] | None = None,
     start: Mapping[str, IrtParameters] | None = None,
 ) -> BankCalibration:
     """Calibrate data without a bank: the columns are the items (see :mod:`calibration.skeleton`).
