@@ -105,7 +105,7 @@ def generate(pool: ItemPool, persons: int) -> tuple[Path, np.ndarray, float]:
             }
         )
         tmp = csv_path.with_suffix(".tmp")
-        pacsv.write_csv(table, tmp)
+        pacsv.write_csv(table, tmp, pacsv.WriteOptions(quoting_style="none"))
         tmp.replace(csv_path)
     return csv_path, theta, time.perf_counter() - began
 

@@ -77,6 +77,10 @@ FEW_RESPONSES = 20
 WARM_START_PATTERNS = 20_000
 #: The warm start's subsample: a fifth of the patterns, at least 5,000, at most this many.
 WARM_START_MAX = 100_000
+#: Fisher-scoring iterations of one M-step: EM needs an improving M-step, not an exact one
+#: (a generalised EM, Dempster, Laird & Rubin, 1977); items on flat ridges otherwise spend
+#: the full budget of line searches in every EM step.
+M_STEP_ITER = 20
 #: Default of :attr:`EMOptions.min_answers`.
 MIN_ANSWERS = 100
 #: The weak slope prior for items with fewer than ``min_answers`` answers and no bank value
@@ -177,6 +181,8 @@ class CalibrationModel:
         # column_of[j, k]: the indicator column of item j, category k >= 1 (-1 if none)
         self.column_of = np.full((design.n_items, design.max_categories), -1, dtype=np.intp)
         self.column_of[design.col_item, design.col_cat] = np.arange(design.col_item.size)
+        self._moving: NDArray[np.bool_] | None = None
+        self._focus_design: SparseDesign | None = None
 
     @property
     def theta(self) -> Array:
@@ -289,23 +295,56 @@ class CalibrationModel:
         return factors, np.vstack((self.theta, np.ones_like(self.theta)))
 
     def e_step(self, xi: Sequence[Array], mean: float, sd: float) -> EStepResult:
-        """The E-step at the given parameters."""
+        """The E-step at the given parameters (over every person)."""
         return self.design.e_step(
             self.log_probabilities(xi), self.quadrature.log_weights(mean, sd), self.low_rank(xi)
         )
 
+    def focus(self, moving: NDArray[np.bool_] | None) -> None:
+        r"""Restrict the next EM steps to the items ``moving`` (``None``: every item).
+
+        Only those items are updated by the M-step, and with the sparse design the E-step
+        runs over the persons who answered at least one of them: the other persons'
+        likelihoods depend on frozen items only, so they change neither the moving items'
+        expected counts nor the differences of the log-likelihood between EM iterates
+        (with a fixed population). When the frozen items are a large share this makes
+        an EM step cost the answers of the moving items' persons, not of everyone.
+        """
+        self._moving = moving
+        self._focus_design = None
+        if moving is None or not isinstance(self.design, SparseDesign):
+            return
+        if self.estimate_mean or self.estimate_sd:
+            return
+        columns = np.flatnonzero(moving)
+        persons = (self.design.patterns[:, columns] >= 0).any(axis=1)
+        rows = np.flatnonzero(persons)
+        if rows.size <= self.design.n_patterns // 2:
+            self._focus_design = self.design.subset(rows)
+
     def em_map(self, vector: Array) -> tuple[Array, float, float]:
         """One EM step from ``vector``.
 
-        Returns the new vector, and the log-likelihood and log posterior *at* ``vector``.
+        Returns the new vector, and the log-likelihood and log posterior *at* ``vector``
+        (under :meth:`focus`, up to a constant that does not change until the next focus).
         """
         xi, mean, sd = self.unpack(vector)
-        result = self.e_step(xi, mean, sd)
+        moving = None
+        if self._moving is not None:
+            moving = np.zeros(self.design.n_items, dtype=bool)
+            moving[: self._moving.size] = self._moving
+        design = self._focus_design or self.design
+        result = design.e_step(
+            self.log_probabilities(xi), self.quadrature.log_weights(mean, sd), self.low_rank(xi)
+        )
         new = []
         for fam, cols, x, est in zip(self.families, self.members, xi, self.estimate, strict=True):
             updated = x.copy()
-            if est.any():
-                updated[est] = m_step(fam, x[est], result.counts[cols[est]], self.theta)
+            rows = est if moving is None else est & moving[cols]
+            if rows.any():
+                updated[rows] = m_step(
+                    fam, x[rows], result.counts[cols[rows]], self.theta, max_iter=M_STEP_ITER
+                )
             new.append(updated)
         new_mean, new_sd = mean, sd
         if self.estimate_sd:
@@ -336,6 +375,7 @@ def squarem(
     accelerate: bool = True,
     progress: Progress | None = None,
     groups: NDArray[np.intp] | None = None,
+    refocus: Callable[[NDArray[np.bool_] | None], None] | None = None,
 ) -> tuple[Array, EMTrace]:
     """Iterate an EM map to its fixed point with SQUAREM (S3) acceleration.
 
@@ -355,6 +395,10 @@ def squarem(
         criterion, one EM step with every item free checks the frozen ones; if any moved
         by ``tol`` or more, all are released and the iteration goes on, so the result
         meets the same criterion as without freezing.
+    refocus
+        Called with the items still moving (``None``: all) at the start of a SQUAREM
+        cycle whenever that set changed (see :meth:`CalibrationModel.focus`); the three
+        EM steps of a cycle share one focus, so their log posteriors compare.
     """
     x = start.copy()
     steps = 0
@@ -367,6 +411,16 @@ def squarem(
     tracked = item_of >= 0
     n_groups = int(item_of.max()) + 1 if tracked.any() else 0
     calm = np.zeros(n_groups, dtype=np.intp)
+    is_item = np.zeros(n_groups, dtype=bool)
+    is_item[item_of[tracked]] = True
+    focused: tuple[int, ...] | None = None
+
+    def set_focus(items: NDArray[np.bool_] | None) -> None:
+        nonlocal focused
+        key = None if items is None else tuple(np.flatnonzero(items).tolist())
+        if refocus is not None and key != focused:
+            refocus(items)
+            focused = key
 
     def call(vec: Array) -> tuple[Array, float, float]:
         nonlocal steps
@@ -380,17 +434,21 @@ def squarem(
         return x, EMTrace(True, 0, 0, 0.0, ())
     while steps < max_em_steps:
         cycles += 1
+        set_focus(((calm < 2) & is_item) if frozen.any() else None)
         x1, loglik0, post0 = call(x)
         diff = np.abs(x1 - x)
         change = float(diff.max())
-        history.append(loglik0)
+        if focused is not None:  # a part of the log-likelihood: not comparable, not shown
+            loglik0 = math.nan
+        else:
+            history.append(loglik0)
         moving = None
         if n_groups:
             per_item = np.zeros(n_groups)
             np.maximum.at(per_item, item_of[tracked], diff[tracked])
             calm = np.where(per_item < tol, calm + 1, 0)
             frozen[tracked] = calm[item_of[tracked]] >= 2
-            moving = int((calm < 2).sum())
+            moving = int(((calm < 2) & is_item).sum())
         if progress is not None:
             progress(steps, change, loglik0, moving)
         if change < tol:
@@ -398,6 +456,7 @@ def squarem(
                 return x1, EMTrace(True, steps, cycles, change, tuple(history))
             frozen[:] = False  # check the frozen items with one free step
             calm[:] = 0
+            set_focus(None)
             x2, _, _ = call(x1)
             change = float(np.abs(x2 - x1).max())
             if change < tol:
@@ -746,6 +805,7 @@ def _warm_start(cal: CalibrationModel, x0: Array, options: EMOptions) -> Array:
         max_em_steps=max(options.max_em_steps // 4, 10),
         accelerate=options.accelerate == "squarem",
         groups=sub.item_groups(),
+        refocus=sub.focus,
     )
     return start
 
@@ -925,7 +985,9 @@ def calibrate(
         accelerate=options.accelerate == "squarem",
         progress=progress,
         groups=cal.item_groups(),
+        refocus=cal.focus,
     )
+    cal.focus(None)
     xi_hat, mean_hat, sd_hat = cal.unpack(x_hat)
     cal.xi = xi_hat
     cal.latent_mean, cal.latent_sd = mean_hat, sd_hat

@@ -62,8 +62,10 @@ class ProgressBar:
         filled = round(share * width)
         line = (
             f"\r{label[:18]:<18} [{'#' * filled}{'.' * (width - filled)}] "
-            f"EM step {steps:>4}  max change {change:8.2e}  logLik {loglik:,.2f}"
+            f"EM step {steps:>4}  max change {change:8.2e}"
         )
+        if math.isfinite(loglik):
+            line += f"  logLik {loglik:,.2f}"
         if moving is not None:
             line += f"  {moving} items still moving"
         self.stream.write(line)

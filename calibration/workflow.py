@@ -174,6 +174,7 @@ def calibrate_bank(
     progress: Callable[[str, int, float, float, int | None], None] | None = None,
     from_responses: bool = False,
     start_items: Collection[str] | None = None,
+    phase: Callable[[str], None] | None = None,
 ) -> BankCalibration:
     """Calibrate every competency that has responses, and build the new bank version.
 
@@ -204,6 +205,9 @@ def calibrate_bank(
     start_items
         With ``start = bank``: only these items start from their bank parameters, the
         others from classical estimates.
+    phase
+        Called with the name of each phase as it starts (start values and EM, standard
+        errors, item fit), for a progress display.
 
     Raises
     ------
@@ -301,6 +305,8 @@ def calibrate_bank(
 
         began = time.perf_counter()
         conditional = None
+        if phase is not None:
+            phase(f"{competency.id}: start values and EM ({sub.n_persons:,} persons)")
         if method == "cml":
             conditional = _cml(sub, models, competency.id)
             result = fit_population(sub, conditional, options)
@@ -314,7 +320,11 @@ def calibrate_bank(
                 options=options,
                 progress=report,
             )
+            if phase is not None and se != "none":
+                phase(f"{competency.id}: standard errors")
             attach_standard_errors(result, se)
+        if phase is not None:
+            phase(f"{competency.id}: item and model fit")
         fits, note = item_fit(result)
         overall = model_fit(result)
         dependence = q3(result)
@@ -509,6 +519,7 @@ def calibrate_responses(
     options: EMOptions | None = None,
     version: str | None = None,
     progress: Callable[[str, int, float, float, int | None], None] | None = None,
+    phase: Callable[[str], None] | None = None,
     start: Mapping[str, IrtParameters] | None = None,
 ) -> BankCalibration:
     """Calibrate data without a bank: the columns are the items (see :mod:`calibration.skeleton`).
@@ -572,6 +583,7 @@ def calibrate_responses(
         options=options,
         version=version or "1",
         progress=progress,
+        phase=phase,
         from_responses=True,
     )
     result.warnings[:0] = warnings
