@@ -105,8 +105,14 @@ class ResponseData:
         line = self.locations.get((item, code))
         return f"{self.source}: line {line}" if line is not None else self.source
 
-    def take_items(self, columns: Sequence[int]) -> ResponseData:
-        """The data restricted to the given item columns (in that order)."""
+    def take_items(
+        self, columns: Sequence[int], *, responses: NDArray[np.int8] | None = None
+    ) -> ResponseData:
+        """The data restricted to the given item columns (in that order).
+
+        ``responses``: that restriction of :attr:`responses` when the caller already made
+        it (a million persons' table is not copied twice).
+        """
         index = list(columns)
         if index == list(range(self.n_items)):
             return self  # immutable: nothing to copy
@@ -118,7 +124,9 @@ class ResponseData:
             source=self.source,
             person_ids=self.person_ids,
             item_ids=tuple(self.item_ids[i] for i in index),
-            responses=np.ascontiguousarray(self.responses[:, index]),
+            responses=np.ascontiguousarray(self.responses[:, index])
+            if responses is None
+            else responses,
             covariates=self.covariates,
             locations=locations,
             digest=self.digest,
@@ -337,23 +345,33 @@ def _read_long_columnar(path: Path) -> ResponseData | None:
         return None
     if table.num_rows == 0:
         return None
+    del raw, body  # the table holds its own copy
     persons = pc.dictionary_encode(table.column("person_id")).combine_chunks()
     items = pc.dictionary_encode(table.column("item_id")).combine_chunks()
     answers = pc.dictionary_encode(table.column("response")).combine_chunks()
-    person_names = [s.strip() for s in persons.dictionary.to_pylist()]
-    item_names = [s.strip() for s in items.dictionary.to_pylist()]
+    extra_columns = {
+        name: pc.dictionary_encode(table.column(name)).combine_chunks()
+        for name in header
+        if name not in ("person_id", "item_id", "response")
+    }
+    del table
+    person_names, person_map = _stripped_ids(persons.dictionary.to_pylist())
+    item_names, item_map = _stripped_ids(items.dictionary.to_pylist())
     if "" in person_names or "" in item_names:
         return None
-    if len(set(person_names)) != len(person_names) or len(set(item_names)) != len(item_names):
-        return None  # ids that differ only in surrounding spaces: the row reader merges them
     texts = answers.dictionary.to_pylist()
     decoded = [_code(t) for t in texts]
     if -2 in decoded:
         return None
     code_of = np.array([MISSING if c is None else c for c in decoded], dtype=np.int8)
-    pi = persons.indices.to_numpy().astype(np.int64)
-    ii_all = items.indices.to_numpy().astype(np.int64)
+    pi = persons.indices.to_numpy()
+    ii_all = items.indices.to_numpy()
+    if person_map is not None:
+        pi = person_map[pi]
+    if item_map is not None:
+        ii_all = item_map[ii_all]
     values_all = code_of[answers.indices.to_numpy()]
+    del persons, items, answers
     n = len(person_names)
     extra = [name for name in header if name not in required]
     covariates: dict[str, tuple[str, ...]] = {}
@@ -362,7 +380,7 @@ def _read_long_columnar(path: Path) -> ResponseData | None:
     running = np.maximum.accumulate(pi)
     first_row = np.flatnonzero(np.concatenate(([True], running[1:] > running[:-1])))
     for name in extra:
-        column = pc.dictionary_encode(table.column(name)).combine_chunks()
+        column = extra_columns.pop(name)
         codes = column.indices.to_numpy()
         labels = np.array(column.dictionary.to_pylist(), dtype=object)
         mine = codes[first_row]
@@ -377,29 +395,40 @@ def _read_long_columnar(path: Path) -> ResponseData | None:
                     "the first value is kept",
                 )
             )
+    pa.default_memory_pool().release_unused()
     given = values_all >= 0
-    rows = np.flatnonzero(given)
-    pi, ii, values = pi[rows], ii_all[rows], values_all[rows]
+    if given.all():  # no "not administered" rows: no copies
+        rows = None
+        ii, values = ii_all, values_all
+    else:
+        rows = np.flatnonzero(given)
+        pi, ii, values = pi[rows], ii_all[rows], values_all[rows]
+    del given, ii_all, values_all
     # items are numbered in order of their first administered answer, as the row reader does
     first_seen = _first_index(ii, len(item_names))
     present = np.flatnonzero(first_seen >= 0)
     order = present[np.argsort(first_seen[present], kind="stable")]
-    renumber = np.full(len(item_names), -1, dtype=np.int64)
-    renumber[order] = np.arange(order.size)
+    renumber = np.full(len(item_names), -1, dtype=np.int32)
+    renumber[order] = np.arange(order.size, dtype=np.int32)
     ii = renumber[ii]
     j = int(order.size)
     if j == 0:
         return None
-    flat = pi * j + ii
+    flat = pi.astype(np.int64)
+    flat *= j
+    flat += ii
+    del pi
     matrix = np.full((n, j), MISSING, dtype=np.int8)
     matrix.reshape(-1)[flat] = values
-    if int((matrix >= 0).sum()) != rows.size:
+    del flat
+    if int(np.count_nonzero(matrix >= 0)) != values.size:
         return None  # an answer repeated: the row reader says where
     locations: dict[tuple[int, int], int] = {}
-    key = ii * (MAX_CODE + 1) + values
+    key = ii.astype(np.int64) * (MAX_CODE + 1) + values
     first_key = _first_index(key, j * (MAX_CODE + 1))
     for k in first_key[first_key >= 0].tolist():
-        locations[(int(ii[k]), int(values[k]))] = int(rows[k]) + 2
+        line = (k if rows is None else int(rows[k])) + 2
+        locations[(int(ii[k]), int(values[k]))] = line
     return ResponseData(
         source=source,
         person_ids=tuple(person_names),
@@ -412,7 +441,20 @@ def _read_long_columnar(path: Path) -> ResponseData | None:
     )
 
 
-def _first_index(keys: NDArray[np.int64], size: int) -> NDArray[np.int64]:
+def _stripped_ids(raw: list[str]) -> tuple[list[str], NDArray[np.int32] | None]:
+    """Ids without surrounding spaces (as the row reader keeps them), first seen first.
+
+    Also returns the map from ``raw``'s positions to them (None when nothing merged).
+    """
+    names = [s.strip() for s in raw]
+    index: dict[str, int] = {}
+    mapping = [index.setdefault(name, len(index)) for name in names]
+    if len(index) == len(names):
+        return names, None
+    return list(index), np.array(mapping, dtype=np.int32)
+
+
+def _first_index(keys: NDArray[np.integer], size: int) -> NDArray[np.int64]:
     """Index of the first occurrence of every key ``0..size-1`` in ``keys`` (-1: absent).
 
     Assigning in reverse order lets the first occurrence be the last write (numpy applies

@@ -81,6 +81,9 @@ WARM_START_MAX = 100_000
 #: (a generalised EM, Dempster, Laird & Rubin, 1977); items on flat ridges otherwise spend
 #: the full budget of line searches in every EM step.
 M_STEP_ITER = 20
+#: Under :meth:`CalibrationModel.focus`, the E-step runs over the moving items' persons
+#: when they are at most this share of all persons (otherwise over everyone).
+FOCUS_SHARE = 0.5
 #: Default of :attr:`EMOptions.min_answers`.
 MIN_ANSWERS = 100
 #: The weak slope prior for items with fewer than ``min_answers`` answers and no bank value
@@ -316,11 +319,9 @@ class CalibrationModel:
             return
         if self.estimate_mean or self.estimate_sd:
             return
-        columns = np.flatnonzero(moving)
-        persons = (self.design.patterns[:, columns] >= 0).any(axis=1)
-        rows = np.flatnonzero(persons)
-        if rows.size <= self.design.n_patterns // 2:
-            self._focus_design = self.design.subset(rows)
+        rows = self.design.persons_answering(np.flatnonzero(moving))
+        if rows.size <= FOCUS_SHARE * self.design.n_patterns:
+            self._focus_design = self.design.subset(rows, with_patterns=False)
 
     def em_map(self, vector: Array) -> tuple[Array, float, float]:
         """One EM step from ``vector``.
@@ -392,9 +393,9 @@ def squarem(
         judged per item: an item none of whose parameters changed by ``tol`` or more in
         two successive EM steps is frozen (EM no longer moves it), so that items that have
         settled stop adding noise to the extrapolation. When the others meet the
-        criterion, one EM step with every item free checks the frozen ones; if any moved
-        by ``tol`` or more, all are released and the iteration goes on, so the result
-        meets the same criterion as without freezing.
+        criterion, one EM step with every item free checks the frozen ones; the items that
+        moved by ``tol`` or more in it are released and the iteration goes on, so the
+        result meets the same criterion as without freezing.
     refocus
         Called with the items still moving (``None``: all) at the start of a SQUAREM
         cycle whenever that set changed (see :meth:`CalibrationModel.focus`); the three
@@ -455,12 +456,17 @@ def squarem(
             if not frozen.any():
                 return x1, EMTrace(True, steps, cycles, change, tuple(history))
             frozen[:] = False  # check the frozen items with one free step
-            calm[:] = 0
             set_focus(None)
             x2, _, _ = call(x1)
-            change = float(np.abs(x2 - x1).max())
+            diff = np.abs(x2 - x1)
+            change = float(diff.max())
             if change < tol:
                 return x2, EMTrace(True, steps, cycles, change, tuple(history))
+            # release only the items that moved; the others stay frozen
+            per_item = np.zeros(n_groups)
+            np.maximum.at(per_item, item_of[tracked], diff[tracked])
+            calm = np.where(per_item < tol, 2, 0)
+            frozen[tracked] = calm[item_of[tracked]] >= 2
             x = x2
             continue
         if not accelerate:
@@ -700,26 +706,25 @@ def _classical_sparse(
     design: SparseDesign,
 ) -> tuple[list[Array], Array]:
     """:func:`_classical` from the answers alone (cost linear in answers)."""
-    persons, items, codes = design.answers()
     j = design.n_items
     cats = design.n_categories
-    w = design.counts[persons]
     cmax = design.max_categories
-    props = np.asarray(
-        np.bincount(items * cmax + codes, weights=w, minlength=j * cmax), dtype=np.float64
-    ).reshape(j, cmax)
-    x = codes.astype(np.float64)
-    scaled = x / (cats[items] - 1)
-    answered = np.bincount(persons, minlength=design.n_patterns)
-    total = np.bincount(persons, weights=scaled, minlength=design.n_patterns)
-    rest = (total[persons] - scaled) / np.maximum(answered[persons] - 1, 1)
-    sums = np.stack(
-        [
-            np.asarray(np.bincount(items, weights=w * v, minlength=j), dtype=np.float64)
-            for v in (np.ones_like(x), x, x * x, rest, rest * rest, x * rest)
-        ]
-    )
-    return _classical_from_sums(props, sums, cats)
+    props = np.zeros(j * cmax)
+    sums = np.zeros((6, j))
+    for k, part in enumerate(design.slices):  # blocks of persons: memory stays bounded
+        persons, items, codes = design.block_answers(k)
+        local = persons - part.start
+        w = design.counts[persons]
+        props += np.bincount(items * cmax + codes, weights=w, minlength=j * cmax)
+        x = codes.astype(np.float64)
+        scaled = x / (cats[items] - 1)
+        size = part.stop - part.start
+        answered = np.bincount(local, minlength=size)
+        total = np.bincount(local, weights=scaled, minlength=size)
+        rest = (total[local] - scaled) / np.maximum(answered[local] - 1, 1)
+        for row, v in enumerate((np.ones_like(x), x, x * x, rest, rest * rest, x * rest)):
+            sums[row] += np.bincount(items, weights=w * v, minlength=j)
+    return _classical_from_sums(props.reshape(j, cmax), sums, cats)
 
 
 def _classical(
@@ -1030,7 +1035,7 @@ def calibrate(
         trace=trace,
         excluded={p.item_id: p.excluded for p in plans if p.excluded is not None},
         warnings=warnings,
-        data=data if every_column else data.take_items(columns.tolist()),
+        data=data if every_column else data.take_items(columns.tolist(), responses=responses),
         persons_used=persons,
         final=final,
         held={p.item_id: p.held for p in kept if p.held is not None},

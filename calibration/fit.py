@@ -338,18 +338,16 @@ def _infit_outfit_sparse(
 ) -> tuple[Array, Array]:
     """:func:`infit_outfit` over the answers only (one pass per item, linear in answers)."""
     cal = result.model
-    persons, items, codes = design.answers()
-    order = np.argsort(items, kind="stable")
-    starts = np.searchsorted(items[order], np.arange(design.n_items + 1))
+    persons, codes, starts = design.by_item()
     j = design.n_items
     num_in, den_in, out_sum, n = (np.zeros(j) for _ in range(4))
     for fam, cols, x in zip(cal.families, cal.members, cal.xi, strict=True):
         scores = np.arange(fam.n_categories, dtype=np.float64)
         for r, col in enumerate(cols):  # one pass per item (post-EM, once)
-            seg = order[starts[col] : starts[col + 1]]
-            if not seg.size:
-                continue
+            seg = slice(starts[col], starts[col + 1])
             who = persons[seg]
+            if not who.size:
+                continue
             p = fam.probabilities(x[r : r + 1], theta_hat[who])[0]  # (C, n_j)
             expected = scores @ p
             variance = np.maximum(scores**2 @ p - expected**2, 1e-12)

@@ -38,8 +38,9 @@ from numpy.typing import NDArray
 from calibration.estep import EStepResult
 
 Array = NDArray[np.float64]
-#: Persons per block of the sparse E-step (work arrays of block x nodes floats).
-BLOCK_ROWS = 65_536
+#: Persons per block of the sparse E-step: the block x nodes work arrays (1 MB) stay in
+#: cache through the posterior's passes, three times faster than 65,536 rows.
+BLOCK_ROWS = 4_096
 #: ``auto``: the sparse E-step is used when at least this share of the table is empty and
 #: there are at least :data:`SPARSE_MIN_PERSONS` persons.
 SPARSE_MIN_MISSING = 0.5
@@ -69,6 +70,7 @@ class SparseDesign:
         n_categories: NDArray[np.intp],
         *,
         block_rows: int = BLOCK_ROWS,
+        blocks: list[sp.csr_matrix] | None = None,
     ) -> None:
         self.patterns = patterns
         self.counts = np.asarray(counts, dtype=np.float64)
@@ -86,7 +88,14 @@ class SparseDesign:
         self.slices = [slice(s, min(s + block_rows, rows)) for s in range(0, rows, block_rows)]
         self.blocks: list[sp.csr_matrix] = []
         width = self.n_items * self.max_categories
-        for part in self.slices:
+        if blocks is not None:  # already built (a subset of another design's persons)
+            self.slices = []
+            start = 0
+            for block in blocks:
+                self.slices.append(slice(start, start + block.shape[0]))
+                start += block.shape[0]
+            self.blocks = blocks
+        for part in self.slices if blocks is None else ():
             block = patterns[part]
             r, j = np.nonzero(block >= 0)
             column = (j * self.max_categories + block[r, j]).astype(np.int32)
@@ -105,7 +114,7 @@ class SparseDesign:
     @property
     def n_patterns(self) -> int:
         """Number of persons (patterns are not collapsed)."""
-        return int(self.patterns.shape[0])
+        return int(self.counts.shape[0])
 
     @property
     def n_answers(self) -> int:
@@ -124,22 +133,67 @@ class SparseDesign:
             )
         return out
 
-    def answers(self) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
-        """Every answer as ``(person, item, category)`` arrays, persons in order."""
-        persons, items, codes = [], [], []
-        for part, block in zip(self.slices, self.blocks, strict=True):
-            persons.append(part.start + np.repeat(np.arange(block.shape[0]), np.diff(block.indptr)))
-            items.append(block.indices // self.max_categories)
-            codes.append(block.indices % self.max_categories)
+    def block_answers(
+        self, k: int
+    ) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int32]]:
+        """The answers of block ``k`` as ``(person, item, category)``, persons in order."""
+        part, block = self.slices[k], self.blocks[k]
+        persons = part.start + np.repeat(
+            np.arange(block.shape[0], dtype=np.int32), np.diff(block.indptr)
+        )
         return (
-            np.concatenate(persons).astype(np.intp),
-            np.concatenate(items).astype(np.intp),
-            np.concatenate(codes).astype(np.intp),
+            persons.astype(np.int32),
+            (block.indices // self.max_categories).astype(np.int32),
+            (block.indices % self.max_categories).astype(np.int32),
         )
 
-    def subset(self, rows: NDArray[np.intp]) -> SparseDesign:
-        """The design of the persons ``rows`` (for a warm start on a subsample)."""
-        return SparseDesign(self.patterns[rows], self.counts[rows], self.n_categories)
+    def by_item(self) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.intp]]:
+        """Every answer's person and category grouped by item, and the group bounds.
+
+        ``persons[bounds[j]:bounds[j + 1]]`` answered item ``j`` (a stable radix sort on
+        the item numbers: linear in the answers).
+        """
+        persons, items, codes = self.answers()
+        small = items.astype(np.int16) if self.n_items < 2**15 else items
+        order = np.argsort(small, kind="stable")
+        bounds = np.searchsorted(items[order], np.arange(self.n_items + 1))
+        return persons[order], codes[order], bounds
+
+    def answers(self) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int32]]:
+        """Every answer as ``(person, item, category)`` arrays, persons in order."""
+        parts = [self.block_answers(k) for k in range(len(self.blocks))]
+        return (
+            np.concatenate([p[0] for p in parts]),
+            np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]),
+        )
+
+    def persons_answering(self, columns: NDArray[np.intp]) -> NDArray[np.intp]:
+        """The persons (sorted) who answered at least one of the items ``columns``."""
+        wanted = np.zeros(self.n_items * self.max_categories, dtype=bool)
+        for c in range(self.max_categories):
+            wanted[columns * self.max_categories + c] = True
+        out = []
+        for part, block in zip(self.slices, self.blocks, strict=True):
+            running = np.concatenate(([0], np.cumsum(wanted[block.indices])))
+            hits = running[block.indptr[1:]] - running[block.indptr[:-1]]
+            out.append(part.start + np.flatnonzero(hits))
+        return np.concatenate(out).astype(np.intp)
+
+    def subset(self, rows: NDArray[np.intp], *, with_patterns: bool = True) -> SparseDesign:
+        """The design of the persons ``rows`` (sorted), cut from the CSR blocks.
+
+        Without ``with_patterns`` the dense table is not copied (``patterns`` is then
+        empty): enough for E-steps, not for fit statistics.
+        """
+        blocks = []
+        bounds = np.searchsorted(rows, [part.start for part in self.slices] + [self.n_patterns])
+        for k, part in enumerate(self.slices):
+            local = rows[bounds[k] : bounds[k + 1]] - part.start
+            if local.size:
+                blocks.append(self.blocks[k][local])
+        patterns = self.patterns[rows] if with_patterns else np.zeros((0, self.n_items), np.int8)
+        return SparseDesign(patterns, self.counts[rows], self.n_categories, blocks=blocks)
 
     def _table(self, log_p: Array) -> NDArray[np.float32]:
         return np.ascontiguousarray(
@@ -148,16 +202,18 @@ class SparseDesign:
 
     def _posterior(
         self, block: sp.csr_matrix, table: NDArray[np.float32], log_prior: NDArray[np.float32]
-    ) -> tuple[NDArray[np.float32], Array]:
-        """Normalised posterior weights of a block's persons and their log marginals."""
+    ) -> tuple[NDArray[np.float32], Array, Array]:
+        """Unnormalised posterior weights of a block's persons, their sums, log marginals.
+
+        Each row's largest weight is 1.
+        """
         ll = np.asarray(block @ table)
         ll += log_prior[None, :]
         top = ll.max(axis=1)
         ll -= top[:, None]
         np.exp(ll, out=ll)
         total = ll.sum(axis=1, dtype=np.float64)
-        ll /= total.astype(np.float32)[:, None]
-        return ll, top.astype(np.float64) + np.log(total)
+        return ll, total, top.astype(np.float64) + np.log(total)
 
     def posterior_chunks(
         self, log_p: Array, log_prior: Array, low_rank: tuple[Array, Array] | None = None
@@ -166,8 +222,8 @@ class SparseDesign:
         table = self._table(log_p)
         prior = log_prior.astype(np.float32)
         for part, block in zip(self.slices, self.blocks, strict=True):
-            w, marginal = self._posterior(block, table, prior)
-            yield part, w.astype(np.float64), marginal, None, None
+            w, total, marginal = self._posterior(block, table, prior)
+            yield part, w.astype(np.float64) / total[:, None], marginal, None, None
 
     def e_step(
         self, log_p: Array, log_prior: Array, low_rank: tuple[Array, Array] | None = None
@@ -183,10 +239,10 @@ class SparseDesign:
         nodes = np.zeros(q)
         loglik = 0.0
         for part, block, block_t in zip(self.slices, self.blocks, self.blocks_t, strict=True):
-            w, marginal = self._posterior(block, table, prior)
+            w, total, marginal = self._posterior(block, table, prior)
             n = self.counts[part]
             loglik += float(n @ marginal)
-            w *= n.astype(np.float32)[:, None]
+            w *= (n / total).astype(np.float32)[:, None]
             by_column += np.asarray(block_t @ w)
             nodes += w.sum(axis=0, dtype=np.float64)
         counts = by_column.reshape(self.n_items, self.max_categories, q)

@@ -231,9 +231,7 @@ def item_block_information(cal: CalibrationModel, vector: Array) -> Array:
     posterior = np.empty((design.n_patterns, q), dtype=np.float32)
     for part, w, _, _, _ in design.posterior_chunks(log_p, log_prior):
         posterior[part] = w
-    persons, items, codes = design.answers()
-    order = np.argsort(items, kind="stable")
-    starts = np.searchsorted(items[order], np.arange(design.n_items + 1))
+    persons, codes, starts = design.by_item()
     n = vector.size
     info = np.zeros((n, n))
     pos = 0
@@ -249,11 +247,11 @@ def item_block_information(cal: CalibrationModel, vector: Array) -> Array:
         )  # (rows, C, Q, f)
         c = dlog.shape[1]
         for r, col in enumerate(cols[est]):  # one block per item (post-EM, once)
-            seg = order[starts[col] : starts[col + 1]]
-            who = persons[seg]
+            who = persons[starts[col] : starts[col + 1]]
             table = dlog[r].transpose(1, 0, 2).reshape(q, c * width).astype(np.float32)
             expected = (posterior[who] @ table).reshape(-1, c, width)
-            s = expected[np.arange(seg.size), codes[seg]].astype(np.float64)
+            s = expected[np.arange(who.size), codes[starts[col] : starts[col + 1]]]
+            s = s.astype(np.float64)
             block = (s * design.counts[who][:, None]).T @ s
             at = pos + r * width
             info[at : at + width, at : at + width] = block
