@@ -19,7 +19,8 @@ eligibility at r_max = 0.1):
 
 from __future__ import annotations
 
-import json
+import csv
+import math
 import os
 import resource
 import subprocess
@@ -43,7 +44,7 @@ from item_banks.native import write_bank
 
 CACHE = Path(__file__).resolve().parent / "cache" / "cat-calibration"
 CHUNK = 50_000
-SIZES = (100_000, 200_000, 1_000_000)
+SIZES = (20_000, 100_000, 200_000, 1_000_000)
 LENGTH = 30
 #: Seconds of wall time Python mirt may take on one data set before it is reported as
 #: not finishing.
@@ -72,23 +73,33 @@ def _chunk(pool: ItemPool, k: int) -> dict[str, np.ndarray]:
     if path.exists():
         with np.load(path) as saved:
             return {name: saved[name] for name in saved.files}
+    began = time.perf_counter()
     theta = np.random.default_rng(10_000 + k).standard_normal(CHUNK)
     run = run_batch(Session(pool, policy()), theta, seed=20_000 + k)
     out: dict[str, np.ndarray] = {
         "theta": theta,
         "items": run.items.astype(np.int16),
         "categories": run.categories,
+        "seconds": np.array([time.perf_counter() - began]),
     }
     CACHE.mkdir(parents=True, exist_ok=True)
-    np.savez(path, theta=out["theta"], items=out["items"], categories=out["categories"])
+    np.savez(
+        path,
+        theta=out["theta"],
+        items=out["items"],
+        categories=out["categories"],
+        seconds=out["seconds"],
+    )
     return out
 
 
 def generate(pool: ItemPool, persons: int) -> tuple[Path, np.ndarray, float]:
-    """The long CSV of the first ``persons`` simulees, their abilities, seconds spent."""
-    began = time.perf_counter()
+    """The long CSV of the first ``persons`` simulees, their abilities, and the seconds the
+    simulation took (when it ran: a cached chunk reports its original cost, prorated)."""
     csv_path = CACHE / f"responses-{persons}.csv"
     chunks = [_chunk(pool, k) for k in range(-(-persons // CHUNK))]
+    seconds = sum(float(c["seconds"][0]) if "seconds" in c else math.nan for c in chunks)
+    seconds *= persons / (len(chunks) * CHUNK)
     theta = np.concatenate([c["theta"] for c in chunks])[:persons]
     if not csv_path.exists():
         items = np.concatenate([c["items"] for c in chunks])[:persons]
@@ -107,15 +118,15 @@ def generate(pool: ItemPool, persons: int) -> tuple[Path, np.ndarray, float]:
         tmp = csv_path.with_suffix(".tmp")
         pacsv.write_csv(table, tmp, pacsv.WriteOptions(quoting_style="none"))
         tmp.replace(csv_path)
-    return csv_path, theta, time.perf_counter() - began
+    return csv_path, theta, seconds
 
 
 def _run_ours(bank_path: Path, csv_path: Path, out_dir: Path) -> dict[str, float]:
     """``skillgauge calibrate`` in its own process: wall seconds, CPU seconds, peak RSS."""
     cmd = [
         sys.executable,
-        "-m",
-        "skillgauge.cli",
+        "-c",
+        "import sys; from skillgauge.cli import main; sys.exit(main(sys.argv[1:]))",
         "calibrate",
         str(csv_path),
         "--bank",
@@ -141,21 +152,24 @@ def _run_ours(bank_path: Path, csv_path: Path, out_dir: Path) -> dict[str, float
 
 
 def _recovery(
-    pool: ItemPool, theta: np.ndarray, bank_json: Path, answers: np.ndarray, minimum: int
-) -> tuple[float, float, int]:
-    """RMSE of a and b over items with at least ``minimum`` answers (truth on the sample's
-    scale), and the number of those items."""
-    data = json.loads(bank_json.read_text())
-    est = {item["id"]: item["irt"] for item in data["items"]}
-    keep = np.flatnonzero(answers >= minimum)
-    a_true = pool.dichotomous.a[keep] * theta.std()
-    b_true = (pool.dichotomous.b[keep] - theta.mean()) / theta.std()
-    a_hat = np.array([est[pool.item_ids[k]]["a"] for k in keep])
-    b_hat = np.array([est[pool.item_ids[k]]["b"] for k in keep])
+    pool: ItemPool, theta: np.ndarray, params_csv: Path, minimum: int
+) -> tuple[float, float, int, int]:
+    """RMSE of a and b over the items estimated from at least ``minimum`` answers (truth on
+    the sample's scale), their number, and how many such items were not written (an
+    estimate out of the bank's range)."""
+    with params_csv.open(newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if int(r["n"]) >= minimum]
+    good = [r for r in rows if r["status"] == "estimated"]
+    index = np.array([pool.index[r["item_id"]] for r in good])
+    a_true = pool.dichotomous.a[index] * theta.std()
+    b_true = (pool.dichotomous.b[index] - theta.mean()) / theta.std()
+    a_hat = np.array([float(r["a"]) for r in good])
+    b_hat = np.array([float(r["b"]) for r in good])
     return (
         float(np.sqrt(np.mean((a_hat - a_true) ** 2))),
         float(np.sqrt(np.mean((b_hat - b_true) ** 2))),
-        int(keep.size),
+        len(good),
+        len(rows) - len(good),
     )
 
 
@@ -178,14 +192,21 @@ cats = np.concatenate([c["categories"] for c in chunks])[:{persons}]
 matrix = np.full(({persons}, pool.n_items), -1, dtype=np.int64)
 rows, steps = np.nonzero(items >= 0)
 matrix[rows, items[rows, steps]] = cats[rows, steps]
+used = np.flatnonzero((matrix >= 0).any(axis=0))
 from mirt import fit_mirt
 began = time.perf_counter()
-result = fit_mirt(matrix, model="2PL", max_iter=500)
+cpu = time.process_time()
+result = fit_mirt(matrix[:, used], model="2PL", n_quadpts=61, tol=1e-4, max_iter=2000,
+                  accelerate="squarem", se_method="crossprod")
 wall = time.perf_counter() - began
-model = result.model
-print("RESULT", wall, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
-np.save(sys.argv[1], np.column_stack((np.asarray(model.discrimination).ravel(),
-                                      np.asarray(model.difficulty).ravel())))
+cpu = time.process_time() - cpu
+a = np.asarray(result.model.slopes).reshape(-1)
+d = np.asarray(result.model.intercepts).reshape(-1)
+est = np.full((pool.n_items, 2), np.nan)
+est[used, 0] = a
+est[used, 1] = -d / a
+print("RESULT", wall, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+np.save(sys.argv[1], est)
 """
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "est.npy"
@@ -203,7 +224,7 @@ np.save(sys.argv[1], np.column_stack((np.asarray(model.discrimination).ravel(),
         if proc.returncode != 0 or not line:
             tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
             return f"failed: {tail[:120]}"
-        _, wall, rss = line[0].split()
+        _, wall, cpu, rss = line[0].split()
         est = np.load(out)
     answers = _answers_per_item(pool, persons)
     keep = np.flatnonzero(answers >= 100)
@@ -211,7 +232,10 @@ np.save(sys.argv[1], np.column_stack((np.asarray(model.discrimination).ravel(),
     b_true = (pool.dichotomous.b[keep] - theta.mean()) / theta.std()
     ra = float(np.sqrt(np.mean((est[keep, 0] - a_true) ** 2)))
     rb = float(np.sqrt(np.mean((est[keep, 1] - b_true) ** 2)))
-    return f"{float(wall):7.1f} s {float(rss):7.0f} MB   RMSE a {ra:.3f}  b {rb:.3f}"
+    return (
+        f"{float(wall):7.1f} s wall, {float(cpu):7.1f} s CPU, {float(rss):6.0f} MB; "
+        f"RMSE a {ra:.3f}, b {rb:.3f} on the {keep.size} items with >= 100 answers"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -224,20 +248,23 @@ def main(argv: list[str] | None = None) -> None:
         write_bank(bank, bank_path)
     print(f"2PL calibration of CAT data: {pool.n_items}-item bank, {LENGTH} items each")
     print(
-        f"{'learners':>10} {'answers':>11} {'generate':>9} {'calibrate':>10} {'peak RSS':>9} "
-        f"{'CPU us/answer':>14} {'items>=100':>10} {'RMSE a':>7} {'RMSE b':>7}"
+        f"{'learners':>10} {'answers':>11} {'simulate':>9} {'calibrate':>10} {'CPU':>8} "
+        f"{'peak RSS':>9} {'CPU us/answer':>14} {'items>=100':>10} {'RMSE a':>7} "
+        f"{'RMSE b':>7} {'not written':>11}"
     )
     for persons in sizes:
         csv_path, theta, gen = generate(pool, persons)
         answers = _answers_per_item(pool, persons)
         with tempfile.TemporaryDirectory() as tmp:
             run = _run_ours(bank_path, csv_path, Path(tmp))
-            ra, rb, n_items = _recovery(pool, theta, Path(tmp) / "bank.json", answers, 100)
+            ra, rb, n_items, out = _recovery(pool, theta, Path(tmp) / "bank.params.csv", 100)
         total = int(answers.sum())
         print(
-            f"{persons:>10,} {total:>11,} {gen:>8.1f}s {run['wall']:>9.1f}s "
-            f"{run['rss_mb']:>7.0f}MB {1e6 * run['cpu'] / total:>14.2f} {n_items:>10} "
-            f"{ra:>7.3f} {rb:>7.3f}",
+            f"{persons:>10,} {total:>11,} "
+            + (f"{gen:>8.1f}s" if math.isfinite(gen) else f"{'cached':>9}")
+            + f" {run['wall']:>9.1f}s "
+            f"{run['cpu']:>7.1f}s {run['rss_mb']:>7.0f}MB {1e6 * run['cpu'] / total:>14.2f} "
+            f"{n_items:>10} {ra:>7.3f} {rb:>7.3f} {out:>11}",
             flush=True,
         )
     print()
