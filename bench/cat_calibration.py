@@ -200,11 +200,9 @@ result = fit_mirt(matrix[:, used], model="2PL", n_quadpts=61, tol=1e-4, max_iter
                   accelerate="squarem", se_method="crossprod")
 wall = time.perf_counter() - began
 cpu = time.process_time() - cpu
-a = np.asarray(result.model.slopes).reshape(-1)
-d = np.asarray(result.model.intercepts).reshape(-1)
 est = np.full((pool.n_items, 2), np.nan)
-est[used, 0] = a
-est[used, 1] = -d / a
+est[used, 0] = np.asarray(result.model.discrimination).reshape(-1)
+est[used, 1] = np.asarray(result.model.difficulty).reshape(-1)
 print("RESULT", wall, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
 np.save(sys.argv[1], est)
 """

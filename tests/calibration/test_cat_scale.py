@@ -32,6 +32,8 @@ from engine.session import Session
 from engine.stopping import FixedLength
 from engine.synthetic import synthetic_bank
 from item_banks.model import Bank
+from item_banks.native import write_bank
+from skillgauge.cli import main
 
 # --------------------------------------------------------------------------- sparse E-step
 
@@ -335,3 +337,23 @@ def test_progress_names_phases_and_items_still_moving() -> None:
     last = text.rsplit("\r", 1)[1]
     assert "2 items still moving" in last
     assert "logLik" not in last  # a focused step's partial log-likelihood is not shown
+
+
+def test_cli_min_answers_and_progress(
+    cat_bank: Bank,
+    cat_data: tuple[Path, np.ndarray],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bank_path = tmp_path / "bank.json"
+    write_bank(cat_bank, bank_path)
+    out = tmp_path / "new.json"
+    argv = ["calibrate", str(cat_data[0]), "--bank", str(bank_path), "--model", "2pl"]
+    assert main([*argv, "--out", str(out), "--progress", "--se", "none"]) == 0
+    err = capsys.readouterr().err
+    assert f"reading {cat_data[0]} ..." in err
+    assert "c1: start values and EM (20,000 persons) ..." in err
+    assert "items still moving" in err
+    assert "c1: item and model fit ..." in err
+    assert main([*argv, "--out", str(tmp_path / "bad.json"), "--min-answers", "-1"]) == 1
+    assert "--min-answers must be 0 or more" in capsys.readouterr().err
