@@ -84,6 +84,9 @@ M_STEP_ITER = 20
 #: Under :meth:`CalibrationModel.focus`, the E-step runs over the moving items' persons
 #: when they are at most this share of all persons (otherwise over everyone).
 FOCUS_SHARE = 0.5
+#: An item is frozen after this many SQUAREM cycles in which EM moved none of its
+#: parameters by ``tol`` (the final free step checks every frozen item anyway).
+CALM_CYCLES = 1
 #: Default of :attr:`EMOptions.min_answers`.
 MIN_ANSWERS = 100
 #: The weak slope prior for items with fewer than ``min_answers`` answers and no bank value
@@ -391,8 +394,8 @@ def squarem(
     groups
         Item of every element of ``x`` (``-1``: never frozen). Convergence is then also
         judged per item: an item none of whose parameters changed by ``tol`` or more in
-        two successive EM steps is frozen (EM no longer moves it), so that items that have
-        settled stop adding noise to the extrapolation. When the others meet the
+        :data:`CALM_CYCLES` successive cycles is frozen (EM no longer moves it), so that
+        items that have settled stop adding noise to the extrapolation. When the others meet the
         criterion, one EM step with every item free checks the frozen ones; the items that
         moved by ``tol`` or more in it are released and the iteration goes on, so the
         result meets the same criterion as without freezing.
@@ -435,7 +438,7 @@ def squarem(
         return x, EMTrace(True, 0, 0, 0.0, ())
     while steps < max_em_steps:
         cycles += 1
-        set_focus(((calm < 2) & is_item) if frozen.any() else None)
+        set_focus(((calm < CALM_CYCLES) & is_item) if frozen.any() else None)
         x1, loglik0, post0 = call(x)
         diff = np.abs(x1 - x)
         change = float(diff.max())
@@ -448,8 +451,8 @@ def squarem(
             per_item = np.zeros(n_groups)
             np.maximum.at(per_item, item_of[tracked], diff[tracked])
             calm = np.where(per_item < tol, calm + 1, 0)
-            frozen[tracked] = calm[item_of[tracked]] >= 2
-            moving = int(((calm < 2) & is_item).sum())
+            frozen[tracked] = calm[item_of[tracked]] >= CALM_CYCLES
+            moving = int(((calm < CALM_CYCLES) & is_item).sum())
         if progress is not None:
             progress(steps, change, loglik0, moving)
         if change < tol:
@@ -465,8 +468,8 @@ def squarem(
             # release only the items that moved; the others stay frozen
             per_item = np.zeros(n_groups)
             np.maximum.at(per_item, item_of[tracked], diff[tracked])
-            calm = np.where(per_item < tol, 2, 0)
-            frozen[tracked] = calm[item_of[tracked]] >= 2
+            calm = np.where(per_item < tol, CALM_CYCLES, 0)
+            frozen[tracked] = calm[item_of[tracked]] >= CALM_CYCLES
             x = x2
             continue
         if not accelerate:
