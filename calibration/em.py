@@ -87,6 +87,9 @@ FOCUS_SHARE = 0.5
 #: An item is frozen after this many SQUAREM cycles in which EM moved none of its
 #: parameters by ``tol`` (the final free step checks every frozen item anyway).
 CALM_CYCLES = 1
+#: The rule of :attr:`EMOptions.min_answers` applies only when at least this many items
+#: reach the minimum (otherwise the whole data set is small and every item is estimated).
+MIN_ANSWERS_ITEMS = 3
 #: Default of :attr:`EMOptions.min_answers`.
 MIN_ANSWERS = 100
 #: The weak slope prior for items with fewer than ``min_answers`` answers and no bank value
@@ -124,7 +127,9 @@ class EMOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         parameters) they are held at it, otherwise their slope gets the weak prior
         :data:`WEAK_SLOPE_PRIOR`; either way a located ``few_answers`` warning says so.
         Their flat likelihoods would otherwise hold back EM's convergence for every item
-        and can run to absurd slopes. Fixed-slope models (Rasch, 1PL, PCM) are exempt.
+        and can run to absurd slopes. Fixed-slope models (Rasch, 1PL, PCM) are exempt, and
+        so are data sets in which fewer than :data:`MIN_ANSWERS_ITEMS` items reach the
+        minimum (a small sample, calibrated as a whole).
     sparse
         ``auto``: the E-step over the answered items only
         (:class:`calibration.sparse_estep.SparseDesign`) when at least half of the table
@@ -606,6 +611,8 @@ def _plan(
     min_answers: int = 0,
 ) -> list[ItemPlan]:
     codes = _observed_codes(data.responses)
+    if int((codes.sum(axis=1) >= min_answers).sum()) < MIN_ANSWERS_ITEMS:
+        min_answers = 0  # a small data set: every item is estimated as before
     problems: list[str] = []
     plans = []
     for j, item in enumerate(data.item_ids):

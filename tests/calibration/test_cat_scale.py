@@ -31,7 +31,7 @@ from engine.pool import compile_pool
 from engine.session import Session
 from engine.stopping import FixedLength
 from engine.synthetic import synthetic_bank
-from item_banks.model import Bank
+from item_banks.model import Bank, TwoPL
 from item_banks.native import write_bank
 from skillgauge.cli import main
 
@@ -357,3 +357,17 @@ def test_cli_min_answers_and_progress(
     assert "c1: item and model fit ..." in err
     assert main([*argv, "--out", str(tmp_path / "bad.json"), "--min-answers", "-1"]) == 1
     assert "--min-answers must be 0 or more" in capsys.readouterr().err
+
+
+def test_a_small_data_set_is_calibrated_as_a_whole() -> None:
+    """Fewer than three items reach the minimum: every item is estimated, none held."""
+    rng = np.random.default_rng(2)
+    theta = rng.standard_normal(80)
+    b = np.linspace(-1, 1, 6)
+    responses = (rng.random((80, 6)) < 1 / (1 + np.exp(-(theta[:, None] - b)))).astype(np.int8)
+    data = from_array(responses)
+    start = {item: TwoPL(a=1.0, b=0.0) for item in data.item_ids}
+    fit = calibrate(data, "2pl", start=start)
+    assert all(fit.estimated)
+    assert not fit.held
+    assert not any(w.kind == "few_answers" for w in fit.warnings)
