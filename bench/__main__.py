@@ -1,7 +1,10 @@
 """``make bench``: every benchmark, side by side with its competitor, reported as ratios.
 
 ``python -m bench [engine] [calibration] [web] [multidim]`` runs only the named groups;
-``python -m bench cat-design`` runs the CAT design study (:mod:`bench.cat_design`) and
+``python -m bench cat-design`` runs the CAT design study (:mod:`bench.cat_design`),
+``python -m bench cat-calibration [N ...]`` the large CAT calibrations
+(:mod:`bench.cat_calibration`: 100,000 to 1,000,000 learners, side by side with Python
+mirt) and
 ``python -m bench integrity`` the detection study of the integrity checks
 (:mod:`bench.integrity_study`) and ``python -m bench cml`` CML against R's psychotools and
 eRm (:mod:`bench.cml_bench`, needs Rscript), which ``make bench`` leaves out; ``multidim-step``,
@@ -22,6 +25,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from bench import (
     calibration_bench,
+    cat_calibration,
     cat_design,
     cml_bench,
     engine_bench,
@@ -39,6 +43,8 @@ def main(argv: list[str]) -> None:
         soak.main()
     if "cat-design" in groups:
         cat_design.main()
+    if "cat-calibration" in groups:
+        cat_calibration.main([g for g in argv if g.isdigit()])
     if "integrity" in groups:
         integrity_study.main()
         integrity_study.drift_study()

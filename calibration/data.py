@@ -22,6 +22,13 @@ Wide::
 
 Every column other than ``person_id`` is an item, unless the caller names the items (e.g. the
 bank's item ids), in which case the other columns are covariates.
+
+Large long files (:data:`COLUMNAR_BYTES` and more) are parsed by pyarrow's multithreaded
+columnar CSV reader: ids are dictionary-encoded and the few distinct response texts are
+decoded once, so 30 million rows read in seconds rather than minutes. Whenever that path
+meets anything it does not accept as is (a malformed row, a blank line, a quoted field, an
+invalid code, a repeated answer), the file is read again by the standard-library reader,
+which locates every problem by line and column; both readers return the same data.
 """
 
 from __future__ import annotations
@@ -35,6 +42,9 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from numpy.typing import NDArray
 
 from calibration.errors import CalibrationWarning, DataProblem, ResponseDataError
@@ -45,6 +55,8 @@ _MISSING_TEXT = frozenset({"", "na", "nan", ".", "null"})
 _CODES = {str(k): k for k in range(MAX_CODE + 1)}
 _MAX_PROBLEMS = 50
 Format = Literal["long", "wide", "auto"]
+#: Long files at least this large are read by pyarrow (see the module documentation).
+COLUMNAR_BYTES = 4 * 2**20
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,9 +105,17 @@ class ResponseData:
         line = self.locations.get((item, code))
         return f"{self.source}: line {line}" if line is not None else self.source
 
-    def take_items(self, columns: Sequence[int]) -> ResponseData:
-        """The data restricted to the given item columns (in that order)."""
+    def take_items(
+        self, columns: Sequence[int], *, responses: NDArray[np.int8] | None = None
+    ) -> ResponseData:
+        """The data restricted to the given item columns (in that order).
+
+        ``responses``: that restriction of :attr:`responses` when the caller already made
+        it (a million persons' table is not copied twice).
+        """
         index = list(columns)
+        if index == list(range(self.n_items)):
+            return self  # immutable: nothing to copy
         remap = {old: new for new, old in enumerate(index)}
         locations = {
             (remap[i], code): line for (i, code), line in self.locations.items() if i in remap
@@ -104,7 +124,9 @@ class ResponseData:
             source=self.source,
             person_ids=self.person_ids,
             item_ids=tuple(self.item_ids[i] for i in index),
-            responses=np.ascontiguousarray(self.responses[:, index]),
+            responses=np.ascontiguousarray(self.responses[:, index])
+            if responses is None
+            else responses,
             covariates=self.covariates,
             locations=locations,
             digest=self.digest,
@@ -247,8 +269,20 @@ def _header(rows: Iterable[list[str]], source: str) -> list[str]:
 
 def detect_format(path: str | Path) -> Literal["long", "wide"]:
     """``long`` when the header has ``item_id`` and ``response`` columns, else ``wide``."""
-    lines, _ = _read_text(Path(path))
-    header = _header(csv.reader(lines[:1]), str(path))
+    try:
+        with Path(path).open("rb") as handle:
+            first = handle.readline(1 << 20)
+    except OSError as exc:
+        raise ResponseDataError(
+            [DataProblem(source=str(path), message=f"cannot read the file: {exc.strerror}")]
+        ) from None
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ResponseDataError(
+            [DataProblem(source=str(path), line=1, message="not valid UTF-8 text")]
+        ) from None
+    header = _header(csv.reader(text.splitlines()[:1]), str(path))
     return "long" if {"item_id", "response"} <= set(header) else "wide"
 
 
@@ -263,6 +297,176 @@ def read_long(path: str | Path) -> ResponseData:
         person and item twice.
     """
     path = Path(path)
+    try:
+        large = path.stat().st_size >= COLUMNAR_BYTES
+    except OSError:
+        large = False
+    if large:
+        fast = _read_long_columnar(path)
+        if fast is not None:
+            return fast
+    return _read_long_rows(path)
+
+
+def _read_long_columnar(path: Path) -> ResponseData | None:
+    """The pyarrow path of :func:`read_long`; ``None`` when the file needs the row reader.
+
+    Returns ``None`` for anything but a clean file (see the module documentation); line
+    numbers are then the row reader's job.
+    """
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    if b"\n\n" in body or b"\n\r\n" in body or body.startswith(b"\n"):
+        return None
+    digest = hashlib.sha256(raw).hexdigest()
+    first = body.split(b"\n", 1)[0]
+    try:
+        header = [c.strip() for c in next(csv.reader([first.decode("utf-8")]), [])]
+    except UnicodeDecodeError:
+        return None
+    required = ("person_id", "item_id", "response")
+    if not set(required) <= set(header) or len(set(header)) != len(header):
+        return None
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(body),
+            read_options=pacsv.ReadOptions(skip_rows=1, column_names=header),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+        return None
+    if table.num_rows == 0:
+        return None
+    del raw, body  # the table holds its own copy
+    persons = pc.dictionary_encode(table.column("person_id")).combine_chunks()
+    items = pc.dictionary_encode(table.column("item_id")).combine_chunks()
+    answers = pc.dictionary_encode(table.column("response")).combine_chunks()
+    extra_columns = {
+        name: pc.dictionary_encode(table.column(name)).combine_chunks()
+        for name in header
+        if name not in ("person_id", "item_id", "response")
+    }
+    del table
+    person_names, person_map = _stripped_ids(persons.dictionary.to_pylist())
+    item_names, item_map = _stripped_ids(items.dictionary.to_pylist())
+    if "" in person_names or "" in item_names:
+        return None
+    texts = answers.dictionary.to_pylist()
+    decoded = [_code(t) for t in texts]
+    if -2 in decoded:
+        return None
+    code_of = np.array([MISSING if c is None else c for c in decoded], dtype=np.int8)
+    pi = persons.indices.to_numpy()
+    ii_all = items.indices.to_numpy()
+    if person_map is not None:
+        pi = person_map[pi]
+    if item_map is not None:
+        ii_all = item_map[ii_all]
+    values_all = code_of[answers.indices.to_numpy()]
+    del persons, items, answers
+    n = len(person_names)
+    extra = [name for name in header if name not in required]
+    covariates: dict[str, tuple[str, ...]] = {}
+    warnings: list[CalibrationWarning] = []
+    # ids are numbered in order of appearance: a person's first row raises the running maximum
+    running = np.maximum.accumulate(pi)
+    first_row = np.flatnonzero(np.concatenate(([True], running[1:] > running[:-1])))
+    for name in extra:
+        column = extra_columns.pop(name)
+        codes = column.indices.to_numpy()
+        labels = np.array(column.dictionary.to_pylist(), dtype=object)
+        mine = codes[first_row]
+        covariates[name] = tuple(labels[mine].tolist())
+        differs = np.flatnonzero(codes != mine[pi])
+        if differs.size:
+            warnings.append(
+                CalibrationWarning(
+                    kind="varying_covariate",
+                    subject=f"column {name}",
+                    message=f"varies within a person (first on line {int(differs[0]) + 2}); "
+                    "the first value is kept",
+                )
+            )
+    pa.default_memory_pool().release_unused()
+    given = values_all >= 0
+    if given.all():  # no "not administered" rows: no copies
+        rows = None
+        ii, values = ii_all, values_all
+    else:
+        rows = np.flatnonzero(given)
+        pi, ii, values = pi[rows], ii_all[rows], values_all[rows]
+    del given, ii_all, values_all
+    # items are numbered in order of their first administered answer, as the row reader does
+    first_seen = _first_index(ii, len(item_names))
+    present = np.flatnonzero(first_seen >= 0)
+    order = present[np.argsort(first_seen[present], kind="stable")]
+    renumber = np.full(len(item_names), -1, dtype=np.int32)
+    renumber[order] = np.arange(order.size, dtype=np.int32)
+    ii = renumber[ii]
+    j = int(order.size)
+    if j == 0:
+        return None
+    flat = pi.astype(np.int64)
+    flat *= j
+    flat += ii
+    del pi
+    matrix = np.full((n, j), MISSING, dtype=np.int8)
+    matrix.reshape(-1)[flat] = values
+    del flat
+    if int(np.count_nonzero(matrix >= 0)) != values.size:
+        return None  # an answer repeated: the row reader says where
+    locations: dict[tuple[int, int], int] = {}
+    key = ii.astype(np.int64) * (MAX_CODE + 1) + values
+    first_key = _first_index(key, j * (MAX_CODE + 1))
+    for k in first_key[first_key >= 0].tolist():
+        line = (k if rows is None else int(rows[k])) + 2
+        locations[(int(ii[k]), int(values[k]))] = line
+    return ResponseData(
+        source=source,
+        person_ids=tuple(person_names),
+        item_ids=tuple(item_names[k] for k in order.tolist()),
+        responses=matrix,
+        covariates=covariates,
+        locations=locations,
+        digest=digest,
+        warnings=tuple(warnings),
+    )
+
+
+def _stripped_ids(raw: list[str]) -> tuple[list[str], NDArray[np.int32] | None]:
+    """Ids without surrounding spaces (as the row reader keeps them), first seen first.
+
+    Also returns the map from ``raw``'s positions to them (None when nothing merged).
+    """
+    names = [s.strip() for s in raw]
+    index: dict[str, int] = {}
+    mapping = [index.setdefault(name, len(index)) for name in names]
+    if len(index) == len(names):
+        return names, None
+    return list(index), np.array(mapping, dtype=np.int32)
+
+
+def _first_index(keys: NDArray[np.integer], size: int) -> NDArray[np.int64]:
+    """Index of the first occurrence of every key ``0..size-1`` in ``keys`` (-1: absent).
+
+    Assigning in reverse order lets the first occurrence be the last write (numpy applies
+    repeated indices of one assignment in order), one pass instead of a sort.
+    """
+    out = np.full(size, -1, dtype=np.int64)
+    out[keys[::-1]] = np.arange(keys.size - 1, -1, -1, dtype=np.int64)
+    return out
+
+
+def _read_long_rows(path: Path) -> ResponseData:
+    """The standard-library path of :func:`read_long` (locates every problem)."""
     source = str(path)
     lines, digest = _read_text(path)
     reader = csv.reader(lines)

@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 import msgspec
 import numpy as np
@@ -50,18 +50,51 @@ from calibration.errors import CalibrationError, CalibrationWarning, ModelError
 from calibration.estep import LOG_FLOOR, Design, EStepResult
 from calibration.models import DICHOTOMOUS, FIXED_SLOPE, MODELS, Family, ModelName, bank_model
 from calibration.mstep import m_step
-from calibration.priors import DEFAULT_PRIORS, Priors
+from calibration.priors import DEFAULT_PRIORS, LogNormalPrior, Priors
 from calibration.quadrature import Quadrature
+from calibration.sparse_estep import SPARSE_MIN_MISSING, SPARSE_MIN_PERSONS, SparseDesign
 from item_banks.model import (
     IrtParameters,
     category_count,
 )
 
 Array = NDArray[np.float64]
-Progress = Callable[[int, float, float], None]
+
+
+class Progress(Protocol):
+    """``progress(em_steps, max_change, loglik, moving)`` after every EM step.
+
+    ``moving`` is the number of items whose parameters still change (``None`` when not
+    tracked).
+    """
+
+    def __call__(self, steps: int, change: float, loglik: float, moving: int | None = None) -> None:
+        """Report one EM step."""
+
+
 FEW_RESPONSES = 20
 #: Data sets with at least this many distinct patterns get a subsample warm start.
 WARM_START_PATTERNS = 20_000
+#: The warm start's subsample: a fifth of the patterns, at least 5,000, at most this many.
+WARM_START_MAX = 100_000
+#: Fisher-scoring iterations of one M-step: EM needs an improving M-step, not an exact one
+#: (a generalised EM, Dempster, Laird & Rubin, 1977); items on flat ridges otherwise spend
+#: the full budget of line searches in every EM step.
+M_STEP_ITER = 20
+#: Under :meth:`CalibrationModel.focus`, the E-step runs over the moving items' persons
+#: when they are at most this share of all persons (otherwise over everyone).
+FOCUS_SHARE = 0.5
+#: An item is frozen after this many SQUAREM cycles in which EM moved none of its
+#: parameters by ``tol`` (the final free step checks every frozen item anyway).
+CALM_CYCLES = 1
+#: The rule of :attr:`EMOptions.min_answers` applies only when at least this many items
+#: reach the minimum (otherwise the whole data set is small and every item is estimated).
+MIN_ANSWERS_ITEMS = 3
+#: Default of :attr:`EMOptions.min_answers`.
+MIN_ANSWERS = 100
+#: The weak slope prior for items with fewer than ``min_answers`` answers and no bank value
+#: (BILOG-MG's default for the 2PL slope, as mirt's ``lnorm(0, 0.5)``).
+WEAK_SLOPE_PRIOR = LogNormalPrior(mean=0.0, sd=0.5)
 
 
 class EMOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -87,7 +120,20 @@ class EMOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         Memory for cached indicator matrices; beyond it, chunks are rebuilt every E-step.
     warm_start
         With at least :data:`WARM_START_PATTERNS` distinct patterns, start the full EM from
-        an EM run on a random fifth of them (same criterion on the full data).
+        an EM run on a random fifth of them, at most :data:`WARM_START_MAX` (same criterion
+        on the full data).
+    min_answers
+        Items with fewer answers are not estimated freely: with a start value (the bank's
+        parameters) they are held at it, otherwise their slope gets the weak prior
+        :data:`WEAK_SLOPE_PRIOR`; either way a located ``few_answers`` warning says so.
+        Their flat likelihoods would otherwise hold back EM's convergence for every item
+        and can run to absurd slopes. Fixed-slope models (Rasch, 1PL, PCM) are exempt, and
+        so are data sets in which fewer than :data:`MIN_ANSWERS_ITEMS` items reach the
+        minimum (a small sample, calibrated as a whole).
+    sparse
+        ``auto``: the E-step over the answered items only
+        (:class:`calibration.sparse_estep.SparseDesign`) when at least half of the table
+        is empty and there are at least 2,000 persons; ``always`` / ``never`` force it.
     """
 
     quadrature_points: int = 61
@@ -99,6 +145,8 @@ class EMOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     priors: Priors = DEFAULT_PRIORS
     cache_mb: int = 320
     warm_start: bool = True
+    min_answers: int = MIN_ANSWERS
+    sparse: Literal["auto", "always", "never"] = "auto"
 
 
 def anchor_model(params: IrtParameters) -> ModelName:
@@ -119,7 +167,7 @@ class CalibrationModel:
 
     def __init__(
         self,
-        design: Design,
+        design: Design | SparseDesign,
         quadrature: Quadrature,
         *,
         families: list[Family],
@@ -144,6 +192,8 @@ class CalibrationModel:
         # column_of[j, k]: the indicator column of item j, category k >= 1 (-1 if none)
         self.column_of = np.full((design.n_items, design.max_categories), -1, dtype=np.intp)
         self.column_of[design.col_item, design.col_cat] = np.arange(design.col_item.size)
+        self._moving: NDArray[np.bool_] | None = None
+        self._focus_design: SparseDesign | None = None
 
     @property
     def theta(self) -> Array:
@@ -175,6 +225,21 @@ class CalibrationModel:
         if self.estimate_sd:
             parts.append(np.array([math.log(sd)]))
         return np.concatenate(parts) if parts else np.zeros(0)
+
+    def item_groups(self) -> NDArray[np.intp]:
+        """The item (design column) of every packed element.
+
+        ``-1`` for the population parameters and the 1PL's shared slope, never frozen.
+        """
+        parts = []
+        for fam, cols, est in zip(self.families, self.members, self.estimate, strict=True):
+            width = int(fam.free.sum())
+            block = np.repeat(cols[est], width).astype(np.intp)
+            if fam.shared_slope:
+                block[:] = -1
+            parts.append(block)
+        parts.append(np.full(int(self.estimate_mean) + int(self.estimate_sd), -1, dtype=np.intp))
+        return np.concatenate(parts)
 
     def unpack(self, vector: Array) -> tuple[list[Array], float, float]:
         """Parameters per family and the population mean and SD from a packed vector."""
@@ -241,23 +306,54 @@ class CalibrationModel:
         return factors, np.vstack((self.theta, np.ones_like(self.theta)))
 
     def e_step(self, xi: Sequence[Array], mean: float, sd: float) -> EStepResult:
-        """The E-step at the given parameters."""
+        """The E-step at the given parameters (over every person)."""
         return self.design.e_step(
             self.log_probabilities(xi), self.quadrature.log_weights(mean, sd), self.low_rank(xi)
         )
 
+    def focus(self, moving: NDArray[np.bool_] | None) -> None:
+        r"""Restrict the next EM steps to the items ``moving`` (``None``: every item).
+
+        Only those items are updated by the M-step, and with the sparse design the E-step
+        runs over the persons who answered at least one of them: the other persons'
+        likelihoods depend on frozen items only, so they change neither the moving items'
+        expected counts nor the differences of the log-likelihood between EM iterates
+        (with a fixed population). When the frozen items are a large share this makes
+        an EM step cost the answers of the moving items' persons, not of everyone.
+        """
+        self._moving = moving
+        self._focus_design = None
+        if moving is None or not isinstance(self.design, SparseDesign):
+            return
+        if self.estimate_mean or self.estimate_sd:
+            return
+        rows = self.design.persons_answering(np.flatnonzero(moving))
+        if rows.size <= FOCUS_SHARE * self.design.n_patterns:
+            self._focus_design = self.design.subset(rows, with_patterns=False)
+
     def em_map(self, vector: Array) -> tuple[Array, float, float]:
         """One EM step from ``vector``.
 
-        Returns the new vector, and the log-likelihood and log posterior *at* ``vector``.
+        Returns the new vector, and the log-likelihood and log posterior *at* ``vector``
+        (under :meth:`focus`, up to a constant that does not change until the next focus).
         """
         xi, mean, sd = self.unpack(vector)
-        result = self.e_step(xi, mean, sd)
+        moving = None
+        if self._moving is not None:
+            moving = np.zeros(self.design.n_items, dtype=bool)
+            moving[: self._moving.size] = self._moving
+        design = self._focus_design or self.design
+        result = design.e_step(
+            self.log_probabilities(xi), self.quadrature.log_weights(mean, sd), self.low_rank(xi)
+        )
         new = []
         for fam, cols, x, est in zip(self.families, self.members, xi, self.estimate, strict=True):
             updated = x.copy()
-            if est.any():
-                updated[est] = m_step(fam, x[est], result.counts[cols[est]], self.theta)
+            rows = est if moving is None else est & moving[cols]
+            if rows.any():
+                updated[rows] = m_step(
+                    fam, x[rows], result.counts[cols[rows]], self.theta, max_iter=M_STEP_ITER
+                )
             new.append(updated)
         new_mean, new_sd = mean, sd
         if self.estimate_sd:
@@ -287,6 +383,8 @@ def squarem(
     max_em_steps: int,
     accelerate: bool = True,
     progress: Progress | None = None,
+    groups: NDArray[np.intp] | None = None,
+    refocus: Callable[[NDArray[np.bool_] | None], None] | None = None,
 ) -> tuple[Array, EMTrace]:
     """Iterate an EM map to its fixed point with SQUAREM (S3) acceleration.
 
@@ -298,6 +396,18 @@ def squarem(
         Starting vector.
     tol
         Stop when ``max |F(x) - x| < tol``.
+    groups
+        Item of every element of ``x`` (``-1``: never frozen). Convergence is then also
+        judged per item: an item none of whose parameters changed by ``tol`` or more in
+        :data:`CALM_CYCLES` successive cycles is frozen (EM no longer moves it), so that
+        items that have settled stop adding noise to the extrapolation. When the others meet the
+        criterion, one EM step with every item free checks the frozen ones; the items that
+        moved by ``tol`` or more in it are released and the iteration goes on, so the
+        result meets the same criterion as without freezing.
+    refocus
+        Called with the items still moving (``None``: all) at the start of a SQUAREM
+        cycle whenever that set changed (see :meth:`CalibrationModel.focus`); the three
+        EM steps of a cycle share one focus, so their log posteriors compare.
     """
     x = start.copy()
     steps = 0
@@ -305,23 +415,68 @@ def squarem(
     step_max = 1.0
     change = math.inf
     history: list[float] = []
+    frozen = np.zeros(x.size, dtype=bool)
+    item_of = groups if groups is not None else np.full(x.size, -1, dtype=np.intp)
+    tracked = item_of >= 0
+    n_groups = int(item_of.max()) + 1 if tracked.any() else 0
+    calm = np.zeros(n_groups, dtype=np.intp)
+    is_item = np.zeros(n_groups, dtype=bool)
+    is_item[item_of[tracked]] = True
+    focused: tuple[int, ...] | None = None
+
+    def set_focus(items: NDArray[np.bool_] | None) -> None:
+        nonlocal focused
+        key = None if items is None else tuple(np.flatnonzero(items).tolist())
+        if refocus is not None and key != focused:
+            refocus(items)
+            focused = key
 
     def call(vec: Array) -> tuple[Array, float, float]:
         nonlocal steps
         steps += 1
-        return em_map(vec)
+        new, loglik, post = em_map(vec)
+        if frozen.any():
+            new = np.where(frozen, vec, new)
+        return new, loglik, post
 
     if x.size == 0:
         return x, EMTrace(True, 0, 0, 0.0, ())
     while steps < max_em_steps:
         cycles += 1
+        set_focus(((calm < CALM_CYCLES) & is_item) if frozen.any() else None)
         x1, loglik0, post0 = call(x)
-        change = float(np.abs(x1 - x).max())
-        history.append(loglik0)
+        diff = np.abs(x1 - x)
+        change = float(diff.max())
+        if focused is not None:  # a part of the log-likelihood: not comparable, not shown
+            loglik0 = math.nan
+        else:
+            history.append(loglik0)
+        moving = None
+        if n_groups:
+            per_item = np.zeros(n_groups)
+            np.maximum.at(per_item, item_of[tracked], diff[tracked])
+            calm = np.where(per_item < tol, calm + 1, 0)
+            frozen[tracked] = calm[item_of[tracked]] >= CALM_CYCLES
+            moving = int(((calm < CALM_CYCLES) & is_item).sum())
         if progress is not None:
-            progress(steps, change, loglik0)
+            progress(steps, change, loglik0, moving)
         if change < tol:
-            return x1, EMTrace(True, steps, cycles, change, tuple(history))
+            if not frozen.any():
+                return x1, EMTrace(True, steps, cycles, change, tuple(history))
+            frozen[:] = False  # check the frozen items with one free step
+            set_focus(None)
+            x2, _, _ = call(x1)
+            diff = np.abs(x2 - x1)
+            change = float(diff.max())
+            if change < tol:
+                return x2, EMTrace(True, steps, cycles, change, tuple(history))
+            # release only the items that moved; the others stay frozen
+            per_item = np.zeros(n_groups)
+            np.maximum.at(per_item, item_of[tracked], diff[tracked])
+            calm = np.where(per_item < tol, CALM_CYCLES, 0)
+            frozen[tracked] = calm[item_of[tracked]] >= CALM_CYCLES
+            x = x2
+            continue
         if not accelerate:
             x = x1
             continue
@@ -359,6 +514,8 @@ class ItemPlan:
     fixed: IrtParameters | None = None
     start: IrtParameters | None = None
     excluded: str | None = None  # reason
+    held: str | None = None  # held at its start (bank) values: reason
+    weak_prior: bool = False  # few answers and no start value: weak slope prior
 
 
 @dataclass
@@ -392,6 +549,8 @@ class FitResult:
     se_internal: dict[str, Array] = field(default_factory=dict)
     latent_se: dict[str, float] = field(default_factory=dict)
     se_method: str = ""
+    #: Items held at their bank values for having fewer than ``min_answers`` answers.
+    held: dict[str, str] = field(default_factory=dict)
 
     @property
     def converged(self) -> bool:
@@ -449,8 +608,11 @@ def _plan(
     anchors: Mapping[str, IrtParameters],
     start: Mapping[str, IrtParameters],
     warnings: list[CalibrationWarning],
+    min_answers: int = 0,
 ) -> list[ItemPlan]:
     codes = _observed_codes(data.responses)
+    if int((codes.sum(axis=1) >= min_answers).sum()) < MIN_ANSWERS_ITEMS:
+        min_answers = 0  # a small data set: every item is estimated as before
     problems: list[str] = []
     plans = []
     for j, item in enumerate(data.item_ids):
@@ -493,6 +655,8 @@ def _plan(
                         f"no response in category {missing} (of 0..{cats - 1}); "
                         "its thresholds cannot be estimated from these data"
                     )
+                elif n < min_answers and model not in ("rasch", "1pl", "pcm"):
+                    _few_answers(plan, n, min_answers, data, warnings)
                 elif n < FEW_RESPONSES:
                     warnings.append(
                         CalibrationWarning(
@@ -513,6 +677,64 @@ def _plan(
     if problems:
         raise ModelError(problems)
     return plans
+
+
+def _few_answers(
+    plan: ItemPlan,
+    n: int,
+    min_answers: int,
+    data: ResponseData,
+    warnings: list[CalibrationWarning],
+) -> None:
+    """Hold an item with few answers at its start value, or give its slope a weak prior.
+
+    Either way a located warning says so.
+    """
+    first = min((line for (i, _), line in data.locations.items() if i == plan.column), default=None)
+    where = f"{data.source}: line {first}" if first is not None else data.source
+    if plan.start is not None:
+        plan.held = (
+            f"only {n} answers (fewer than the minimum {min_answers}); held at its bank values"
+        )
+        message = plan.held
+    else:
+        plan.weak_prior = True
+        message = (
+            f"only {n} answers (fewer than the minimum {min_answers}) and no bank value; "
+            "estimated with a weak log-normal(0, 0.5) prior on its slope, unreliable"
+        )
+    warnings.append(
+        CalibrationWarning(
+            kind="few_answers",
+            subject=f'item "{plan.item_id}" (first answer at {where})',
+            message=message,
+        )
+    )
+
+
+def _classical_sparse(
+    design: SparseDesign,
+) -> tuple[list[Array], Array]:
+    """:func:`_classical` from the answers alone (cost linear in answers)."""
+    j = design.n_items
+    cats = design.n_categories
+    cmax = design.max_categories
+    props = np.zeros(j * cmax)
+    sums = np.zeros((6, j))
+    for k, part in enumerate(design.slices):  # blocks of persons: memory stays bounded
+        persons, items, codes = design.block_answers(k)
+        local = persons - part.start
+        w = design.counts[persons]
+        props += np.bincount(items * cmax + codes, weights=w, minlength=j * cmax)
+        x = codes.astype(np.float64)
+        scaled = x / (cats[items] - 1)
+        size = part.stop - part.start
+        answered = np.bincount(local, minlength=size)
+        total = np.bincount(local, weights=scaled, minlength=size)
+        rest = (total[local] - scaled) / np.maximum(answered[local] - 1, 1)
+        for row, v in enumerate((np.ones_like(x), x, x * x, rest, rest * rest, x * rest)):
+            sums[row] += np.bincount(items, weights=w * v, minlength=j)
+    return _classical_from_sums(props.reshape(j, cmax), sums, cats)
 
 
 def _classical(
@@ -543,6 +765,13 @@ def _classical(
         sums[3] += (rest * mw).sum(axis=0)
         sums[4] += (rest * rest * mw).sum(axis=0)
         sums[5] += (x * rest * mw).sum(axis=0)
+    return _classical_from_sums(props, sums, n_categories)
+
+
+def _classical_from_sums(
+    props: Array, sums: Array, n_categories: NDArray[np.intp]
+) -> tuple[list[Array], Array]:
+    j = props.shape[0]
     n = np.maximum(sums[0], 1.0)
     mx, mr = sums[1] / n, sums[3] / n
     vx = np.maximum(sums[2] / n - mx * mx, 1e-12)
@@ -570,16 +799,10 @@ def _warm_start(cal: CalibrationModel, x0: Array, options: EMOptions) -> Array:
     in any parameter, against standard errors of about 0.01-0.02).
     """
     design = cal.design
-    size = max(5000, design.n_patterns // 5)
+    size = min(max(5000, design.n_patterns // 5), WARM_START_MAX)
     rows = np.sort(np.random.default_rng(0).choice(design.n_patterns, size, replace=False))
-    sub_design = Design(
-        design.patterns[rows],
-        design.counts[rows],
-        design.n_categories,
-        cache_bytes=design._cache_bytes,
-    )
     sub = CalibrationModel(
-        sub_design,
+        design.subset(rows),
         cal.quadrature,
         families=cal.families,
         members=cal.members,
@@ -596,6 +819,8 @@ def _warm_start(cal: CalibrationModel, x0: Array, options: EMOptions) -> Array:
         tol=max(options.tol * 10.0, 1e-3),
         max_em_steps=max(options.max_em_steps // 4, 10),
         accelerate=options.accelerate == "squarem",
+        groups=sub.item_groups(),
+        refocus=sub.focus,
     )
     return start
 
@@ -655,14 +880,16 @@ def calibrate(
         anchors=anchors,
         start=start,
         warnings=warnings,
+        min_answers=options.min_answers,
     )
     kept = [p for p in plans if p.excluded is None]
-    if not any(p.fixed is None for p in kept):
+    if not any(p.fixed is None and p.held is None for p in kept):
         raise CalibrationError(
             f"{data.source}: no item can be estimated from these data (see the warnings)"
         )
     columns = np.array([p.column for p in kept], dtype=np.intp)
-    responses = data.responses[:, columns]
+    every_column = columns.size == data.n_items and bool((columns == np.arange(columns.size)).all())
+    responses = data.responses if every_column else data.responses[:, columns]
     answered = (responses >= 0).sum(axis=1)
     persons = np.flatnonzero(answered > 0)
     dropped = data.n_persons - persons.size
@@ -688,23 +915,40 @@ def calibrate(
             )
         )
     person_weights = None if weights is None else np.asarray(weights, dtype=np.float64)[persons]
-    collapsed = collapse(responses[persons], person_weights)
     cats = np.array([p.n_categories for p in kept], dtype=np.intp)
-    design = Design(
-        collapsed.patterns, collapsed.counts, cats, cache_bytes=options.cache_mb * 2**20
+    used = responses if persons.size == responses.shape[0] else responses[persons]
+    missing = 1.0 - float(answered.sum()) / max(responses.size, 1)
+    sparse = options.sparse == "always" or (
+        options.sparse == "auto"
+        and missing >= SPARSE_MIN_MISSING
+        and persons.size >= SPARSE_MIN_PERSONS
     )
+    design: Design | SparseDesign
+    if sparse:
+        counts = np.ones(persons.size) if person_weights is None else person_weights
+        design = SparseDesign(used, counts, cats)
+        proportions, correlation = _classical_sparse(design)
+        total_weight = float(counts.sum())
+    else:
+        collapsed = collapse(used, person_weights)
+        design = Design(
+            collapsed.patterns, collapsed.counts, cats, cache_bytes=options.cache_mb * 2**20
+        )
+        proportions, correlation = _classical(collapsed.patterns, collapsed.counts, cats)
+        total_weight = float(collapsed.counts.sum())
     quadrature = Quadrature.grid(options.quadrature_points, *options.theta_range)
-    proportions, correlation = _classical(collapsed.patterns, collapsed.counts, cats)
 
-    keys: dict[tuple[ModelName, int], int] = {}
+    keys: dict[tuple[ModelName, int, bool], int] = {}
     families: list[Family] = []
     member_lists: list[list[int]] = []
     family_of: list[tuple[int, int]] = []
+    weak_priors = msgspec.structs.replace(options.priors, log_a=WEAK_SLOPE_PRIOR)
     for col, plan in enumerate(kept):
-        key = (plan.model, plan.n_categories)
+        key = (plan.model, plan.n_categories, plan.weak_prior)
         if key not in keys:
             keys[key] = len(families)
-            families.append(Family(plan.model, plan.n_categories, options.priors))
+            priors = weak_priors if plan.weak_prior else options.priors
+            families.append(Family(plan.model, plan.n_categories, priors))
             member_lists.append([])
         f = keys[key]
         family_of.append((f, len(member_lists[f])))
@@ -723,7 +967,7 @@ def calibrate(
                 converted = fam.from_bank(source)
                 if converted is not None:
                     x[row] = converted
-            if plan.fixed is not None:
+            if plan.fixed is not None or plan.held is not None:
                 est[row] = False
         xi_list.append(fam.clamp(x) if est.all() else x)
         estimate.append(est)
@@ -755,7 +999,10 @@ def calibrate(
         max_em_steps=options.max_em_steps,
         accelerate=options.accelerate == "squarem",
         progress=progress,
+        groups=cal.item_groups(),
+        refocus=cal.focus,
     )
+    cal.focus(None)
     xi_hat, mean_hat, sd_hat = cal.unpack(x_hat)
     cal.xi = xi_hat
     cal.latent_mean, cal.latent_sd = mean_hat, sd_hat
@@ -785,20 +1032,21 @@ def calibrate(
         item_ids=tuple(p.item_id for p in kept),
         models=tuple(p.model for p in kept),
         n_categories=tuple(int(c) for c in cats),
-        estimated=tuple(p.fixed is None for p in kept),
+        estimated=tuple(p.fixed is None and p.held is None for p in kept),
         xi=xi_hat,
         family_of=family_of,
         model=cal,
         loglik=final.loglik,
         log_posterior=final.loglik + cal.log_prior_items(xi_hat),
         n_parameters=cal.n_free,
-        n_persons=int(persons.size if weights is None else float(collapsed.counts.sum())),
+        n_persons=int(persons.size if weights is None else total_weight),
         latent_mean=mean_hat,
         latent_sd=sd_hat,
         trace=trace,
         excluded={p.item_id: p.excluded for p in plans if p.excluded is not None},
         warnings=warnings,
-        data=data.take_items(columns.tolist()),
+        data=data if every_column else data.take_items(columns.tolist(), responses=responses),
         persons_used=persons,
         final=final,
+        held={p.item_id: p.held for p in kept if p.held is not None},
     )

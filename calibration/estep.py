@@ -113,6 +113,19 @@ class Design:
         """Number of (collapsed) patterns."""
         return int(self.patterns.shape[0])
 
+    def answered_per_item(self) -> Array:
+        """Weighted number of answers of every item, ``(J,)``."""
+        out = np.zeros(self.n_items)
+        for part in self.slices:
+            out += self.counts[part] @ (self.patterns[part] >= 0)
+        return out
+
+    def subset(self, rows: NDArray[np.intp]) -> Design:
+        """The design of the patterns ``rows`` (for a warm start on a subsample)."""
+        return Design(
+            self.patterns[rows], self.counts[rows], self.n_categories, cache_bytes=self._cache_bytes
+        )
+
     def _build(self, part: slice) -> tuple[Array, Array | None]:
         block = self.patterns[part]
         indicators = np.ascontiguousarray(

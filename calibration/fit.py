@@ -83,6 +83,7 @@ from scipy.linalg import cho_solve
 from scipy.optimize import brentq
 
 from calibration.em import FitResult
+from calibration.sparse_estep import SparseDesign
 from calibration.standard_errors import shared_slope_map
 
 Array = NDArray[np.float64]
@@ -90,6 +91,9 @@ Array = NDArray[np.float64]
 M2_MAX_ITEMS = 100
 #: The full-table G2 is reported while the number of possible patterns stays below this.
 G2_MAX_PATTERNS = 2**16
+#: Q3 is not computed for incomplete data with more persons than this: it flags no pair
+#: there (see :func:`q3`), and its item x item products cost persons x items squared.
+Q3_MAX_INCOMPLETE = 50_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,8 +147,9 @@ class LocalDependence:
 def _missing_share(result: FitResult) -> float:
     """Share of the (weighted) person x item table that is not administered."""
     design = result.model.design
-    missing = design.counts @ (design.patterns < 0)
-    return float(missing.sum() / max(design.counts.sum() * design.n_items, 1e-300))
+    answered = float(design.answered_per_item().sum())
+    total = max(float(design.counts.sum()) * design.n_items, 1e-300)
+    return 1.0 - answered / total
 
 
 def _weights(result: FitResult) -> Array:
@@ -304,6 +309,8 @@ def infit_outfit(result: FitResult) -> tuple[Array, Array]:
     cal = result.model
     design = cal.design
     theta_hat, _ = person_eap(result)
+    if isinstance(design, SparseDesign):
+        return _infit_outfit_sparse(result, design, theta_hat)
     j = design.n_items
     num_in = np.zeros(j)
     den_in = np.zeros(j)
@@ -326,12 +333,39 @@ def infit_outfit(result: FitResult) -> tuple[Array, Array]:
     return num_in / np.maximum(den_in, 1e-300), out_sum / np.maximum(n, 1e-300)
 
 
+def _infit_outfit_sparse(
+    result: FitResult, design: SparseDesign, theta_hat: Array
+) -> tuple[Array, Array]:
+    """:func:`infit_outfit` over the answers only (one pass per item, linear in answers)."""
+    cal = result.model
+    persons, codes, starts = design.by_item()
+    j = design.n_items
+    num_in, den_in, out_sum, n = (np.zeros(j) for _ in range(4))
+    for fam, cols, x in zip(cal.families, cal.members, cal.xi, strict=True):
+        scores = np.arange(fam.n_categories, dtype=np.float64)
+        for r, col in enumerate(cols):  # one pass per item (post-EM, once)
+            seg = slice(starts[col], starts[col + 1])
+            who = persons[seg]
+            if not who.size:
+                continue
+            p = fam.probabilities(x[r : r + 1], theta_hat[who])[0]  # (C, n_j)
+            expected = scores @ p
+            variance = np.maximum(scores**2 @ p - expected**2, 1e-12)
+            w = design.counts[who]
+            sq = (codes[seg] - expected) ** 2
+            num_in[col] = w @ sq
+            den_in[col] = w @ variance
+            out_sum[col] = w @ (sq / variance)
+            n[col] = w.sum()
+    return num_in / np.maximum(den_in, 1e-300), out_sum / np.maximum(n, 1e-300)
+
+
 def item_fit(result: FitResult, *, mincell: float = 1.0) -> tuple[list[ItemFit], str]:
     """S-X2 (when the data are complete), infit and outfit for every calibrated item."""
     stat, dfs, note = s_x2(result, mincell=mincell)
     infit, outfit = infit_outfit(result)
     design = result.model.design
-    answered = ((design.patterns >= 0) * design.counts[:, None]).sum(axis=0)
+    answered = design.answered_per_item()
     out = []
     for i, item in enumerate(result.item_ids):
         n = round(float(answered[i]))
@@ -579,8 +613,18 @@ def q3(result: FitResult, *, threshold: float = 0.2, min_pairs: int = 100) -> Lo
     """
     cal = result.model
     design = cal.design
-    theta_hat, _ = person_eap(result)
     j = design.n_items
+    if design.has_missing and design.n_patterns > Q3_MAX_INCOMPLETE:
+        empty = np.full((j, j), np.nan)
+        return LocalDependence(
+            q3=empty,
+            mean=math.nan,
+            flagged=(),
+            note=f"Q3 is not computed for incomplete data from more than "
+            f"{Q3_MAX_INCOMPLETE:,} persons: it flags no pair there (when items are chosen "
+            "adaptively, selection itself correlates the residuals)",
+        )
+    theta_hat, _ = person_eap(result)
     scores = np.arange(design.max_categories, dtype=np.float64)
     n_ij = np.zeros((j, j))
     s_ij = np.zeros((j, j))

@@ -22,6 +22,15 @@ Three estimates of the information matrix of the marginal log-likelihood are off
 ``sandwich``
     :math:`\mathcal I_{\text{Oakes}}^{-1}\, \mathrm{XPD}\, \mathcal I_{\text{Oakes}}^{-1}`,
     robust to misspecification (White, 1982).
+``xpd-items``
+    What ``auto`` uses for large sparse data (:class:`calibration.sparse_estep.SparseDesign`
+    with more than :data:`XPD_FULL_BUDGET` persons x parameters): the diagonal blocks of
+    the XPD, one per item, :math:`\sum_{u \ni j} n_u \hat s_{uj} \hat s_{uj}^\top` over the
+    persons who answered item :math:`j`, from one E-step's posteriors. Its cost is linear
+    in the answers; it leaves out the coupling of items through the persons' abilities,
+    so its standard errors are a lower bound (the inverse of a diagonal block is at most
+    the block of the inverse); ``tests/calibration/test_cat_scale.py`` bounds the
+    difference from the full XPD on CAT data.
 
 Standard errors of the bank's parameters (:math:`b = -d/a`, thresholds, asymptotes) follow
 by the delta method from the covariance of the internal parameters.
@@ -50,12 +59,16 @@ from calibration.errors import CalibrationWarning
 from calibration.estep import EStepResult
 from calibration.models import Family
 from calibration.mstep import gradient_information
+from calibration.sparse_estep import SparseDesign
 
 Array = NDArray[np.float64]
-SEMethod = Literal["oakes", "xpd", "sandwich", "none", "auto"]
+SEMethod = Literal["oakes", "xpd", "xpd-items", "sandwich", "none", "auto"]
 #: ``auto`` uses Oakes while (parameters x patterns x indicator columns), the work of its
 #: E-steps, stays below this (a few seconds), and the cross-product beyond.
 OAKES_BUDGET = 2.5e8
+#: ``auto`` on sparse data uses the full XPD while persons x parameters stay below this,
+#: its item blocks beyond.
+XPD_FULL_BUDGET = 2.5e7
 
 
 def _latent_scores(cal: CalibrationModel, mean: float, sd: float) -> Array:
@@ -201,6 +214,55 @@ def crossproduct_information(cal: CalibrationModel, vector: Array) -> Array:
     return xpd
 
 
+def item_block_information(cal: CalibrationModel, vector: Array) -> Array:
+    r"""The XPD's diagonal blocks (one per item, and one for the population), zeros elsewhere.
+
+    For item :math:`j` answered by persons :math:`u` in category :math:`x_{uj}`:
+    :math:`\hat s_{uj} = \sum_q w_{uq}\, \partial \log P_{j x_{uj}}(\theta_q) / \partial
+    \xi_j` and the block is :math:`\sum_u n_u \hat s_{uj} \hat s_{uj}^\top`; cost linear in
+    the answers (one posterior per person, kept in single precision).
+    """
+    design = cal.design
+    assert isinstance(design, SparseDesign)
+    xi, mean, sd = cal.unpack(vector)
+    log_p = cal.log_probabilities(xi)
+    log_prior = cal.quadrature.log_weights(mean, sd)
+    q = cal.theta.size
+    posterior = np.empty((design.n_patterns, q), dtype=np.float32)
+    for part, w, _, _, _ in design.posterior_chunks(log_p, log_prior):
+        posterior[part] = w
+    persons, codes, starts = design.by_item()
+    n = vector.size
+    info = np.zeros((n, n))
+    pos = 0
+    for fam, cols, x, est in zip(cal.families, cal.members, xi, cal.estimate, strict=True):
+        rows = int(est.sum())
+        if not rows:
+            continue
+        free = np.flatnonzero(fam.free)
+        width = free.size
+        p, dp = fam.jacobian(x[est], cal.theta)
+        dlog = np.divide(
+            dp[..., free], p[..., None], out=np.zeros_like(dp[..., free]), where=p[..., None] > 0
+        )  # (rows, C, Q, f)
+        c = dlog.shape[1]
+        for r, col in enumerate(cols[est]):  # one block per item (post-EM, once)
+            who = persons[starts[col] : starts[col + 1]]
+            table = dlog[r].transpose(1, 0, 2).reshape(q, c * width).astype(np.float32)
+            expected = (posterior[who] @ table).reshape(-1, c, width)
+            s = expected[np.arange(who.size), codes[starts[col] : starts[col + 1]]]
+            s = s.astype(np.float64)
+            block = (s * design.counts[who][:, None]).T @ s
+            at = pos + r * width
+            info[at : at + width, at : at + width] = block
+        pos += rows * width
+    latent = _latent_columns(cal)
+    if latent:
+        scores = posterior.astype(np.float64) @ _latent_scores(cal, mean, sd)[:, latent]
+        info[pos:, pos:] = (scores * design.counts[:, None]).T @ scores
+    return info
+
+
 @dataclass(frozen=True)
 class Covariance:
     """Covariance of the packed parameters and the method that produced it."""
@@ -239,12 +301,19 @@ def covariance(result: FitResult, method: SEMethod = "auto") -> Covariance:
     """
     cal = result.model
     vector = cal.pack(cal.xi, cal.latent_mean, cal.latent_sd)
+    sparse = isinstance(cal.design, SparseDesign)
     if method == "auto":
         work = vector.size * cal.design.n_patterns * (cal.design.col_item.size + 1)
         method = "oakes" if work <= OAKES_BUDGET else "xpd"
+        if method == "xpd" and sparse and vector.size * cal.design.n_patterns > XPD_FULL_BUDGET:
+            method = "xpd-items"
+    if method == "xpd-items" and not sparse:
+        method = "xpd"
     t = shared_slope_map(cal)
     if method in ("oakes", "sandwich"):
         info = t.T @ oakes_information(cal, vector) @ t
+    elif method == "xpd-items":
+        info = t.T @ item_block_information(cal, vector) @ t
     else:
         info = t.T @ crossproduct_information(cal, vector) @ t
     ok = True

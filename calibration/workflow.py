@@ -171,9 +171,10 @@ def calibrate_bank(
     se: SEMethod = "auto",
     options: EMOptions | None = None,
     version: str | None = None,
-    progress: Callable[[str, int, float, float], None] | None = None,
+    progress: Callable[[str, int, float, float, int | None], None] | None = None,
     from_responses: bool = False,
     start_items: Collection[str] | None = None,
+    phase: Callable[[str], None] | None = None,
 ) -> BankCalibration:
     """Calibrate every competency that has responses, and build the new bank version.
 
@@ -195,7 +196,8 @@ def calibrate_bank(
         Start values: the bank's current parameters (when the model matches) or classical
         estimates from the data.
     progress
-        Called as ``progress(competency, em_steps, max_change, loglik)``.
+        Called as ``progress(competency, em_steps, max_change, loglik, moving)`` after
+        every EM step (``moving``: items whose parameters still change, or None).
     from_responses
         ``bank`` is a skeleton made from the data (:func:`calibrate_responses`): its
         parameters are placeholders, so items that cannot be estimated are left out of the
@@ -203,6 +205,9 @@ def calibrate_bank(
     start_items
         With ``start = bank``: only these items start from their bank parameters, the
         others from classical estimates.
+    phase
+        Called with the name of each phase as it starts (start values and EM, standard
+        errors, item fit), for a progress display.
 
     Raises
     ------
@@ -288,12 +293,20 @@ def calibrate_bank(
             else {}
         )
 
-        def report(steps: int, change: float, loglik: float, name: str = competency.id) -> None:
+        def report(
+            steps: int,
+            change: float,
+            loglik: float,
+            moving: int | None = None,
+            name: str = competency.id,
+        ) -> None:
             if progress is not None:
-                progress(name, steps, change, loglik)
+                progress(name, steps, change, loglik, moving)
 
         began = time.perf_counter()
         conditional = None
+        if phase is not None:
+            phase(f"{competency.id}: start values and EM ({sub.n_persons:,} persons)")
         if method == "cml":
             conditional = _cml(sub, models, competency.id)
             result = fit_population(sub, conditional, options)
@@ -307,7 +320,11 @@ def calibrate_bank(
                 options=options,
                 progress=report,
             )
+            if phase is not None and se != "none":
+                phase(f"{competency.id}: standard errors")
             attach_standard_errors(result, se)
+        if phase is not None:
+            phase(f"{competency.id}: item and model fit")
         fits, note = item_fit(result)
         overall = model_fit(result)
         dependence = q3(result)
@@ -331,6 +348,8 @@ def calibrate_bank(
         for item in sub.item_ids:
             if item in result.excluded:
                 status[item] = f"{kept_word}: " + result.excluded[item]
+            elif item in result.held:
+                status[item] = f"{kept_word}: " + result.held[item]
             elif item in fixed:
                 status[item] = "anchor (held at bank values)"
             elif scale == "link" and item in chosen:
@@ -499,7 +518,8 @@ def calibrate_responses(
     se: SEMethod = "auto",
     options: EMOptions | None = None,
     version: str | None = None,
-    progress: Callable[[str, int, float, float], None] | None = None,
+    progress: Callable[[str, int, float, float, int | None], None] | None = None,
+    phase: Callable[[str], None] | None = None,
     start: Mapping[str, IrtParameters] | None = None,
 ) -> BankCalibration:
     """Calibrate data without a bank: the columns are the items (see :mod:`calibration.skeleton`).
@@ -563,6 +583,7 @@ def calibrate_responses(
         options=options,
         version=version or "1",
         progress=progress,
+        phase=phase,
         from_responses=True,
     )
     result.warnings[:0] = warnings

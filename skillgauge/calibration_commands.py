@@ -25,7 +25,7 @@ from calibration.bank_update import (
 )
 from calibration.correlated import CorrelatedFit
 from calibration.data import ResponseData, from_array, read_responses, write_long
-from calibration.em import EMOptions
+from calibration.em import MIN_ANSWERS, EMOptions
 from calibration.errors import CalibrationError, DataProblem, ModelError, ResponseDataError
 from calibration.linking import LINK_METHODS
 from calibration.mirt_tables import read_parameter_table, write_mod2values
@@ -167,7 +167,21 @@ def register(commands: Any) -> None:
     cal.add_argument("--quadpts", type=int, default=61, help="quadrature nodes on [-6, 6]")
     cal.add_argument("--max-em-steps", type=int, default=3000)
     cal.add_argument("--version", help="version label of the new bank (default: bumped)")
+    cal.add_argument(
+        "--min-answers",
+        type=int,
+        default=MIN_ANSWERS,
+        help="items with fewer answers are held at their bank values (without one: "
+        "estimated with a weak log-normal prior on the slope) and reported "
+        f"(default {MIN_ANSWERS})",
+    )
     cal.add_argument("--quiet", action="store_true", help="no progress bar")
+    cal.add_argument(
+        "--progress",
+        action="store_true",
+        help="show the progress (phases, EM steps, items still moving) on stderr even "
+        "when it is not a terminal",
+    )
     cal.set_defaults(handler=_calibrate)
 
     sc = commands.add_parser(
@@ -363,15 +377,23 @@ def _run_calibration(args: argparse.Namespace) -> int:
     outputs = _outputs(args)
     for path in outputs.paths():
         prepare_output(path)
+    if args.min_answers < 0:
+        raise CalibrationError("--min-answers must be 0 or more")
     options = EMOptions(
-        tol=args.tol, quadrature_points=args.quadpts, max_em_steps=args.max_em_steps
+        tol=args.tol,
+        quadrature_points=args.quadpts,
+        max_em_steps=args.max_em_steps,
+        min_answers=args.min_answers,
     )
-    bar = ProgressBar(tol=args.tol, enabled=False if args.quiet else None)
+    bar = ProgressBar(
+        tol=args.tol, enabled=False if args.quiet else (True if args.progress else None)
+    )
     began = time.perf_counter()
     try:
         if args.bank is None:
             groups = read_item_groups(args.groups) if args.groups else None
             start = read_parameter_table(args.start_values) if args.start_values else None
+            bar.phase(f"reading {args.responses}")
             data = read_responses(args.responses, fmt=args.format)
             result = calibrate_responses(
                 data,
@@ -382,10 +404,12 @@ def _run_calibration(args: argparse.Namespace) -> int:
                 options=options,
                 version=args.version,
                 progress=bar.update,
+                phase=bar.phase,
                 start=None if start is None else start.parameters,
             )
         else:
             bank = read_bank(args.bank)
+            bar.phase(f"reading {args.responses}")
             data = read_responses(
                 args.responses, fmt=args.format, item_ids=[i.id for i in bank.items]
             )
@@ -408,6 +432,7 @@ def _run_calibration(args: argparse.Namespace) -> int:
                     options=options,
                     version=args.version,
                     progress=bar.update,
+                    phase=bar.phase,
                 )
             )
     finally:
