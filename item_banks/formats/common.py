@@ -23,7 +23,7 @@ from item_banks.errors import BankValidationError, Problem
 from item_banks.messages import explain, join_path
 from item_banks.model import Bank, Competency, ContentArea, Item
 from item_banks.native import DEFAULT_LIMITS, Limits
-from item_banks.validation import check_bank
+from item_banks.validation import bank_warnings, check_bank
 
 #: IRT parameters given to items whose source carries none: a provisional 2PL with
 #: average discrimination and difficulty. Calibration replaces them; the import warns.
@@ -277,4 +277,5 @@ def assemble(
     problems = check_bank(bank, source)
     if problems:
         raise BankValidationError(problems)
+    warnings.extend(bank_warnings(bank, source))
     return ImportResult(bank=bank, skipped=tuple(collected.skipped), warnings=tuple(warnings))

@@ -32,6 +32,7 @@ from item_banks.formats.qti_package import read_qti_package
 from item_banks.formats.safe_xml import local, namespace, parse_xml
 from item_banks.model import Bank
 from item_banks.native import DEFAULT_LIMITS, Format, Limits, decode_bank, encode_bank
+from item_banks.validation import bank_warnings
 
 Reader = Callable[..., ImportResult]
 READ_FORMATS = ("native", "qti", "qti3", "qti2", "moodle", "gift", "csv")
@@ -41,7 +42,8 @@ WRITE_FORMATS = ("native", "qti")
 def _native(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) -> ImportResult:
     is_json = source.lower().endswith(".json") or data.lstrip()[:1] in (b"{", b"[")
     fmt: Format = "json" if is_json else "yaml"
-    return ImportResult(bank=decode_bank(data, source=source, fmt=fmt, limits=limits))
+    bank = decode_bank(data, source=source, fmt=fmt, limits=limits)
+    return ImportResult(bank=bank, warnings=tuple(bank_warnings(bank, source)))
 
 
 READERS: dict[str, Reader] = {
