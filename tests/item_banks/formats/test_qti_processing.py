@@ -25,6 +25,8 @@ from engine.policy import decode_policy
 from engine.pool import compile_pool
 from engine.session import Session
 from item_banks import BankValidationError, NotAutoScoredError, score_answer
+from item_banks.formats.csv_items import read_csv_items
+from item_banks.formats.csv_params import merge_parameters
 from item_banks.formats.gift import read_gift
 from item_banks.formats.moodle import read_moodle
 from item_banks.formats.qti2_import import is_qti2, to_qti3
@@ -478,14 +480,57 @@ def test_moodle_idnumber_is_the_item_id_and_graderinfo_is_warned() -> None:
     ) in [str(w) for w in result.warnings]
 
 
-def test_a_windows_1252_gift_file_is_refused_with_its_line_and_encoding() -> None:
+def test_a_windows_1252_gift_file_is_read_with_a_warning_naming_the_encoding() -> None:
     data = "// quiz\n::cafe:: Where do you drink coffee? {=Caf\u00e9 ~Bar}\n".encode("cp1252")
+    result = read_gift(data, "quiz.gift")
+    assert result.bank.items[0].interaction.options[0].text == "Caf\u00e9"  # type: ignore[union-attr]
+    assert (
+        "quiz.gift: line 2: not UTF-8 text: read as Windows-1252 (cp1252), where byte 0xE9 at "
+        "column 42 is 'é'; check the accented characters, or save the file as UTF-8"
+    ) in [str(w) for w in result.warnings]
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("\u041a\u0430\u043a\u0430\u044f \u0441\u0442\u043e\u043b\u0438\u0446\u0430?", "cp1251"),
+        ("Stolica Polski to Warszawa, \u0142\u0105ka", "cp1250"),
+        ("Miasto \u0141\u00f3d\u017a", "cp1250"),
+    ],
+    ids=["cyrillic", "polish", "polish-capital-l-stroke"],
+)
+def test_a_non_utf8_file_not_certainly_cp1252_is_refused_with_its_line(
+    text: str, encoding: str
+) -> None:
+    data = f"// quiz\n::q:: {text} {{=Yes ~No}}\n".encode(encoding)
     with pytest.raises(BankValidationError) as info:
         read_gift(data, "quiz.gift")
-    assert [str(p) for p in info.value.problems] == [
-        "quiz.gift: line 2: not UTF-8 text: byte 0xE9 at column 42 (the file reads as "
-        "Windows-1252, where it is 'é'); save it as UTF-8"
+    (problem,) = info.value.problems
+    assert str(problem).startswith("quiz.gift: line 2: not UTF-8 text: byte 0x")
+    assert str(problem).endswith("save it as UTF-8") or str(problem).endswith(
+        "save the file as UTF-8"
+    )
+
+
+def test_a_file_mixing_utf8_and_cp1252_is_refused() -> None:
+    data = "// caf\u00e9\n".encode() + "::q:: Caf\u00e9? {=Oui ~Non}\n".encode("cp1252")
+    with pytest.raises(BankValidationError, match="line 2: not UTF-8 text: byte 0xE9 at column 10"):
+        read_gift(data, "quiz.gift")
+
+
+def test_a_windows_1252_csv_is_read_with_a_warning_and_a_parameters_csv_is_refused() -> None:
+    rows = "id,stem,key,option_a,option_b\nq1,O\u00f9 est le caf\u00e9 ?,a,L\u00e0,Ici\n"
+    result = read_csv_items(rows.encode("cp1252"), "items.csv")
+    assert result.bank.items[0].stem == "O\u00f9 est le caf\u00e9 ?"
+    assert [str(w) for w in result.warnings if "Windows-1252" in str(w)] == [
+        "items.csv: line 2: not UTF-8 text: read as Windows-1252 (cp1252), where byte 0xF9 at "
+        "column 5 is 'ù'; check the accented characters, or save the file as UTF-8"
     ]
+    params = "item_id,model,a,b\nq1,2pl,1.0,0.5\n# caf\u00e9\n".encode("cp1252")
+    with pytest.raises(
+        BankValidationError, match=re.escape("p.csv: line 3: not UTF-8 text: byte 0xE9")
+    ):
+        merge_parameters(result.bank, params, "p.csv")
 
 
 def test_package_members_the_manifest_does_not_name_are_never_read() -> None:
