@@ -466,7 +466,8 @@ class Item(_Struct, frozen=True):
     response-time parameters (:class:`TimeParameters`), when calibrated.
 
     ``title`` is the author's short name for the item (QTI ``title``, Moodle question name),
-    shown to authors only.
+    shown to authors only. ``notes`` are notes for authors and scorers (QTI rubric blocks:
+    scoring rubrics, author notes), never sent to learners.
 
     ``credit_levels`` (polytomous items only) are the least credit of each category
     1..K, strictly increasing and ending at 1: one category per distinct credit an answer
@@ -488,6 +489,7 @@ class Item(_Struct, frozen=True):
     exposure: Annotated[float, Meta(gt=0.0, le=1.0)] | None = None
     time: TimeParameters | None = None
     credit_levels: Annotated[tuple[CreditLevel, ...], Meta(max_length=20)] = ()
+    notes: Markdown = ""
 
 
 #: A correlation between two competencies' abilities.

@@ -338,6 +338,9 @@ def item_xml(item: Item) -> bytes:
         nsmap={None: NS, "xsi": XSI},
     )
     body = etree.Element(_q("qti-item-body"))
+    if item.notes:  # author-only: QTI shows an author-view rubric block to authors alone
+        rubric = _sub(body, "qti-rubric-block", view="author", use="instructions")
+        append_markdown(_sub(rubric, "qti-content-body"), item.notes, NS)
     append_markdown(body, item.stem, NS)
     scoring = _interaction(item, root, body)
     for option in scoring.feedback_blocks:
@@ -536,6 +539,7 @@ def manifest_xml(bank: Bank) -> bytes:
 def _markdown_fields(item: Item) -> list[tuple[str, str, bool]]:
     """Every Markdown text of ``item`` that QTI carries: (field, text, written inline)."""
     fields = [("stem", item.stem, False), ("solution", item.solution, False)]
+    fields.append(("notes", item.notes, False))
     fields += [(f"hints[{k}]", hint, False) for k, hint in enumerate(item.hints)]
     interaction = item.interaction
     groups: list[tuple[str, tuple[Option, ...]]] = []

@@ -910,6 +910,15 @@ def _read(
     if title and title not in (root.get("identifier", ""), item_id):
         raw["title"] = title[:200]
     _warn_dropped(root, interaction, source, item_id, collected)
+    notes = [
+        text
+        for element in root.iter()
+        if isinstance(element.tag, str) and local(element) == "qti-rubric-block"
+        for text in [html_to_markdown(element)]
+        if text
+    ]
+    if notes:
+        raw["notes"] = "\n\n".join(notes)
     if feedback.solution:
         raw["solution"] = "\n\n".join(feedback.solution)
     if feedback.hints:
@@ -957,8 +966,13 @@ def _warn_dropped(
     for element in root.iter():
         name = local(element) if isinstance(element.tag, str) else ""
         if name == "qti-rubric-block":
-            view = element.get("view", "")
-            warn(element, f"a rubric block (view {view or 'unspecified'}) is not kept")
+            views = (element.get("view") or "").split()
+            if not views or "candidate" in views:
+                warn(
+                    element,
+                    f"a rubric block for {'candidates' if views else 'an unspecified view'} "
+                    "is kept as an author note (notes); learners do not see it",
+                )
         elif name in _MEDIA:
             src = element.get("src") or element.get("data") or ""
             if not src:

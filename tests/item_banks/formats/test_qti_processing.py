@@ -440,20 +440,33 @@ def test_deeply_nested_operators_are_refused_by_the_parser(tmp_path: Path) -> No
 # --------------------------------------------------------------------------- kept or warned
 
 
-def test_title_kept_and_fixed_choice_and_rubric_warned() -> None:
+def test_title_and_rubric_kept_and_fixed_choice_warned() -> None:
     path = DATA / "choice-fixed-rubric-title.xml"
     result = read_any(path)
-    assert result.bank.items[0].title == "Largest ocean"
-    assert [str(w) for w in result.warnings][:2] == [
+    item = result.bank.items[0]
+    assert item.title == "Largest ocean"
+    assert item.notes == "Accept only Pacific."  # the scorer's rubric: an author-only note
+    assert "Accept only" not in item.stem
+    assert [str(w) for w in result.warnings][:1] == [
         f'{path}: item "choice-fixed": line 8 <qti-simple-choice>: choice "N" is fixed in '
         "place; Skillgauge shuffles all options or none, so its position is not kept",
-        f'{path}: item "choice-fixed": line 6 <qti-rubric-block>: a rubric block (view scorer) '
-        "is not kept",
     ]
+    assert not [w for w in result.warnings if "rubric" in w.message]
     assert side_by_side(path, ["P", "A", "N"], 1.0) == [1, 0, 0]
 
 
-def test_moodle_idnumber_is_the_item_id_and_graderinfo_is_warned() -> None:
+def test_a_candidate_rubric_is_kept_as_a_note_with_a_warning() -> None:
+    data = (DATA / "choice-fixed-rubric-title.xml").read_bytes()
+    data = data.replace(b'view="scorer"', b'view="candidate"')
+    result = read_item_file(data, "c.xml")
+    assert result.bank.items[0].notes == "Accept only Pacific."
+    assert (
+        'c.xml: item "choice-fixed": line 6 <qti-rubric-block>: a rubric block for candidates '
+        "is kept as an author note (notes); learners do not see it"
+    ) in [str(w) for w in result.warnings]
+
+
+def test_moodle_idnumber_is_the_item_id_and_graderinfo_is_a_note() -> None:
     quiz = b"""<?xml version="1.0" encoding="UTF-8"?>
 <quiz>
   <question type="essay">
@@ -474,10 +487,8 @@ def test_moodle_idnumber_is_the_item_id_and_graderinfo_is_warned() -> None:
     items = {i.id: i for i in result.bank.items}
     assert items["ESSAY-7"].title == "Explain recursion"
     assert items["TF-1"].title == "Sky"
-    assert (
-        'q.xml: item "ESSAY-7": line 7 <graderinfo>: the grader information (notes for the '
-        "person who scores) is not kept"
-    ) in [str(w) for w in result.warnings]
+    assert items["ESSAY-7"].notes == "Look for a base case."
+    assert not [w for w in result.warnings if "grader" in str(w)]
 
 
 def test_a_windows_1252_gift_file_is_read_with_a_warning_naming_the_encoding() -> None:

@@ -548,6 +548,7 @@ def banks(draw: st.DrawFn, clean: bool) -> Bank:
                     else ()
                 ),
                 solution=draw(st.one_of(st.just(""), text)),
+                notes=draw(st.one_of(st.just(""), text)),
                 hints=tuple(draw(st.lists(text, max_size=2))),
                 # QTI's title attribute: one line, spaces collapsed (never an identifier)
                 title=draw(
