@@ -35,17 +35,22 @@ from item_banks.formats.common import Collected, Draft, ImportResult, assemble, 
 from item_banks.formats.markup import html_to_markdown
 from item_banks.formats.qti_expressions import (
     TEMPLATES,
+    Rule,
     UnsupportedProcessingError,
     parse_processing,
     template_name,
 )
 from item_banks.formats.qti_processing import (
+    Container,
     Declaration,
     InvalidProcessingError,
     Mapping,
+    Outcome,
+    Value,
     number,
     read_declarations,
     read_outcomes,
+    run,
 )
 from item_banks.formats.qti_scoring import (
     MAX_LEVELS,
@@ -303,13 +308,34 @@ def read_scoring(item: etree._Element, response: str) -> Scoring | None:
 
 
 @dataclass
+class Unplaced:
+    """A feedback element its identifiers alone do not place (e.g. "correct"/"incorrect")."""
+
+    location: str
+    ident: str
+    outcome: str
+    show: bool
+    text: str
+
+    def shown(self, value: Value) -> bool:
+        """Whether QTI shows it when its outcome holds ``value`` (``show-hide``)."""
+        if value is None:
+            matched = False
+        elif isinstance(value, Container):
+            matched = self.ident in value.values
+        else:
+            matched = value == self.ident
+        return matched == self.show
+
+
+@dataclass
 class Feedback:
     """Feedback found in the item, sorted into the places a bank has for it."""
 
     rationales: dict[str, str] = field(default_factory=dict)
     hints: list[str] = field(default_factory=list)
     solution: list[str] = field(default_factory=list)
-    unplaced: list[tuple[str, str]] = field(default_factory=list)
+    unplaced: list[Unplaced] = field(default_factory=list)
 
 
 def read_feedback(item: etree._Element, choice_ids: set[str]) -> Feedback:
@@ -338,8 +364,47 @@ def read_feedback(item: etree._Element, choice_ids: set[str]) -> Feedback:
         elif _SOLUTION.search(ident):
             found.solution.append(text)
         else:
-            found.unplaced.append((where(element), ident or outcome))
+            show = (element.get("show-hide") or "show").lower() != "hide"
+            found.unplaced.append(Unplaced(where(element), ident, outcome, show, text))
     return found
+
+
+def place_by_outcome(
+    rules: tuple[Rule, ...],
+    declarations: dict[str, Declaration],
+    outcomes: dict[str, Outcome],
+    response: str,
+    *,
+    choices: list[str],
+    feedback: Feedback,
+) -> None:
+    """Place feedback that the rules show through an outcome (``FEEDBACK``), single choice.
+
+    The rules run once per option; a feedback shown for some options (but not all) joins
+    the rationale of each of them (so "Correct" becomes the key's rationale, "Not quite" every
+    other option's), one shown whatever the answer joins the worked solution. Feedback never
+    shown, or when the rules fail on an option, stays unplaced (and is warned about).
+    """
+    keyed = [u for u in feedback.unplaced if u.outcome]
+    if not keyed or not choices:
+        return
+    try:
+        results = {c: run(rules, declarations, outcomes, {response: c}) for c in choices}
+    except InvalidProcessingError:
+        return
+    placed: list[Unplaced] = []
+    for note in keyed:
+        on = [c for c in choices if note.shown(results[c].get(note.outcome))]
+        if not on:
+            continue
+        if len(on) == len(choices):
+            feedback.solution.append(note.text)
+        else:
+            for choice in on:
+                before = feedback.rationales.get(choice, "")
+                feedback.rationales[choice] = f"{before}\n\n{note.text}" if before else note.text
+        placed.append(note)
+    feedback.unplaced = [u for u in feedback.unplaced if u not in placed]
 
 
 # --------------------------------------------------------------------------- interactions
@@ -891,14 +956,15 @@ def _read(
         body_interaction = _extended(interaction)
     else:
         body_interaction, table = _scored(root, interaction, response, declarations, feedback)
-    for location, ident in feedback.unplaced:
+    for note in feedback.unplaced:
         collected.warnings.append(
             Problem(
                 source=source,
                 item=item_id,
-                field=location,
-                message=f'feedback "{ident}" has no place in a bank (not a rationale, hint or '
-                "solution); not kept",
+                field=note.location,
+                message=f'feedback "{note.ident or note.outcome}" has no place in a bank (not '
+                "a rationale, hint or solution; for a single choice, feedback shown through "
+                "an outcome becomes the rationale of the options it is shown for); not kept",
             )
         )
     raw: dict[str, Any] = {
@@ -1036,6 +1102,16 @@ def _scored(
             where(processing),
             f"response processing of {size_of(rules):,} rules and operators; "
             f"the limit is {MAX_OPERATORS:,}",
+        )
+    single = decl.cardinality == "single" and interaction.get("max-choices", "1") == "1"
+    if name == "qti-choice-interaction" and single:
+        place_by_outcome(
+            rules,
+            declarations,
+            read_outcomes(root),
+            response,
+            choices=[c.get("identifier", "") for c in kids(interaction, "qti-simple-choice")],
+            feedback=feedback,
         )
     candidates: list[dict[str, Any]] = []
     shape_error: SkipError | BadError | None = None

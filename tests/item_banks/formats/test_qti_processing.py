@@ -455,6 +455,31 @@ def test_title_and_rubric_kept_and_fixed_choice_warned() -> None:
     assert side_by_side(path, ["P", "A", "N"], 1.0) == [1, 0, 0]
 
 
+def test_feedback_shown_through_an_outcome_becomes_rationales_or_the_solution() -> None:
+    """The rules run per option: "correct" feedback becomes the key's rationale, "incorrect"
+    (and hide-when-correct) the other options', always-shown the solution; never-shown is
+    warned."""
+    path = DATA / "choice-feedback-outcome.xml"
+    result = read_any(path)
+    item = result.bank.items[0]
+    rationales = {o.id: o.rationale for o in item.interaction.options}  # type: ignore[union-attr]
+    wrong = "Not quite: Mercury orbits closest.\n\nThink about orbits."
+    assert rationales == {"A": wrong, "B": wrong, "C": "Right: Mercury orbits closest."}
+    assert item.solution == "The order is Mercury, Venus, Earth, Mars."
+    rules = Rules(path)
+    for option, rationale in rationales.items():  # what QTI shows for each option
+        shown = rules.outcome(option, "FEEDBACK")
+        assert shown == ("correct" if option == "C" else "incorrect")
+        assert rationale.startswith("Right") == (shown == "correct")
+    assert [str(w) for w in result.warnings if "no place" in w.message] == [
+        f'{path}: item "choice-feedback-outcome": line 35 <qti-modal-feedback>: feedback '
+        '"never" has no place in a bank (not a rationale, hint or solution; for a single '
+        "choice, feedback shown through an outcome becomes the rationale of the options it "
+        "is shown for); not kept"
+    ]
+    assert side_by_side(path, ["A", "B", "C"], 1.0) == [0, 0, 1]
+
+
 def test_a_candidate_rubric_is_kept_as_a_note_with_a_warning() -> None:
     data = (DATA / "choice-fixed-rubric-title.xml").read_bytes()
     data = data.replace(b'view="scorer"', b'view="candidate"')
