@@ -369,6 +369,10 @@ def read_feedback(item: etree._Element, choice_ids: set[str]) -> Feedback:
     return found
 
 
+#: The most options a bank's choice interaction holds (``model.ChoiceOptions``).
+MAX_CHOICES = 26
+
+
 def place_by_outcome(
     rules: tuple[Rule, ...],
     declarations: dict[str, Declaration],
@@ -386,8 +390,8 @@ def place_by_outcome(
     shown, or when the rules fail on an option, stays unplaced (and is warned about).
     """
     keyed = [u for u in feedback.unplaced if u.outcome]
-    if not keyed or not choices:
-        return
+    if not keyed or not choices or len(choices) > MAX_CHOICES:
+        return  # (more choices than a bank item holds: the item is refused anyway)
     try:
         results = {c: run(rules, declarations, outcomes, {response: c}) for c in choices}
     except InvalidProcessingError:
