@@ -513,6 +513,28 @@ class LatentCorrelations(_Struct, frozen=True):
     se: tuple[tuple[StandardError, ...], ...] | None = None
 
 
+#: The most bytes one media file of a bank may hold.
+MAX_MEDIA_BYTES = 2_000_000
+
+#: The image types a bank keeps (checked by their first bytes; SVG is refused: it can hold
+#: script).
+MediaType = Literal["image/png", "image/jpeg", "image/gif", "image/webp"]
+
+
+class MediaFile(_Struct, frozen=True):
+    """An image a bank's texts show as ``![alt text](path)``, stored with the bank version.
+
+    The bank holds the file's description; its bytes are kept beside the version (the web
+    service's media table, a QTI package's files), found by ``sha256``. ``path`` is
+    ``media/<first 16 hex digits of sha256>.<ext>``, so equal files share one name.
+    """
+
+    path: Annotated[str, Meta(pattern=r"^media/[0-9a-f]{16}\.(png|jpg|gif|webp)$")]
+    content_type: MediaType
+    sha256: Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
+    size: Annotated[int, Meta(ge=1, le=MAX_MEDIA_BYTES)]
+
+
 class Bank(_Struct, frozen=True):
     """An item bank: competencies, misconceptions, content areas and items.
 
@@ -532,3 +554,4 @@ class Bank(_Struct, frozen=True):
     misconceptions: tuple[Misconception, ...] = ()
     content_areas: tuple[ContentArea, ...] = ()
     correlations: LatentCorrelations | None = None
+    media: Annotated[tuple[MediaFile, ...], Meta(max_length=1000)] = ()

@@ -76,6 +76,8 @@ def check_bank(bank: Bank, source: str, *, complete: bool = True) -> list[Proble
     ):
         for dup in _duplicates(ids):
             bank_problem(kind, f'identifier "{dup}" is used more than once')
+    for dup in _duplicates(file.path for file in bank.media):
+        bank_problem("media", f'path "{dup}" is used more than once')
     for dup in _duplicates(item.id for item in bank.items):
         problems.append(
             Problem(source=source, item=dup, field="id", message="item id is used more than once")

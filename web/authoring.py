@@ -160,7 +160,22 @@ def upload_bank(rt: Runtime, author: Author | None, filename: str, data: bytes) 
         # ...unless only its essays stand in the way: such a bank is stored with a warning
         # (see imported.warnings) and an assessment on it is refused when created.
     with rt.db.write() as conn:
-        digest, new = bank_store.store_bank(conn, bank, name, author.id if author else None)
+        missing = bank_store.missing_media(conn, bank, imported.media)
+        if missing:  # a native file lists media it cannot hold: they must come in a package
+            raise BankValidationError(
+                [
+                    Problem(
+                        source=name,
+                        field=f"media[{i}]",
+                        message=f"the file {bank.media[i].path} is not in the upload and not "
+                        "stored; upload the bank as a QTI package with its images",
+                    )
+                    for i in missing
+                ]
+            )
+        digest, new = bank_store.store_bank(
+            conn, bank, name, author.id if author else None, imported.media
+        )
     return BankUploaded(
         hash=digest,
         new=new,

@@ -7,6 +7,7 @@ on every request, so any process can serve any request.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -87,7 +88,7 @@ class Runtime:
             hash=digest,
             bank=bank,
             pool=compile_pool(bank),
-            items={item.id: item for item in bank.items},
+            items={item.id: item for item in with_media_urls(bank)},
             competency_names={c.id: c.name for c in bank.competencies},
             misconceptions={m.id: m for m in bank.misconceptions},
         )
@@ -136,3 +137,25 @@ class Runtime:
             with self._lock:
                 self._forecasts.setdefault(key, cached)
         return cached
+
+
+def with_media_urls(bank: Bank) -> tuple[Item, ...]:
+    """The bank's items with their images pointing at ``/media/<sha256>`` (learner pages).
+
+    Texts name a media file by its bank path (``![alt](media/....png)``); the web service
+    serves it by content, so each such reference is rewritten once, when the bank version is
+    compiled.
+    """
+    if not bank.media:
+        return bank.items
+    urls = {f"]({f.path})": f"](/media/{f.sha256})" for f in bank.media}
+    pattern = re.compile("|".join(re.escape(key) for key in urls))
+    items = []
+    for item in bank.items:
+        encoded = msgspec.json.encode(item).decode()
+        if "](media/" in encoded:
+            encoded = pattern.sub(lambda m: urls[m.group(0)], encoded)
+            items.append(msgspec.json.decode(encoded, type=Item))
+        else:
+            items.append(item)
+    return tuple(items)

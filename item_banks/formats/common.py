@@ -22,7 +22,7 @@ import msgspec
 
 from item_banks.errors import BankValidationError, Problem
 from item_banks.messages import explain, join_path
-from item_banks.model import Bank, Competency, ContentArea, Item
+from item_banks.model import Bank, Competency, ContentArea, Item, MediaFile
 from item_banks.native import DEFAULT_LIMITS, Limits
 from item_banks.validation import bank_warnings, check_bank
 
@@ -48,6 +48,7 @@ class ImportResult(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     bank: Bank
     skipped: tuple[Problem, ...] = ()
     warnings: tuple[Problem, ...] = ()
+    media: dict[str, bytes] = msgspec.field(default_factory=dict)
 
 
 @dataclass
@@ -256,6 +257,7 @@ def assemble(
     description: str = "",
     competencies: Sequence[Competency] = (),
     content_areas: Sequence[ContentArea] = (),
+    media: Sequence[tuple[MediaFile, bytes]] = (),
 ) -> ImportResult:
     """Build and validate the bank from what an importer collected.
 
@@ -351,9 +353,20 @@ def assemble(
         problems.append(Problem(source=source, field=join_path(parts) or None, message=message))
     if problems:
         raise BankValidationError(problems)
-    bank = msgspec.structs.replace(header, items=tuple(items))
+    text = msgspec.json.encode(items).decode()  # keep only files some kept item shows
+    files = {f.sha256: (f, data) for f, data in media if f"({f.path})" in text}
+    bank = msgspec.structs.replace(
+        header,
+        items=tuple(items),
+        media=tuple(sorted((f for f, _ in files.values()), key=lambda f: f.path)),
+    )
     problems = check_bank(bank, source)
     if problems:
         raise BankValidationError(problems)
     warnings.extend(bank_warnings(bank, source))
-    return ImportResult(bank=bank, skipped=tuple(collected.skipped), warnings=tuple(warnings))
+    return ImportResult(
+        bank=bank,
+        skipped=tuple(collected.skipped),
+        warnings=tuple(warnings),
+        media={sha: data for sha, (_, data) in files.items()},
+    )

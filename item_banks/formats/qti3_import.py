@@ -818,6 +818,8 @@ class ItemContext:
 
     skills: tuple[tuple[str, str], ...] = ()
     irt: dict[str, Any] | None = None
+    #: the ``src`` of the images the package kept (already rewritten to the bank's media paths)
+    media: frozenset[str] = frozenset()
 
 
 def _stem(body: etree._Element) -> str:
@@ -979,7 +981,7 @@ def _read(
     title = " ".join((root.get("title") or "").split())
     if title and title not in (root.get("identifier", ""), item_id):
         raw["title"] = title[:200]
-    _warn_dropped(root, interaction, source, item_id, collected)
+    _warn_dropped(root, interaction, source, item_id, collected, kept=context.media)
     notes = [
         text
         for element in root.iter()
@@ -1015,8 +1017,13 @@ def _warn_dropped(
     source: str,
     item_id: str,
     collected: Collected,
+    *,
+    kept: frozenset[str] = frozenset(),
 ) -> None:
-    """Warn, located, about what the item says that a bank item cannot keep."""
+    """Warn, located, about what the item says that a bank item cannot keep.
+
+    ``kept`` are the image paths a package stored as the bank's media (not warned about).
+    """
 
     def warn(element: etree._Element, message: str) -> None:
         collected.warnings.append(
@@ -1048,11 +1055,12 @@ def _warn_dropped(
             if not src:
                 sources = [c.get("src", "") for c in element if isinstance(c.tag, str)]
                 src = next((x for x in sources if x), "")
-            warn(
-                element,
-                f"the media file {src!r} is not kept (Skillgauge stores no media yet); "
-                "the text keeps only its reference",
-            )
+            if not (name == "img" and src in kept):
+                warn(
+                    element,
+                    f"the media file {src!r} is not kept (Skillgauge keeps PNG, JPEG, GIF and "
+                    "WebP images of a package only); the text keeps only its reference",
+                )
             if name == "img" and not (element.get("alt") or "").strip():
                 warn(element, f"the image {src!r} has no alt text")
 

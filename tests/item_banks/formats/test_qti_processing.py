@@ -593,12 +593,15 @@ def test_media_not_kept_is_warned_where_it_is() -> None:
     prefix = f'{path}: item "choice-image": '
     assert lines == [
         f"{prefix}line 6 <img>: the media file 'media/triangle.png' is not kept (Skillgauge "
-        "stores no media yet); the text keeps only its reference",
+        "keeps PNG, JPEG, GIF and WebP images of a package only); the text keeps only its "
+        "reference",
         f"{prefix}line 6 <img>: the image 'media/triangle.png' has no alt text",
         f"{prefix}line 7 <audio>: the media file 'media/prompt.mp3' is not kept (Skillgauge "
-        "stores no media yet); the text keeps only its reference",
+        "keeps PNG, JPEG, GIF and WebP images of a package only); the text keeps only its "
+        "reference",
         f"{prefix}line 9 <img>: the media file 'media/square.png' is not kept (Skillgauge "
-        "stores no media yet); the text keeps only its reference",
+        "keeps PNG, JPEG, GIF and WebP images of a package only); the text keeps only its "
+        "reference",
     ]
 
 
