@@ -22,6 +22,7 @@ from engine.policy import Policy
 from engine.policy_forecast import PolicyForecast, forecast
 from engine.pool import ItemPool, compile_pool
 from engine.session import Session
+from item_banks.formats.media import IMAGE
 from item_banks.model import Bank, Item, Misconception
 from web.db.connection import POSTGRES_THREADS, Database
 from web.errors import NotFoundError
@@ -144,18 +145,25 @@ def with_media_urls(bank: Bank) -> tuple[Item, ...]:
 
     Texts name a media file by its bank path (``![alt](media/....png)``); the web service
     serves it by content, so each such reference is rewritten once, when the bank version is
-    compiled.
+    compiled. An image the bank does not hold (a file a package lacked, an SVG, an outside
+    address the page's CSP would block) is shown as its alt text, ``[image: alt]``, never
+    as a broken request; ``data:`` images stay.
     """
-    if not bank.media:
-        return bank.items
-    urls = {f"]({f.path})": f"](/media/{f.sha256})" for f in bank.media}
-    pattern = re.compile("|".join(re.escape(key) for key in urls))
+    urls = {f.path: f"/media/{f.sha256}" for f in bank.media}
+
+    def image(match: re.Match[str]) -> str:
+        alt, src = match.group(1), match.group(2)
+        if src in urls:
+            return f"![{alt}]({urls[src]})"
+        if src.startswith("data:image/"):
+            return match.group(0)
+        return f"[image: {alt}]" if alt else "[image]"
+
     items = []
     for item in bank.items:
         encoded = msgspec.json.encode(item).decode()
-        if "](media/" in encoded:
-            encoded = pattern.sub(lambda m: urls[m.group(0)], encoded)
-            items.append(msgspec.json.decode(encoded, type=Item))
+        if "![" in encoded:
+            items.append(msgspec.json.decode(IMAGE.sub(image, encoded), type=Item))
         else:
             items.append(item)
     return tuple(items)

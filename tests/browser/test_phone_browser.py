@@ -23,6 +23,7 @@ from tests.browser.conftest import check_accessibility
 from tests.browser.phone_bank import phone_assessment
 from tests.browser.test_learner_browser import tab_to
 from tests.credentials.helpers import take
+from tests.item_banks.formats.test_media import PACKAGE
 from tests.server import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -69,6 +70,19 @@ def pages(server: ServerProcess) -> dict[str, str]:
         essays = api.post(  # stored, but no assessment can run on it: the page says why
             "/api/v1/author/banks?filename=essay.xml", content=ESSAY.read_bytes(), headers=auth
         ).json()["hash"]
+        pictures = api.post(  # a question showing an image kept from a QTI package
+            "/api/v1/author/banks?filename=pics.zip", content=PACKAGE, headers=auth
+        ).json()["hash"]
+        pictured = api.post(
+            "/api/v1/author/assessments",
+            json={
+                "title": "Pictures",
+                "bank_hash": pictures,
+                "policy": {"stopping": {"rule": "fixed_length", "n": 1}},
+            },
+            headers=auth,
+        ).json()["id"]
+        with_image = api.post(f"/api/v1/assessments/{pictured}/sessions", json={}).json()["id"]
     numeric = phone_assessment(base, server.author_token, "numeric").replace(base, "")
     with httpx.Client(base_url=base, timeout=30) as api:
         phone = api.post(f"/api/v1/assessments/{numeric.rsplit('/', 1)[1]}/sessions", json={})
@@ -78,6 +92,7 @@ def pages(server: ServerProcess) -> dict[str, str]:
         "landing": f"/a/{assessment}",
         "question": f"/s/{open_session['id']}",
         "question-with-code-and-table": f"/s/{phone.json()['id']}",
+        "question-with-image": f"/s/{with_image}",
         "feedback": f"/s/{done['id']}/feedback/1",
         "report": f"/s/{done['id']}/result",
         "credential": credential,

@@ -40,6 +40,9 @@ def test_a_package_image_is_stored_served_and_shown_to_learners(site: Site) -> N
     session = site.client.post(f"/api/v1/assessments/{created.json()['id']}/sessions", json={})
     page = html.unescape(site.client.get(f"/s/{session.json()['id']}").text)
     assert f'<img src="/media/{file.sha256}" alt="A triangle"' in page
+    # Images the bank does not hold show their alt text, never a request that fails.
+    assert "[image: Logo] [image: Gone]" in page
+    assert "images/" not in page
 
 
 def test_a_native_bank_naming_media_it_does_not_hold_is_refused(site: Site) -> None:
