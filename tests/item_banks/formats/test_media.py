@@ -5,12 +5,17 @@ from __future__ import annotations
 import base64
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
 
+from item_banks.errors import Problem
+from item_banks.formats import registry
+from item_banks.formats.common import ImportResult
 from item_banks.formats.media import media_file, sniff
 from item_banks.formats.qti3_export import export_bank
 from item_banks.formats.qti_package import read_qti_package
+from item_banks.formats.registry import read_any
 from item_banks.model import MAX_MEDIA_BYTES, MediaFile
 
 #: A real 1 x 1 PNG.
@@ -137,3 +142,22 @@ def test_external_images_are_not_fetched(src: str) -> None:
     result = read_qti_package(data, "ext.zip")
     assert result.bank.media == ()
     assert any(f"the media file {src!r} is not kept" in str(w) for w in result.warnings)
+
+
+def write_any(path: Path, result: ImportResult) -> list[Problem]:
+    return registry.write_any(result.bank, path, media=result.media)
+
+
+def test_convert_keeps_media_in_a_package_and_says_a_native_file_cannot(tmp_path: Path) -> None:
+    source = tmp_path / "pics.zip"
+    source.write_bytes(PACKAGE)
+    result = read_any(source)
+    out = tmp_path / "out.zip"
+    assert not [n for n in write_any(out, result) if "media" in n.message]
+    assert read_any(out).media == result.media
+    native = tmp_path / "out.yaml"
+    notes = [str(n) for n in write_any(native, result) if "media" in (n.field or "")]
+    assert notes == [
+        f"{native}: media: not carried: the bytes of 1 media files (a native file lists them "
+        "only; write a QTI package to keep them)"
+    ]
