@@ -515,6 +515,8 @@ class LatentCorrelations(_Struct, frozen=True):
 
 #: The most bytes one media file of a bank may hold.
 MAX_MEDIA_BYTES = 2_000_000
+#: The most media files a bank may list.
+MAX_MEDIA_FILES = 1000
 
 #: The image types a bank keeps (checked by their first bytes; SVG is refused: it can hold
 #: script).
@@ -554,4 +556,4 @@ class Bank(_Struct, frozen=True):
     misconceptions: tuple[Misconception, ...] = ()
     content_areas: tuple[ContentArea, ...] = ()
     correlations: LatentCorrelations | None = None
-    media: Annotated[tuple[MediaFile, ...], Meta(max_length=1000)] = ()
+    media: Annotated[tuple[MediaFile, ...], Meta(max_length=MAX_MEDIA_FILES)] = ()

@@ -17,6 +17,7 @@ from itertools import pairwise
 from item_banks.correlations import check_correlations
 from item_banks.errors import Problem
 from item_banks.model import (
+    MAX_MEDIA_FILES,
     Bank,
     CommonWrongAnswer,
     Competency,
@@ -76,6 +77,8 @@ def check_bank(bank: Bank, source: str, *, complete: bool = True) -> list[Proble
     ):
         for dup in _duplicates(ids):
             bank_problem(kind, f'identifier "{dup}" is used more than once')
+    if len(bank.media) > MAX_MEDIA_FILES:  # importers build banks without type checks
+        bank_problem("media", f"{len(bank.media):,} media files; the limit is {MAX_MEDIA_FILES:,}")
     for dup in _duplicates(file.path for file in bank.media):
         bank_problem("media", f'path "{dup}" is used more than once')
     for dup in _duplicates(item.id for item in bank.items):

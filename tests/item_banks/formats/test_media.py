@@ -7,6 +7,7 @@ import io
 import zipfile
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from item_banks.errors import Problem
@@ -16,7 +17,8 @@ from item_banks.formats.media import media_file, sniff
 from item_banks.formats.qti3_export import export_bank
 from item_banks.formats.qti_package import read_qti_package
 from item_banks.formats.registry import read_any
-from item_banks.model import MAX_MEDIA_BYTES, MediaFile
+from item_banks.model import MAX_MEDIA_BYTES, MAX_MEDIA_FILES, MediaFile
+from item_banks.validation import check_bank
 
 #: A real 1 x 1 PNG.
 PNG = base64.b64decode(
@@ -161,3 +163,16 @@ def test_convert_keeps_media_in_a_package_and_says_a_native_file_cannot(tmp_path
         f"{native}: media: not carried: the bytes of 1 media files (a native file lists them "
         "only; write a QTI package to keep them)"
     ]
+
+
+def test_a_bank_listing_too_many_media_files_is_refused() -> None:
+    bank = read_qti_package(PACKAGE, "pics.zip").bank
+    (file,) = bank.media
+    many = tuple(
+        msgspec.structs.replace(file, path=f"media/{i:016x}.png")
+        for i in range(MAX_MEDIA_FILES + 1)
+    )
+    found = [str(p) for p in check_bank(msgspec.structs.replace(bank, media=many), "b.zip")]
+    assert f"b.zip: media: {MAX_MEDIA_FILES + 1:,} media files; the limit is 1,000" in found
+    twice = [str(p) for p in check_bank(msgspec.structs.replace(bank, media=(file, file)), "b")]
+    assert f'b: media: path "{file.path}" is used more than once' in twice
