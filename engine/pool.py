@@ -190,7 +190,9 @@ def compile_pool(bank: Bank) -> ItemPool:
     Raises
     ------
     PoolError
-        When the bank has no items, no operational items, or a competency without items.
+        When the bank has no items, no operational items, or a competency without items
+        (also one whose operational items are all human-scored essays: such a bank can be
+        stored, but not run).
 
     Notes
     -----
@@ -200,7 +202,9 @@ def compile_pool(bank: Bank) -> ItemPool:
         raise PoolError(f'bank "{bank.id}" has no items')
     items = [item for item in bank.items if auto_scored(item)]
     if not items:
-        raise PoolError(f'bank "{bank.id}" has no automatically scored items')
+        raise PoolError(
+            f'bank "{bank.id}" has only human-scored items: it cannot be measured adaptively'
+        )
     competency_ids = tuple(c.id for c in bank.competencies)
     comp_index = {cid: i for i, cid in enumerate(competency_ids)}
     area_ids = tuple(
@@ -254,6 +258,16 @@ def compile_pool(bank: Bank) -> ItemPool:
     counts = np.bincount(competency[operational], minlength=len(competency_ids))
     empty = [competency_ids[k] for k in np.flatnonzero(counts == 0)]
     if empty:
+        human = {
+            item.competency
+            for item in bank.items
+            if item.status == "operational" and not auto_scored(item)
+        }
+        if empty[0] in human:
+            raise PoolError(
+                f'bank "{bank.id}": competency "{empty[0]}" has only human-scored items: '
+                "it cannot be measured adaptively"
+            )
         raise PoolError(f'bank "{bank.id}": no operational item measures competency "{empty[0]}"')
 
     def column(rows: list[tuple[int, float, float, float, float]], j: int) -> Array:

@@ -466,7 +466,8 @@ class Item(_Struct, frozen=True):
     response-time parameters (:class:`TimeParameters`), when calibrated.
 
     ``title`` is the author's short name for the item (QTI ``title``, Moodle question name),
-    shown to authors only.
+    shown to authors only. ``notes`` are notes for authors and scorers (QTI rubric blocks:
+    scoring rubrics, author notes), never sent to learners.
 
     ``credit_levels`` (polytomous items only) are the least credit of each category
     1..K, strictly increasing and ending at 1: one category per distinct credit an answer
@@ -488,6 +489,7 @@ class Item(_Struct, frozen=True):
     exposure: Annotated[float, Meta(gt=0.0, le=1.0)] | None = None
     time: TimeParameters | None = None
     credit_levels: Annotated[tuple[CreditLevel, ...], Meta(max_length=20)] = ()
+    notes: Markdown = ""
 
 
 #: A correlation between two competencies' abilities.
@@ -511,6 +513,30 @@ class LatentCorrelations(_Struct, frozen=True):
     se: tuple[tuple[StandardError, ...], ...] | None = None
 
 
+#: The most bytes one media file of a bank may hold.
+MAX_MEDIA_BYTES = 2_000_000
+#: The most media files a bank may list.
+MAX_MEDIA_FILES = 1000
+
+#: The image types a bank keeps (checked by their first bytes; SVG is refused: it can hold
+#: script).
+MediaType = Literal["image/png", "image/jpeg", "image/gif", "image/webp"]
+
+
+class MediaFile(_Struct, frozen=True):
+    """An image a bank's texts show as ``![alt text](path)``, stored with the bank version.
+
+    The bank holds the file's description; its bytes are kept beside the version (the web
+    service's media table, a QTI package's files), found by ``sha256``. ``path`` is
+    ``media/<first 16 hex digits of sha256>.<ext>``, so equal files share one name.
+    """
+
+    path: Annotated[str, Meta(pattern=r"^media/[0-9a-f]{16}\.(png|jpg|gif|webp)$")]
+    content_type: MediaType
+    sha256: Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
+    size: Annotated[int, Meta(ge=1, le=MAX_MEDIA_BYTES)]
+
+
 class Bank(_Struct, frozen=True):
     """An item bank: competencies, misconceptions, content areas and items.
 
@@ -530,3 +556,4 @@ class Bank(_Struct, frozen=True):
     misconceptions: tuple[Misconception, ...] = ()
     content_areas: tuple[ContentArea, ...] = ()
     correlations: LatentCorrelations | None = None
+    media: Annotated[tuple[MediaFile, ...], Meta(max_length=MAX_MEDIA_FILES)] = ()

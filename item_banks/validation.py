@@ -17,6 +17,7 @@ from itertools import pairwise
 from item_banks.correlations import check_correlations
 from item_banks.errors import Problem
 from item_banks.model import (
+    MAX_MEDIA_FILES,
     Bank,
     CommonWrongAnswer,
     Competency,
@@ -76,6 +77,10 @@ def check_bank(bank: Bank, source: str, *, complete: bool = True) -> list[Proble
     ):
         for dup in _duplicates(ids):
             bank_problem(kind, f'identifier "{dup}" is used more than once')
+    if len(bank.media) > MAX_MEDIA_FILES:  # importers build banks without type checks
+        bank_problem("media", f"{len(bank.media):,} media files; the limit is {MAX_MEDIA_FILES:,}")
+    for dup in _duplicates(file.path for file in bank.media):
+        bank_problem("media", f'path "{dup}" is used more than once')
     for dup in _duplicates(item.id for item in bank.items):
         problems.append(
             Problem(source=source, item=dup, field="id", message="item id is used more than once")
@@ -105,15 +110,47 @@ def check_bank(bank: Bank, source: str, *, complete: bool = True) -> list[Proble
     measured = Counter(
         item.competency for item in bank.items if item.status == "operational" and auto_scored(item)
     )
+    human_only = set(human_scored_only(bank))
     if complete and bank.items:
         for competency in bank.competencies:
-            if measured[competency.id] == 0:
+            if measured[competency.id] == 0 and competency.id not in human_only:
                 bank_problem(
                     f'competencies["{competency.id}"]',
                     "no operational item measures this competency",
                 )
     problems.extend(check_correlations(bank, source))
     return problems
+
+
+def human_scored_only(bank: Bank) -> list[str]:
+    """The competencies whose operational items are all scored by a person (essays).
+
+    Such a bank is valid and can be stored (its essays are kept, never scored), but the
+    engine cannot measure these competencies adaptively, so no assessment can run on it.
+    """
+    measured = {
+        item.competency for item in bank.items if item.status == "operational" and auto_scored(item)
+    }
+    human = {
+        item.competency
+        for item in bank.items
+        if item.status == "operational" and not auto_scored(item)
+    }
+    return [c.id for c in bank.competencies if c.id in human and c.id not in measured]
+
+
+def bank_warnings(bank: Bank, source: str) -> list[Problem]:
+    """What a valid bank stores but the engine cannot use, one located warning per reason."""
+    return [
+        Problem(
+            source=source,
+            field=f'competencies["{cid}"]',
+            message="this competency has only human-scored items: it cannot be measured "
+            "adaptively (the items are stored, never scored; an assessment on this bank "
+            "version is refused)",
+        )
+        for cid in human_scored_only(bank)
+    ]
 
 
 def _check_levels(competency: Competency) -> list[tuple[str, str]]:

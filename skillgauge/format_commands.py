@@ -79,7 +79,7 @@ def _convert(args: argparse.Namespace) -> int:
             ) from None
         bank = merge_parameters(bank, table, str(args.params), limits=limits)
         print(f"{args.params}: merged IRT parameters; version {bank.version}")
-    notes = write_any(bank, args.output, fmt=args.target_format)
+    notes = write_any(bank, args.output, fmt=args.target_format, media=result.media)
     for note in notes:
         print(note)  # its message says what is not carried
     print(f"{args.output}: wrote {len(bank.items)} items ({len(result.skipped)} skipped)")

@@ -32,6 +32,7 @@ from web.pages.author_integrity import author_integrity_router
 from web.pages.credentials import credential_pages
 from web.pages.learner import learner_router
 from web.pages.learner_links import learner_links_router
+from web.pages.media import media_router
 from web.problems import handle
 from web.runtime import Runtime
 from web.security import add_security_headers, require_json_body
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             learner_router,
             learner_links_router,
+            media_router,
             author_router,
             learner_api,
             author_api,

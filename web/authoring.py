@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from engine.errors import PolicyError
+from engine.errors import PolicyError, PoolError
 from engine.policy import LatentModel, Policy, check_policy
 from engine.policy_forecast import PolicyForecast
 from engine.pool import compile_pool
@@ -18,6 +18,7 @@ from engine.stopping import length_bound
 from item_banks.errors import BankValidationError, Problem
 from item_banks.formats.registry import read_bytes
 from item_banks.native import Limits
+from item_banks.validation import human_scored_only
 from web.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from web.pseudonyms import pseudonymizer
 from web.runtime import Runtime
@@ -151,9 +152,30 @@ def upload_bank(rt: Runtime, author: Author | None, filename: str, data: bytes) 
     limits = Limits(max_bytes=rt.settings.max_upload_bytes, max_items=rt.settings.max_items)
     imported = read_bytes(data, name, limits=limits)
     bank = imported.bank
-    compile_pool(bank)  # the engine must be able to run it
+    try:
+        compile_pool(bank)  # the engine must be able to run it...
+    except PoolError:
+        if not human_scored_only(bank):
+            raise
+        # ...unless only its essays stand in the way: such a bank is stored with a warning
+        # (see imported.warnings) and an assessment on it is refused when created.
     with rt.db.write() as conn:
-        digest, new = bank_store.store_bank(conn, bank, name, author.id if author else None)
+        missing = bank_store.missing_media(conn, bank, imported.media)
+        if missing:  # a native file lists media it cannot hold: they must come in a package
+            raise BankValidationError(
+                [
+                    Problem(
+                        source=name,
+                        field=f"media[{i}]",
+                        message=f"the file {bank.media[i].path} is not in the upload and not "
+                        "stored; upload the bank as a QTI package with its images",
+                    )
+                    for i in missing
+                ]
+            )
+        digest, new = bank_store.store_bank(
+            conn, bank, name, author.id if author else None, imported.media
+        )
     return BankUploaded(
         hash=digest,
         new=new,
@@ -189,6 +211,8 @@ def create_assessment(
     ------
     NotFoundError
         The bank version does not exist.
+    engine.errors.PoolError
+        The engine cannot run the bank version (a competency measured only by essays).
     engine.errors.PolicyError
         The policy cannot run on this bank (every reason listed).
     """

@@ -7,6 +7,7 @@ on every request, so any process can serve any request.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from engine.policy import Policy
 from engine.policy_forecast import PolicyForecast, forecast
 from engine.pool import ItemPool, compile_pool
 from engine.session import Session
+from item_banks.formats.media import IMAGE
 from item_banks.model import Bank, Item, Misconception
 from web.db.connection import POSTGRES_THREADS, Database
 from web.errors import NotFoundError
@@ -87,7 +89,7 @@ class Runtime:
             hash=digest,
             bank=bank,
             pool=compile_pool(bank),
-            items={item.id: item for item in bank.items},
+            items={item.id: item for item in with_media_urls(bank)},
             competency_names={c.id: c.name for c in bank.competencies},
             misconceptions={m.id: m for m in bank.misconceptions},
         )
@@ -136,3 +138,32 @@ class Runtime:
             with self._lock:
                 self._forecasts.setdefault(key, cached)
         return cached
+
+
+def with_media_urls(bank: Bank) -> tuple[Item, ...]:
+    """The bank's items with their images pointing at ``/media/<sha256>`` (learner pages).
+
+    Texts name a media file by its bank path (``![alt](media/....png)``); the web service
+    serves it by content, so each such reference is rewritten once, when the bank version is
+    compiled. An image the bank does not hold (a file a package lacked, an SVG, an outside
+    address the page's CSP would block) is shown as its alt text, ``[image: alt]``, never
+    as a broken request; ``data:`` images stay.
+    """
+    urls = {f.path: f"/media/{f.sha256}" for f in bank.media}
+
+    def image(match: re.Match[str]) -> str:
+        alt, src = match.group(1), match.group(2)
+        if src in urls:
+            return f"![{alt}]({urls[src]})"
+        if src.startswith("data:image/"):
+            return match.group(0)
+        return f"[image: {alt}]" if alt else "[image]"
+
+    items = []
+    for item in bank.items:
+        encoded = msgspec.json.encode(item).decode()
+        if "![" in encoded:
+            items.append(msgspec.json.decode(IMAGE.sub(image, encoded), type=Item))
+        else:
+            items.append(item)
+    return tuple(items)

@@ -12,6 +12,7 @@ problem refuses the whole import: nothing partial is returned.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -21,9 +22,9 @@ import msgspec
 
 from item_banks.errors import BankValidationError, Problem
 from item_banks.messages import explain, join_path
-from item_banks.model import Bank, Competency, ContentArea, Item
+from item_banks.model import Bank, Competency, ContentArea, Item, MediaFile
 from item_banks.native import DEFAULT_LIMITS, Limits
-from item_banks.validation import check_bank
+from item_banks.validation import bank_warnings, check_bank
 
 #: IRT parameters given to items whose source carries none: a provisional 2PL with
 #: average discrimination and difficulty. Calibration replaces them; the import warns.
@@ -47,6 +48,7 @@ class ImportResult(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     bank: Bank
     skipped: tuple[Problem, ...] = ()
     warnings: tuple[Problem, ...] = ()
+    media: dict[str, bytes] = msgspec.field(default_factory=dict)
 
 
 @dataclass
@@ -127,22 +129,99 @@ def _provisional_models(models: dict[str, int]) -> str:
     return "; ".join(parts)
 
 
-def decode_text(data: bytes, source: str) -> str:
-    """``data`` as UTF-8 text (a BOM is dropped), or a located refusal.
+# Bytes that start a valid UTF-8 multi-byte sequence: in a file that also holds bytes that are
+# not UTF-8, they mean mixed encodings (or UTF-8 mangled once already), never plain cp1252.
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xC2-\xDF][\x80-\xBF]|[\xE0-\xEF][\x80-\xBF]{2}|[\xF0-\xF4][\x80-\xBF]{3}"
+)
+# What Western text saved as Windows-1252 holds beyond ASCII: Latin letters and this
+# punctuation. Other characters (superscripts, fractions, currency signs, ...) are where the
+# code pages of other languages (cp1250, ISO 8859-2, cp1251, ...) put their letters, so a file
+# that reads as one of them in cp1252 is not certainly cp1252.
+_CP1252_PUNCTUATION = frozenset(
+    "\u2018\u2019\u201a\u201c\u201d\u201e"  # quotation marks
+    "\u2013\u2014\u2026\u2022\u00b7"  # dashes, ellipsis, bullets
+    "\u00ab\u00bb\u00bf\u00a1\u00a0"  # guillemets, inverted marks, no-break space
+    "\u20ac\u00a3\u00b0\u00a9\u00ae\u2122\u00a7\u00d7"  # euro, pound, degree, (c), ...
+)
+# Where cp1250 letters read as cp1252 punctuation would give themselves away: an inverted
+# mark after a letter (cp1250 "\u017c" reads as "\u00bf"), a currency sign before one
+# (cp1250 "\u0141" reads as "\u00a3").
+_IMPLAUSIBLE = re.compile("[^\\W\\d_][\u00bf\u00a1]|[\u00a3\u20ac][^\\W\\d_]")
+# Western words mix accented letters with plain ones ("où", "Straße"); a word of accented
+# letters only is Cyrillic or Greek (cp1251, cp1253) read as cp1252 ("\u00cf\u00f0\u00e8").
+_NON_ASCII_WORD = re.compile("(?:(?![a-zA-Z])[^\\W\\d_]){2,}")
+# At most this share of a file's letters beyond ASCII (French and German text: 2-5 %).
+_MAX_ACCENTED = 0.3
+_NOT_CP1252_LETTERS = frozenset("\u0178")  # cp1252's Y with diaeresis is cp1250's z acute
 
-    The refusal names the line and column of the first byte that is not UTF-8, and when the
-    whole file reads as Windows-1252 (cp1252, the usual encoding of files saved on Windows
-    in Western languages) it says so and shows that byte read that way, so the author can
-    re-save the file as UTF-8. Nothing is guessed: such a file is not read.
+
+def _certainly_cp1252(data: bytes) -> str | None:
+    """``data`` decoded as Windows-1252 when that reading is certain, else None.
+
+    Certain means: every byte is defined in cp1252 (strict decode), no byte run is valid
+    UTF-8 beyond ASCII (no mixed encodings), every character beyond ASCII is a Latin
+    letter or ordinary Western punctuation (``_CP1252_PUNCTUATION``), none sits where
+    only another code page's letter would (``_IMPLAUSIBLE``), no word is made of accented
+    letters only and at most 30 % of the letters are accented (Cyrillic or Greek read as
+    cp1252 are all accented Latin letters). This is a strong, not a
+    perfect, test: a short Central European text using only letters that cp1250 and cp1252
+    place alike, or that read as other Latin letters, passes; so the import always warns,
+    naming the encoding and the first byte, for the author to check.
     """
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    if _UTF8_SEQUENCE.search(data):
+        return None
+    for char in set(text):
+        if char.isascii() or char in _CP1252_PUNCTUATION:
+            continue
+        latin = char.isalpha() and unicodedata.name(char, "").startswith("LATIN")
+        if not latin or char in _NOT_CP1252_LETTERS:
+            return None
+    if _IMPLAUSIBLE.search(text) or _NON_ASCII_WORD.search(text):
+        return None
+    letters = sum(ch.isalpha() for ch in text)
+    accented = sum(ch.isalpha() and not ch.isascii() for ch in text)
+    if accented > _MAX_ACCENTED * letters:
+        return None
+    return text
+
+
+def decode_text(
+    data: bytes, source: str, *, accept_cp1252: bool = True
+) -> tuple[str, list[Problem]]:
+    """``data`` as text (a UTF-8 BOM is dropped) and the warnings of reading it, or a refusal.
+
+    UTF-8 is read as is. A file that is not UTF-8 but certainly Windows-1252 (cp1252, the
+    usual encoding of files saved on Windows in Western languages; see
+    :func:`_certainly_cp1252`) is read as cp1252 with a warning naming the encoding and the
+    first byte that is not UTF-8, unless ``accept_cp1252`` is False. Anything else is refused
+    with the line and column of the first byte that is not UTF-8, naming Windows-1252 when the
+    file reads as it, so the author can re-save the file as UTF-8.
+    """
+    try:
+        return data.decode("utf-8-sig"), []
     except UnicodeDecodeError as exc:
         start = exc.start
     line = data.count(b"\n", 0, start) + 1
     line_start = data.rfind(b"\n", 0, start) + 1
     column = len(data[line_start:start].decode("utf-8", errors="replace")) + 1
     byte = data[start]
+    where = f"line {line}"
+    text = _certainly_cp1252(data) if accept_cp1252 else None
+    if text is not None:
+        shown = bytes([byte]).decode("cp1252")
+        warning = Problem(
+            source=source,
+            field=where,
+            message=f"not UTF-8 text: read as Windows-1252 (cp1252), where byte 0x{byte:02X} "
+            f"at column {column} is {shown!r}; check the accented characters, or save the "
+            "file as UTF-8",
+        )
+        return text, [warning]
     message = f"not UTF-8 text: byte 0x{byte:02X} at column {column}"
     try:
         data.decode("cp1252")
@@ -151,7 +230,7 @@ def decode_text(data: bytes, source: str) -> str:
     else:
         shown = bytes([byte]).decode("cp1252")
         message += f" (the file reads as Windows-1252, where it is {shown!r}); save it as UTF-8"
-    raise BankValidationError([Problem(source=source, field=f"line {line}", message=message)])
+    raise BankValidationError([Problem(source=source, field=where, message=message)])
 
 
 def skill(label: str, identifier: str | None = None) -> tuple[str, str]:
@@ -178,6 +257,7 @@ def assemble(
     description: str = "",
     competencies: Sequence[Competency] = (),
     content_areas: Sequence[ContentArea] = (),
+    media: Sequence[tuple[MediaFile, bytes]] = (),
 ) -> ImportResult:
     """Build and validate the bank from what an importer collected.
 
@@ -273,8 +353,20 @@ def assemble(
         problems.append(Problem(source=source, field=join_path(parts) or None, message=message))
     if problems:
         raise BankValidationError(problems)
-    bank = msgspec.structs.replace(header, items=tuple(items))
+    text = msgspec.json.encode(items).decode()  # keep only files some kept item shows
+    files = {f.sha256: (f, data) for f, data in media if f"({f.path})" in text}
+    bank = msgspec.structs.replace(
+        header,
+        items=tuple(items),
+        media=tuple(sorted((f for f, _ in files.values()), key=lambda f: f.path)),
+    )
     problems = check_bank(bank, source)
     if problems:
         raise BankValidationError(problems)
-    return ImportResult(bank=bank, skipped=tuple(collected.skipped), warnings=tuple(warnings))
+    warnings.extend(bank_warnings(bank, source))
+    return ImportResult(
+        bank=bank,
+        skipped=tuple(collected.skipped),
+        warnings=tuple(warnings),
+        media={sha: data for sha, (_, data) in files.items()},
+    )

@@ -24,6 +24,7 @@ def read_csv_items(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS)
     """Read the one-row-per-item CSV layout into a bank."""
     table = read_csv_table(data, source, limits)
     collected = Collected()
+    collected.warnings.extend(table.warnings)
     if table.columns and not {"id", "stem", "key"} <= set(table.columns):
         collected.errors.append(
             Problem(source=source, field="line 1", message="the header needs id, stem and key")

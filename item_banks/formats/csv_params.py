@@ -34,10 +34,16 @@ class Table(msgspec.Struct, frozen=True, kw_only=True):
 
     columns: dict[str, int]
     rows: list[tuple[int, dict[str, str]]]
+    warnings: list[Problem] = msgspec.field(default_factory=list)
 
 
-def read_csv_table(data: bytes, source: str, limits: Limits) -> Table:
+def read_csv_table(
+    data: bytes, source: str, limits: Limits, *, accept_cp1252: bool = True
+) -> Table:
     """Decode a CSV file (UTF-8, header row); refuse oversized or non-UTF-8 files.
+
+    A file that is certainly Windows-1252 is read with a warning in ``Table.warnings``
+    (:func:`item_banks.formats.common.decode_text`), unless ``accept_cp1252`` is False.
 
     Column names are trimmed and lower-cased; each row carries the line it starts on (a
     quoted cell may span lines).
@@ -51,7 +57,7 @@ def read_csv_table(data: bytes, source: str, limits: Limits) -> Table:
                 )
             ]
         )
-    text = decode_text(data, source)
+    text, notes = decode_text(data, source, accept_cp1252=accept_cp1252)
     reader = csv.reader(io.StringIO(text, newline=""))
     rows: list[tuple[int, dict[str, str]]] = []
     columns: dict[str, int] = {}
@@ -76,7 +82,7 @@ def read_csv_table(data: bytes, source: str, limits: Limits) -> Table:
                 )
             ]
         ) from None
-    return Table(columns=columns, rows=rows)
+    return Table(columns=columns, rows=rows, warnings=notes)
 
 
 class _CellError(Exception):
@@ -150,7 +156,8 @@ def merge_parameters(
         With every problem located by line and column (``line 3, column 4 (b)``): unknown
         items, repeated items, bad numbers, parameters that do not fit the model or the item.
     """
-    table = read_csv_table(data, source, limits)
+    # A parameters file has no channel for warnings: one not in UTF-8 is refused, located.
+    table = read_csv_table(data, source, limits, accept_cp1252=False)
     columns = table.columns
     problems: list[Problem] = []
     missing = [name for name in REQUIRED if name not in columns]

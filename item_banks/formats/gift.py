@@ -323,8 +323,9 @@ def read_gift(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) -> I
                 )
             ]
         )
-    text = decode_text(data, source)
+    text, read_notes = decode_text(data, source)
     collected = Collected()
+    collected.warnings.extend(read_notes)
     used: set[str] = set()
     for number, (line, block, category) in enumerate(_blocks(text), start=1):
         where = f"line {line}"

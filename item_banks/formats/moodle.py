@@ -247,14 +247,7 @@ def read_moodle(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) ->
             raw["title"] = name[:200]
         grader = kid(question, "graderinfo")
         if grader is not None and _text(grader):
-            collected.warnings.append(
-                Problem(
-                    source=source,
-                    item=item_id,
-                    field=where(grader),
-                    message="the grader information (notes for the person who scores) is not kept",
-                )
-            )
+            raw["notes"] = _text(grader)  # notes for the person who scores: authors only
         solution = _text(kid(question, "generalfeedback"))
         if solution:
             raw["solution"] = solution

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -36,7 +37,9 @@ from item_banks.formats.markup import (
     survives,
     xml_safe,
 )
+from item_banks.formats.media import IMAGE
 from item_banks.formats.qti3_import import NS
+from item_banks.formats.safe_xml import local
 from item_banks.model import (
     Bank,
     ExtendedText,
@@ -324,8 +327,58 @@ def _outcome(root: etree._Element, identifier: str, cardinality: str, base_type:
         _value(default, "0")
 
 
-def item_xml(item: Item) -> bytes:
-    """One item as a QTI 3.0 ``qti-assessment-item`` document."""
+def _embed_images(root: etree._Element, images: Mapping[str, str]) -> None:
+    """Turn Markdown images of the bank's media (``![alt](media/...)``) into ``<img>``.
+
+    ``images`` maps a media path to the ``src`` written (relative to the item file). Text
+    inside code is left alone; other images stay text, as all Markdown links do.
+    """
+    if not images:
+        return
+
+    def split(text: str) -> tuple[str, list[Any]]:
+        """The text before the first image, and each image with the text after it."""
+        head, made, last = None, [], 0
+        for match in IMAGE.finditer(text):
+            if match.group(2) not in images:
+                continue
+            before = text[last : match.start()]
+            if head is None:
+                head = before
+            else:
+                made[-1].tail = before
+            made.append(
+                etree.Element(
+                    _q("img"), {"src": images[match.group(2)], "alt": xml_safe(match.group(1))}
+                )
+            )
+            last = match.end()
+        if head is None:
+            return text, []
+        made[-1].tail = text[last:]
+        return head, made
+
+    for element in list(root.iter()):
+        if not isinstance(element.tag, str) or local(element) in ("code", "pre"):
+            continue
+        if element.text and "![" in element.text:
+            element.text, made = split(element.text)
+            for at, new in enumerate(made):
+                element.insert(at, new)
+        parent = element.getparent()
+        if element.tail and "![" in element.tail and parent is not None:
+            element.tail, made = split(element.tail)
+            start = parent.index(element) + 1
+            for at, new in enumerate(made):
+                parent.insert(start + at, new)
+
+
+def item_xml(item: Item, images: Mapping[str, str] | None = None) -> bytes:
+    """One item as a QTI 3.0 ``qti-assessment-item`` document.
+
+    ``images`` maps the bank's media paths to the ``src`` to write (see
+    :func:`_embed_images`); without it images stay Markdown text.
+    """
     root = etree.Element(
         _q("qti-assessment-item"),
         {
@@ -338,6 +391,9 @@ def item_xml(item: Item) -> bytes:
         nsmap={None: NS, "xsi": XSI},
     )
     body = etree.Element(_q("qti-item-body"))
+    if item.notes:  # author-only: QTI shows an author-view rubric block to authors alone
+        rubric = _sub(body, "qti-rubric-block", view="author", use="instructions")
+        append_markdown(_sub(rubric, "qti-content-body"), item.notes, NS)
     append_markdown(body, item.stem, NS)
     scoring = _interaction(item, root, body)
     for option in scoring.feedback_blocks:
@@ -396,6 +452,7 @@ def item_xml(item: Item) -> bytes:
             show_hide="show", title="Hint",
         )  # fmt: skip
         append_markdown(_sub(feedback, "qti-content-body"), hint, NS)
+    _embed_images(root, images or {})
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
@@ -473,8 +530,11 @@ def _labelled(guids: etree._Element, guid: str, label: str) -> None:
     etree.SubElement(labelled, _q("GUID", CSM_NS)).text = guid
 
 
-def manifest_xml(bank: Bank) -> bytes:
-    """The package manifest: bank metadata, one resource per item, the usage data."""
+def manifest_xml(bank: Bank, media: list[str] | None = None) -> bytes:
+    """The package manifest: bank metadata, one resource per item, the usage data.
+
+    ``media`` (the media files written) are listed in one web-content resource.
+    """
     root = etree.Element(
         _q("manifest", CP_NS),
         {"identifier": bank.id},
@@ -530,12 +590,23 @@ def manifest_xml(bank: Bank) -> bytes:
         href="usage-data.xml",
     )
     etree.SubElement(usage, _q("file", CP_NS), href="usage-data.xml")
+    if media:
+        files = etree.SubElement(
+            resources,
+            _q("resource", CP_NS),
+            identifier="RES-media",
+            type="webcontent",
+            href=media[0],
+        )
+        for path in media:
+            etree.SubElement(files, _q("file", CP_NS), href=path)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
 def _markdown_fields(item: Item) -> list[tuple[str, str, bool]]:
     """Every Markdown text of ``item`` that QTI carries: (field, text, written inline)."""
     fields = [("stem", item.stem, False), ("solution", item.solution, False)]
+    fields.append(("notes", item.notes, False))
     fields += [(f"hints[{k}]", hint, False) for k, hint in enumerate(item.hints)]
     interaction = item.interaction
     groups: list[tuple[str, tuple[Option, ...]]] = []
@@ -691,18 +762,39 @@ def not_carried(bank: Bank, source: str) -> list[Problem]:
     return notes
 
 
-def export_bank(bank: Bank, source: str = "bank") -> tuple[bytes, list[Problem]]:
+def export_bank(
+    bank: Bank, source: str = "bank", media: Mapping[str, bytes] | None = None
+) -> tuple[bytes, list[Problem]]:
     """Write ``bank`` as a QTI 3.0 content package.
+
+    ``media`` holds the bytes of the bank's media files by SHA-256: each file given is
+    written into the package at its path and its Markdown images become ``<img>`` with their
+    alt text; a file not given is listed as not carried (its images stay text).
 
     Returns
     -------
     tuple
         The zip file's bytes and the list of what QTI could not carry (located notes).
     """
+    media = media or {}
+    present = [f for f in bank.media if f.sha256 in media]
+    images = {f.path: f"../{f.path}" for f in present}
+    notes = not_carried(bank, source)
+    for i, file in enumerate(bank.media):
+        if file.sha256 not in media:
+            notes.append(
+                Problem(
+                    source=source,
+                    field=f"media[{i}]",
+                    message=f"not carried: the media file {file.path} (its bytes are not at hand)",
+                )
+            )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("imsmanifest.xml", manifest_xml(bank))
+        archive.writestr("imsmanifest.xml", manifest_xml(bank, [f.path for f in present]))
         for item in bank.items:
-            archive.writestr(f"items/{item.id}.xml", item_xml(item))
+            archive.writestr(f"items/{item.id}.xml", item_xml(item, images))
         archive.writestr("usage-data.xml", usage_data_xml(bank))
-    return buffer.getvalue(), not_carried(bank, source)
+        for file in present:
+            archive.writestr(file.path, media[file.sha256])
+    return buffer.getvalue(), notes

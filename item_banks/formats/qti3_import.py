@@ -35,17 +35,22 @@ from item_banks.formats.common import Collected, Draft, ImportResult, assemble, 
 from item_banks.formats.markup import html_to_markdown
 from item_banks.formats.qti_expressions import (
     TEMPLATES,
+    Rule,
     UnsupportedProcessingError,
     parse_processing,
     template_name,
 )
 from item_banks.formats.qti_processing import (
+    Container,
     Declaration,
     InvalidProcessingError,
     Mapping,
+    Outcome,
+    Value,
     number,
     read_declarations,
     read_outcomes,
+    run,
 )
 from item_banks.formats.qti_scoring import (
     MAX_LEVELS,
@@ -303,13 +308,34 @@ def read_scoring(item: etree._Element, response: str) -> Scoring | None:
 
 
 @dataclass
+class Unplaced:
+    """A feedback element its identifiers alone do not place (e.g. "correct"/"incorrect")."""
+
+    location: str
+    ident: str
+    outcome: str
+    show: bool
+    text: str
+
+    def shown(self, value: Value) -> bool:
+        """Whether QTI shows it when its outcome holds ``value`` (``show-hide``)."""
+        if value is None:
+            matched = False
+        elif isinstance(value, Container):
+            matched = self.ident in value.values
+        else:
+            matched = value == self.ident
+        return matched == self.show
+
+
+@dataclass
 class Feedback:
     """Feedback found in the item, sorted into the places a bank has for it."""
 
     rationales: dict[str, str] = field(default_factory=dict)
     hints: list[str] = field(default_factory=list)
     solution: list[str] = field(default_factory=list)
-    unplaced: list[tuple[str, str]] = field(default_factory=list)
+    unplaced: list[Unplaced] = field(default_factory=list)
 
 
 def read_feedback(item: etree._Element, choice_ids: set[str]) -> Feedback:
@@ -338,8 +364,51 @@ def read_feedback(item: etree._Element, choice_ids: set[str]) -> Feedback:
         elif _SOLUTION.search(ident):
             found.solution.append(text)
         else:
-            found.unplaced.append((where(element), ident or outcome))
+            show = (element.get("show-hide") or "show").lower() != "hide"
+            found.unplaced.append(Unplaced(where(element), ident, outcome, show, text))
     return found
+
+
+#: The most options a bank's choice interaction holds (``model.ChoiceOptions``).
+MAX_CHOICES = 26
+
+
+def place_by_outcome(
+    rules: tuple[Rule, ...],
+    declarations: dict[str, Declaration],
+    outcomes: dict[str, Outcome],
+    response: str,
+    *,
+    choices: list[str],
+    feedback: Feedback,
+) -> None:
+    """Place feedback that the rules show through an outcome (``FEEDBACK``), single choice.
+
+    The rules run once per option; a feedback shown for some options (but not all) joins
+    the rationale of each of them (so "Correct" becomes the key's rationale, "Not quite" every
+    other option's), one shown whatever the answer joins the worked solution. Feedback never
+    shown, or when the rules fail on an option, stays unplaced (and is warned about).
+    """
+    keyed = [u for u in feedback.unplaced if u.outcome]
+    if not keyed or not choices or len(choices) > MAX_CHOICES:
+        return  # (more choices than a bank item holds: the item is refused anyway)
+    try:
+        results = {c: run(rules, declarations, outcomes, {response: c}) for c in choices}
+    except InvalidProcessingError:
+        return
+    placed: list[Unplaced] = []
+    for note in keyed:
+        on = [c for c in choices if note.shown(results[c].get(note.outcome))]
+        if not on:
+            continue
+        if len(on) == len(choices):
+            feedback.solution.append(note.text)
+        else:
+            for choice in on:
+                before = feedback.rationales.get(choice, "")
+                feedback.rationales[choice] = f"{before}\n\n{note.text}" if before else note.text
+        placed.append(note)
+    feedback.unplaced = [u for u in feedback.unplaced if u not in placed]
 
 
 # --------------------------------------------------------------------------- interactions
@@ -749,6 +818,8 @@ class ItemContext:
 
     skills: tuple[tuple[str, str], ...] = ()
     irt: dict[str, Any] | None = None
+    #: the ``src`` of the images the package kept (already rewritten to the bank's media paths)
+    media: frozenset[str] = frozenset()
 
 
 def _stem(body: etree._Element) -> str:
@@ -891,14 +962,15 @@ def _read(
         body_interaction = _extended(interaction)
     else:
         body_interaction, table = _scored(root, interaction, response, declarations, feedback)
-    for location, ident in feedback.unplaced:
+    for note in feedback.unplaced:
         collected.warnings.append(
             Problem(
                 source=source,
                 item=item_id,
-                field=location,
-                message=f'feedback "{ident}" has no place in a bank (not a rationale, hint or '
-                "solution); not kept",
+                field=note.location,
+                message=f'feedback "{note.ident or note.outcome}" has no place in a bank (not '
+                "a rationale, hint or solution; for a single choice, feedback shown through "
+                "an outcome becomes the rationale of the options it is shown for); not kept",
             )
         )
     raw: dict[str, Any] = {
@@ -909,7 +981,16 @@ def _read(
     title = " ".join((root.get("title") or "").split())
     if title and title not in (root.get("identifier", ""), item_id):
         raw["title"] = title[:200]
-    _warn_dropped(root, interaction, source, item_id, collected)
+    _warn_dropped(root, interaction, source, item_id, collected, kept=context.media)
+    notes = [
+        text
+        for element in root.iter()
+        if isinstance(element.tag, str) and local(element) == "qti-rubric-block"
+        for text in [html_to_markdown(element)]
+        if text
+    ]
+    if notes:
+        raw["notes"] = "\n\n".join(notes)
     if feedback.solution:
         raw["solution"] = "\n\n".join(feedback.solution)
     if feedback.hints:
@@ -936,8 +1017,13 @@ def _warn_dropped(
     source: str,
     item_id: str,
     collected: Collected,
+    *,
+    kept: frozenset[str] = frozenset(),
 ) -> None:
-    """Warn, located, about what the item says that a bank item cannot keep."""
+    """Warn, located, about what the item says that a bank item cannot keep.
+
+    ``kept`` are the image paths a package stored as the bank's media (not warned about).
+    """
 
     def warn(element: etree._Element, message: str) -> None:
         collected.warnings.append(
@@ -957,18 +1043,24 @@ def _warn_dropped(
     for element in root.iter():
         name = local(element) if isinstance(element.tag, str) else ""
         if name == "qti-rubric-block":
-            view = element.get("view", "")
-            warn(element, f"a rubric block (view {view or 'unspecified'}) is not kept")
+            views = (element.get("view") or "").split()
+            if not views or "candidate" in views:
+                warn(
+                    element,
+                    f"a rubric block for {'candidates' if views else 'an unspecified view'} "
+                    "is kept as an author note (notes); learners do not see it",
+                )
         elif name in _MEDIA:
             src = element.get("src") or element.get("data") or ""
             if not src:
                 sources = [c.get("src", "") for c in element if isinstance(c.tag, str)]
                 src = next((x for x in sources if x), "")
-            warn(
-                element,
-                f"the media file {src!r} is not kept (Skillgauge stores no media yet); "
-                "the text keeps only its reference",
-            )
+            if not (name == "img" and src in kept):
+                warn(
+                    element,
+                    f"the media file {src!r} is not kept (Skillgauge keeps PNG, JPEG, GIF and "
+                    "WebP images of a package only); the text keeps only its reference",
+                )
             if name == "img" and not (element.get("alt") or "").strip():
                 warn(element, f"the image {src!r} has no alt text")
 
@@ -1022,6 +1114,16 @@ def _scored(
             where(processing),
             f"response processing of {size_of(rules):,} rules and operators; "
             f"the limit is {MAX_OPERATORS:,}",
+        )
+    single = decl.cardinality == "single" and interaction.get("max-choices", "1") == "1"
+    if name == "qti-choice-interaction" and single:
+        place_by_outcome(
+            rules,
+            declarations,
+            read_outcomes(root),
+            response,
+            choices=[c.get("identifier", "") for c in kids(interaction, "qti-simple-choice")],
+            feedback=feedback,
         )
     candidates: list[dict[str, Any]] = []
     shape_error: SkipError | BadError | None = None

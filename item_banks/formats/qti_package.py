@@ -23,6 +23,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from lxml import etree
@@ -30,10 +31,11 @@ from lxml import etree
 from item_banks.errors import BankValidationError, Problem
 from item_banks.formats import qti2_import, qti3_import
 from item_banks.formats.common import Collected, ImportResult, assemble, skill, slug
+from item_banks.formats.media import media_file
 from item_banks.formats.qti3_export import COMPETENCIES, CONTENT_AREAS, PRETEST
 from item_banks.formats.safe_xml import local, namespace, parse_xml, where
 from item_banks.formats.safe_zip import read_package
-from item_banks.model import Competency, ContentArea
+from item_banks.model import Competency, ContentArea, MediaFile
 from item_banks.native import DEFAULT_LIMITS, Limits
 
 _STAT = re.compile(r"^irt-(?P<model>[1-4]pl|grm|gpcm)-(?P<param>[abcd]|threshold-\d+)$")
@@ -236,6 +238,7 @@ def read_qti_package(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMIT
         raise BankValidationError(
             [Problem(source=manifest_source, message="the manifest lists no QTI item resources")]
         )
+    media: list[tuple[MediaFile, bytes]] = []
     for resource, path in item_resources:
         item_source = f"{source}!{path}"
         root = parse_xml(files[path], item_source, limits=limits)
@@ -251,9 +254,11 @@ def read_qti_package(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMIT
             )
             continue
         ident = root.get("identifier", "")
+        kept = _keep_images(root, path, files, source=item_source, collected=collected, media=media)
         context = qti3_import.ItemContext(
             skills=skills_of(next(iter(_descendants(resource, "metadata")), None)),
             irt=irt_by_item.get(ident) or irt_by_item.get(resource.get("identifier", "")),
+            media=kept,
         )
         qti3_import.read_item(root, item_source, collected, context)
     metadata = next(
@@ -280,4 +285,56 @@ def read_qti_package(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMIT
             Competency(id=guid, name=label[:200]) for guid, label in listed if guid in used
         ],
         content_areas=[ContentArea(id=guid, name=label[:200]) for guid, label in areas],
+        media=media,
     )
+
+
+def _keep_images(
+    root: etree._Element,
+    path: str,
+    files: Mapping[str, bytes],
+    *,
+    source: str,
+    collected: Collected,
+    media: list[tuple[MediaFile, bytes]],
+) -> frozenset[str]:
+    """Keep the package's images an item shows.
+
+    Each ``<img src>`` inside the package that is a PNG, JPEG, GIF or WebP file within the
+    size limit is rewritten to its media path (and its bytes added to ``media``); any other
+    is warned about, located, and left as is.
+    Returns the ``src`` values handled here (kept or warned), which the item reader then
+    does not warn about again.
+    """
+    kept: set[str] = set()
+    raw_id = root.get("identifier", "")
+    item = slug(raw_id, "item") if raw_id else "item"
+    for element in root.iter():
+        if not isinstance(element.tag, str) or local(element) != "img":
+            continue
+        src = (element.get("src") or "").strip()
+        if not src or re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", src) or src.startswith("/"):
+            continue  # external or absolute: warned about as media not kept
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(path), src.split("#")[0]))
+        reason: str | None = None
+        if target.startswith("..") or target not in files:
+            reason = "names no file in the package"
+        else:
+            found = media_file(files[target])
+            if isinstance(found, str):
+                reason = found
+            else:
+                media.append((found, files[target]))
+                element.set("src", found.path)
+                kept.add(found.path)
+        if reason is not None:
+            kept.add(src)  # warned here, with the reason: not again as media not kept
+            collected.warnings.append(
+                Problem(
+                    source=source,
+                    item=item,
+                    field=where(element),
+                    message=f"the image {src!r} is not kept: {reason}",
+                )
+            )
+    return frozenset(kept)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from item_banks.errors import BankValidationError, Problem
@@ -32,6 +32,7 @@ from item_banks.formats.qti_package import read_qti_package
 from item_banks.formats.safe_xml import local, namespace, parse_xml
 from item_banks.model import Bank
 from item_banks.native import DEFAULT_LIMITS, Format, Limits, decode_bank, encode_bank
+from item_banks.validation import bank_warnings
 
 Reader = Callable[..., ImportResult]
 READ_FORMATS = ("native", "qti", "qti3", "qti2", "moodle", "gift", "csv")
@@ -41,7 +42,8 @@ WRITE_FORMATS = ("native", "qti")
 def _native(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) -> ImportResult:
     is_json = source.lower().endswith(".json") or data.lstrip()[:1] in (b"{", b"[")
     fmt: Format = "json" if is_json else "yaml"
-    return ImportResult(bank=decode_bank(data, source=source, fmt=fmt, limits=limits))
+    bank = decode_bank(data, source=source, fmt=fmt, limits=limits)
+    return ImportResult(bank=bank, warnings=tuple(bank_warnings(bank, source)))
 
 
 READERS: dict[str, Reader] = {
@@ -120,8 +122,17 @@ def read_bytes(
     return READERS[name](data, source, limits=limits)
 
 
-def write_any(bank: Bank, path: str | Path, *, fmt: str | None = None) -> list[Problem]:
+def write_any(
+    bank: Bank,
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    media: Mapping[str, bytes] | None = None,
+) -> list[Problem]:
     """Write ``bank`` to ``path``; return what the format could not carry.
+
+    ``media`` (the bytes of ``bank.media`` by SHA-256, as read) goes into a QTI package; a
+    native file holds only the media list, so that is noted as not carried.
 
     The file is written whole or not at all (a temporary file renamed over ``path``), so a
     failed write never leaves half a bank where a bank was.
@@ -131,9 +142,18 @@ def write_any(bank: Bank, path: str | Path, *, fmt: str | None = None) -> list[P
     name = fmt or ("qti" if suffix == ".zip" else "native")
     notes: list[Problem] = []
     if name == "qti":
-        data, notes = qti3_export.export_bank(bank, source)
+        data, notes = qti3_export.export_bank(bank, source, media)
     elif name == "native":
         data = encode_bank(bank, "json" if suffix == ".json" else "yaml")
+        if bank.media:
+            notes.append(
+                Problem(
+                    source=source,
+                    field="media",
+                    message=f"not carried: the bytes of {len(bank.media)} media files (a native "
+                    "file lists them only; write a QTI package to keep them)",
+                )
+            )
     else:
         raise _unknown(source, f"cannot write {name!r}; formats: {', '.join(WRITE_FORMATS)}")
     target = Path(path)

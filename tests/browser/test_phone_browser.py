@@ -12,6 +12,7 @@ Without script: the feedback page shows the question, and the report prints whol
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,11 +23,14 @@ from tests.browser.conftest import check_accessibility
 from tests.browser.phone_bank import phone_assessment
 from tests.browser.test_learner_browser import tab_to
 from tests.credentials.helpers import take
+from tests.item_banks.formats.test_media import PACKAGE
 from tests.server import ServerProcess
 
 pytestmark = pytest.mark.browser
 
 WIDTHS = (320, 390, 1280)
+#: A QTI file of one essay: a bank the engine cannot run.
+ESSAY = Path(__file__).parents[1] / "item_banks" / "formats" / "data" / "qti3" / "extended-text.xml"
 
 FITS = "document.scrollingElement.scrollWidth <= window.innerWidth"
 #: Elements that stick out of the viewport and are not inside a region that scrolls.
@@ -63,6 +67,22 @@ def pages(server: ServerProcess) -> dict[str, str]:
         done = take(api, assessment)
         open_session = api.post(f"/api/v1/assessments/{assessment}/sessions", json={}).json()
         bank = api.get("/api/v1/author/banks", headers=auth).json()[0]["hash"]
+        essays = api.post(  # stored, but no assessment can run on it: the page says why
+            "/api/v1/author/banks?filename=essay.xml", content=ESSAY.read_bytes(), headers=auth
+        ).json()["hash"]
+        pictures = api.post(  # a question showing an image kept from a QTI package
+            "/api/v1/author/banks?filename=pics.zip", content=PACKAGE, headers=auth
+        ).json()["hash"]
+        pictured = api.post(
+            "/api/v1/author/assessments",
+            json={
+                "title": "Pictures",
+                "bank_hash": pictures,
+                "policy": {"stopping": {"rule": "fixed_length", "n": 1}},
+            },
+            headers=auth,
+        ).json()["id"]
+        with_image = api.post(f"/api/v1/assessments/{pictured}/sessions", json={}).json()["id"]
     numeric = phone_assessment(base, server.author_token, "numeric").replace(base, "")
     with httpx.Client(base_url=base, timeout=30) as api:
         phone = api.post(f"/api/v1/assessments/{numeric.rsplit('/', 1)[1]}/sessions", json={})
@@ -72,6 +92,7 @@ def pages(server: ServerProcess) -> dict[str, str]:
         "landing": f"/a/{assessment}",
         "question": f"/s/{open_session['id']}",
         "question-with-code-and-table": f"/s/{phone.json()['id']}",
+        "question-with-image": f"/s/{with_image}",
         "feedback": f"/s/{done['id']}/feedback/1",
         "report": f"/s/{done['id']}/result",
         "credential": credential,
@@ -81,6 +102,7 @@ def pages(server: ServerProcess) -> dict[str, str]:
         "author-login": "/author/login",
         "author-dashboard": "/author",
         "author-bank": f"/author/banks/{bank}",
+        "author-bank-essays-only": f"/author/banks/{essays}",
         "author-assessment": f"/author/assessments/{assessment}",
         "author-credential": f"/author/assessments/{assessment}/credential",
         "author-upload": "/author/banks/upload",

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engine.errors import PoolError
 from engine.learner import raw_answer
 from engine.pool import compile_pool
 from item_banks import (
@@ -21,6 +22,7 @@ from item_banks import (
 )
 from item_banks.model import Bank, Item, category_count
 from item_banks.scoring import credit_category
+from item_banks.validation import bank_warnings
 from tests.item_banks.helpers import choice_item, raw_bank
 
 
@@ -269,15 +271,43 @@ def test_extended_text_is_stored_never_scored_never_selected() -> None:
     assert pool.item_ids == ("q1",)
 
 
-def test_a_competency_measured_only_by_essays_is_refused() -> None:
+def test_a_competency_measured_only_by_essays_is_stored_but_cannot_run() -> None:
+    """Essays alone are stored (with a located warning); an assessment on them is refused."""
     raw = raw_bank(1)
     raw["competencies"].append({"id": "c2", "name": "Writing"})
     essay = choice_item("e1", competency="c2")
     essay["interaction"] = {"type": "extended_text"}
     raw["items"].append(essay)
+    bank = decode_bank(json.dumps(raw).encode(), source="b.json", fmt="json")
+    assert [str(w) for w in bank_warnings(bank, "b.json")] == [
+        'b.json: competencies["c2"]: this competency has only human-scored items: it cannot be '
+        "measured adaptively (the items are stored, never scored; an assessment on this bank "
+        "version is refused)"
+    ]
+    with pytest.raises(PoolError, match='competency "c2" has only human-scored items'):
+        compile_pool(bank)
+    # A competency with no item at all, or only pretest items, is still refused.
+    raw["items"][1]["status"] = "pretest"
     with pytest.raises(BankValidationError) as info:
         decode_bank(json.dumps(raw).encode(), source="b.json", fmt="json")
     assert 'competencies["c2"]: no operational item measures this competency' in str(info.value)
+
+
+def test_a_bank_of_only_essays_is_stored_but_cannot_run() -> None:
+    raw = raw_bank(2)
+    for item in raw["items"]:
+        item["interaction"] = {"type": "extended_text"}
+    bank = decode_bank(json.dumps(raw).encode(), source="b.json", fmt="json")
+    assert len(bank_warnings(bank, "b.json")) == 1
+    with pytest.raises(PoolError, match="has only human-scored items"):
+        compile_pool(bank)
+
+
+def test_essays_beside_scored_items_of_their_competency_warn_nothing() -> None:
+    raw = raw_bank(2)
+    raw["items"][1]["interaction"] = {"type": "extended_text"}
+    bank = decode_bank(json.dumps(raw).encode(), source="b.json", fmt="json")
+    assert bank_warnings(bank, "b.json") == []
 
 
 # --------------------------------------------------------------------------- the learner

@@ -317,3 +317,39 @@ def test_malicious_upload_is_refused_with_a_located_message(site: Site) -> None:
     )
     assert api.status_code == 422
     assert api.json()["errors"][0].startswith("evil.xml")
+
+
+def test_a_bank_of_essays_is_stored_and_an_assessment_on_it_is_refused(site: Site) -> None:
+    """Human-scored items are stored with a located warning; the engine cannot run them."""
+    sign_in(site)
+    essay = FORMATS / "qti3" / "extended-text.xml"
+    page = site.client.post(
+        "/author/banks/upload",
+        data={"_csrf_token": site.csrf()},
+        files={"bank": (essay.name, essay.read_bytes(), "application/xml")},
+        follow_redirects=False,
+    )
+    assert page.status_code == 201, page.text
+    text = html.unescape(page.text)
+    assert 'extended-text.xml: competencies["extended-text"]: this competency has only' in text
+    assert "cannot be measured adaptively" in text
+    versions = site.client.get("/api/v1/author/banks", headers=site.auth()).json()
+    digest = next(v["hash"] for v in versions if v["source_name"] == essay.name)
+    bank_page = html.unescape(site.client.get(f"/author/banks/{digest}").text)
+    assert "No assessment can run on this version" in bank_page
+    assert 'bank "extended-text" has only human-scored items' in bank_page
+    before = len(site.client.get("/api/v1/author/assessments", headers=site.auth()).json())
+    form = {"_csrf_token": site.csrf(), "bank_hash": digest, "feedback_mode": "instant"}
+    refused_page = site.client.post("/author/assessments", data=form)
+    assert refused_page.status_code == 422
+    assert "bank_hash: bank" in html.unescape(refused_page.text)
+    api = site.client.post(
+        "/api/v1/author/assessments",
+        json={"title": "T", "bank_hash": digest, "policy": {}},
+        headers=site.auth(),
+    )
+    assert api.status_code == 422
+    assert api.json()["title"] == "The bank cannot be run"
+    assert "only human-scored items: it cannot be measured adaptively" in api.json()["detail"]
+    after = len(site.client.get("/api/v1/author/assessments", headers=site.auth()).json())
+    assert after == before

@@ -14,9 +14,10 @@ from sqlalchemy import update
 
 from engine.learner import raw_answer
 from item_banks.model import Item, MultipleResponse, Numeric, ShortText, SingleChoice
-from item_banks.native import read_bank
+from item_banks.native import decode_bank, read_bank
 from item_banks.sample import sample_bank_path
-from tests.answers import shown_ids
+from tests.answers import shown_by_text, shown_ids
+from tests.item_banks.helpers import raw_bank
 from tests.web.conftest import Site, open_site
 from web.answers import OptionIds
 from web.authoring import create_author
@@ -35,11 +36,12 @@ MISCONCEPTIONS = {m.id: m for m in BANK.misconceptions}
 def secrets_of(item: Item, hints: int = 0) -> list[str]:
     """Texts that must not be visible before the item is answered (raw and rendered).
 
-    The solution, the hints (but the first ``hints``, in practice mode), option rationales,
+    The solution, the author notes, the hints (but the first ``hints``, in practice mode),
+    option rationales,
     numeric common wrong answers and short-text wrong answers with their explanations, and
     the explanations of the misconceptions the item points to.
     """
-    texts = [item.solution, *item.hints[hints:]]
+    texts = [item.solution, item.notes, *item.hints[hints:]]
     interaction = item.interaction
     named: list[str | None] = []
     if isinstance(interaction, SingleChoice | MultipleResponse):
@@ -336,3 +338,53 @@ def test_bad_settings_name_the_variable(tmp_path: Path) -> None:
         load_settings({"SKILLGAUGE_DATA_DIR": str(tmp_path), "SKILLGAUGE_MAX_ITEMS": "many"})
     with pytest.raises(ConfigurationError, match="SKILLGAUGE_SECRET_KEY"):
         load_settings({"SKILLGAUGE_DATA_DIR": str(tmp_path), "SKILLGAUGE_SECRET_KEY": "short"})
+
+
+def test_author_notes_never_reach_the_learner(site: Site) -> None:
+    """An item's notes (QTI scorer rubrics, Moodle grader information) are for authors only:
+    not in the question, the instant feedback after an answer, nor the result."""
+    raw = raw_bank(4)
+    for item in raw["items"]:
+        item["notes"] = f"Scorer rubric of {item['id']}: accept only the first option."
+    bank = decode_bank(json.dumps(raw).encode(), source="b.json", fmt="json")
+    uploaded = site.client.post(
+        "/api/v1/author/banks?filename=notes.json",
+        content=json.dumps(raw).encode(),
+        headers=site.auth(),
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    created = site.client.post(
+        "/api/v1/author/assessments",
+        json={
+            "title": "Notes",
+            "bank_hash": uploaded.json()["hash"],
+            "feedback_mode": "instant",
+            "policy": {"stopping": {"rule": "fixed_length", "n": 4}},
+        },
+        headers=site.auth(),
+    )
+    assert created.status_code == 201, created.text
+    notes = [item.notes for item in bank.items]
+    items = {item.id: item for item in bank.items}
+    texts: list[str] = []
+    view = site.client.post(f"/api/v1/assessments/{created.json()['id']}/sessions", json={})
+    state = view.json()
+    while state["status"] == "in_progress":
+        texts += [site.client.get(f"/s/{state['id']}").text, json.dumps(state)]
+        item = items[state["item"]["id"]]
+        body = {
+            "item_id": item.id,
+            "position": state["item"]["position"],
+            "answer": shown_by_text(item, state["item"], raw_answer(item, 1, random.Random(1))),
+        }
+        reply = site.client.post(f"/api/v1/sessions/{state['id']}/responses", json=body)
+        assert reply.status_code == 200, reply.text
+        texts.append(reply.text)
+        state = reply.json()["session"]
+    texts.append(site.client.get(f"/s/{state['id']}").text)
+    assert len(texts) == 4 * 3 + 1
+    assert any("Because." in html.unescape(t) for t in texts)  # rationales do show, after
+    for text in texts:
+        for note in notes:
+            assert note not in html.unescape(text)
+        assert "Scorer rubric" not in text

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -62,6 +63,18 @@ bank_versions = Table(
     Column("content", Text, nullable=False),
     Column("source_name", String(255), nullable=False),
     Column("uploaded_by", Integer, ForeignKey("authors.id"), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: The media files of bank versions (images of QTI packages), by content: a version's
+#: ``Bank.media`` lists the ones it shows; equal files are stored once.
+bank_media = Table(
+    "bank_media",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("content_type", String(40), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 

@@ -29,6 +29,7 @@ from web.security import current_author
 from web.store import assessments as assessment_store
 from web.store import banks as bank_store
 from web.store.authors import Author, hash_token
+from web.store.banks import load_bank
 
 
 async def _author(rt: Runtime, request: Request[Any, Any, Any]) -> Author | None:
@@ -175,12 +176,24 @@ def _bank_context(rt: Runtime, digest: FromPath[str]) -> dict[str, Any]:
         version = bank_store.get_version(conn, digest)
         if version is None:
             raise NotFoundError("no such bank version")
-        compiled = rt.compiled(conn, digest)
+        cannot_run: str | None = None
+        try:
+            compiled = rt.compiled(conn, digest)
+        except PoolError as exc:  # stored, but the engine cannot run it (essays only)
+            bank = load_bank(conn, digest)
+            if bank is None:
+                raise NotFoundError("no such bank version") from None
+            operational, correlations, cannot_run = 0, None, str(exc)
+        else:
+            bank = compiled.bank
+            operational = int(compiled.pool.operational.sum())
+            correlations = _correlation_range(compiled.pool.correlation)
     return {
         "version": version,
-        "bank": compiled.bank,
-        "operational": int(compiled.pool.operational.sum()),
-        "correlations": _correlation_range(compiled.pool.correlation),
+        "bank": bank,
+        "operational": operational,
+        "correlations": correlations,
+        "cannot_run": cannot_run,
         "choices": {
             "estimators": ESTIMATORS,
             "selections": SELECTIONS,
@@ -234,10 +247,13 @@ async def create_assessment(
 
     try:
         new_id = await rt.call(create)
-    except (InvalidInputError, PolicyError) as exc:
-        problems = (
-            exc.problems if isinstance(exc, InvalidInputError) else authoring.policy_problems(exc)
-        )
+    except (InvalidInputError, PolicyError, PoolError) as exc:
+        if isinstance(exc, InvalidInputError):
+            problems = exc.problems
+        elif isinstance(exc, PolicyError):
+            problems = authoring.policy_problems(exc)
+        else:
+            problems = [f"bank_hash: {exc}"]
         context = await rt.call(_bank_context, rt, digest)
         context["problems"] = problems
         context["form"] = fields

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -10,7 +11,7 @@ from sqlalchemy import Connection, insert, select
 from item_banks.model import Bank
 from item_banks.native import content_hash
 from web.db.connection import as_utc, utcnow
-from web.db.schema import bank_versions
+from web.db.schema import bank_media, bank_versions
 
 
 class BankVersion(msgspec.Struct, frozen=True):
@@ -26,9 +27,16 @@ class BankVersion(msgspec.Struct, frozen=True):
 
 
 def store_bank(
-    conn: Connection, bank: Bank, source_name: str, author_id: int | None
+    conn: Connection,
+    bank: Bank,
+    source_name: str,
+    author_id: int | None,
+    media: Mapping[str, bytes] | None = None,
 ) -> tuple[str, bool]:
     """Store ``bank`` unless this exact content is stored already.
+
+    ``media`` holds the bytes of ``bank.media`` by SHA-256; files not stored yet are stored
+    in the same transaction (the caller checked that every file is there).
 
     Returns
     -------
@@ -36,6 +44,20 @@ def store_bank(
         The version's hash and whether it was new.
     """
     digest = content_hash(bank)
+    for file in bank.media:
+        stored = conn.execute(
+            select(bank_media.c.sha256).where(bank_media.c.sha256 == file.sha256)
+        ).first()
+        if stored is None and media is not None and file.sha256 in media:
+            conn.execute(
+                insert(bank_media).values(
+                    sha256=file.sha256,
+                    content_type=file.content_type,
+                    size=file.size,
+                    data=media[file.sha256],
+                    created_at=utcnow(),
+                )
+            )
     exists = conn.execute(
         select(bank_versions.c.hash).where(bank_versions.c.hash == digest)
     ).first()
@@ -101,3 +123,22 @@ def get_version(conn: Connection, digest: str) -> BankVersion | None:
     """One stored version's summary."""
     row = conn.execute(select(*_SUMMARY).where(bank_versions.c.hash == digest)).first()
     return None if row is None else _summary(row)
+
+
+def load_media(conn: Connection, sha256: str) -> tuple[str, bytes] | None:
+    """A stored media file's content type and bytes, or None."""
+    row = conn.execute(
+        select(bank_media.c.content_type, bank_media.c.data).where(bank_media.c.sha256 == sha256)
+    ).first()
+    return None if row is None else (str(row.content_type), bytes(row.data))
+
+
+def missing_media(conn: Connection, bank: Bank, media: Mapping[str, bytes]) -> list[int]:
+    """Positions in ``bank.media`` of files neither given nor stored already."""
+    missing = []
+    for i, file in enumerate(bank.media):
+        if file.sha256 in media:
+            continue
+        if load_media(conn, file.sha256) is None:
+            missing.append(i)
+    return missing

@@ -10,6 +10,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from engine.errors import PoolError
 from engine.policy import decode_policy
 from engine.pool import compile_pool
 from engine.session import Session
@@ -20,7 +21,7 @@ from item_banks.formats.gift import read_gift
 from item_banks.formats.moodle import read_moodle
 from item_banks.formats.qti_package import read_qti_package
 from item_banks.formats.registry import read_any
-from item_banks.model import Numeric, NumericRange, PartialCredit, ThreePL
+from item_banks.model import ExtendedText, Numeric, NumericRange, PartialCredit, ThreePL
 from item_banks.native import Limits, decode_bank
 from tests.item_banks.helpers import raw_bank
 
@@ -67,8 +68,14 @@ def test_each_qti3_item(path: Path) -> None:
         assert lines[-1].endswith("nothing could be imported")
         return
     if path.stem == "extended-text":
-        with pytest.raises(BankValidationError, match="no operational item measures"):
-            read_any(path)
+        # An essay on its own is stored (never scored) with a located warning.
+        essay = read_any(path)
+        assert [type(i.interaction) for i in essay.bank.items] == [ExtendedText]
+        assert any(
+            str(w).startswith(f"{path}: competencies[")
+            and "only human-scored items: it cannot be measured adaptively" in str(w)
+            for w in essay.warnings
+        ), essay.warnings
         return
     result = read_any(path)
     assert len(result.bank.items) == 1
@@ -305,3 +312,44 @@ def test_oversized_file_is_refused(tmp_path: Path) -> None:
         BankValidationError, match=r"big\.gift: file is 1,600 bytes; the limit is 1,000"
     ):
         read_any(big, limits=Limits(max_bytes=1000))
+
+
+ESSAY_MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
+<manifest xmlns="http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1" identifier="m">
+  <organizations/>
+  <resources>
+    <resource identifier="R1" type="imsqti_item_xmlv3p0" href="a.xml">
+      <file href="a.xml"/></resource>
+    <resource identifier="R2" type="imsqti_item_xmlv3p0" href="b.xml">
+      <file href="b.xml"/></resource>
+  </resources>
+</manifest>
+"""
+
+
+def essay_package(second: Path) -> bytes:
+    essay = (DATA / "qti3" / "extended-text.xml").read_bytes()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("imsmanifest.xml", ESSAY_MANIFEST)
+        archive.writestr("a.xml", essay.replace(b'identifier="essay"', b'identifier="essay-2"'))
+        archive.writestr("b.xml", second.read_bytes())
+    return buffer.getvalue()
+
+
+def test_packages_of_essays_import() -> None:
+    """Only essays: stored with a warning; essays beside scored items: stored and runnable."""
+    only = read_qti_package(essay_package(DATA / "qti3" / "extended-text.xml"), "essays.zip")
+    assert len(only.bank.items) == 2
+    assert [str(w) for w in only.warnings if "human-scored" in str(w)] != []
+    with pytest.raises(PoolError, match="only human-scored items"):
+        compile_pool(only.bank)
+    mixed = read_qti_package(
+        essay_package(DATA / "qti3" / "choice-single-match-correct.xml"), "mixed.zip"
+    )
+    assert sorted(type(i.interaction).__name__ for i in mixed.bank.items) == [
+        "ExtendedText",
+        "SingleChoice",
+    ]
+    assert not [w for w in mixed.warnings if "human-scored" in str(w)]
+    runs(mixed)

@@ -24,7 +24,9 @@ from lxml import etree
 from engine.policy import decode_policy
 from engine.pool import compile_pool
 from engine.session import Session
-from item_banks import BankValidationError, score_answer
+from item_banks import BankValidationError, NotAutoScoredError, score_answer
+from item_banks.formats.csv_items import read_csv_items
+from item_banks.formats.csv_params import merge_parameters
 from item_banks.formats.gift import read_gift
 from item_banks.formats.moodle import read_moodle
 from item_banks.formats.qti2_import import is_qti2, to_qti3
@@ -42,7 +44,7 @@ from item_banks.formats.qti_processing import (
 from item_banks.formats.registry import read_any
 from item_banks.formats.safe_xml import local, parse_xml
 from item_banks.formats.safe_zip import read_package
-from item_banks.model import Item, PartialCredit
+from item_banks.model import Item, PartialCredit, auto_scored
 from item_banks.native import decode_bank
 from item_banks.scoring import RawAnswer, credit_category
 from tests.item_banks.helpers import raw_bank
@@ -438,20 +440,58 @@ def test_deeply_nested_operators_are_refused_by_the_parser(tmp_path: Path) -> No
 # --------------------------------------------------------------------------- kept or warned
 
 
-def test_title_kept_and_fixed_choice_and_rubric_warned() -> None:
+def test_title_and_rubric_kept_and_fixed_choice_warned() -> None:
     path = DATA / "choice-fixed-rubric-title.xml"
     result = read_any(path)
-    assert result.bank.items[0].title == "Largest ocean"
-    assert [str(w) for w in result.warnings][:2] == [
+    item = result.bank.items[0]
+    assert item.title == "Largest ocean"
+    assert item.notes == "Accept only Pacific."  # the scorer's rubric: an author-only note
+    assert "Accept only" not in item.stem
+    assert [str(w) for w in result.warnings][:1] == [
         f'{path}: item "choice-fixed": line 8 <qti-simple-choice>: choice "N" is fixed in '
         "place; Skillgauge shuffles all options or none, so its position is not kept",
-        f'{path}: item "choice-fixed": line 6 <qti-rubric-block>: a rubric block (view scorer) '
-        "is not kept",
     ]
+    assert not [w for w in result.warnings if "rubric" in w.message]
     assert side_by_side(path, ["P", "A", "N"], 1.0) == [1, 0, 0]
 
 
-def test_moodle_idnumber_is_the_item_id_and_graderinfo_is_warned() -> None:
+def test_feedback_shown_through_an_outcome_becomes_rationales_or_the_solution() -> None:
+    """The rules run per option: "correct" feedback becomes the key's rationale, "incorrect"
+    (and hide-when-correct) the other options', always-shown the solution; never-shown is
+    warned."""
+    path = DATA / "choice-feedback-outcome.xml"
+    result = read_any(path)
+    item = result.bank.items[0]
+    rationales = {o.id: o.rationale for o in item.interaction.options}  # type: ignore[union-attr]
+    wrong = "Not quite: Mercury orbits closest.\n\nThink about orbits."
+    assert rationales == {"A": wrong, "B": wrong, "C": "Right: Mercury orbits closest."}
+    assert item.solution == "The order is Mercury, Venus, Earth, Mars."
+    rules = Rules(path)
+    for option, rationale in rationales.items():  # what QTI shows for each option
+        shown = rules.outcome(option, "FEEDBACK")
+        assert shown == ("correct" if option == "C" else "incorrect")
+        assert rationale.startswith("Right") == (shown == "correct")
+    assert [str(w) for w in result.warnings if "no place" in w.message] == [
+        f'{path}: item "choice-feedback-outcome": line 35 <qti-modal-feedback>: feedback '
+        '"never" has no place in a bank (not a rationale, hint or solution; for a single '
+        "choice, feedback shown through an outcome becomes the rationale of the options it "
+        "is shown for); not kept"
+    ]
+    assert side_by_side(path, ["A", "B", "C"], 1.0) == [0, 0, 1]
+
+
+def test_a_candidate_rubric_is_kept_as_a_note_with_a_warning() -> None:
+    data = (DATA / "choice-fixed-rubric-title.xml").read_bytes()
+    data = data.replace(b'view="scorer"', b'view="candidate"')
+    result = read_item_file(data, "c.xml")
+    assert result.bank.items[0].notes == "Accept only Pacific."
+    assert (
+        'c.xml: item "choice-fixed": line 6 <qti-rubric-block>: a rubric block for candidates '
+        "is kept as an author note (notes); learners do not see it"
+    ) in [str(w) for w in result.warnings]
+
+
+def test_moodle_idnumber_is_the_item_id_and_graderinfo_is_a_note() -> None:
     quiz = b"""<?xml version="1.0" encoding="UTF-8"?>
 <quiz>
   <question type="essay">
@@ -472,20 +512,61 @@ def test_moodle_idnumber_is_the_item_id_and_graderinfo_is_warned() -> None:
     items = {i.id: i for i in result.bank.items}
     assert items["ESSAY-7"].title == "Explain recursion"
     assert items["TF-1"].title == "Sky"
+    assert items["ESSAY-7"].notes == "Look for a base case."
+    assert not [w for w in result.warnings if "grader" in str(w)]
+
+
+def test_a_windows_1252_gift_file_is_read_with_a_warning_naming_the_encoding() -> None:
+    data = "// quiz\n::cafe:: Where do you drink coffee? {=Caf\u00e9 ~Bar}\n".encode("cp1252")
+    result = read_gift(data, "quiz.gift")
+    assert result.bank.items[0].interaction.options[0].text == "Caf\u00e9"  # type: ignore[union-attr]
     assert (
-        'q.xml: item "ESSAY-7": line 7 <graderinfo>: the grader information (notes for the '
-        "person who scores) is not kept"
+        "quiz.gift: line 2: not UTF-8 text: read as Windows-1252 (cp1252), where byte 0xE9 at "
+        "column 42 is 'é'; check the accented characters, or save the file as UTF-8"
     ) in [str(w) for w in result.warnings]
 
 
-def test_a_windows_1252_gift_file_is_refused_with_its_line_and_encoding() -> None:
-    data = "// quiz\n::cafe:: Where do you drink coffee? {=Caf\u00e9 ~Bar}\n".encode("cp1252")
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("\u041a\u0430\u043a\u0430\u044f \u0441\u0442\u043e\u043b\u0438\u0446\u0430?", "cp1251"),
+        ("Stolica Polski to Warszawa, \u0142\u0105ka", "cp1250"),
+        ("Miasto \u0141\u00f3d\u017a", "cp1250"),
+    ],
+    ids=["cyrillic", "polish", "polish-capital-l-stroke"],
+)
+def test_a_non_utf8_file_not_certainly_cp1252_is_refused_with_its_line(
+    text: str, encoding: str
+) -> None:
+    data = f"// quiz\n::q:: {text} {{=Yes ~No}}\n".encode(encoding)
     with pytest.raises(BankValidationError) as info:
         read_gift(data, "quiz.gift")
-    assert [str(p) for p in info.value.problems] == [
-        "quiz.gift: line 2: not UTF-8 text: byte 0xE9 at column 42 (the file reads as "
-        "Windows-1252, where it is 'é'); save it as UTF-8"
+    (problem,) = info.value.problems
+    assert str(problem).startswith("quiz.gift: line 2: not UTF-8 text: byte 0x")
+    assert str(problem).endswith("save it as UTF-8") or str(problem).endswith(
+        "save the file as UTF-8"
+    )
+
+
+def test_a_file_mixing_utf8_and_cp1252_is_refused() -> None:
+    data = "// caf\u00e9\n".encode() + "::q:: Caf\u00e9? {=Oui ~Non}\n".encode("cp1252")
+    with pytest.raises(BankValidationError, match="line 2: not UTF-8 text: byte 0xE9 at column 10"):
+        read_gift(data, "quiz.gift")
+
+
+def test_a_windows_1252_csv_is_read_with_a_warning_and_a_parameters_csv_is_refused() -> None:
+    rows = "id,stem,key,option_a,option_b\nq1,O\u00f9 est le caf\u00e9 ?,a,L\u00e0,Ici\n"
+    result = read_csv_items(rows.encode("cp1252"), "items.csv")
+    assert result.bank.items[0].stem == "O\u00f9 est le caf\u00e9 ?"
+    assert [str(w) for w in result.warnings if "Windows-1252" in str(w)] == [
+        "items.csv: line 2: not UTF-8 text: read as Windows-1252 (cp1252), where byte 0xF9 at "
+        "column 5 is 'ù'; check the accented characters, or save the file as UTF-8"
     ]
+    params = "item_id,model,a,b\nq1,2pl,1.0,0.5\n# caf\u00e9\n".encode("cp1252")
+    with pytest.raises(
+        BankValidationError, match=re.escape("p.csv: line 3: not UTF-8 text: byte 0xE9")
+    ):
+        merge_parameters(result.bank, params, "p.csv")
 
 
 def test_package_members_the_manifest_does_not_name_are_never_read() -> None:
@@ -512,12 +593,15 @@ def test_media_not_kept_is_warned_where_it_is() -> None:
     prefix = f'{path}: item "choice-image": '
     assert lines == [
         f"{prefix}line 6 <img>: the media file 'media/triangle.png' is not kept (Skillgauge "
-        "stores no media yet); the text keeps only its reference",
+        "keeps PNG, JPEG, GIF and WebP images of a package only); the text keeps only its "
+        "reference",
         f"{prefix}line 6 <img>: the image 'media/triangle.png' has no alt text",
         f"{prefix}line 7 <audio>: the media file 'media/prompt.mp3' is not kept (Skillgauge "
-        "stores no media yet); the text keeps only its reference",
+        "keeps PNG, JPEG, GIF and WebP images of a package only); the text keeps only its "
+        "reference",
         f"{prefix}line 9 <img>: the media file 'media/square.png' is not kept (Skillgauge "
-        "stores no media yet); the text keeps only its reference",
+        "keeps PNG, JPEG, GIF and WebP images of a package only); the text keeps only its "
+        "reference",
     ]
 
 
@@ -624,6 +708,10 @@ def test_every_score_category_of_every_fixture_matches_the_qti_rules(path: Path)
         assert any("skipped:" in str(p) or "no operational" in str(p) for p in exc.problems)
         return
     item = result.bank.items[0]
+    if not auto_scored(item):  # an essay: stored, never scored, so there is nothing to compare
+        with pytest.raises(NotAutoScoredError):
+            score_answer(item, "An essay.")
+        return
     rules = Rules(path)
     answers = _all_answers(item)
     top = max(rules.score(qti_value(item, a)) for a in answers)
