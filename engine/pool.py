@@ -184,8 +184,12 @@ def _difficulty(thresholds: tuple[float, ...]) -> float:
     return float(np.mean(thresholds))
 
 
-def compile_pool(bank: Bank) -> ItemPool:
+def compile_pool(bank: Bank, *, bank_hash: str | None = None) -> ItemPool:
     """Compile a validated bank into an :class:`ItemPool`.
+
+    ``bank_hash`` is the version's stored identity where one exists (the service's database
+    key); sessions are bound to it, so they keep running when the content hash's rule or the
+    bank model's defaults change. By default :func:`item_banks.native.content_hash`.
 
     Raises
     ------
@@ -288,7 +292,7 @@ def compile_pool(bank: Bank) -> ItemPool:
     correlation = None if ordered is None else np.array(ordered, dtype=np.float64)
     return ItemPool(
         bank_id=bank.id,
-        bank_hash=content_hash(bank),
+        bank_hash=bank_hash or content_hash(bank),
         item_ids=ids,
         competency_ids=competency_ids,
         area_ids=area_ids,

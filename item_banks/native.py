@@ -287,32 +287,56 @@ def write_bank(bank: Bank, path: str | Path) -> None:
     path.write_bytes(encode_bank(bank, format_for(path)))
 
 
-def _every_field(value: Any) -> Any:
-    """Builtins of ``value`` with every Struct field present (tagged unions keep their tag).
+def _canonical(value: Any) -> Any:
+    """Builtins of ``value`` with every Struct field that differs from its default.
 
-    msgspec's ``omit_defaults`` drops a field only when it *is* the default object, so a
-    ``tolerance: 0`` written in a file would otherwise encode differently from an omitted one.
+    A field at its default value is left out whether or not the file wrote it (msgspec's
+    ``omit_defaults`` drops a field only when it *is* the default object, so a
+    ``tolerance: 0`` written in a file would otherwise encode differently from an omitted
+    one), and a field added to the model later with a default leaves every earlier bank's
+    identity unchanged. Tagged unions keep their tag.
     """
     if isinstance(value, msgspec.Struct):
         config = value.__struct_config__
         out: dict[str, Any] = {}
         if config.tag is not None:
             out[str(config.tag_field)] = config.tag
-        for name in value.__struct_fields__:
-            out[name] = _every_field(getattr(value, name))
+        for info in msgspec.structs.fields(value):
+            field_value = getattr(value, info.name)
+            if info.default is not msgspec.NODEFAULT:
+                default = info.default
+            elif info.default_factory is not msgspec.NODEFAULT:
+                default = info.default_factory()
+            else:
+                out[info.name] = _canonical(field_value)
+                continue
+            if not _same(field_value, default):
+                out[info.name] = _canonical(field_value)
         return out
     if isinstance(value, tuple | list):
-        return [_every_field(v) for v in value]
+        return [_canonical(v) for v in value]
     if isinstance(value, dict):
-        return {k: _every_field(v) for k, v in value.items()}
+        return {k: _canonical(v) for k, v in value.items()}
     return value
+
+
+def _same(value: Any, default: Any) -> bool:
+    """Whether a field holds its default (``0`` and ``0.0`` alike, ``True`` is not ``1``)."""
+    if isinstance(value, bool) or isinstance(default, bool):
+        return type(value) is type(default) and value == default
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):  # numpy-like values compare element-wise
+        return False
 
 
 def content_hash(bank: Bank) -> str:
     """Return the bank version's identity: SHA-256 of its canonical JSON encoding.
 
-    Every field is encoded, defaults included, in declaration order, so two files that say
-    the same thing (JSON or YAML, defaults written or not) have the same hash.
+    Fields at their default value are left out (written in the file or not), the rest
+    encoded with sorted keys, so two files that say the same thing (JSON or YAML, defaults
+    written or not) have the same hash, and adding a field with a default to the model
+    changes no existing bank's hash.
     """
-    canonical = msgspec.json.encode(_every_field(bank), order="deterministic")
+    canonical = msgspec.json.encode(_canonical(bank), order="deterministic")
     return hashlib.sha256(canonical).hexdigest()

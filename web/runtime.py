@@ -88,7 +88,7 @@ class Runtime:
         compiled = CompiledBank(
             hash=digest,
             bank=bank,
-            pool=compile_pool(bank),
+            pool=compile_pool(bank, bank_hash=digest),
             items={item.id: item for item in with_media_urls(bank)},
             competency_names={c.id: c.name for c in bank.competencies},
             misconceptions={m.id: m for m in bank.misconceptions},

@@ -6,8 +6,12 @@ import numpy as np
 import pytest
 
 from engine.errors import PoolError
+from engine.policy import Policy
 from engine.pool import compile_pool
+from engine.session import Session
 from item_banks.model import FourPL, Graded, OnePL, PartialCredit, ThreePL, TwoPL
+from item_banks.native import content_hash, read_bank
+from item_banks.sample import sample_bank_path
 from tests.engine.helpers import make_bank, make_item, mixed_pool
 
 
@@ -81,3 +85,17 @@ def test_polytomous_location_is_the_mean_threshold() -> None:
         )
     )
     assert pool.location.tolist() == pytest.approx([1 / 3, 1.0])
+
+
+def test_the_stored_identity_binds_sessions_whatever_the_content_hash() -> None:
+    """The service compiles a stored version under its database key: a session started on
+    it keeps running after the content-hash rule or the model's defaults change."""
+    bank = read_bank(sample_bank_path())
+    legacy = compile_pool(bank, bank_hash="stored-key")
+    assert legacy.bank_hash == "stored-key"
+    assert compile_pool(bank).bank_hash == content_hash(bank)
+    session = Session(legacy, Policy())
+    state = session.start(1)
+    assert state.bank == "stored-key"
+    step = session.next_item(state)
+    assert step is not None

@@ -12,7 +12,8 @@ import yaml
 
 from item_banks import BankValidationError, Limits, content_hash, decode_bank, read_bank
 from item_banks.model import Numeric, SingleChoice
-from item_banks.native import encode_bank, write_bank
+from item_banks.native import _canonical, encode_bank, write_bank
+from item_banks.sample import sample_bank_path
 from tests.item_banks.helpers import choice_item, raw_bank
 
 
@@ -259,3 +260,35 @@ def test_content_hash_ignores_explicitly_written_defaults() -> None:
     different["items"][0]["interaction"] = {"type": "numeric", "key": 3, "tolerance": 0.5}
     c = decode_bank(json.dumps(different).encode(), source="c.json", fmt="json")
     assert content_hash(c) != content_hash(a)
+
+
+def test_a_field_added_with_a_default_leaves_every_hash_unchanged() -> None:
+    """The identity of a bank never encodes a default: a later model field with a default
+    (``Item.title``, ``Item.notes``, ...) cannot move an earlier bank to a new version."""
+    bank = read_bank(sample_bank_path())
+
+    def defaults_in(value: Any, struct: Any) -> list[str]:
+        found = []
+        for info in msgspec.structs.fields(struct):
+            default = (
+                info.default
+                if info.default is not msgspec.NODEFAULT
+                else info.default_factory()
+                if info.default_factory is not msgspec.NODEFAULT
+                else msgspec.NODEFAULT
+            )
+            at_default = default is not msgspec.NODEFAULT and getattr(struct, info.name) == default
+            if at_default and info.name in value:
+                found.append(info.name)
+        return found
+
+    canonical = _canonical(bank)
+    assert defaults_in(canonical, bank) == []
+    for item, encoded in zip(bank.items, canonical["items"], strict=True):
+        assert defaults_in(encoded, item) == [], item.id
+    # a field set away from its default does enter the hash
+    titled = msgspec.structs.replace(
+        bank, items=(msgspec.structs.replace(bank.items[0], title="A title"), *bank.items[1:])
+    )
+    assert content_hash(titled) != content_hash(bank)
+    assert "title" in _canonical(titled)["items"][0]
