@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
 
 import msgspec
 import numpy as np
@@ -134,6 +134,10 @@ class EMOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         ``auto``: the E-step over the answered items only
         (:class:`calibration.sparse_estep.SparseDesign`) when at least half of the table
         is empty and there are at least 2,000 persons; ``always`` / ``never`` force it.
+    threads
+        Threads of the sparse E-step (``None``: ``os.cpu_count()``, at most one per block
+        of persons); the estimates do not depend on it (the blocks' sums are added in
+        block order).
     """
 
     quadrature_points: int = 61
@@ -147,6 +151,7 @@ class EMOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     warm_start: bool = True
     min_answers: int = MIN_ANSWERS
     sparse: Literal["auto", "always", "never"] = "auto"
+    threads: Annotated[int, msgspec.Meta(ge=1)] | None = None
 
 
 def anchor_model(params: IrtParameters) -> ModelName:
@@ -926,7 +931,7 @@ def calibrate(
     design: Design | SparseDesign
     if sparse:
         counts = np.ones(persons.size) if person_weights is None else person_weights
-        design = SparseDesign(used, counts, cats)
+        design = SparseDesign(used, counts, cats, threads=options.threads)
         proportions, correlation = _classical_sparse(design)
         total_weight = float(counts.sum())
     else:

@@ -19,6 +19,11 @@ halves their memory traffic and changes the expected counts by a relative 1e-6.
 Patterns are not collapsed: in sparse data nearly every pattern is unique, and
 ``np.unique`` over a million 500-byte rows costs more than it saves.
 
+The blocks are independent until their expected counts are summed, so they run on several
+threads (numpy's ufuncs and scipy's sparse kernels release the GIL); each block's
+contribution is computed whole and the contributions are added in block order, so the
+result is bit for bit the one-thread result whatever the number of threads.
+
 References
 ----------
 Bock, R. D., & Aitkin, M. (1981). Marginal maximum likelihood estimation of item parameters:
@@ -29,7 +34,9 @@ choice, time limits, and adaptive testing. ETS Research Report RR-96-30.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
@@ -47,6 +54,11 @@ SPARSE_MIN_MISSING = 0.5
 SPARSE_MIN_PERSONS = 2_000
 
 
+def default_threads(blocks: int) -> int:
+    """Threads of the E-step when not given: ``os.cpu_count()``, at most one per block."""
+    return max(1, min(os.cpu_count() or 1, blocks))
+
+
 class SparseDesign:
     """Answers as a CSR person x (item, category) indicator matrix, in row blocks.
 
@@ -59,6 +71,9 @@ class SparseDesign:
         ``(U,)`` person weights.
     n_categories
         ``(J,)`` categories per item.
+    threads
+        Threads of the E-step (``None``: :func:`default_threads`); the result does not
+        depend on it.
     """
 
     has_missing = True
@@ -71,7 +86,11 @@ class SparseDesign:
         *,
         block_rows: int = BLOCK_ROWS,
         blocks: list[sp.csr_matrix] | None = None,
+        threads: int | None = None,
     ) -> None:
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
+        self.requested_threads = threads
         self.patterns = patterns
         self.counts = np.asarray(counts, dtype=np.float64)
         self.n_items = int(patterns.shape[1])
@@ -110,6 +129,7 @@ class SparseDesign:
         # the transposes in CSR too: A^T W by rows of A^T runs 2.4 times faster than by
         # the columns of A (scipy's csc kernel scatters), for another 8 bytes per answer
         self.blocks_t = [b.T.tocsr() for b in self.blocks]
+        self.threads = threads if threads is not None else default_threads(len(self.blocks))
 
     @property
     def n_patterns(self) -> int:
@@ -193,7 +213,13 @@ class SparseDesign:
             if local.size:
                 blocks.append(self.blocks[k][local])
         patterns = self.patterns[rows] if with_patterns else np.zeros((0, self.n_items), np.int8)
-        return SparseDesign(patterns, self.counts[rows], self.n_categories, blocks=blocks)
+        return SparseDesign(
+            patterns,
+            self.counts[rows],
+            self.n_categories,
+            blocks=blocks,
+            threads=self.requested_threads,
+        )
 
     def _table(self, log_p: Array) -> NDArray[np.float32]:
         return np.ascontiguousarray(
@@ -238,12 +264,31 @@ class SparseDesign:
         by_column = np.zeros((self.n_items * self.max_categories, q))
         nodes = np.zeros(q)
         loglik = 0.0
-        for part, block, block_t in zip(self.slices, self.blocks, self.blocks_t, strict=True):
-            w, total, marginal = self._posterior(block, table, prior)
-            n = self.counts[part]
-            loglik += float(n @ marginal)
+
+        def contribution(k: int) -> tuple[Array, Array, float]:
+            w, total, marginal = self._posterior(self.blocks[k], table, prior)
+            n = self.counts[self.slices[k]]
             w *= (n / total).astype(np.float32)[:, None]
-            by_column += np.asarray(block_t @ w)
-            nodes += w.sum(axis=0, dtype=np.float64)
+            return (
+                np.asarray(self.blocks_t[k] @ w, dtype=np.float64),
+                w.sum(axis=0, dtype=np.float64),
+                float(n @ marginal),
+            )
+
+        indices = range(len(self.blocks))
+        threads = min(self.threads, len(self.blocks))
+        if threads <= 1:
+            parts: Iterator[tuple[Array, Array, float]] = map(contribution, indices)
+            for block_counts, block_nodes, block_loglik in parts:
+                by_column += block_counts
+                nodes += block_nodes
+                loglik += block_loglik
+        else:
+            # map yields in submission order: the sums run in block order, as serially
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                for block_counts, block_nodes, block_loglik in pool.map(contribution, indices):
+                    by_column += block_counts
+                    nodes += block_nodes
+                    loglik += block_loglik
         counts = by_column.reshape(self.n_items, self.max_categories, q)
         return EStepResult(counts=counts, node_counts=nodes, loglik=loglik)

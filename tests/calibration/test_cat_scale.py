@@ -371,3 +371,53 @@ def test_a_small_data_set_is_calibrated_as_a_whole() -> None:
     assert all(fit.estimated)
     assert not fit.held
     assert not any(w.kind == "few_answers" for w in fit.warnings)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    persons=st.integers(0, 300),
+    items=st.integers(1, 12),
+    categories=st.integers(2, 4),
+    missing=st.floats(0.0, 1.0),
+    block=st.integers(1, 40),
+    threads=st.integers(2, 5),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_threaded_sparse_e_step_is_the_serial_one_to_the_bit(
+    persons: int,
+    items: int,
+    categories: int,
+    missing: float,
+    block: int,
+    threads: int,
+    seed: int,
+) -> None:
+    """Blocks on several threads, summed in block order: the same bits as one thread."""
+    rng = np.random.default_rng(seed)
+    q = 11
+    responses = rng.integers(0, categories, size=(persons, items)).astype(np.int8)
+    responses[rng.random(responses.shape) < missing] = -1
+    cats = np.full(items, categories)
+    weights = rng.uniform(0.5, 2.0, persons)
+    log_p = _log_p(rng, items, categories, q)
+    log_prior = np.log(rng.dirichlet(np.ones(q)))
+    serial = SparseDesign(responses, weights, cats, block_rows=block, threads=1)
+    threaded = SparseDesign(responses, weights, cats, block_rows=block, threads=threads)
+    one = serial.e_step(log_p, log_prior)
+    many = threaded.e_step(log_p, log_prior)
+    np.testing.assert_array_equal(many.counts, one.counts)
+    np.testing.assert_array_equal(many.node_counts, one.node_counts)
+    assert many.loglik == one.loglik
+    rows = np.arange(0, persons, 2)
+    cut = threaded.subset(rows, with_patterns=False)
+    assert cut.threads == threaded.threads
+    np.testing.assert_array_equal(
+        cut.e_step(log_p, log_prior).counts,
+        serial.subset(rows, with_patterns=False).e_step(log_p, log_prior).counts,
+    )
+
+
+def test_sparse_design_rejects_zero_threads() -> None:
+    responses = np.zeros((3, 2), dtype=np.int8)
+    with pytest.raises(ValueError, match="threads must be at least 1, got 0"):
+        SparseDesign(responses, np.ones(3), np.full(2, 2), threads=0)
