@@ -298,6 +298,30 @@ def test_columnar_reader_equals_the_row_reader(
     assert [w.message for w in got.warnings] == [w.message for w in expected.warnings]
 
 
+def test_columnar_reader_equals_the_row_reader_across_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks of 256 bytes parse with their own dictionaries; the ids still come out in
+    order of first appearance, as the row reader numbers them."""
+    rng = np.random.default_rng(5)
+    lines = ["person_id,item_id,response,group"]
+    for row in range(600):
+        person = int(rng.integers(0, 80))
+        item = int(rng.integers(0, 25))
+        lines.append(f"q{person},it{item}-{row},{int(rng.integers(0, 3))},g{person % 4}")
+    path = _write(tmp_path / "blocks.csv", "\n".join(lines) + "\n")
+    expected = _read_long_rows(path)
+    monkeypatch.setattr(data_module, "COLUMNAR_BYTES", 0)
+    monkeypatch.setattr(data_module, "COLUMNAR_BLOCK", 256)
+    got = data_module._read_long_columnar(path)
+    assert got is not None
+    assert got.person_ids == expected.person_ids
+    assert got.item_ids == expected.item_ids
+    np.testing.assert_array_equal(got.responses, expected.responses)
+    assert got.locations == expected.locations
+    assert got.covariates == expected.covariates
+
+
 @pytest.mark.parametrize(
     ("body", "line", "column"),
     [
