@@ -199,6 +199,7 @@ class CalibrationModel:
         self.column_of[design.col_item, design.col_cat] = np.arange(design.col_item.size)
         self._moving: NDArray[np.bool_] | None = None
         self._focus_design: SparseDesign | None = None
+        self._holding = False
 
     @property
     def theta(self) -> Array:
@@ -324,17 +325,24 @@ class CalibrationModel:
         likelihoods depend on frozen items only, so they change neither the moving items'
         expected counts nor the differences of the log-likelihood between EM iterates
         (with a fixed population). When the frozen items are a large share this makes
-        an EM step cost the answers of the moving items' persons, not of everyone.
+        an EM step cost the answers of the moving items' persons, not of everyone. When
+        those persons are more than half, the frozen items' part of every person's
+        log-likelihood is held fixed instead (:meth:`SparseDesign.hold`) and an E-step
+        multiplies only the moving items' answers.
         """
         self._moving = moving
         self._focus_design = None
-        if moving is None or not isinstance(self.design, SparseDesign):
+        self._holding = False
+        if not isinstance(self.design, SparseDesign):
             return
-        if self.estimate_mean or self.estimate_sd:
+        self.design.hold(None)
+        if moving is None or self.estimate_mean or self.estimate_sd:
             return
         rows = self.design.persons_answering(np.flatnonzero(moving))
         if rows.size <= FOCUS_SHARE * self.design.n_patterns:
             self._focus_design = self.design.subset(rows, with_patterns=False)
+        else:
+            self._holding = self.design.hold(moving)
 
     def em_map(self, vector: Array) -> tuple[Array, float, float]:
         """One EM step from ``vector``.
@@ -347,10 +355,17 @@ class CalibrationModel:
         if self._moving is not None:
             moving = np.zeros(self.design.n_items, dtype=bool)
             moving[: self._moving.size] = self._moving
-        design = self._focus_design or self.design
-        result = design.e_step(
-            self.log_probabilities(xi), self.quadrature.log_weights(mean, sd), self.low_rank(xi)
-        )
+        if self._holding and isinstance(self.design, SparseDesign):
+            result = self.design.e_step(
+                self.log_probabilities(xi), self.quadrature.log_weights(mean, sd), held=True
+            )
+        else:
+            design = self._focus_design or self.design
+            result = design.e_step(
+                self.log_probabilities(xi),
+                self.quadrature.log_weights(mean, sd),
+                self.low_rank(xi),
+            )
         new = []
         for fam, cols, x, est in zip(self.families, self.members, xi, self.estimate, strict=True):
             updated = x.copy()

@@ -445,3 +445,56 @@ def test_sparse_design_rejects_zero_threads() -> None:
     responses = np.zeros((3, 2), dtype=np.int8)
     with pytest.raises(ValueError, match="threads must be at least 1, got 0"):
         SparseDesign(responses, np.ones(3), np.full(2, 2), threads=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    persons=st.integers(1, 300),
+    items=st.integers(2, 12),
+    categories=st.integers(2, 4),
+    missing=st.floats(0.0, 0.9),
+    block=st.integers(1, 40),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_held_e_step_equals_the_plain_one_on_the_moving_items(
+    persons: int, items: int, categories: int, missing: float, block: int, seed: int
+) -> None:
+    """The frozen items' log-likelihood held fixed: the moving items' counts, the node
+    counts and the log-likelihood are the plain E-step's (up to single-precision
+    rounding: the frozen and moving sums are added in another order); after a frozen
+    item's parameters change, the held part is rebuilt."""
+    rng = np.random.default_rng(seed)
+    q = 11
+    responses = rng.integers(0, categories, size=(persons, items)).astype(np.int8)
+    responses[rng.random(responses.shape) < missing] = -1
+    cats = np.full(items, categories)
+    weights = rng.uniform(0.5, 2.0, persons)
+    log_prior = np.log(rng.dirichlet(np.ones(q)))
+    moving = np.zeros(items, dtype=bool)
+    moving[rng.choice(items, size=max(1, items // 4), replace=False)] = True
+    serial = SparseDesign(responses, weights, cats, block_rows=block, threads=1)
+    threaded = SparseDesign(responses, weights, cats, block_rows=block, threads=3)
+    if not serial.hold(moving):  # the moving items hold most answers: nothing to hold
+        assert not threaded.hold(moving)
+        return
+    assert threaded.hold(moving)
+    scale = max(1.0, float(weights.sum()))
+    log_p = _log_p(rng, items, categories, q)
+    for change_frozen in (False, True, False):
+        log_p[moving] = _log_p(rng, items, categories, q)[moving]  # EM moves these
+        if change_frozen:
+            log_p[~moving] = _log_p(rng, items, categories, q)[~moving]
+        plain = serial.e_step(log_p, log_prior)
+        held = serial.e_step(log_p, log_prior, held=True)
+        np.testing.assert_allclose(
+            held.counts[moving], plain.counts[moving], atol=2e-6 * scale, rtol=1e-5
+        )
+        assert not held.counts[~moving].any()
+        np.testing.assert_allclose(held.node_counts, plain.node_counts, atol=2e-6 * scale)
+        assert held.loglik == pytest.approx(plain.loglik, rel=1e-6, abs=1e-4)
+        many = threaded.e_step(log_p, log_prior, held=True)
+        np.testing.assert_array_equal(many.counts, held.counts)
+        assert many.loglik == held.loglik
+    serial.hold(None)
+    with pytest.raises(RuntimeError, match="without a successful hold"):
+        serial.e_step(log_p, log_prior, held=True)
