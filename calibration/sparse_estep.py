@@ -143,6 +143,7 @@ class SparseDesign:
         self.blocks_t = [b.T.tocsr() for b in self.blocks]
         self.threads = threads if threads is not None else default_threads(len(self.blocks))
         self._held: _Held | None = None
+        self._by_item: tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.intp]] | None = None
 
     @property
     def n_patterns(self) -> int:
@@ -184,13 +185,22 @@ class SparseDesign:
         """Every answer's person and category grouped by item, and the group bounds.
 
         ``persons[bounds[j]:bounds[j + 1]]`` answered item ``j`` (a stable radix sort on
-        the item numbers: linear in the answers).
+        the item numbers: linear in the answers). Computed once and kept (the standard
+        errors and the item fit both need it; the arrays are read-only).
         """
+        if self._by_item is None:
+            self._by_item = self._sort_by_item()
+        return self._by_item
+
+    def _sort_by_item(self) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.intp]]:
         persons, items, codes = self.answers()
         small = items.astype(np.int16) if self.n_items < 2**15 else items
         order = np.argsort(small, kind="stable")
         bounds = np.searchsorted(items[order], np.arange(self.n_items + 1))
-        return persons[order], codes[order], bounds
+        by_person, by_code = persons[order], codes[order]
+        for array in (by_person, by_code, bounds):
+            array.flags.writeable = False
+        return by_person, by_code, bounds
 
     def answers(self) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int32]]:
         """Every answer as ``(person, item, category)`` arrays, persons in order."""
