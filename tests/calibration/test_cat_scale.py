@@ -383,6 +383,26 @@ def test_cli_min_answers_and_progress(
     assert "--min-answers must be 0 or more" in capsys.readouterr().err
 
 
+def test_cli_threads_do_not_change_the_estimates(
+    cat_bank: Bank,
+    cat_data: tuple[Path, np.ndarray],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bank_path = tmp_path / "bank.json"
+    write_bank(cat_bank, bank_path)
+    argv = ["calibrate", str(cat_data[0]), "--bank", str(bank_path), "--model", "2pl"]
+    written = []
+    for threads in ("1", "2"):
+        out = tmp_path / f"t{threads}.json"
+        assert main([*argv, "--out", str(out), "--quiet", "--threads", threads]) == 0
+        written.append((tmp_path / f"t{threads}.params.csv").read_text())
+    assert written[0] == written[1]
+    capsys.readouterr()
+    assert main([*argv, "--out", str(tmp_path / "bad.json"), "--threads", "0"]) == 1
+    assert "--threads must be 1 or more" in capsys.readouterr().err
+
+
 def test_a_small_data_set_is_calibrated_as_a_whole() -> None:
     """Fewer than three items reach the minimum: every item is estimated, none held."""
     rng = np.random.default_rng(2)
