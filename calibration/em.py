@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
 
 import msgspec
 import numpy as np
@@ -134,6 +134,10 @@ class EMOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         ``auto``: the E-step over the answered items only
         (:class:`calibration.sparse_estep.SparseDesign`) when at least half of the table
         is empty and there are at least 2,000 persons; ``always`` / ``never`` force it.
+    threads
+        Threads of the sparse E-step (``None``: ``os.cpu_count()``, at most one per block
+        of persons); the estimates do not depend on it (the blocks' sums are added in
+        block order).
     """
 
     quadrature_points: int = 61
@@ -147,6 +151,7 @@ class EMOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     warm_start: bool = True
     min_answers: int = MIN_ANSWERS
     sparse: Literal["auto", "always", "never"] = "auto"
+    threads: Annotated[int, msgspec.Meta(ge=1)] | None = None
 
 
 def anchor_model(params: IrtParameters) -> ModelName:
@@ -194,6 +199,7 @@ class CalibrationModel:
         self.column_of[design.col_item, design.col_cat] = np.arange(design.col_item.size)
         self._moving: NDArray[np.bool_] | None = None
         self._focus_design: SparseDesign | None = None
+        self._holding = False
 
     @property
     def theta(self) -> Array:
@@ -319,17 +325,24 @@ class CalibrationModel:
         likelihoods depend on frozen items only, so they change neither the moving items'
         expected counts nor the differences of the log-likelihood between EM iterates
         (with a fixed population). When the frozen items are a large share this makes
-        an EM step cost the answers of the moving items' persons, not of everyone.
+        an EM step cost the answers of the moving items' persons, not of everyone. When
+        those persons are more than half, the frozen items' part of every person's
+        log-likelihood is held fixed instead (:meth:`SparseDesign.hold`) and an E-step
+        multiplies only the moving items' answers.
         """
         self._moving = moving
         self._focus_design = None
-        if moving is None or not isinstance(self.design, SparseDesign):
+        self._holding = False
+        if not isinstance(self.design, SparseDesign):
             return
-        if self.estimate_mean or self.estimate_sd:
+        self.design.hold(None)
+        if moving is None or self.estimate_mean or self.estimate_sd:
             return
         rows = self.design.persons_answering(np.flatnonzero(moving))
         if rows.size <= FOCUS_SHARE * self.design.n_patterns:
             self._focus_design = self.design.subset(rows, with_patterns=False)
+        else:
+            self._holding = self.design.hold(moving)
 
     def em_map(self, vector: Array) -> tuple[Array, float, float]:
         """One EM step from ``vector``.
@@ -342,10 +355,17 @@ class CalibrationModel:
         if self._moving is not None:
             moving = np.zeros(self.design.n_items, dtype=bool)
             moving[: self._moving.size] = self._moving
-        design = self._focus_design or self.design
-        result = design.e_step(
-            self.log_probabilities(xi), self.quadrature.log_weights(mean, sd), self.low_rank(xi)
-        )
+        if self._holding and isinstance(self.design, SparseDesign):
+            result = self.design.e_step(
+                self.log_probabilities(xi), self.quadrature.log_weights(mean, sd), held=True
+            )
+        else:
+            design = self._focus_design or self.design
+            result = design.e_step(
+                self.log_probabilities(xi),
+                self.quadrature.log_weights(mean, sd),
+                self.low_rank(xi),
+            )
         new = []
         for fam, cols, x, est in zip(self.families, self.members, xi, self.estimate, strict=True):
             updated = x.copy()
@@ -926,7 +946,7 @@ def calibrate(
     design: Design | SparseDesign
     if sparse:
         counts = np.ones(persons.size) if person_weights is None else person_weights
-        design = SparseDesign(used, counts, cats)
+        design = SparseDesign(used, counts, cats, threads=options.threads)
         proportions, correlation = _classical_sparse(design)
         total_weight = float(counts.sum())
     else:

@@ -19,6 +19,19 @@ halves their memory traffic and changes the expected counts by a relative 1e-6.
 Patterns are not collapsed: in sparse data nearly every pattern is unique, and
 ``np.unique`` over a million 500-byte rows costs more than it saves.
 
+While EM has frozen some items (their parameters no longer change, see
+:meth:`calibration.em.CalibrationModel.focus`), :meth:`SparseDesign.hold` splits off the
+moving items' answers: the frozen items' part of every person's log-likelihood,
+:math:`C_{uq} = \sum_{j \text{ frozen}} \log P_{j x_{uj}}(\theta_q)`, is computed once and
+kept (exact while they stay frozen; it is recomputed if their table rows change), and an
+E-step then multiplies only the moving items' answers, :math:`\log L = A_m L + C`,
+:math:`r_m = A_m^\top W`. The frozen items' expected counts are then not computed.
+
+The blocks are independent until their expected counts are summed, so they run on several
+threads (numpy's ufuncs and scipy's sparse kernels release the GIL); each block's
+contribution is computed whole and the contributions are added in block order, so the
+result is bit for bit the one-thread result whatever the number of threads.
+
 References
 ----------
 Bock, R. D., & Aitkin, M. (1981). Marginal maximum likelihood estimation of item parameters:
@@ -29,7 +42,10 @@ choice, time limits, and adaptive testing. ETS Research Report RR-96-30.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -45,6 +61,14 @@ BLOCK_ROWS = 4_096
 #: there are at least :data:`SPARSE_MIN_PERSONS` persons.
 SPARSE_MIN_MISSING = 0.5
 SPARSE_MIN_PERSONS = 2_000
+#: :meth:`SparseDesign.hold` splits off the moving items' answers when they are at most
+#: this share of all answers (beyond it the split costs more than it saves).
+HOLD_SHARE = 0.7
+
+
+def default_threads(blocks: int) -> int:
+    """Threads of the E-step when not given: ``os.cpu_count()``, at most one per block."""
+    return max(1, min(os.cpu_count() or 1, blocks))
 
 
 class SparseDesign:
@@ -59,6 +83,9 @@ class SparseDesign:
         ``(U,)`` person weights.
     n_categories
         ``(J,)`` categories per item.
+    threads
+        Threads of the E-step (``None``: :func:`default_threads`); the result does not
+        depend on it.
     """
 
     has_missing = True
@@ -71,7 +98,11 @@ class SparseDesign:
         *,
         block_rows: int = BLOCK_ROWS,
         blocks: list[sp.csr_matrix] | None = None,
+        threads: int | None = None,
     ) -> None:
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
+        self.requested_threads = threads
         self.patterns = patterns
         self.counts = np.asarray(counts, dtype=np.float64)
         self.n_items = int(patterns.shape[1])
@@ -110,6 +141,9 @@ class SparseDesign:
         # the transposes in CSR too: A^T W by rows of A^T runs 2.4 times faster than by
         # the columns of A (scipy's csc kernel scatters), for another 8 bytes per answer
         self.blocks_t = [b.T.tocsr() for b in self.blocks]
+        self.threads = threads if threads is not None else default_threads(len(self.blocks))
+        self._held: _Held | None = None
+        self._by_item: tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.intp]] | None = None
 
     @property
     def n_patterns(self) -> int:
@@ -151,13 +185,22 @@ class SparseDesign:
         """Every answer's person and category grouped by item, and the group bounds.
 
         ``persons[bounds[j]:bounds[j + 1]]`` answered item ``j`` (a stable radix sort on
-        the item numbers: linear in the answers).
+        the item numbers: linear in the answers). Computed once and kept (the standard
+        errors and the item fit both need it; the arrays are read-only).
         """
+        if self._by_item is None:
+            self._by_item = self._sort_by_item()
+        return self._by_item
+
+    def _sort_by_item(self) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.intp]]:
         persons, items, codes = self.answers()
         small = items.astype(np.int16) if self.n_items < 2**15 else items
         order = np.argsort(small, kind="stable")
         bounds = np.searchsorted(items[order], np.arange(self.n_items + 1))
-        return persons[order], codes[order], bounds
+        by_person, by_code = persons[order], codes[order]
+        for array in (by_person, by_code, bounds):
+            array.flags.writeable = False
+        return by_person, by_code, bounds
 
     def answers(self) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int32]]:
         """Every answer as ``(person, item, category)`` arrays, persons in order."""
@@ -193,7 +236,43 @@ class SparseDesign:
             if local.size:
                 blocks.append(self.blocks[k][local])
         patterns = self.patterns[rows] if with_patterns else np.zeros((0, self.n_items), np.int8)
-        return SparseDesign(patterns, self.counts[rows], self.n_categories, blocks=blocks)
+        return SparseDesign(
+            patterns,
+            self.counts[rows],
+            self.n_categories,
+            blocks=blocks,
+            threads=self.requested_threads,
+        )
+
+    def hold(self, moving: NDArray[np.bool_] | None) -> bool:
+        """Split off the answers of the items ``moving`` for :meth:`e_step` with ``held``.
+
+        ``moving`` may be shorter than the items (the others are frozen).
+
+        Returns whether it did: not for ``None`` (release), nor when the moving items'
+        answers are more than :data:`HOLD_SHARE` of all answers.
+        """
+        self._held = None
+        if moving is None or not self.blocks:
+            return False
+        items = np.zeros(self.n_items, dtype=bool)  # ``moving`` may omit trailing items
+        items[: len(moving)] = moving
+        mask = np.repeat(items, self.max_categories)
+        kept = [mask[block.indices] for block in self.blocks]
+        if sum(int(m.sum()) for m in kept) > HOLD_SHARE * max(self.n_answers, 1):
+            return False
+        columns = np.flatnonzero(mask)
+        blocks = []
+        for block, m in zip(self.blocks, kept, strict=True):
+            running = np.concatenate(([0], np.cumsum(m, dtype=np.int64))).astype(np.int32)
+            blocks.append(
+                sp.csr_matrix(
+                    (block.data[m], block.indices[m], running[block.indptr]), shape=block.shape
+                )
+            )
+        blocks_t = [block_t[columns] for block_t in self.blocks_t]
+        self._held = _Held(mask, columns, blocks, blocks_t)
+        return True
 
     def _table(self, log_p: Array) -> NDArray[np.float32]:
         return np.ascontiguousarray(
@@ -201,13 +280,20 @@ class SparseDesign:
         )
 
     def _posterior(
-        self, block: sp.csr_matrix, table: NDArray[np.float32], log_prior: NDArray[np.float32]
+        self,
+        block: sp.csr_matrix,
+        table: NDArray[np.float32],
+        log_prior: NDArray[np.float32],
+        frozen: NDArray[np.float32] | None = None,
     ) -> tuple[NDArray[np.float32], Array, Array]:
         """Unnormalised posterior weights of a block's persons, their sums, log marginals.
 
-        Each row's largest weight is 1.
+        ``frozen``: the block's held log-likelihood of the items not in ``block``. Each
+        row's largest weight is 1.
         """
         ll = np.asarray(block @ table)
+        if frozen is not None:
+            ll += frozen
         ll += log_prior[None, :]
         top = ll.max(axis=1)
         ll -= top[:, None]
@@ -226,10 +312,17 @@ class SparseDesign:
             yield part, w.astype(np.float64) / total[:, None], marginal, None, None
 
     def e_step(
-        self, log_p: Array, log_prior: Array, low_rank: tuple[Array, Array] | None = None
+        self,
+        log_p: Array,
+        log_prior: Array,
+        low_rank: tuple[Array, Array] | None = None,
+        *,
+        held: bool = False,
     ) -> EStepResult:
         """Expected counts ``r[j, k, q]`` and the marginal log-likelihood.
 
+        With ``held`` (after :meth:`hold` returned true) only the moving items' answers are
+        multiplied and their counts computed; the frozen items' counts are zero.
         ``low_rank`` is accepted for the interface of :class:`calibration.estep.Design`.
         """
         q = log_prior.size
@@ -238,12 +331,77 @@ class SparseDesign:
         by_column = np.zeros((self.n_items * self.max_categories, q))
         nodes = np.zeros(q)
         loglik = 0.0
-        for part, block, block_t in zip(self.slices, self.blocks, self.blocks_t, strict=True):
-            w, total, marginal = self._posterior(block, table, prior)
-            n = self.counts[part]
-            loglik += float(n @ marginal)
+        keep = self._held if held else None
+        if held and keep is None:
+            raise RuntimeError("e_step(held=True) without a successful hold()")
+        indices = range(len(self.blocks))
+        threads = min(self.threads, len(self.blocks))
+
+        def run(work: Callable[[int], _T]) -> Iterator[_T]:
+            if threads <= 1:
+                return map(work, indices)
+            # map yields in submission order: the sums run in block order, as serially
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                return iter(list(pool.map(work, indices)))
+
+        if keep is not None and not (
+            keep.frozen_table is not None and np.array_equal(keep.frozen_table, table[~keep.mask])
+        ):
+            zeroed = table.copy()
+            zeroed[keep.mask] = 0.0
+            keep.cache = list(run(lambda k: np.asarray(self.blocks[k] @ zeroed)))
+            keep.frozen_table = table[~keep.mask]
+
+        def contribution(k: int) -> tuple[Array, Array, float]:
+            if keep is None:
+                w, total, marginal = self._posterior(self.blocks[k], table, prior)
+            else:
+                w, total, marginal = self._posterior(keep.blocks[k], table, prior, keep.cache[k])
+            n = self.counts[self.slices[k]]
             w *= (n / total).astype(np.float32)[:, None]
-            by_column += np.asarray(block_t @ w)
-            nodes += w.sum(axis=0, dtype=np.float64)
+            back = self.blocks_t[k] if keep is None else keep.blocks_t[k]
+            return (
+                np.asarray(back @ w, dtype=np.float64),
+                w.sum(axis=0, dtype=np.float64),
+                float(n @ marginal),
+            )
+
+        target = by_column if keep is None else np.zeros((keep.columns.size, q))
+        if threads <= 1:
+            parts: Iterator[tuple[Array, Array, float]] = map(contribution, indices)
+            for block_counts, block_nodes, block_loglik in parts:
+                target += block_counts
+                nodes += block_nodes
+                loglik += block_loglik
+        else:
+            # map yields in submission order: the sums run in block order, as serially
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                for block_counts, block_nodes, block_loglik in pool.map(contribution, indices):
+                    target += block_counts
+                    nodes += block_nodes
+                    loglik += block_loglik
+        if keep is not None:
+            by_column[keep.columns] = target
         counts = by_column.reshape(self.n_items, self.max_categories, q)
         return EStepResult(counts=counts, node_counts=nodes, loglik=loglik)
+
+
+_T = TypeVar("_T")
+
+
+class _Held:
+    """The moving items' answers split off by :meth:`SparseDesign.hold`, and the cache."""
+
+    def __init__(
+        self,
+        mask: NDArray[np.bool_],
+        columns: NDArray[np.intp],
+        blocks: list[sp.csr_matrix],
+        blocks_t: list[sp.csr_matrix],
+    ) -> None:
+        self.mask = mask  # indicator columns of the moving items
+        self.columns = columns
+        self.blocks = blocks  # the moving items' answers, per block of persons
+        self.blocks_t = blocks_t  # their transposes, rows = ``columns``
+        self.cache: list[NDArray[np.float32]] = []  # frozen items' log-likelihood per block
+        self.frozen_table: NDArray[np.float32] | None = None  # the table it was built from

@@ -175,6 +175,13 @@ def register(commands: Any) -> None:
         "estimated with a weak log-normal prior on the slope) and reported "
         f"(default {MIN_ANSWERS})",
     )
+    cal.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads of the E-step on sparse (CAT) data; the estimates do not depend on it "
+        "(default: the number of CPUs)",
+    )
     cal.add_argument("--quiet", action="store_true", help="no progress bar")
     cal.add_argument(
         "--progress",
@@ -379,11 +386,14 @@ def _run_calibration(args: argparse.Namespace) -> int:
         prepare_output(path)
     if args.min_answers < 0:
         raise CalibrationError("--min-answers must be 0 or more")
+    if args.threads is not None and args.threads < 1:
+        raise CalibrationError("--threads must be 1 or more")
     options = EMOptions(
         tol=args.tol,
         quadrature_points=args.quadpts,
         max_em_steps=args.max_em_steps,
         min_answers=args.min_answers,
+        threads=args.threads,
     )
     bar = ProgressBar(
         tol=args.tol, enabled=False if args.quiet else (True if args.progress else None)

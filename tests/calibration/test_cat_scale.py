@@ -298,6 +298,30 @@ def test_columnar_reader_equals_the_row_reader(
     assert [w.message for w in got.warnings] == [w.message for w in expected.warnings]
 
 
+def test_columnar_reader_equals_the_row_reader_across_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks of 256 bytes parse with their own dictionaries; the ids still come out in
+    order of first appearance, as the row reader numbers them."""
+    rng = np.random.default_rng(5)
+    lines = ["person_id,item_id,response,group"]
+    for row in range(600):
+        person = int(rng.integers(0, 80))
+        item = int(rng.integers(0, 25))
+        lines.append(f"q{person},it{item}-{row},{int(rng.integers(0, 3))},g{person % 4}")
+    path = _write(tmp_path / "blocks.csv", "\n".join(lines) + "\n")
+    expected = _read_long_rows(path)
+    monkeypatch.setattr(data_module, "COLUMNAR_BYTES", 0)
+    monkeypatch.setattr(data_module, "COLUMNAR_BLOCK", 256)
+    got = data_module._read_long_columnar(path)
+    assert got is not None
+    assert got.person_ids == expected.person_ids
+    assert got.item_ids == expected.item_ids
+    np.testing.assert_array_equal(got.responses, expected.responses)
+    assert got.locations == expected.locations
+    assert got.covariates == expected.covariates
+
+
 @pytest.mark.parametrize(
     ("body", "line", "column"),
     [
@@ -359,6 +383,26 @@ def test_cli_min_answers_and_progress(
     assert "--min-answers must be 0 or more" in capsys.readouterr().err
 
 
+def test_cli_threads_do_not_change_the_estimates(
+    cat_bank: Bank,
+    cat_data: tuple[Path, np.ndarray],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bank_path = tmp_path / "bank.json"
+    write_bank(cat_bank, bank_path)
+    argv = ["calibrate", str(cat_data[0]), "--bank", str(bank_path), "--model", "2pl"]
+    written = []
+    for threads in ("1", "2"):
+        out = tmp_path / f"t{threads}.json"
+        assert main([*argv, "--out", str(out), "--quiet", "--threads", threads]) == 0
+        written.append((tmp_path / f"t{threads}.params.csv").read_text())
+    assert written[0] == written[1]
+    capsys.readouterr()
+    assert main([*argv, "--out", str(tmp_path / "bad.json"), "--threads", "0"]) == 1
+    assert "--threads must be 1 or more" in capsys.readouterr().err
+
+
 def test_a_small_data_set_is_calibrated_as_a_whole() -> None:
     """Fewer than three items reach the minimum: every item is estimated, none held."""
     rng = np.random.default_rng(2)
@@ -371,3 +415,106 @@ def test_a_small_data_set_is_calibrated_as_a_whole() -> None:
     assert all(fit.estimated)
     assert not fit.held
     assert not any(w.kind == "few_answers" for w in fit.warnings)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    persons=st.integers(0, 300),
+    items=st.integers(1, 12),
+    categories=st.integers(2, 4),
+    missing=st.floats(0.0, 1.0),
+    block=st.integers(1, 40),
+    threads=st.integers(2, 5),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_threaded_sparse_e_step_is_the_serial_one_to_the_bit(
+    persons: int,
+    items: int,
+    categories: int,
+    missing: float,
+    block: int,
+    threads: int,
+    seed: int,
+) -> None:
+    """Blocks on several threads, summed in block order: the same bits as one thread."""
+    rng = np.random.default_rng(seed)
+    q = 11
+    responses = rng.integers(0, categories, size=(persons, items)).astype(np.int8)
+    responses[rng.random(responses.shape) < missing] = -1
+    cats = np.full(items, categories)
+    weights = rng.uniform(0.5, 2.0, persons)
+    log_p = _log_p(rng, items, categories, q)
+    log_prior = np.log(rng.dirichlet(np.ones(q)))
+    serial = SparseDesign(responses, weights, cats, block_rows=block, threads=1)
+    threaded = SparseDesign(responses, weights, cats, block_rows=block, threads=threads)
+    one = serial.e_step(log_p, log_prior)
+    many = threaded.e_step(log_p, log_prior)
+    np.testing.assert_array_equal(many.counts, one.counts)
+    np.testing.assert_array_equal(many.node_counts, one.node_counts)
+    assert many.loglik == one.loglik
+    rows = np.arange(0, persons, 2)
+    cut = threaded.subset(rows, with_patterns=False)
+    assert cut.threads == threaded.threads
+    np.testing.assert_array_equal(
+        cut.e_step(log_p, log_prior).counts,
+        serial.subset(rows, with_patterns=False).e_step(log_p, log_prior).counts,
+    )
+
+
+def test_sparse_design_rejects_zero_threads() -> None:
+    responses = np.zeros((3, 2), dtype=np.int8)
+    with pytest.raises(ValueError, match="threads must be at least 1, got 0"):
+        SparseDesign(responses, np.ones(3), np.full(2, 2), threads=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    persons=st.integers(1, 300),
+    items=st.integers(2, 12),
+    categories=st.integers(2, 4),
+    missing=st.floats(0.0, 0.9),
+    block=st.integers(1, 40),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_held_e_step_equals_the_plain_one_on_the_moving_items(
+    persons: int, items: int, categories: int, missing: float, block: int, seed: int
+) -> None:
+    """The frozen items' log-likelihood held fixed: the moving items' counts, the node
+    counts and the log-likelihood are the plain E-step's (up to single-precision
+    rounding: the frozen and moving sums are added in another order); after a frozen
+    item's parameters change, the held part is rebuilt."""
+    rng = np.random.default_rng(seed)
+    q = 11
+    responses = rng.integers(0, categories, size=(persons, items)).astype(np.int8)
+    responses[rng.random(responses.shape) < missing] = -1
+    cats = np.full(items, categories)
+    weights = rng.uniform(0.5, 2.0, persons)
+    log_prior = np.log(rng.dirichlet(np.ones(q)))
+    moving = np.zeros(items, dtype=bool)
+    moving[rng.choice(items, size=max(1, items // 4), replace=False)] = True
+    serial = SparseDesign(responses, weights, cats, block_rows=block, threads=1)
+    threaded = SparseDesign(responses, weights, cats, block_rows=block, threads=3)
+    if not serial.hold(moving):  # the moving items hold most answers: nothing to hold
+        assert not threaded.hold(moving)
+        return
+    assert threaded.hold(moving)
+    scale = max(1.0, float(weights.sum()))
+    log_p = _log_p(rng, items, categories, q)
+    for change_frozen in (False, True, False):
+        log_p[moving] = _log_p(rng, items, categories, q)[moving]  # EM moves these
+        if change_frozen:
+            log_p[~moving] = _log_p(rng, items, categories, q)[~moving]
+        plain = serial.e_step(log_p, log_prior)
+        held = serial.e_step(log_p, log_prior, held=True)
+        np.testing.assert_allclose(
+            held.counts[moving], plain.counts[moving], atol=2e-6 * scale, rtol=1e-5
+        )
+        assert not held.counts[~moving].any()
+        np.testing.assert_allclose(held.node_counts, plain.node_counts, atol=2e-6 * scale)
+        assert held.loglik == pytest.approx(plain.loglik, rel=1e-6, abs=1e-4)
+        many = threaded.e_step(log_p, log_prior, held=True)
+        np.testing.assert_array_equal(many.counts, held.counts)
+        assert many.loglik == held.loglik
+    serial.hold(None)
+    with pytest.raises(RuntimeError, match="without a successful hold"):
+        serial.e_step(log_p, log_prior, held=True)
