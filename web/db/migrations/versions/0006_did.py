@@ -1,0 +1,53 @@
+"""DID control: challenges a learner signs with the key of their did:key.
+
+Revision ID: 0006_did
+Revises: 0004_verify
+Create Date: 2026-12-06
+
+- ``learner_sessions.did_verified_at``: when the learner proved control of the session's
+  DID by signing a challenge.
+- ``did_challenges``: single-use, expiring challenges bound to a session and its DID
+  (stored as a keyed hash of the nonce, never the nonce).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006_did"
+down_revision = "0004_verify"
+branch_labels = None
+depends_on = None
+
+TZ = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    """Add the session column and the challenges table."""
+    with op.batch_alter_table("learner_sessions") as batch:
+        batch.add_column(sa.Column("did_verified_at", TZ, nullable=True))
+    op.create_table(
+        "did_challenges",
+        sa.Column("nonce_hash", sa.String(64), nullable=False),
+        sa.Column("session_id", sa.String(64), nullable=False),
+        sa.Column("did", sa.String(400), nullable=False),
+        sa.Column("created_at", TZ, nullable=False),
+        sa.Column("expires_at", TZ, nullable=False),
+        sa.Column("used_at", TZ, nullable=True),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["learner_sessions.id"],
+            name="fk_did_challenges_session_id_learner_sessions",
+        ),
+        sa.PrimaryKeyConstraint("nonce_hash", name="pk_did_challenges"),
+    )
+    op.create_index("ix_did_challenges_session_id", "did_challenges", ["session_id"])
+
+
+def downgrade() -> None:
+    """Drop the challenges table and the session column."""
+    op.drop_index("ix_did_challenges_session_id", table_name="did_challenges")
+    op.drop_table("did_challenges")
+    with op.batch_alter_table("learner_sessions") as batch:
+        batch.drop_column("did_verified_at")
