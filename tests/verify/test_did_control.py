@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -228,3 +229,46 @@ def test_a_session_without_a_did_and_bad_bodies(site: Site) -> None:
     assert site.client.post(url, json={"jws": "a.b.c", "extra": 1}).status_code == 400
     assert site.client.post(url, json={"jws": "a" * 5000}).status_code == 400
     assert site.client.post(url, json={}).status_code == 400
+
+
+def form_post(site: Site, path: str, **data: str) -> Any:
+    return site.client.post(path, data={"_csrf_token": site.csrf(), **data}, follow_redirects=False)
+
+
+def test_the_page_shows_a_challenge_and_takes_the_pasted_jws(site: Site) -> None:
+    verified_only(site)
+    key = new_key("P-256")
+    did = did_for(key)
+    view = take(site.client, site.assessment_id, email=None, did=did)
+    result = site.client.get(f"/s/{view['id']}/result").text
+    assert f'href="/s/{view["id"]}/did"' in result
+    page = site.client.get(f"/s/{view['id']}/did").text
+    assert did in page and "Show me a challenge to sign" in page
+    shown = form_post(site, f"/s/{view['id']}/did/challenge")
+    assert shown.status_code == 200
+    nonce = re.search(r'"nonce": "([A-Za-z0-9_-]+)"', shown.text)
+    assert nonce is not None, shown.text
+    asked = {
+        "kid": f"{did}#{did.removeprefix('did:key:')}",
+        "nonce": nonce.group(1),
+        "aud": site.runtime.settings.base_url,
+        "sub": re.search(r'"sub": "(p_[0-9a-f]+)"', shown.text).group(1),  # type: ignore[union-attr]
+    }
+    bad = form_post(site, f"/s/{view['id']}/did/proof", jws="abc")
+    assert bad.status_code == 422
+    assert "jws: not a compact JWS" in bad.text and 'aria-invalid="true"' in bad.text
+    assert ">abc</textarea>" in bad.text
+    good = form_post(site, f"/s/{view['id']}/did/proof", jws=sign(asked, key))
+    assert good.status_code == 303 and good.headers["location"] == f"/s/{view['id']}/did"
+    assert "You proved control of" in site.client.get(f"/s/{view['id']}/did").text
+    assert "You earned a credential" in site.client.get(f"/s/{view['id']}/result").text
+
+
+def test_the_page_explains_an_unsupported_did(site: Site) -> None:
+    session_id = started(site, "did:web:example.org")
+    page = site.client.get(f"/s/{session_id}/did").text
+    assert "fetches nothing from other sites" in page and "Show me a challenge" not in page
+    session_id = site.client.post(
+        f"/api/v1/assessments/{site.assessment_id}/sessions", json={"name": "Ada"}
+    ).json()["id"]
+    assert "started without a DID" in site.client.get(f"/s/{session_id}/did").text
