@@ -25,8 +25,9 @@ TZ = sa.DateTime(timezone=True)
 
 def upgrade() -> None:
     """Add the session column and the challenges table."""
-    with op.batch_alter_table("learner_sessions") as batch:
-        batch.add_column(sa.Column("did_verified_at", TZ, nullable=True))
+    # Plain ALTER TABLE (SQLite >= 3.35 adds and drops a column in place): a batch copy of
+    # learner_sessions would fail its foreign keys once other tables reference its rows.
+    op.add_column("learner_sessions", sa.Column("did_verified_at", TZ, nullable=True))
     op.create_table(
         "did_challenges",
         sa.Column("nonce_hash", sa.String(64), nullable=False),
@@ -49,5 +50,4 @@ def downgrade() -> None:
     """Drop the challenges table and the session column."""
     op.drop_index("ix_did_challenges_session_id", table_name="did_challenges")
     op.drop_table("did_challenges")
-    with op.batch_alter_table("learner_sessions") as batch:
-        batch.drop_column("did_verified_at")
+    op.drop_column("learner_sessions", "did_verified_at")
