@@ -165,7 +165,7 @@ def _claims(token: str, key: ResolvedKey) -> dict[str, Any]:
     try:
         header = jws.extract_compact(token.encode("ascii")).protected
     except (JoseError, ValueError, UnicodeError):
-        raise _refuse("jws header: not base64url-encoded JSON") from None
+        raise _refuse("jws header: not base64url-encoded JSON with an alg") from None
     alg, kid = header.get("alg"), header.get("kid")
     if not isinstance(kid, str) or not kid:
         raise _refuse(

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from web.credentials.multibase import decode_base58btc, encode_base58btc
+from web.did_control import DidControlError, _claims
 from web.did_key import DidKeyError, did_of, public_key, resolve
 
 # "The did:key Method v0.7" (W3C CCG), test vectors ed25519-x25519.json and nist-curves.json:
@@ -110,3 +111,20 @@ def test_other_dids_are_refused_with_the_reason(did: str, message: str) -> None:
     with pytest.raises(DidKeyError, match=r"^did: ") as caught:
         resolve(did)
     assert message in str(caught.value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=300),
+        st.lists(
+            st.text(alphabet=st.characters(max_codepoint=127), max_size=60), min_size=3, max_size=3
+        ).map(".".join),
+    )
+)
+def test_any_pasted_text_is_refused_with_a_located_reason(token: str) -> None:
+    """Whatever is pasted, the check answers with a located refusal, never another error."""
+    key = resolve("did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp")
+    with pytest.raises(DidControlError) as caught:
+        _claims(token, key)
+    assert all(p.startswith("jws") for p in caught.value.problems)
