@@ -30,6 +30,7 @@ from web.pages.author import author_router
 from web.pages.author_credentials import author_credentials_router
 from web.pages.author_integrity import author_integrity_router
 from web.pages.credentials import credential_pages
+from web.pages.did_control import did_router
 from web.pages.learner import learner_router
 from web.pages.learner_links import learner_links_router
 from web.pages.media import media_router
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             learner_router,
             learner_links_router,
             media_router,
+            did_router,
             author_router,
             learner_api,
             author_api,

@@ -192,7 +192,9 @@ def issue_pending(
             if achievement is None or record.result is None:
                 raise ConflictError("this assessment no longer has an achievement to award")
             completion = awards.Completion(owner_id=assessment.owner_id)
-            waiting = achievement.spec.require_verified_email and record.email_verified_at is None
+            waiting = achievement.spec.require_verified_email and not awards.identity_verified(
+                record
+            )
             if not waiting:
                 awards.issue(
                     rt,

@@ -176,7 +176,7 @@ def use(rt: Runtime, token: str) -> UsedLink:
 
 
 def settle_awaiting(rt: Runtime, session_id: str) -> None:
-    """Issue an award that started waiting for an email confirmed meanwhile.
+    """Issue an award that started waiting for an email (or a DID) confirmed meanwhile.
 
     Called after a finishing session committed ``awaiting_email``: the learner may have
     used their link between the finishing read and that commit, and nobody else would look
@@ -187,7 +187,7 @@ def settle_awaiting(rt: Runtime, session_id: str) -> None:
     if (
         record is None
         or record.award_status != "awaiting_email"
-        or record.email_verified_at is None
+        or not awards.identity_verified(record)
     ):
         return
     try:

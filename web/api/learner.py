@@ -8,7 +8,7 @@ from litestar import Request, Router, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
-from web import learning
+from web import did_control, learning
 from web.pages.learner import runtime
 from web.problems import with_problem_responses
 from web.report import ReportView, build_report
@@ -97,10 +97,43 @@ async def get_report(state: State, session_id: FromPath[str]) -> ReportView:
     return await rt.call(build_report, rt, session_id)
 
 
+@post("/sessions/{session_id:str}/did/challenge", status_code=201)
+async def post_did_challenge(state: State, session_id: FromPath[str]) -> did_control.Challenge:
+    """A single-use challenge (10 minutes) to sign with the key of the session's did:key.
+
+    Sign a compact JWS whose protected header has ``alg`` and ``kid`` as given and whose
+    payload is ``{"nonce", "aud", "sub"}`` as given, and send it to ``/did/proof``.
+    """
+    rt = runtime(state)
+    return await rt.call(did_control.new_challenge, rt, session_id)
+
+
+@post("/sessions/{session_id:str}/did/proof", status_code=200)
+async def post_did_proof(
+    state: State, session_id: FromPath[str], data: JSONBody[did_control.DidProof]
+) -> did_control.DidControl:
+    """Prove control of the session's DID: the credential then names the learner by it.
+
+    A refusal (422) says which part is wrong: the signature, the nonce (unknown, used or
+    expired), the DID, the audience, the subject or the JWS itself.
+    """
+    rt = runtime(state)
+    return await rt.call(did_control.prove, rt, session_id, data.jws)
+
+
 learner_api = Router(
     path="/api/v1",
     route_handlers=with_problem_responses(
-        [create_session, get_session, post_response, post_hint, post_reveal, get_report]
+        [
+            create_session,
+            get_session,
+            post_response,
+            post_hint,
+            post_reveal,
+            get_report,
+            post_did_challenge,
+            post_did_proof,
+        ]
     ),
     tags=["learner"],
 )

@@ -149,7 +149,7 @@ def prepare(
             completion.award_status = "withheld"
         elif decision == "hold":
             completion.award_status = "held"
-        elif achievement.spec.require_verified_email and record.email_verified_at is None:
+        elif achievement.spec.require_verified_email and not identity_verified(record):
             completion.award_status = "awaiting_email"
         else:
             issue(
@@ -187,15 +187,23 @@ def prepare(
     return completion
 
 
-def recipient_of(record: SessionRecord) -> ob3.Recipient:
-    """The credential's recipient: named only when the learner verified their email.
+def identity_verified(record: SessionRecord) -> bool:
+    """Whether the learner proved control of their email address or of their DID."""
+    return (record.email_verified_at is not None and record.learner_email is not None) or (
+        record.did_verified_at is not None and record.learner_did is not None
+    )
 
-    A self-asserted learner's credential carries the (hashed) email address or DID they
-    typed, and its evidence says that nobody checked it; it carries no name.
+
+def recipient_of(record: SessionRecord) -> ob3.Recipient:
+    """The credential's recipient: named only when the learner verified their identity.
+
+    A learner who proved control of their DID is the credential's subject by that DID
+    (``credentialSubject.id``). A self-asserted learner's credential carries the (hashed)
+    email address or DID they typed, and its evidence says that nobody checked it; it
+    carries no name.
     """
-    verified = record.email_verified_at is not None and record.learner_email is not None
     return ob3.Recipient(
-        name=record.learner_name if verified else None,
+        name=record.learner_name if identity_verified(record) else None,
         email=record.learner_email,
         did=record.learner_did,
     )
@@ -203,6 +211,13 @@ def recipient_of(record: SessionRecord) -> ob3.Recipient:
 
 def identity_line(record: SessionRecord) -> str:
     """How the recipient's identity was established, for the credential's evidence."""
+    if record.did_verified_at is not None and record.learner_did is not None:
+        signed = record.did_verified_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return (
+            f"Identity: DID control (did:key challenge signed {signed}). The learner proved "
+            f"control of {record.learner_did} by signing a single-use challenge of this "
+            "service with its key."
+        )
     if record.email_verified_at is not None and record.learner_email is not None:
         return (
             "Identity: verified email. The learner proved control of the email address on "

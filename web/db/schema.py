@@ -114,6 +114,7 @@ learner_sessions = Table(
     Column("award_decided_at", DateTime(timezone=True), nullable=True),
     Column("award_decided_by", Integer, nullable=True),
     Column("email_verified_at", DateTime(timezone=True), nullable=True),
+    Column("did_verified_at", DateTime(timezone=True), nullable=True),  # revision 0006_did
     Index("ix_learner_sessions_assessment_created", "assessment_id", "created_at"),
     Index("ix_learner_sessions_award_status", "assessment_id", "award_status"),
 )
@@ -255,6 +256,18 @@ learner_links = Table(
     Column("purpose", String(16), nullable=False),  # verify | results
     Column("email", String(320), nullable=False, index=True),
     Column("session_id", String(64), ForeignKey("learner_sessions.id"), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+)
+
+# revision 0006_did: single-use challenges a learner signs to prove control of their DID
+did_challenges = Table(
+    "did_challenges",
+    metadata,
+    Column("nonce_hash", String(64), primary_key=True),
+    Column("session_id", String(64), ForeignKey("learner_sessions.id"), nullable=False, index=True),
+    Column("did", String(400), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True), nullable=True),

@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 
 from engine.stopping import length_bound
 from item_banks.errors import AnswerError
-from web import learning
+from web import did_control, learning
 from web.errors import NotFoundError
 from web.markdown import render
 from web.params import StoredInt
@@ -238,9 +238,11 @@ async def result(state: State, session_id: FromPath[str]) -> Template | Redirect
     if view.status != "finished":
         return Redirect(path=f"/s/{session_id}", status_code=303)
     report = await rt.call(build_report, rt, session_id)
+    did_state = await rt.call(did_control.state_of, rt, session_id)
     return Template(
         "result.html",
         context={
+            "did_state": did_state,
             "session": view,
             "result": view.result,
             "report": report,

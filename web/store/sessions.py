@@ -104,6 +104,7 @@ class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
     award_decided_at: datetime | None = None
     award_decided_by: int | None = None
     email_verified_at: datetime | None = None
+    did_verified_at: datetime | None = None
 
 
 class ResponseRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -182,6 +183,7 @@ def _record(row: Any) -> SessionRecord:
         award_decided_at=as_utc(row.award_decided_at),
         award_decided_by=row.award_decided_by,
         email_verified_at=as_utc(row.email_verified_at),
+        did_verified_at=as_utc(row.did_verified_at),
     )
 
 
