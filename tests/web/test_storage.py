@@ -220,6 +220,7 @@ def test_fast_statements_store_and_read_like_core(db: Database) -> None:
         "award_decided_at": moment,
         "award_decided_by": None,
         "email_verified_at": None,
+        "did_verified_at": moment,
     }
     fast_insert = FastStatement(
         insert(table).values({c.name: bindparam(c.name) for c in table.columns})
