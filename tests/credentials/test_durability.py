@@ -205,6 +205,9 @@ def test_postgres_two_workers_deliver_500_awards_exactly_once(
             for _ in range(2)
         ]
         try:
+            for worker in workers:  # both polling before the first award: both get a share
+                assert worker.stdout is not None
+                assert worker.stdout.readline().startswith("delivering webhooks"), "no start"
             started = time.monotonic()
             with db.read() as conn:
                 assessment = rt.assessment(conn, assessment_id)
