@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import inspect, text
 
-from tests.verify.test_migration import _columns, _run, empty_url
+from tests.verify.test_migration import _columns, _run, empty_url, seed_session
 from web.db.connection import Database
 from web.db.migrate import migrate
 
@@ -18,31 +18,7 @@ def test_0006_up_down_up_keeps_sessions(empty_url: str) -> None:
     try:
         migrate(db, "0005_qti2")
         now = datetime.now(UTC)
-        with db.engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO bank_versions (hash, bank_id, version_label, title, item_count,"
-                    " content, source_name, created_at) VALUES ('h', 'b', '1', 't', 0, '{}',"
-                    " 'x', :now)"
-                ),
-                {"now": now},
-            )
-            conn.execute(
-                text(
-                    "INSERT INTO assessments (id, title, description, bank_hash, policy,"
-                    " feedback_mode, status, created_at) VALUES ('a1', 't', '', 'h', '{}',"
-                    " 'instant', 'open', :now)"
-                ),
-                {"now": now},
-            )
-            conn.execute(
-                text(
-                    "INSERT INTO learner_sessions (id, assessment_id, state, version, learner_did,"
-                    " created_at, updated_at) VALUES ('s1', 'a1', '{}', 0, 'did:key:z6Mk', :now,"
-                    " :now)"
-                ),
-                {"now": now},
-            )
+        seed_session(db, now, did="did:key:z6Mk")
         assert "did_verified_at" not in _columns(db, "learner_sessions")
         migrate(db)
         assert "did_verified_at" in _columns(db, "learner_sessions")

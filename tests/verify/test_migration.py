@@ -57,35 +57,40 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     admin.dispose()
 
 
+def seed_session(db: Database, now: datetime, did: str | None = None) -> None:
+    """One bank version, one assessment and one session ``s1`` (with ``did`` if given)."""
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO bank_versions (hash, bank_id, version_label, title, item_count,"
+                " content, source_name, created_at) VALUES ('h', 'b', '1', 't', 0, '{}',"
+                " 'x', :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO assessments (id, title, description, bank_hash, policy,"
+                " feedback_mode, status, created_at) VALUES ('a1', 't', '', 'h', '{}',"
+                " 'instant', 'open', :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO learner_sessions (id, assessment_id, state, version, learner_did,"
+                " created_at, updated_at) VALUES ('s1', 'a1', '{}', 0, :did, :now, :now)"
+            ),
+            {"now": now, "did": did},
+        )
+
+
 def test_0004_up_down_up_keeps_sessions(empty_url: str) -> None:
     db = Database(empty_url)
     try:
         migrate(db, "0003_i11")
         now = datetime.now(UTC)
-        with db.engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO bank_versions (hash, bank_id, version_label, title, item_count,"
-                    " content, source_name, created_at) VALUES ('h', 'b', '1', 't', 0, '{}',"
-                    " 'x', :now)"
-                ),
-                {"now": now},
-            )
-            conn.execute(
-                text(
-                    "INSERT INTO assessments (id, title, description, bank_hash, policy,"
-                    " feedback_mode, status, created_at) VALUES ('a1', 't', '', 'h', '{}',"
-                    " 'instant', 'open', :now)"
-                ),
-                {"now": now},
-            )
-            conn.execute(
-                text(
-                    "INSERT INTO learner_sessions (id, assessment_id, state, version,"
-                    " created_at, updated_at) VALUES ('s1', 'a1', '{}', 0, :now, :now)"
-                ),
-                {"now": now},
-            )
+        seed_session(db, now)
         assert not NEW_COLUMNS & _columns(db, "learner_sessions")
         migrate(db)
         assert _columns(db, "learner_sessions") >= NEW_COLUMNS
