@@ -33,6 +33,28 @@ metadata = MetaData(
     }
 )
 
+# -- organisations (revision 0007_org) ----------------------------------------------------------
+# Everything an organisation owns carries an ``org_id`` column naming it (assessments, webhook
+# endpoints, achievements, credentials, status lists; bank versions through
+# ``org_bank_versions``, since one stored version may be held by several organisations).
+
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("slug", String(40), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("url", String(2000), nullable=False, default=""),
+    Column("email", String(320), nullable=False, default=""),
+    Column("image", String(2000), nullable=False, default=""),
+    Column("description", Text, nullable=False, default=""),
+    # the key directory under SKILLGAUGE_DATA_DIR; "keys" for the organisation migrated from
+    # the single-issuer service (its earlier credentials name {base}/issuer and still verify)
+    Column("keys_dir", String(200), nullable=False),
+    Column("legacy_issuer", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 authors = Table(
     "authors",
     metadata,
@@ -46,10 +68,23 @@ author_tokens = Table(
     metadata,
     Column("token_hash", String(64), primary_key=True),
     Column("author_id", Integer, ForeignKey("authors.id"), nullable=False, index=True),
+    # revision 0007_org: the membership (organisation and role) the token acts as
+    Column("membership_id", Integer, ForeignKey("memberships.id"), nullable=True, index=True),
     Column("label", String(100), nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Column("expires_at", DateTime(timezone=True), nullable=True),  # revision 0003_i11
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", Integer, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("author_id", Integer, ForeignKey("authors.id"), nullable=False, index=True),
+    Column("role", String(20), nullable=False),  # owner|author|reviewer|psychometrician|viewer
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("org_id", "author_id", name="uq_memberships_org_author"),
 )
 
 bank_versions = Table(
@@ -64,6 +99,30 @@ bank_versions = Table(
     Column("source_name", String(255), nullable=False),
     Column("uploaded_by", Integer, ForeignKey("authors.id"), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Which organisation holds which bank version (revision 0007_org). A version is stored once
+#: by content; each organisation that uploaded it holds it.
+org_bank_versions = Table(
+    "org_bank_versions",
+    metadata,
+    Column("org_id", Integer, ForeignKey("organisations.id"), primary_key=True),
+    Column("bank_hash", String(64), ForeignKey("bank_versions.hash"), primary_key=True),
+    Column("added_by", Integer, ForeignKey("authors.id"), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: A bank version shared on purpose by its holder with another organisation (0007_org).
+bank_shares = Table(
+    "bank_shares",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", Integer, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("bank_hash", String(64), ForeignKey("bank_versions.hash"), nullable=False),
+    Column("to_org_id", Integer, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("with_keys", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("withdrawn_at", DateTime(timezone=True), nullable=True),
 )
 
 #: The media files of bank versions (images of QTI packages), by content: a version's
@@ -89,6 +148,7 @@ assessments = Table(
     Column("feedback_mode", String(16), nullable=False, default="instant"),
     Column("time_limit_seconds", Integer, nullable=True),
     Column("owner_id", Integer, ForeignKey("authors.id"), nullable=True, index=True),
+    Column("org_id", Integer, ForeignKey("organisations.id"), nullable=True, index=True),
     Column("status", String(16), nullable=False, default="open"),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
@@ -156,6 +216,7 @@ achievements = Table(
     Column("id", String(32), primary_key=True),
     Column("assessment_id", String(32), ForeignKey("assessments.id"), nullable=False, unique=True),
     Column("definition", Text, nullable=False),
+    Column("org_id", Integer, ForeignKey("organisations.id"), nullable=True, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
@@ -170,6 +231,7 @@ status_lists = Table(
     Column("revision", Integer, nullable=False),
     Column("document", Text, nullable=True),
     Column("document_revision", Integer, nullable=True),
+    Column("org_id", Integer, ForeignKey("organisations.id"), nullable=True, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -193,6 +255,7 @@ credentials = Table(
     Column("valid_until", DateTime(timezone=True), nullable=True),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Column("revocation_reason", Text, nullable=True),
+    Column("org_id", Integer, ForeignKey("organisations.id"), nullable=True, index=True),
     UniqueConstraint("status_list_id", "status_index", name="uq_credentials_status_slot"),
 )
 
@@ -201,6 +264,7 @@ webhook_endpoints = Table(
     metadata,
     Column("id", String(32), primary_key=True),
     Column("owner_id", Integer, ForeignKey("authors.id"), nullable=False, index=True),
+    Column("org_id", Integer, ForeignKey("organisations.id"), nullable=True, index=True),
     Column("url", String(2000), nullable=False),
     Column("description", String(200), nullable=False),
     Column("event_types", Text, nullable=False),
@@ -268,6 +332,39 @@ did_challenges = Table(
     Column("nonce_hash", String(64), primary_key=True),
     Column("session_id", String(64), ForeignKey("learner_sessions.id"), nullable=False, index=True),
     Column("did", String(400), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+)
+
+# -- organisations' audit log and invitations (revision 0007_org) ------------------------------
+
+#: Append-only (triggers refuse UPDATE and DELETE): who did what in an organisation, when.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("org_id", Integer, ForeignKey("organisations.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor_id", Integer, ForeignKey("authors.id"), nullable=True),
+    Column("actor_email", String(320), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("object", String(200), nullable=False),
+    Column("detail", Text, nullable=False),
+    Index("ix_audit_events_org_at", "org_id", "at"),
+)
+
+#: Single-use, expiring invitations (stored as a keyed hash of the link's token).
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("org_id", Integer, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("email", String(320), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("invited_by", Integer, ForeignKey("authors.id"), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True), nullable=True),
