@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import PurePath
 from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
+from sqlalchemy import Connection
 
 from engine.errors import PolicyError, PoolError
 from engine.policy import LatentModel, Policy, check_policy
@@ -25,9 +27,10 @@ from web.runtime import Runtime
 from web.store import assessments as assessment_store
 from web.store import authors as author_store
 from web.store import banks as bank_store
+from web.store import orgs as org_store
 from web.store import stats as stats_store
 from web.store.assessments import AssessmentRecord, FeedbackMode
-from web.store.authors import Author
+from web.store.authors import Member
 
 Title = Annotated[str, Meta(min_length=1, max_length=200)]
 
@@ -104,7 +107,7 @@ TOKEN_REFUSALS = {
 }
 
 
-def authenticate(rt: Runtime, token: str) -> Author:
+def authenticate(rt: Runtime, token: str) -> Member:
     """The author owning the active ``token``; raises :class:`UnauthorizedError` otherwise.
 
     The error says whether the token is unknown, expired or revoked.
@@ -119,21 +122,59 @@ def authenticate(rt: Runtime, token: str) -> Author:
 
 
 def create_author(
-    rt: Runtime, email: str, label: str = "cli", days: int = author_store.DEFAULT_TOKEN_DAYS
-) -> tuple[Author, str]:
-    """Create (or find) an author and issue a new token; the token is shown only now."""
+    rt: Runtime,
+    email: str,
+    label: str = "cli",
+    days: int = author_store.DEFAULT_TOKEN_DAYS,
+    *,
+    org: str | None = None,
+    role: str = "author",
+) -> tuple[Member, str]:
+    """Create (or find) an author and issue a new token; the token is shown only now.
+
+    The token acts as the author's membership of the organisation ``org`` (its short name;
+    the author is added with ``role`` when not a member yet). Without ``org`` it acts as the
+    author's oldest membership; an author who belongs nowhere gets an organisation of their
+    own (as its owner), so a new author never sees anyone else's banks.
+    """
     if "@" not in email or len(email) > 320:
         raise ValueError(f"{email!r} is not an email address")
     with rt.db.write() as conn:
         author = author_store.ensure_author(conn, email)
-        token = author_store.issue_token(conn, author.id, label, days=days)
-    return author, token
+        if org is not None:
+            found = org_store.get_by_slug(conn, org)
+            if found is None:
+                raise ValueError(f"no organisation {org!r} (skillgauge org list)")
+            membership = org_store.membership_of(conn, found.id, author.id)
+            if membership is None:
+                membership = org_store.add_member(conn, found.id, author.id, role)
+        else:
+            membership = org_store.first_membership(conn, author.id)
+            if membership is None:
+                own = org_store.create_org(conn, personal_slug(conn, author.email), author.email)
+                membership = org_store.add_member(conn, own.id, author.id, "owner")
+        token = author_store.issue_token(
+            conn, author.id, label, days=days, membership_id=membership
+        )
+        member = author_store.author_for_token(conn, token)
+    assert member is not None
+    return member, token
+
+
+def personal_slug(conn: Connection, email: str) -> str:
+    """A free short name for an author's own organisation, from their email's local part."""
+    stem = re.sub(r"[^a-z0-9]+", "-", email.split("@", 1)[0].lower()).strip("-")[:30] or "org"
+    slug, n = stem, 1
+    while org_store.get_by_slug(conn, slug) is not None:
+        n += 1
+        slug = f"{stem}-{n}"
+    return slug
 
 
 UPLOAD_SUFFIXES = (".json", ".yaml", ".yml", ".zip", ".xml", ".gift", ".txt", ".csv")
 
 
-def upload_bank(rt: Runtime, author: Author | None, filename: str, data: bytes) -> BankUploaded:
+def upload_bank(rt: Runtime, author: Member | None, filename: str, data: bytes) -> BankUploaded:
     """Validate and store a bank version; nothing is stored unless all of it is valid.
 
     Every format of :mod:`item_banks.formats` is accepted (native JSON/YAML, QTI packages and
@@ -174,7 +215,12 @@ def upload_bank(rt: Runtime, author: Author | None, filename: str, data: bytes) 
                 ]
             )
         digest, new = bank_store.store_bank(
-            conn, bank, name, author.id if author else None, imported.media
+            conn,
+            bank,
+            name,
+            author.id if author else None,
+            imported.media,
+            org_id=author.org_id if author else None,
         )
     return BankUploaded(
         hash=digest,
@@ -203,7 +249,7 @@ def summary(rt: Runtime, record: AssessmentRecord) -> AssessmentSummary:
 
 
 def create_assessment(
-    rt: Runtime, author: Author | None, request: AssessmentCreate
+    rt: Runtime, author: Member | None, request: AssessmentCreate
 ) -> AssessmentRecord:
     """Create an assessment after checking its policy against the bank version.
 
@@ -217,6 +263,8 @@ def create_assessment(
         The policy cannot run on this bank (every reason listed).
     """
     with rt.db.read() as conn:
+        if author is not None and bank_store.access(conn, author.org_id, request.bank_hash) is None:
+            raise NotFoundError("no such bank version")
         compiled = rt.compiled(conn, request.bank_hash)
     check_policy(request.policy, compiled.pool, source="policy")
     with rt.db.write() as conn:
@@ -231,6 +279,7 @@ def create_assessment(
             if request.time_limit_minutes
             else None,
             owner_id=author.id if author else None,
+            org_id=author.org_id if author else None,
         )
 
 
@@ -244,16 +293,19 @@ def created(rt: Runtime, record: AssessmentRecord) -> AssessmentCreated:
     )
 
 
-def owned_assessment(rt: Runtime, author: Author, assessment_id: str) -> AssessmentRecord:
-    """The assessment, if ``author`` owns it (others get 404: existence is not disclosed)."""
+def owned_assessment(rt: Runtime, author: Member, assessment_id: str) -> AssessmentRecord:
+    """The assessment, if ``author``'s organisation owns it.
+
+    Others get 404: existence is not disclosed.
+    """
     with rt.db.read() as conn:
         record = assessment_store.get_assessment(conn, assessment_id)
-    if record is None or record.owner_id != author.id:
+    if record is None or record.org_id is None or record.org_id != author.org_id:
         raise NotFoundError("no such assessment")
     return record
 
 
-def overview(rt: Runtime, author: Author, assessment_id: str) -> AssessmentOverview:
+def overview(rt: Runtime, author: Member, assessment_id: str) -> AssessmentOverview:
     """Sessions and per-item statistics of one of the author's assessments."""
     record = owned_assessment(rt, author, assessment_id)
     with rt.db.read() as conn:
@@ -278,7 +330,7 @@ def overview(rt: Runtime, author: Author, assessment_id: str) -> AssessmentOverv
 
 
 def set_status(
-    rt: Runtime, author: Author, assessment_id: str, status: Literal["open", "closed"]
+    rt: Runtime, author: Member, assessment_id: str, status: Literal["open", "closed"]
 ) -> None:
     """Open or close one of the author's assessments."""
     owned_assessment(rt, author, assessment_id)
@@ -286,7 +338,7 @@ def set_status(
         assessment_store.set_status(conn, assessment_id, status)
 
 
-def export_responses(rt: Runtime, author: Author, assessment_id: str) -> Iterator[str]:
+def export_responses(rt: Runtime, author: Member, assessment_id: str) -> Iterator[str]:
     """The long CSV of an assessment's responses (streamed)."""
     owned_assessment(rt, author, assessment_id)
 
@@ -304,7 +356,7 @@ def policy_problems(error: PolicyError) -> list[str]:
     return [f"{error.source}: {p}" for p in error.problems]
 
 
-def require(author: Author | None) -> Author:
+def require(author: Member | None) -> Member:
     """The signed-in author, or :class:`ForbiddenError`."""
     if author is None:
         raise ForbiddenError("sign in as an author first")

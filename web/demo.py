@@ -24,7 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import msgspec
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from engine.policy import ContentConfig, ExposureConfig, Policy
 from engine.stopping import AllOf, AnyOf, MaxItems, MinItems, StandardErrorRule
@@ -32,14 +32,17 @@ from item_banks.native import read_bank
 from item_banks.sample import sample_bank_path
 from web.credentials.ob3 import AchievementSpec, Alignment, PassRule
 from web.db.connection import utcnow
+from web.db.schema import memberships
 from web.runtime import Runtime
 from web.store import achievements as achievement_store
 from web.store import assessments as assessment_store
 from web.store import authors as author_store
 from web.store import banks as bank_store
+from web.store import orgs as org_store
 from web.store.authors import token_id
 
 DEMO_EMAIL = "demo-author@skillgauge.invalid"
+DEMO_ORG = "demo"
 DEMO_POLICY = Policy(
     content=ContentConfig(balance="targets"),
     exposure=ExposureConfig(method="randomesque", randomesque_size=5),
@@ -79,7 +82,7 @@ class DemoInfo(msgspec.Struct, frozen=True):
     created: bool
 
 
-def _demo_token(rt: Runtime, conn: Connection, author_id: int) -> str:
+def _demo_token(rt: Runtime, conn: Connection, author_id: int, membership_id: int) -> str:
     """The demo author's kept token while it is good for a week more; else a new one, kept."""
     path = Path(rt.settings.data_dir) / DEMO_TOKEN_FILE
     kept = path.read_text(encoding="ascii").strip() if path.exists() else ""
@@ -93,7 +96,9 @@ def _demo_token(rt: Runtime, conn: Connection, author_id: int) -> str:
             and (info.expires_at is None or info.expires_at - now > RENEW_BEFORE)
         ):
             return kept
-    token = author_store.issue_token(conn, author_id, "demo", days=DEMO_TOKEN_DAYS)
+    token = author_store.issue_token(
+        conn, author_id, "demo", days=DEMO_TOKEN_DAYS, membership_id=membership_id
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     spare = path.with_name(f".{DEMO_TOKEN_FILE}.{os.getpid()}")
     fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -112,10 +117,23 @@ def ensure_demo(rt: Runtime) -> DemoInfo:
     bank = read_bank(sample_bank_path())
     with rt.db.write() as conn:
         author = author_store.ensure_author(conn, DEMO_EMAIL)
-        digest, new = bank_store.store_bank(conn, bank, sample_bank_path().name, author.id)
+        membership = org_store.first_membership(conn, author.id)
+        if membership is None:  # the demo organisation, with the demo author as its owner
+            org = org_store.get_by_slug(conn, DEMO_ORG) or org_store.create_org(
+                conn, DEMO_ORG, rt.settings.issuer_name, url=rt.settings.base_url
+            )
+            membership = org_store.add_member(conn, org.id, author.id, "owner")
+        org_id = int(
+            conn.execute(
+                select(memberships.c.org_id).where(memberships.c.id == membership)
+            ).scalar_one()
+        )
+        digest, new = bank_store.store_bank(
+            conn, bank, sample_bank_path().name, author.id, org_id=org_id
+        )
         mine = [
             a
-            for a in assessment_store.list_assessments(conn, owner_id=author.id)
+            for a in assessment_store.list_assessments(conn, owner_id=author.id, org_id=org_id)
             if a.bank_hash == digest
         ]
         existing = [a for a in mine if a.policy == DEMO_POLICY]
@@ -134,10 +152,11 @@ def ensure_demo(rt: Runtime) -> DemoInfo:
                 feedback_mode="instant",
                 time_limit_seconds=None,
                 owner_id=author.id,
+                org_id=org_id,
             )
         if achievement_store.for_assessment(conn, assessment.id) is None:
             achievement_store.save(conn, assessment.id, DEMO_ACHIEVEMENT)
-        token = _demo_token(rt, conn, author.id)
+        token = _demo_token(rt, conn, author.id, membership)
     return DemoInfo(
         assessment_url=f"{rt.settings.base_url}/a/{assessment.id}",
         author_token=token,

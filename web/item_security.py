@@ -23,7 +23,7 @@ from web.db.connection import as_utc
 from web.db.schema import learner_sessions, responses
 from web.pseudonyms import pseudonymizer
 from web.runtime import Runtime
-from web.store.authors import Author
+from web.store.authors import Member
 
 #: Monte Carlo runs per page view (the CLI's default is 500; 200 keeps a page quick and
 #: resolves p-values near 0.01 to about +-0.007).
@@ -40,7 +40,7 @@ class ItemSecurity:
         self.r_max = r_max
 
 
-def item_security(rt: Runtime, author: Author, assessment_id: str) -> ItemSecurity:
+def item_security(rt: Runtime, author: Member, assessment_id: str) -> ItemSecurity:
     """Drift and exposure evidence of every item of one of the author's assessments."""
     assessment = owned_assessment(rt, author, assessment_id)
     r_max = assessment.policy.exposure.r_max

@@ -34,7 +34,7 @@ from web.runtime import Runtime
 from web.store import achievements as achievement_store
 from web.store import credentials as credential_store
 from web.store import sessions as session_store
-from web.store.authors import Author
+from web.store.authors import Member
 from web.store.sessions import SessionRecord
 
 NOTE_LIMIT = 500
@@ -65,7 +65,7 @@ class SessionEvidence(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def integrity_sessions(
-    rt: Runtime, author: Author, assessment_id: str, limit: int = 500
+    rt: Runtime, author: Member, assessment_id: str, limit: int = 500
 ) -> list[SessionIntegrity]:
     """The assessment's finished sessions with evidence: held awards first, then newest."""
     owned_assessment(rt, author, assessment_id)
@@ -112,7 +112,7 @@ def _session_of(rt: Runtime, assessment_id: str, person: str) -> SessionRecord:
 
 
 def session_evidence(
-    rt: Runtime, author: Author, assessment_id: str, person: str
+    rt: Runtime, author: Member, assessment_id: str, person: str
 ) -> SessionEvidence:
     """The evidence of one session of one of the author's assessments."""
     owned_assessment(rt, author, assessment_id)
@@ -134,7 +134,7 @@ def session_evidence(
     )
 
 
-def release(rt: Runtime, author: Author, assessment_id: str, person: str) -> str | None:
+def release(rt: Runtime, author: Member, assessment_id: str, person: str) -> str | None:
     """Issue the held award of ``person``'s session; returns the credential's URL.
 
     When the assessment certifies verified learners only and this one has not verified
@@ -191,7 +191,7 @@ def issue_pending(
             achievement = achievement_store.for_assessment(conn, assessment.id)
             if achievement is None or record.result is None:
                 raise ConflictError("this assessment no longer has an achievement to award")
-            completion = awards.Completion(owner_id=assessment.owner_id)
+            completion = awards.Completion(org_id=assessment.org_id)
             waiting = achievement.spec.require_verified_email and not awards.identity_verified(
                 record
             )
@@ -232,7 +232,7 @@ def issue_pending(
     raise ConflictError("the award could not be stored; try again")  # pragma: no cover
 
 
-def refuse(rt: Runtime, author: Author, assessment_id: str, person: str, note: str) -> None:
+def refuse(rt: Runtime, author: Member, assessment_id: str, person: str, note: str) -> None:
     """Refuse the held award of ``person``'s session and send ``award.refused``."""
     assessment = owned_assessment(rt, author, assessment_id)
     note = note.strip()
@@ -253,7 +253,7 @@ def refuse(rt: Runtime, author: Author, assessment_id: str, person: str, note: s
         "integrity": awards.integrity_summary(record.integrity),
     }
     completion = awards.Completion(
-        owner_id=assessment.owner_id,
+        org_id=assessment.org_id,
         events=[("award.refused", awards.envelope("award.refused", payload, now))],
     )
     with rt.db.write() as conn:

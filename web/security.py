@@ -14,7 +14,7 @@ from litestar.types import Message, Scope
 from web.errors import UnsupportedMediaTypeError
 from web.runtime import Runtime
 from web.store import authors as author_store
-from web.store.authors import Author
+from web.store.authors import Member
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -83,12 +83,26 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def current_author(rt: Runtime, request: Request[Any, Any, Any]) -> Author | None:
+#: Where :func:`web.orgs.guard.authorize` keeps the member it resolved for a request.
+SCOPE_KEY = "skillgauge_member"
+
+
+def member_in_scope(scope: Any) -> tuple[bool, Member | None]:
+    """Whether the guard resolved the member of this request already, and who it is."""
+    if SCOPE_KEY in scope:
+        return True, scope[SCOPE_KEY]
+    return False, None
+
+
+def current_author(rt: Runtime, request: Request[Any, Any, Any]) -> Member | None:
     """The author signed in by bearer token (API) or session cookie (pages).
 
     The cookie names the token it was signed in with (by its hash), so an expired or
     revoked token also signs its pages out.
     """
+    resolved, member = member_in_scope(request.scope)
+    if resolved:
+        return member
     token = bearer_token(request)
     with rt.db.read() as conn:
         if token is not None:

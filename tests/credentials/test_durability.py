@@ -189,6 +189,7 @@ def test_postgres_two_workers_deliver_500_awards_exactly_once(
             webhook_store.create_endpoint(
                 conn,
                 owner_id=author.id,
+                org_id=author.org_id,
                 url=receiver.url,
                 description="load",
                 event_types=["credential.issued"],

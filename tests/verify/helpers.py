@@ -13,12 +13,12 @@ from web import authoring
 from web.credentials import service
 from web.db.schema import learner_sessions, webhook_messages
 from web.demo import DEMO_ACHIEVEMENT
-from web.store.authors import Author
+from web.store.authors import Member
 
 OFF = {"SKILLGAUGE_WEBHOOK_WORKER": "off", "SKILLGAUGE_WEBHOOK_ALLOW_PRIVATE": "1"}
 
 
-def author_of(site: Site) -> Author:
+def author_of(site: Site) -> Member:
     return authoring.authenticate(site.runtime, site.token)
 
 

@@ -16,6 +16,7 @@ from web.db.connection import utcnow
 from web.db.schema import author_tokens
 from web.demo import DEMO_EMAIL, DEMO_TOKEN_FILE, ensure_demo
 from web.store import authors
+from web.store import orgs
 from web.store.authors import hash_token, token_id
 
 
@@ -31,13 +32,22 @@ def expire(site: Site, token: str, days_ago: float = 1) -> None:
 def test_tokens_expire(site: Site) -> None:
     with site.runtime.db.write() as conn:
         author = authors.ensure_author(conn, "a@example.org")
+        org = orgs.create_org(conn, "a-org", "A")
+        orgs.add_member(conn, org.id, author.id, "author")
         token = authors.issue_token(conn, author.id, "test", days=3)
         (info,) = authors.list_tokens(conn, email="a@example.org")
     assert info.id == token_id(token) and info.status == "active"
     assert info.expires_at is not None
     assert timedelta(days=3) - (info.expires_at - info.created_at) < timedelta(seconds=1)
     with site.runtime.db.read() as conn:
-        assert authors.author_for_token(conn, token) == author
+        member = authors.author_for_token(conn, token)
+        assert member is not None
+        assert (member.id, member.email, member.org_id, member.role) == (
+            author.id,
+            author.email,
+            org.id,
+            "author",
+        )
         later = utcnow() + timedelta(days=3, seconds=1)
         assert authors.author_for_token(conn, token, now=later) is None
         assert authors.token_status(conn, token, now=later) == "expired"

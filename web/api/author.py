@@ -11,36 +11,42 @@ from litestar.response import Stream
 
 from web import authoring
 from web.errors import UnauthorizedError
+from web.orgs.guard import authorize, member_in_scope
 from web.pages.learner import runtime
 from web.problems import with_problem_responses
 from web.runtime import Runtime
 from web.security import bearer_token
 from web.store import assessments as assessment_store
 from web.store import banks as bank_store
-from web.store.authors import Author
+from web.store.authors import Member
 
 
-def _author(rt: Runtime, request: Request[Any, Any, Any]) -> Author:
+def _author(rt: Runtime, request: Request[Any, Any, Any]) -> Member:
+    resolved, member = member_in_scope(request.scope)
+    if resolved and member is not None:
+        return member
     token = bearer_token(request)
     if token is None:
         raise UnauthorizedError("send Authorization: Bearer <author token>")
     return authoring.authenticate(rt, token)
 
 
-@get("/banks")
+@get("/banks", opt={"action": "bank.read"})
 async def list_banks(state: State, request: Request[Any, Any, Any]) -> list[bank_store.BankVersion]:
     """Every stored bank version, newest first."""
     rt = runtime(state)
 
     def load() -> list[bank_store.BankVersion]:
-        _author(rt, request)
+        author = _author(rt, request)
         with rt.db.read() as conn:
-            return bank_store.list_versions(conn)
+            return bank_store.list_versions(conn, author.org_id)
 
     return await rt.call(load)
 
 
-@post("/banks", status_code=201, request_max_body_size=64 * 1024 * 1024)
+@post(
+    "/banks", status_code=201, opt={"action": "bank.upload"}, request_max_body_size=64 * 1024 * 1024
+)
 async def upload_bank(
     state: State, request: Request[Any, Any, Any], filename: FromQuery[str]
 ) -> authoring.BankUploaded:
@@ -54,7 +60,7 @@ async def upload_bank(
     return await rt.call(lambda: authoring.upload_bank(rt, _author(rt, request), filename, body))
 
 
-@get("/assessments")
+@get("/assessments", opt={"action": "assessment.read"})
 async def list_assessments(
     state: State, request: Request[Any, Any, Any]
 ) -> list[authoring.AssessmentSummary]:
@@ -66,13 +72,13 @@ async def list_assessments(
         with rt.db.read() as conn:
             return [
                 authoring.summary(rt, a)
-                for a in assessment_store.list_assessments(conn, owner_id=author.id)
+                for a in assessment_store.list_assessments(conn, org_id=author.org_id)
             ]
 
     return await rt.call(load)
 
 
-@post("/assessments", status_code=201)
+@post("/assessments", status_code=201, opt={"action": "assessment.manage"})
 async def create_assessment(
     state: State, request: Request[Any, Any, Any], data: JSONBody[authoring.AssessmentCreate]
 ) -> authoring.AssessmentCreated:
@@ -88,7 +94,7 @@ async def create_assessment(
     )
 
 
-@get("/assessments/{assessment_id:str}")
+@get("/assessments/{assessment_id:str}", opt={"action": "assessment.read"})
 async def assessment_overview(
     state: State, request: Request[Any, Any, Any], assessment_id: FromPath[str]
 ) -> authoring.AssessmentOverview:
@@ -97,7 +103,11 @@ async def assessment_overview(
     return await rt.call(lambda: authoring.overview(rt, _author(rt, request), assessment_id))
 
 
-@get("/assessments/{assessment_id:str}/responses.csv", media_type="text/csv")
+@get(
+    "/assessments/{assessment_id:str}/responses.csv",
+    opt={"action": "responses.export"},
+    media_type="text/csv",
+)
 async def export_responses(
     state: State, request: Request[Any, Any, Any], assessment_id: FromPath[str]
 ) -> Stream:
@@ -110,6 +120,7 @@ async def export_responses(
 
 
 author_api = Router(
+    guards=[authorize],
     path="/api/v1/author",
     route_handlers=with_problem_responses(
         [

@@ -15,6 +15,7 @@ from web.credentials import service
 from web.credentials.awards import issuer_of
 from web.credentials.ob3 import AchievementSpec
 from web.errors import NotFoundError
+from web.orgs.guard import authorize
 from web.pages.learner import runtime
 from web.problems import with_problem_responses
 from web.store import credentials as credential_store
@@ -62,7 +63,7 @@ def _summary(record: credential_store.CredentialRecord, url: str) -> CredentialS
     )
 
 
-@get("/assessments/{assessment_id:str}/achievement")
+@get("/assessments/{assessment_id:str}/achievement", opt={"action": "assessment.read"})
 async def get_achievement(
     state: State, request: Request[Any, Any, Any], assessment_id: FromPath[str]
 ) -> AchievementView:
@@ -82,7 +83,7 @@ async def get_achievement(
     return await rt.call(load)
 
 
-@put("/assessments/{assessment_id:str}/achievement")
+@put("/assessments/{assessment_id:str}/achievement", opt={"action": "assessment.manage"})
 async def put_achievement(
     state: State,
     request: Request[Any, Any, Any],
@@ -102,7 +103,7 @@ async def put_achievement(
     return await rt.call(save)
 
 
-@get("/assessments/{assessment_id:str}/credentials")
+@get("/assessments/{assessment_id:str}/credentials", opt={"action": "credential.read"})
 async def list_credentials(
     state: State, request: Request[Any, Any, Any], assessment_id: FromPath[str]
 ) -> list[CredentialSummary]:
@@ -120,7 +121,9 @@ async def list_credentials(
     return await rt.call(load)
 
 
-@post("/credentials/{credential_id:str}/revoke", status_code=200)
+@post(
+    "/credentials/{credential_id:str}/revoke", opt={"action": "credential.revoke"}, status_code=200
+)
 async def revoke_credential(
     state: State,
     request: Request[Any, Any, Any],
@@ -140,14 +143,14 @@ async def revoke_credential(
     return await rt.call(run)
 
 
-@get("/webhooks")
+@get("/webhooks", opt={"action": "webhook.read"})
 async def list_webhooks(state: State, request: Request[Any, Any, Any]) -> list[Any]:
     """The author's webhook endpoints."""
     rt = runtime(state)
     return await rt.call(lambda: webhooks.list_endpoints(rt, _author(rt, request)))
 
 
-@post("/webhooks", status_code=201)
+@post("/webhooks", status_code=201, opt={"action": "webhook.manage"})
 async def create_webhook(
     state: State, request: Request[Any, Any, Any], data: JSONBody[EndpointCreate]
 ) -> EndpointCreated:
@@ -156,7 +159,7 @@ async def create_webhook(
     return await rt.call(lambda: webhooks.create(rt, _author(rt, request), data))
 
 
-@get("/webhooks/{endpoint_id:str}")
+@get("/webhooks/{endpoint_id:str}", opt={"action": "webhook.read"})
 async def get_webhook(
     state: State, request: Request[Any, Any, Any], endpoint_id: FromPath[str]
 ) -> EndpointDetail:
@@ -165,7 +168,7 @@ async def get_webhook(
     return await rt.call(lambda: webhooks.detail(rt, _author(rt, request), endpoint_id))
 
 
-@post("/webhooks/{endpoint_id:str}/enable", status_code=200)
+@post("/webhooks/{endpoint_id:str}/enable", opt={"action": "webhook.manage"}, status_code=200)
 async def enable_webhook(
     state: State, request: Request[Any, Any, Any], endpoint_id: FromPath[str]
 ) -> EndpointDetail:
@@ -180,7 +183,7 @@ async def enable_webhook(
     return await rt.call(run)
 
 
-@get("/webhooks/{endpoint_id:str}/messages/{message_id:str}")
+@get("/webhooks/{endpoint_id:str}/messages/{message_id:str}", opt={"action": "webhook.read"})
 async def get_message(
     state: State,
     request: Request[Any, Any, Any],
@@ -194,7 +197,11 @@ async def get_message(
     )
 
 
-@post("/webhooks/{endpoint_id:str}/messages/{message_id:str}/redeliver", status_code=202)
+@post(
+    "/webhooks/{endpoint_id:str}/messages/{message_id:str}/redeliver",
+    status_code=202,
+    opt={"action": "webhook.manage"},
+)
 async def redeliver(
     state: State,
     request: Request[Any, Any, Any],
@@ -213,6 +220,7 @@ async def redeliver(
 
 
 author_credentials_api = Router(
+    guards=[authorize],
     path="/api/v1/author",
     route_handlers=with_problem_responses(
         [

@@ -12,6 +12,7 @@ from msgspec import Meta
 
 from web import reviews
 from web.api.author import _author
+from web.orgs.guard import authorize
 from web.pages.learner import runtime
 from web.problems import with_problem_responses
 
@@ -28,7 +29,7 @@ class Released(msgspec.Struct, frozen=True, kw_only=True):
     credential_url: str | None
 
 
-@get("/assessments/{assessment_id:str}/integrity")
+@get("/assessments/{assessment_id:str}/integrity", opt={"action": "integrity.read"})
 async def list_integrity(
     state: State, request: Request[Any, Any, Any], assessment_id: FromPath[str]
 ) -> list[reviews.SessionIntegrity]:
@@ -39,7 +40,7 @@ async def list_integrity(
     )
 
 
-@get("/assessments/{assessment_id:str}/integrity/{person:str}")
+@get("/assessments/{assessment_id:str}/integrity/{person:str}", opt={"action": "integrity.read"})
 async def session_integrity(
     state: State,
     request: Request[Any, Any, Any],
@@ -53,7 +54,11 @@ async def session_integrity(
     )
 
 
-@post("/assessments/{assessment_id:str}/integrity/{person:str}/release", status_code=200)
+@post(
+    "/assessments/{assessment_id:str}/integrity/{person:str}/release",
+    status_code=200,
+    opt={"action": "award.decide"},
+)
 async def release(
     state: State,
     request: Request[Any, Any, Any],
@@ -69,7 +74,11 @@ async def release(
     )
 
 
-@post("/assessments/{assessment_id:str}/integrity/{person:str}/refuse", status_code=200)
+@post(
+    "/assessments/{assessment_id:str}/integrity/{person:str}/refuse",
+    status_code=200,
+    opt={"action": "award.decide"},
+)
 async def refuse(
     state: State,
     request: Request[Any, Any, Any],
@@ -89,6 +98,7 @@ async def refuse(
 
 
 author_integrity_api = Router(
+    guards=[authorize],
     path="/api/v1/author",
     route_handlers=with_problem_responses([list_integrity, session_integrity, release, refuse]),
     tags=["author"],

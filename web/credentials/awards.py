@@ -55,7 +55,7 @@ def issuer_of(rt: Runtime) -> Issuer:
 class Completion(msgspec.Struct, kw_only=True):
     """What finishing one session writes besides its result."""
 
-    owner_id: int | None
+    org_id: int | None
     credential: CredentialRecord | None = None
     new_list: int | None = None
     events: list[tuple[webhook_store.EventType, bytes]] = msgspec.field(default_factory=list)
@@ -129,7 +129,7 @@ def prepare(
     author's review (``award_status = "held"``, no credential, no ``credential.issued``)
     or refuses it (``"withheld"``).
     """
-    completion = Completion(owner_id=assessment.owner_id, integrity=integrity, session_id=record.id)
+    completion = Completion(org_id=assessment.org_id, integrity=integrity, session_id=record.id)
     names = compiled.competency_names
     achievement = achievement_store.for_assessment(conn, assessment.id)
     recipient = recipient_of(record)
@@ -424,7 +424,7 @@ def write(conn: Connection, completion: Completion) -> None:
         credential_store.insert_credential(conn, credential)
     for event_type, payload in completion.events:
         webhook_store.enqueue(
-            conn, owner_id=completion.owner_id, event_type=event_type, payload=payload
+            conn, org_id=completion.org_id, event_type=event_type, payload=payload
         )
 
 

@@ -21,7 +21,7 @@ from web.store import achievements as achievement_store
 from web.store import credentials as credential_store
 from web.store import webhooks as webhook_store
 from web.store.achievements import AchievementRecord
-from web.store.authors import Author
+from web.store.authors import Member
 from web.store.credentials import CredentialRecord
 
 _STATUS_PATH = re.compile(r"^/status-lists/(\d{1,9})$")
@@ -127,7 +127,7 @@ def parse_upload(data: bytes) -> dict[str, Any] | str:
     )
 
 
-def revoke(rt: Runtime, author: Author, credential_id: str, reason: str) -> CredentialRecord:
+def revoke(rt: Runtime, author: Member, credential_id: str, reason: str) -> CredentialRecord:
     """Revoke one of the author's credentials; the status list changes, webhooks go out."""
     record = get_credential(rt, credential_id)
     assessment = owned_assessment(rt, author, record.assessment_id)
@@ -152,7 +152,7 @@ def revoke(rt: Runtime, author: Author, credential_id: str, reason: str) -> Cred
             )
             webhook_store.enqueue(
                 conn,
-                owner_id=assessment.owner_id,
+                org_id=assessment.org_id,
                 event_type="credential.revoked",
                 payload=payload,
             )
@@ -162,7 +162,7 @@ def revoke(rt: Runtime, author: Author, credential_id: str, reason: str) -> Cred
 
 
 def save_achievement(
-    rt: Runtime, author: Author, assessment_id: str, spec: AchievementSpec
+    rt: Runtime, author: Member, assessment_id: str, spec: AchievementSpec
 ) -> AchievementRecord:
     """Define or change the achievement of one of the author's assessments."""
     assessment = owned_assessment(rt, author, assessment_id)

@@ -15,6 +15,7 @@ from engine.errors import PolicyError, PoolError
 from item_banks.errors import BankValidationError
 from web import authoring
 from web.errors import InvalidInputError, NotFoundError, SignInRequiredError, UnauthorizedError
+from web.orgs.guard import authorize
 from web.pages.learner import runtime
 from web.policy_form import (
     BALANCES,
@@ -28,21 +29,21 @@ from web.runtime import Runtime
 from web.security import current_author
 from web.store import assessments as assessment_store
 from web.store import banks as bank_store
-from web.store.authors import Author, hash_token
+from web.store.authors import Member, hash_token
 from web.store.banks import load_bank
 
 
-async def _author(rt: Runtime, request: Request[Any, Any, Any]) -> Author | None:
+async def _author(rt: Runtime, request: Request[Any, Any, Any]) -> Member | None:
     return await rt.call(current_author, rt, request)
 
 
-@get("/author/login", name="author_login")
+@get("/author/login", name="author_login", opt={"action": "public"})
 async def login_page() -> Template:
     """The token sign-in form."""
     return Template("author/login.html", context={"error": None})
 
 
-@post("/author/login", name="author_login_submit")
+@post("/author/login", name="author_login_submit", opt={"action": "public"})
 async def login(state: State, request: Request[Any, Any, Any]) -> Template | Redirect:
     """Check the token; remember the author in the encrypted session cookie."""
     rt = runtime(state)
@@ -62,14 +63,14 @@ async def login(state: State, request: Request[Any, Any, Any]) -> Template | Red
     return Redirect(path="/author", status_code=303)
 
 
-@post("/author/logout", name="author_logout")
+@post("/author/logout", name="author_logout", opt={"action": "public"})
 async def logout(request: Request[Any, Any, Any]) -> Redirect:
     """Forget the author."""
     request.clear_session()
     return Redirect(path="/author/login", status_code=303)
 
 
-async def signed_in_author(state: State, request: Request[Any, Any, Any]) -> Author:
+async def signed_in_author(state: State, request: Request[Any, Any, Any]) -> Member:
     """The author behind a page request (dependency ``author``).
 
     Raises :class:`~web.errors.SignInRequiredError`, which the error handler turns into a
@@ -94,17 +95,17 @@ AUTHOR_PAGE_DEPENDENCIES = {
 }
 #: How a handler takes them: injected by parameter name, passed through unvalidated.
 RuntimeDependency = NamedDependency[SkipValidation[Runtime]]
-AuthorDependency = NamedDependency[SkipValidation[Author]]
+AuthorDependency = NamedDependency[SkipValidation[Member]]
 
 
-@get("/author", name="author_home")
+@get("/author", name="author_home", opt={"action": "bank.read"})
 async def dashboard(rt: RuntimeDependency, author: AuthorDependency) -> Template | Redirect:
     """Banks, their versions, and the author's assessments."""
 
     def load() -> dict[str, Any]:
         with rt.db.read() as conn:
-            versions = bank_store.list_versions(conn)
-            mine = assessment_store.list_assessments(conn, owner_id=author.id)
+            versions = bank_store.list_versions(conn, author.org_id)
+            mine = assessment_store.list_assessments(conn, org_id=author.org_id)
         grouped: dict[str, list[bank_store.BankVersion]] = {}
         for v in versions:
             grouped.setdefault(v.bank_id, []).append(v)
@@ -117,14 +118,19 @@ async def dashboard(rt: RuntimeDependency, author: AuthorDependency) -> Template
     return Template("author/home.html", context=await rt.call(load))
 
 
-@get("/author/banks/upload", name="author_upload")
+@get("/author/banks/upload", name="author_upload", opt={"action": "bank.upload"})
 async def upload_page(author: AuthorDependency) -> Template:
     """The bank upload form."""
     del author  # signed in: the dependency redirects anyone else to the sign-in page
     return Template("author/upload.html", context={"problems": [], "title": None})
 
 
-@post("/author/banks/upload", name="author_upload_submit", request_max_body_size=64 * 1024 * 1024)
+@post(
+    "/author/banks/upload",
+    name="author_upload_submit",
+    opt={"action": "bank.upload"},
+    request_max_body_size=64 * 1024 * 1024,
+)
 async def upload(
     request: Request[Any, Any, Any], rt: RuntimeDependency, author: AuthorDependency
 ) -> Template | Redirect:
@@ -171,9 +177,10 @@ def _correlation_range(matrix: Any) -> tuple[float, float] | None:
     return float(off.min()), float(off.max())
 
 
-def _bank_context(rt: Runtime, digest: FromPath[str]) -> dict[str, Any]:
+def _bank_context(rt: Runtime, author: Member, digest: str) -> dict[str, Any]:
     with rt.db.read() as conn:
-        version = bank_store.get_version(conn, digest)
+        access = bank_store.access(conn, author.org_id, digest)
+        version = bank_store.get_version(conn, digest) if access is not None else None
         if version is None:
             raise NotFoundError("no such bank version")
         cannot_run: str | None = None
@@ -203,19 +210,19 @@ def _bank_context(rt: Runtime, digest: FromPath[str]) -> dict[str, Any]:
         },
         "problems": [],
         "form": {},
+        "access": access,
     }
 
 
-@get("/author/banks/{digest:str}", name="author_bank")
+@get("/author/banks/{digest:str}", name="author_bank", opt={"action": "bank.read"})
 async def bank_page(
     digest: FromPath[str], rt: RuntimeDependency, author: AuthorDependency
 ) -> Template | Redirect:
     """A bank version and the form to create an assessment from it."""
-    del author  # signed in: the dependency redirects anyone else to the sign-in page
-    return Template("author/bank.html", context=await rt.call(_bank_context, rt, digest))
+    return Template("author/bank.html", context=await rt.call(_bank_context, rt, author, digest))
 
 
-@post("/author/assessments", name="author_create_assessment")
+@post("/author/assessments", name="author_create_assessment", opt={"action": "assessment.manage"})
 async def create_assessment(
     request: Request[Any, Any, Any], rt: RuntimeDependency, author: AuthorDependency
 ) -> Template | Redirect:
@@ -225,7 +232,7 @@ async def create_assessment(
     digest = fields.get("bank_hash", "")
 
     def create() -> str:
-        context = _bank_context(rt, digest)
+        context = _bank_context(rt, author, digest)
         policy = policy_from_form(fields, [c.id for c in context["bank"].competencies])
         minutes = fields.get("time_limit_minutes", "").strip()
         mode = fields.get("feedback_mode", "instant")
@@ -254,14 +261,18 @@ async def create_assessment(
             problems = authoring.policy_problems(exc)
         else:
             problems = [f"bank_hash: {exc}"]
-        context = await rt.call(_bank_context, rt, digest)
+        context = await rt.call(_bank_context, rt, author, digest)
         context["problems"] = problems
         context["form"] = fields
         return Template("author/bank.html", context=context, status_code=422)
     return Redirect(path=f"/author/assessments/{new_id}", status_code=303)
 
 
-@get("/author/assessments/{assessment_id:str}", name="author_assessment")
+@get(
+    "/author/assessments/{assessment_id:str}",
+    name="author_assessment",
+    opt={"action": "assessment.read"},
+)
 async def assessment_page(
     assessment_id: FromPath[str], rt: RuntimeDependency, author: AuthorDependency
 ) -> Template | Redirect:
@@ -270,7 +281,11 @@ async def assessment_page(
     return Template("author/assessment.html", context={"overview": overview})
 
 
-@post("/author/assessments/{assessment_id:str}/status", name="author_assessment_status")
+@post(
+    "/author/assessments/{assessment_id:str}/status",
+    name="author_assessment_status",
+    opt={"action": "assessment.manage"},
+)
 async def assessment_status(
     request: Request[Any, Any, Any],
     assessment_id: FromPath[str],
@@ -284,7 +299,11 @@ async def assessment_status(
     return Redirect(path=f"/author/assessments/{assessment_id}", status_code=303)
 
 
-@get("/author/assessments/{assessment_id:str}/responses.csv", name="author_export")
+@get(
+    "/author/assessments/{assessment_id:str}/responses.csv",
+    name="author_export",
+    opt={"action": "responses.export"},
+)
 async def export(
     assessment_id: FromPath[str], rt: RuntimeDependency, author: AuthorDependency
 ) -> Stream | Redirect:
@@ -298,6 +317,7 @@ async def export(
 
 
 author_router = Router(
+    guards=[authorize],
     path="/",
     route_handlers=[
         login_page,

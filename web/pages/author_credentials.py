@@ -19,15 +19,16 @@ from web.credentials import service
 from web.credentials.awards import issuer_of
 from web.credentials.ob3 import ACHIEVEMENT_TYPES, AchievementSpec
 from web.errors import InvalidInputError
+from web.orgs.guard import authorize
 from web.pages.author import AUTHOR_PAGE_DEPENDENCIES, AuthorDependency, RuntimeDependency
 from web.runtime import Runtime
 from web.store import credentials as credential_store
 from web.store import webhooks as webhook_store
-from web.store.authors import Author
+from web.store.authors import Member
 from web.webhooks import service as webhooks
 
 
-def _credential_context(rt: Runtime, author: Author, assessment_id: str) -> dict[str, Any]:
+def _credential_context(rt: Runtime, author: Member, assessment_id: str) -> dict[str, Any]:
     assessment = owned_assessment(rt, author, assessment_id)
     with rt.db.read() as conn:
         compiled = rt.compiled(conn, assessment.bank_hash)
@@ -92,7 +93,11 @@ def spec_from_form(fields: dict[str, str], chosen: list[str]) -> AchievementSpec
         raise InvalidInputError("the achievement cannot be saved", [str(exc)]) from None
 
 
-@get("/author/assessments/{assessment_id:str}/credential", name="author_credential")
+@get(
+    "/author/assessments/{assessment_id:str}/credential",
+    name="author_credential",
+    opt={"action": "assessment.read"},
+)
 async def credential_page(
     assessment_id: FromPath[str], rt: RuntimeDependency, author: AuthorDependency
 ) -> Template | Redirect:
@@ -101,7 +106,11 @@ async def credential_page(
     return Template("author/credential.html", context=context)
 
 
-@post("/author/assessments/{assessment_id:str}/credential", name="author_credential_save")
+@post(
+    "/author/assessments/{assessment_id:str}/credential",
+    name="author_credential_save",
+    opt={"action": "assessment.manage"},
+)
 async def credential_save(
     request: Request[Any, Any, Any],
     assessment_id: FromPath[str],
@@ -126,7 +135,11 @@ async def credential_save(
     return Redirect(path=f"/author/assessments/{assessment_id}/credential", status_code=303)
 
 
-@post("/author/credentials/{credential_id:str}/revoke", name="author_revoke")
+@post(
+    "/author/credentials/{credential_id:str}/revoke",
+    name="author_revoke",
+    opt={"action": "credential.revoke"},
+)
 async def revoke(
     request: Request[Any, Any, Any],
     credential_id: FromPath[str],
@@ -139,7 +152,7 @@ async def revoke(
     return Redirect(path=f"/author/assessments/{record.assessment_id}/credential", status_code=303)
 
 
-@get("/author/webhooks", name="author_webhooks")
+@get("/author/webhooks", name="author_webhooks", opt={"action": "webhook.read"})
 async def webhooks_page(rt: RuntimeDependency, author: AuthorDependency) -> Template | Redirect:
     """The author's endpoints and the form to add one."""
     endpoints = await rt.call(webhooks.list_endpoints, rt, author)
@@ -154,7 +167,7 @@ async def webhooks_page(rt: RuntimeDependency, author: AuthorDependency) -> Temp
     )
 
 
-@post("/author/webhooks", name="author_webhooks_create")
+@post("/author/webhooks", name="author_webhooks_create", opt={"action": "webhook.manage"})
 async def webhooks_create(
     request: Request[Any, Any, Any], rt: RuntimeDependency, author: AuthorDependency
 ) -> Template | Redirect:
@@ -194,7 +207,7 @@ async def webhooks_create(
     )
 
 
-@get("/author/webhooks/{endpoint_id:str}", name="author_webhook")
+@get("/author/webhooks/{endpoint_id:str}", name="author_webhook", opt={"action": "webhook.read"})
 async def webhook_page(
     endpoint_id: FromPath[str], rt: RuntimeDependency, author: AuthorDependency
 ) -> Template | Redirect:
@@ -211,7 +224,11 @@ async def webhook_page(
     return Template("author/webhook.html", context=await rt.call(load))
 
 
-@post("/author/webhooks/{endpoint_id:str}/status", name="author_webhook_status")
+@post(
+    "/author/webhooks/{endpoint_id:str}/status",
+    name="author_webhook_status",
+    opt={"action": "webhook.manage"},
+)
 async def webhook_status(
     request: Request[Any, Any, Any],
     endpoint_id: FromPath[str],
@@ -228,6 +245,7 @@ async def webhook_status(
 @post(
     "/author/webhooks/{endpoint_id:str}/messages/{message_id:str}/redeliver",
     name="author_webhook_redeliver",
+    opt={"action": "webhook.manage"},
 )
 async def webhook_redeliver(
     endpoint_id: FromPath[str],
@@ -241,6 +259,7 @@ async def webhook_redeliver(
 
 
 author_credentials_router = Router(
+    guards=[authorize],
     path="/",
     route_handlers=[
         credential_page,

@@ -21,12 +21,13 @@ from web.credentials.awards import CHECK_NAMES
 from web.errors import ConflictError
 from web.integrity import timing_of
 from web.item_security import ALPHA, item_security
+from web.orgs.guard import authorize
 from web.pages.author import AUTHOR_PAGE_DEPENDENCIES, AuthorDependency, RuntimeDependency
 from web.runtime import Runtime
-from web.store.authors import Author
+from web.store.authors import Member
 
 
-def _list_context(rt: Runtime, author: Author, assessment_id: str) -> dict[str, Any]:
+def _list_context(rt: Runtime, author: Member, assessment_id: str) -> dict[str, Any]:
     assessment = owned_assessment(rt, author, assessment_id)
     with rt.db.read() as conn:
         compiled = rt.compiled(conn, assessment.bank_hash)
@@ -45,7 +46,11 @@ def _list_context(rt: Runtime, author: Author, assessment_id: str) -> dict[str, 
     }
 
 
-@get("/author/assessments/{assessment_id:str}/integrity", name="author_integrity")
+@get(
+    "/author/assessments/{assessment_id:str}/integrity",
+    name="author_integrity",
+    opt={"action": "integrity.read"},
+)
 async def integrity_page(
     assessment_id: FromPath[str], rt: RuntimeDependency, author: AuthorDependency
 ) -> Template | Redirect:
@@ -55,7 +60,7 @@ async def integrity_page(
 
 
 def _session_context(
-    rt: Runtime, author: Author, assessment_id: str, person: str
+    rt: Runtime, author: Member, assessment_id: str, person: str
 ) -> dict[str, Any]:
     return {
         "assessment": owned_assessment(rt, author, assessment_id),
@@ -68,6 +73,7 @@ def _session_context(
 @get(
     "/author/assessments/{assessment_id:str}/integrity/{person:str}",
     name="author_session_integrity",
+    opt={"action": "integrity.read"},
 )
 async def session_page(
     assessment_id: FromPath[str],
@@ -83,6 +89,7 @@ async def session_page(
 @post(
     "/author/assessments/{assessment_id:str}/integrity/{person:str}/decision",
     name="author_session_decision",
+    opt={"action": "award.decide"},
 )
 async def decide(
     request: Request[Any, Any, Any],
@@ -113,7 +120,11 @@ async def decide(
     return Redirect(path=f"/author/assessments/{assessment_id}/integrity/{person}", status_code=303)
 
 
-@get("/author/assessments/{assessment_id:str}/items", name="author_item_security")
+@get(
+    "/author/assessments/{assessment_id:str}/items",
+    name="author_item_security",
+    opt={"action": "integrity.read"},
+)
 async def item_security_page(
     assessment_id: FromPath[str], rt: RuntimeDependency, author: AuthorDependency
 ) -> Template | Redirect:
@@ -127,6 +138,7 @@ async def item_security_page(
 
 
 author_integrity_router = Router(
+    guards=[authorize],
     path="/",
     route_handlers=[integrity_page, session_page, decide, item_security_page],
     include_in_schema=False,

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from web.credentials.ob3 import AchievementSpec
 from web.db.connection import as_utc, utcnow
-from web.db.schema import achievements
+from web.db.schema import achievements, assessments
 
 
 class AchievementRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -77,6 +77,9 @@ def save(conn: Connection, assessment_id: str, spec: AchievementSpec) -> Achieve
             id=record.id,
             assessment_id=assessment_id,
             definition=definition,
+            org_id=select(assessments.c.org_id)
+            .where(assessments.c.id == assessment_id)
+            .scalar_subquery(),
             created_at=now,
             updated_at=now,
         )

@@ -29,6 +29,7 @@ class AssessmentRecord(msgspec.Struct, frozen=True, kw_only=True):
     owner_id: int | None
     status: Literal["open", "closed"]
     created_at: datetime
+    org_id: int | None = None
 
 
 def _record(row: Any) -> AssessmentRecord:
@@ -43,6 +44,7 @@ def _record(row: Any) -> AssessmentRecord:
         owner_id=row.owner_id,
         status=row.status,
         created_at=as_utc(row.created_at) or utcnow(),
+        org_id=row.org_id,
     )
 
 
@@ -56,6 +58,7 @@ def create_assessment(
     feedback_mode: FeedbackMode,
     time_limit_seconds: int | None,
     owner_id: int | None,
+    org_id: int | None = None,
 ) -> AssessmentRecord:
     """Store a new, open assessment with a random public id."""
     record = AssessmentRecord(
@@ -69,6 +72,7 @@ def create_assessment(
         owner_id=owner_id,
         status="open",
         created_at=utcnow(),
+        org_id=org_id,
     )
     conn.execute(
         insert(assessments).values(
@@ -80,6 +84,7 @@ def create_assessment(
             feedback_mode=record.feedback_mode,
             time_limit_seconds=record.time_limit_seconds,
             owner_id=record.owner_id,
+            org_id=record.org_id,
             status=record.status,
             created_at=record.created_at,
         )
@@ -93,9 +98,13 @@ def get_assessment(conn: Connection, assessment_id: str) -> AssessmentRecord | N
     return None if row is None else _record(row)
 
 
-def list_assessments(conn: Connection, owner_id: int | None = None) -> list[AssessmentRecord]:
-    """Assessments, newest first; only ``owner_id``'s when given."""
+def list_assessments(
+    conn: Connection, owner_id: int | None = None, *, org_id: int | None = None
+) -> list[AssessmentRecord]:
+    """Assessments, newest first; only ``org_id``'s (and ``owner_id``'s) when given."""
     query = select(assessments).order_by(assessments.c.created_at.desc())
+    if org_id is not None:
+        query = query.where(assessments.c.org_id == org_id)
     if owner_id is not None:
         query = query.where(assessments.c.owner_id == owner_id)
     return [_record(row) for row in conn.execute(query).all()]

@@ -16,7 +16,7 @@ import msgspec
 from sqlalchemy import Connection, insert, select, update
 
 from web.db.connection import as_utc, utcnow
-from web.db.schema import author_tokens, authors
+from web.db.schema import author_tokens, authors, memberships, organisations
 
 TOKEN_PREFIX = "sgt_"
 DEFAULT_TOKEN_DAYS = 90
@@ -31,6 +31,19 @@ class Author(msgspec.Struct, frozen=True):
 
     id: int
     email: str
+
+
+class Member(Author, frozen=True, kw_only=True):
+    """A signed-in author as one member of one organisation, with that membership's role.
+
+    Every author page and API call acts as a ``Member``: what it may see is the
+    organisation's (``org_id``), what it may do is the role's (see :mod:`web.orgs.roles`).
+    """
+
+    org_id: int
+    org_slug: str
+    role: str
+    membership_id: int
 
 
 class TokenInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -63,19 +76,36 @@ def issue_token(
     *,
     days: int = DEFAULT_TOKEN_DAYS,
     now: datetime | None = None,
+    membership_id: int | None = None,
 ) -> str:
     """Create a new token for an author and return it (the only time it is visible).
 
-    It expires ``days`` days from now (1 to ``MAX_TOKEN_DAYS``).
+    It expires ``days`` days from now (1 to ``MAX_TOKEN_DAYS``) and acts as the membership
+    ``membership_id`` (by default the author's oldest); a token of no membership signs in
+    nowhere.
     """
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise ValueError(f"a token lives 1 to {MAX_TOKEN_DAYS} days, not {days}")
     now = now or utcnow()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    if membership_id is None:
+        membership_id = conn.execute(
+            select(memberships.c.id)
+            .where(memberships.c.author_id == author_id)
+            .order_by(memberships.c.id)
+            .limit(1)
+        ).scalar_one_or_none()
+    else:
+        owner = conn.execute(
+            select(memberships.c.author_id).where(memberships.c.id == membership_id)
+        ).scalar_one_or_none()
+        if owner != author_id:
+            raise ValueError("a token acts only as one of its author's own memberships")
     conn.execute(
         insert(author_tokens).values(
             token_hash=hash_token(token),
             author_id=author_id,
+            membership_id=membership_id,
             label=label[:100],
             created_at=now,
             expires_at=now + timedelta(days=days),
@@ -120,8 +150,11 @@ def token_status(conn: Connection, token: str, now: datetime | None = None) -> T
     return _status(as_utc(row.expires_at), as_utc(row.revoked_at), now or utcnow())
 
 
-def author_for_token(conn: Connection, token: str, now: datetime | None = None) -> Author | None:
-    """The author an active token belongs to, or None (unknown, expired or revoked)."""
+def author_for_token(conn: Connection, token: str, now: datetime | None = None) -> Member | None:
+    """The member an active token acts as.
+
+    None when the token is unknown, expired, revoked, or of no membership.
+    """
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     return author_for_hash(conn, hash_token(token), now)
@@ -129,20 +162,41 @@ def author_for_token(conn: Connection, token: str, now: datetime | None = None) 
 
 def author_for_hash(
     conn: Connection, token_hash: str, now: datetime | None = None
-) -> Author | None:
-    """The author of the active token stored as ``token_hash`` (a signed-in page's check)."""
+) -> Member | None:
+    """The member the active token stored as ``token_hash`` acts as (a signed-in page's check).
+
+    This is the one place a request's (author, organisation, role) is resolved: the token
+    names its membership; nothing the client sends can name another organisation.
+    """
     row = conn.execute(
         select(
-            authors.c.id, authors.c.email, author_tokens.c.expires_at, author_tokens.c.revoked_at
+            authors.c.id,
+            authors.c.email,
+            author_tokens.c.expires_at,
+            author_tokens.c.revoked_at,
+            memberships.c.id.label("membership_id"),
+            memberships.c.org_id,
+            memberships.c.role,
+            organisations.c.slug,
         )
         .join(author_tokens, author_tokens.c.author_id == authors.c.id)
+        .join(memberships, memberships.c.id == author_tokens.c.membership_id)
+        .join(organisations, organisations.c.id == memberships.c.org_id)
         .where(author_tokens.c.token_hash == token_hash)
+        .where(memberships.c.author_id == authors.c.id)
     ).first()
     if row is None:
         return None
     if _status(as_utc(row.expires_at), as_utc(row.revoked_at), now or utcnow()) != "active":
         return None
-    return Author(row.id, row.email)
+    return Member(
+        row.id,
+        row.email,
+        org_id=row.org_id,
+        org_slug=row.slug,
+        role=row.role,
+        membership_id=row.membership_id,
+    )
 
 
 def get_author(conn: Connection, author_id: int) -> Author | None:

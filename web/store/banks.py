@@ -6,12 +6,16 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, and_, insert, or_, select
 
 from item_banks.model import Bank
 from item_banks.native import content_hash
 from web.db.connection import as_utc, utcnow
-from web.db.schema import bank_media, bank_versions
+from web.db.schema import bank_media, bank_shares, bank_versions, org_bank_versions
+
+#: How an organisation may use a bank version: its own, shared with it with keys and
+#: explanations, or shared without them (``None``: not at all, so it does not exist for it).
+Access = str  # "own" | "shared" | "shared_without_keys"
 
 
 class BankVersion(msgspec.Struct, frozen=True):
@@ -32,8 +36,12 @@ def store_bank(
     source_name: str,
     author_id: int | None,
     media: Mapping[str, bytes] | None = None,
+    *,
+    org_id: int | None = None,
 ) -> tuple[str, bool]:
-    """Store ``bank`` unless this exact content is stored already.
+    """Store ``bank`` unless this exact content is stored already; ``org_id`` holds it.
+
+    The same content uploaded by two organisations is stored once and held by both.
 
     ``media`` holds the bytes of ``bank.media`` by SHA-256; files not stored yet are stored
     in the same transaction (the caller checked that every file is there).
@@ -62,6 +70,8 @@ def store_bank(
         select(bank_versions.c.hash).where(bank_versions.c.hash == digest)
     ).first()
     if exists is not None:
+        if org_id is not None:
+            hold(conn, org_id, digest, author_id)
         return digest, False
     conn.execute(
         insert(bank_versions).values(
@@ -76,7 +86,46 @@ def store_bank(
             created_at=utcnow(),
         )
     )
+    if org_id is not None:
+        hold(conn, org_id, digest, author_id)
     return digest, True
+
+
+def hold(conn: Connection, org_id: int, digest: str, author_id: int | None) -> bool:
+    """Make ``org_id`` a holder of the stored version ``digest``; whether it was new to it."""
+    held = conn.execute(
+        select(org_bank_versions.c.bank_hash)
+        .where(org_bank_versions.c.org_id == org_id)
+        .where(org_bank_versions.c.bank_hash == digest)
+    ).first()
+    if held is not None:
+        return False
+    conn.execute(
+        insert(org_bank_versions).values(
+            org_id=org_id, bank_hash=digest, added_by=author_id, created_at=utcnow()
+        )
+    )
+    return True
+
+
+def access(conn: Connection, org_id: int, digest: str) -> Access | None:
+    """How ``org_id`` may use the version ``digest`` (None: it may not, or it does not exist)."""
+    held = conn.execute(
+        select(org_bank_versions.c.bank_hash)
+        .where(org_bank_versions.c.org_id == org_id)
+        .where(org_bank_versions.c.bank_hash == digest)
+    ).first()
+    if held is not None:
+        return "own"
+    shares = conn.execute(
+        select(bank_shares.c.with_keys)
+        .where(bank_shares.c.to_org_id == org_id)
+        .where(bank_shares.c.bank_hash == digest)
+        .where(bank_shares.c.withdrawn_at.is_(None))
+    ).all()
+    if not shares:
+        return None
+    return "shared" if any(r.with_keys for r in shares) else "shared_without_keys"
 
 
 def load_bank(conn: Connection, digest: str) -> Bank | None:
@@ -111,12 +160,19 @@ def _summary(row: Any) -> BankVersion:
     )
 
 
-def list_versions(conn: Connection) -> list[BankVersion]:
-    """Every stored version, newest first."""
-    rows = conn.execute(
-        select(*_SUMMARY).order_by(bank_versions.c.created_at.desc(), bank_versions.c.hash)
-    ).all()
-    return [_summary(r) for r in rows]
+def list_versions(conn: Connection, org_id: int | None = None) -> list[BankVersion]:
+    """Stored versions, newest first: those ``org_id`` holds or is shared.
+
+    Every one when ``org_id`` is None (the command line's view).
+    """
+    query = select(*_SUMMARY).order_by(bank_versions.c.created_at.desc(), bank_versions.c.hash)
+    if org_id is not None:
+        held = select(org_bank_versions.c.bank_hash).where(org_bank_versions.c.org_id == org_id)
+        shared = select(bank_shares.c.bank_hash).where(
+            and_(bank_shares.c.to_org_id == org_id, bank_shares.c.withdrawn_at.is_(None))
+        )
+        query = query.where(or_(bank_versions.c.hash.in_(held), bank_versions.c.hash.in_(shared)))
+    return [_summary(r) for r in conn.execute(query).all()]
 
 
 def get_version(conn: Connection, digest: str) -> BankVersion | None:

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, and_, func, insert, select, update
 
 from web.credentials.status_list import FILL_LIMIT
 from web.db.connection import as_utc, utcnow
-from web.db.schema import credentials, status_lists
+from web.db.schema import assessments, credentials, status_lists
 
 
 class CredentialRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -117,6 +117,9 @@ def insert_credential(conn: Connection, record: CredentialRecord) -> None:
             jwt=record.jwt,
             issued_at=record.issued_at,
             valid_until=record.valid_until,
+            org_id=select(assessments.c.org_id)
+            .where(assessments.c.id == record.assessment_id)
+            .scalar_subquery(),
         )
     )
     conn.execute(

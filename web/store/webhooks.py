@@ -51,6 +51,7 @@ class Endpoint(msgspec.Struct, frozen=True, kw_only=True):
 
     id: str
     owner_id: int
+    org_id: int | None = None
     url: str
     description: str
     event_types: tuple[EventType, ...]
@@ -105,6 +106,7 @@ def _endpoint(row: Any) -> Endpoint:
     return Endpoint(
         id=row.id,
         owner_id=row.owner_id,
+        org_id=row.org_id,
         url=row.url,
         description=row.description,
         event_types=tuple(msgspec.json.decode(row.event_types)),
@@ -142,11 +144,13 @@ def create_endpoint(
     description: str,
     event_types: Sequence[EventType],
     sealed_secret: str,
+    org_id: int | None = None,
 ) -> Endpoint:
-    """Store a new, active endpoint."""
+    """Store a new, active endpoint of organisation ``org_id`` (made by ``owner_id``)."""
     endpoint = Endpoint(
         id="ep_" + secrets.token_urlsafe(12),
         owner_id=owner_id,
+        org_id=org_id,
         url=url,
         description=description,
         event_types=tuple(event_types),
@@ -160,6 +164,7 @@ def create_endpoint(
         insert(webhook_endpoints).values(
             id=endpoint.id,
             owner_id=owner_id,
+            org_id=org_id,
             url=url,
             description=description,
             event_types=msgspec.json.encode(list(event_types)).decode("utf-8"),
@@ -171,11 +176,11 @@ def create_endpoint(
     return endpoint
 
 
-def endpoints_of(conn: Connection, owner_id: int) -> list[Endpoint]:
-    """An author's endpoints, newest first."""
+def endpoints_of(conn: Connection, org_id: int) -> list[Endpoint]:
+    """An organisation's endpoints, newest first."""
     rows = conn.execute(
         select(webhook_endpoints)
-        .where(webhook_endpoints.c.owner_id == owner_id)
+        .where(webhook_endpoints.c.org_id == org_id)
         .order_by(webhook_endpoints.c.created_at.desc())
     ).all()
     return [_endpoint(r) for r in rows]
@@ -230,20 +235,20 @@ def set_endpoint_status(
 
 
 def enqueue(
-    conn: Connection, *, owner_id: int | None, event_type: EventType, payload: bytes
+    conn: Connection, *, org_id: int | None, event_type: EventType, payload: bytes
 ) -> list[str]:
-    """Write one message per endpoint of ``owner_id`` subscribed to ``event_type``.
+    """Write one message per endpoint of organisation ``org_id`` subscribed to ``event_type``.
 
     Call it inside the transaction that makes the event happen. Returns the message ids.
     Messages for a disabled endpoint are written too: they wait, and go out once its author
     enables it again, so no event is lost while a receiver is being fixed.
     """
-    if owner_id is None:
+    if org_id is None:
         return []
     now = utcnow()
     rows = conn.execute(
         select(webhook_endpoints.c.id, webhook_endpoints.c.event_types).where(
-            webhook_endpoints.c.owner_id == owner_id
+            webhook_endpoints.c.org_id == org_id
         )
     ).all()
     ids = []

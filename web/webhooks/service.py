@@ -13,7 +13,7 @@ from web.credentials.awards import notify_worker
 from web.errors import InvalidInputError, NotFoundError
 from web.runtime import Runtime
 from web.store import webhooks as store
-from web.store.authors import Author
+from web.store.authors import Member
 from web.webhooks.secret_box import seal
 from web.webhooks.signing import new_secret
 from web.webhooks.ssrf import AddressRefusedError, address_allowed, check_url
@@ -52,7 +52,7 @@ class EndpointDetail(msgspec.Struct, frozen=True, kw_only=True):
     messages: list[store.Message]
 
 
-def create(rt: Runtime, author: Author, request: EndpointCreate) -> EndpointCreated:
+def create(rt: Runtime, author: Member, request: EndpointCreate) -> EndpointCreated:
     """Add an endpoint for ``author``'s events; refuses URLs the address policy forbids."""
     try:
         _, host, _, _ = check_url(request.url)
@@ -69,6 +69,7 @@ def create(rt: Runtime, author: Author, request: EndpointCreate) -> EndpointCrea
         endpoint = store.create_endpoint(
             conn,
             owner_id=author.id,
+            org_id=author.org_id,
             url=request.url.strip(),
             description=request.description.strip(),
             event_types=sorted(set(request.event_types)),
@@ -77,22 +78,22 @@ def create(rt: Runtime, author: Author, request: EndpointCreate) -> EndpointCrea
     return EndpointCreated(endpoint=endpoint, secret=secret)
 
 
-def owned(rt: Runtime, author: Author, endpoint_id: str) -> store.Endpoint:
+def owned(rt: Runtime, author: Member, endpoint_id: str) -> store.Endpoint:
     """One of the author's endpoints (others get 404)."""
     with rt.db.read() as conn:
         endpoint = store.get_endpoint(conn, endpoint_id)
-    if endpoint is None or endpoint.owner_id != author.id:
+    if endpoint is None or endpoint.org_id != author.org_id:
         raise NotFoundError("no such webhook endpoint")
     return endpoint
 
 
-def list_endpoints(rt: Runtime, author: Author) -> list[store.Endpoint]:
+def list_endpoints(rt: Runtime, author: Member) -> list[store.Endpoint]:
     """The author's endpoints."""
     with rt.db.read() as conn:
-        return store.endpoints_of(conn, author.id)
+        return store.endpoints_of(conn, author.org_id)
 
 
-def detail(rt: Runtime, author: Author, endpoint_id: str) -> EndpointDetail:
+def detail(rt: Runtime, author: Member, endpoint_id: str) -> EndpointDetail:
     """An endpoint with its newest messages."""
     endpoint = owned(rt, author, endpoint_id)
     with rt.db.read() as conn:
@@ -103,7 +104,7 @@ def detail(rt: Runtime, author: Author, endpoint_id: str) -> EndpointDetail:
         )
 
 
-def message_detail(rt: Runtime, author: Author, endpoint_id: str, message_id: str) -> MessageDetail:
+def message_detail(rt: Runtime, author: Member, endpoint_id: str, message_id: str) -> MessageDetail:
     """A message of one of the author's endpoints, with every attempt."""
     owned(rt, author, endpoint_id)
     with rt.db.read() as conn:
@@ -118,7 +119,7 @@ def message_detail(rt: Runtime, author: Author, endpoint_id: str, message_id: st
         )
 
 
-def redeliver(rt: Runtime, author: Author, endpoint_id: str, message_id: str) -> None:
+def redeliver(rt: Runtime, author: Member, endpoint_id: str, message_id: str) -> None:
     """Send a message again (same ``webhook-id``, same body, fresh retry schedule)."""
     message_detail(rt, author, endpoint_id, message_id)
     with rt.db.write() as conn:
@@ -127,7 +128,7 @@ def redeliver(rt: Runtime, author: Author, endpoint_id: str, message_id: str) ->
 
 
 def set_status(
-    rt: Runtime, author: Author, endpoint_id: str, status: Literal["active", "disabled"]
+    rt: Runtime, author: Member, endpoint_id: str, status: Literal["active", "disabled"]
 ) -> None:
     """Enable (clears the failure record) or disable an endpoint."""
     owned(rt, author, endpoint_id)

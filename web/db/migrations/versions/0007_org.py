@@ -10,8 +10,8 @@ Create Date: 2026-12-06
   webhook endpoints) and ``org_bank_versions`` (which organisation holds which version);
 - ``bank_shares``, ``invitations``, and the append-only ``audit_events``.
 
-Existing data moves into ONE organisation (slug ``skillgauge``) that keeps the service's key
-directory (``keys``) and its ``{base}/issuer`` identity for earlier credentials; every
+Existing data (if any) moves into ONE organisation (slug ``skillgauge``) that keeps the
+service's key directory (``keys``) and its ``{base}/issuer`` identity for earlier credentials; every
 existing author becomes an owner of it (each could do everything before), every existing
 token acts as that membership, and every bank version, assessment, achievement, credential,
 status list and webhook endpoint belongs to it. Nothing is deleted.
@@ -164,7 +164,14 @@ def upgrade() -> None:
         _add_reference(sqlite, table, "org_id", "organisations")
     _add_reference(sqlite, "author_tokens", "membership_id", "memberships")
 
-    # Everything so far belongs to one organisation.
+    # Everything so far belongs to one organisation (a new, empty database gets none: the
+    # demo or `skillgauge org create` makes the first).
+    in_use = any(
+        bind.execute(sa.text(f"SELECT 1 FROM {table} LIMIT 1")).first() is not None
+        for table in ("authors", "bank_versions", "assessments", "credentials")
+    )
+    if not in_use:
+        return
     now = datetime.now(UTC)
     name = (os.environ.get("SKILLGAUGE_ISSUER_NAME") or "Skillgauge")[:200]
     bind.execute(
@@ -175,7 +182,9 @@ def upgrade() -> None:
         ),
         {"name": name, "legacy": True, "now": now},
     )
-    org_id = bind.execute(sa.text("SELECT id FROM organisations WHERE slug = 'skillgauge'")).scalar()
+    org_id = bind.execute(
+        sa.text("SELECT id FROM organisations WHERE slug = 'skillgauge'")
+    ).scalar()
     bind.execute(
         sa.text(
             "INSERT INTO memberships (org_id, author_id, role, created_at)"

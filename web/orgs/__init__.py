@@ -1,0 +1,1 @@
+"""Organisations: members and roles, the capability table, the guard that enforces it."""
