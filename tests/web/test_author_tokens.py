@@ -15,8 +15,7 @@ from tests.web.conftest import Site
 from web.db.connection import utcnow
 from web.db.schema import author_tokens
 from web.demo import DEMO_EMAIL, DEMO_TOKEN_FILE, ensure_demo
-from web.store import authors
-from web.store import orgs
+from web.store import authors, orgs
 from web.store.authors import hash_token, token_id
 
 

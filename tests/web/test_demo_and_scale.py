@@ -166,6 +166,7 @@ def test_an_older_demo_assessment_with_another_policy_is_closed_on_start(site: S
             feedback_mode="instant",
             time_limit_seconds=None,
             owner_id=demo.owner_id,
+            org_id=demo.org_id,
         )
     info = ensure_demo(site.runtime)
     assert info.assessment_url.endswith(site.assessment_id)  # the demo with today's policy

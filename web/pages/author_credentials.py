@@ -123,6 +123,7 @@ async def credential_save(
     chosen = [str(v) for v in form.getall("competency")] if "competency" in form else []
 
     def save() -> None:
+        owned_assessment(rt, author, assessment_id)  # another organisation's: 404 first
         service.save_achievement(rt, author, assessment_id, spec_from_form(fields, chosen))
 
     try:

@@ -104,6 +104,7 @@ async def decide(
     note = str(form.get("note") or "")
 
     def act() -> None:
+        owned_assessment(rt, author, assessment_id)  # another organisation's: 404 first
         if action == "release":
             reviews.release(rt, author, assessment_id, person)
         elif action == "refuse":

@@ -41,7 +41,8 @@ def store_bank(
 ) -> tuple[str, bool]:
     """Store ``bank`` unless this exact content is stored already; ``org_id`` holds it.
 
-    The same content uploaded by two organisations is stored once and held by both.
+    The same content uploaded by two organisations is stored once and held by both; with
+    ``org_id``, "new" means new to that organisation (another's upload is not disclosed).
 
     ``media`` holds the bytes of ``bank.media`` by SHA-256; files not stored yet are stored
     in the same transaction (the caller checked that every file is there).
@@ -71,7 +72,7 @@ def store_bank(
     ).first()
     if exists is not None:
         if org_id is not None:
-            hold(conn, org_id, digest, author_id)
+            return digest, hold(conn, org_id, digest, author_id)
         return digest, False
     conn.execute(
         insert(bank_versions).values(
