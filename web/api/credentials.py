@@ -15,14 +15,16 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from web.credentials import service
-from web.credentials.awards import issuer_of
+from web.credentials.awards import issuer_of, org_issuer
 from web.credentials.badge_image import badge_svg
+from web.credentials.issuer import Issuer
 from web.credentials.verify import Report
 from web.errors import InvalidInputError, NotFoundError
 from web.pages.learner import runtime
 from web.params import StoredInt
 from web.problems import with_problem_responses
 from web.store import achievements as achievement_store
+from web.store import orgs as org_store
 
 JSON_LD = "application/ld+json"
 
@@ -84,6 +86,50 @@ async def issuer_key(state: State, kid: FromPath[str]) -> Response[bytes]:
         raise NotFoundError("no such key")
     document = issuer.key_document(key)
     return _json(document, JSON_LD if key.ed25519 is not None else "application/jwk+json")
+
+
+def _org_issuer(rt: Any, slug: str) -> Issuer:
+    with rt.db.read() as conn:
+        org = org_store.get_by_slug(conn, slug) if len(slug) <= 40 else None
+        if org is None:
+            raise NotFoundError("no such organisation")
+        return org_issuer(rt, conn, org.id)
+
+
+@get("/orgs/{slug:str}", media_type=JSON_LD, responses=_object(JSON_LD, "An issuer Profile"))
+async def org_profile(state: State, slug: FromPath[str]) -> Response[bytes]:
+    """An organisation's issuer Profile (Open Badges 3.0), with its public keys."""
+    rt = runtime(state)
+    return _json(await rt.call(lambda: _org_issuer(rt, slug).profile_document()))
+
+
+@get(
+    "/orgs/{slug:str}/did.json",
+    media_type="application/did+ld+json",
+    responses=_object("application/did+ld+json", "A DID document (did:web)"),
+)
+async def org_did(state: State, slug: FromPath[str]) -> Response[bytes]:
+    """An organisation's DID document: the did:web its credentials name, with its keys."""
+    rt = runtime(state)
+    return _json(
+        await rt.call(lambda: _org_issuer(rt, slug).did_document()), "application/did+ld+json"
+    )
+
+
+@get(
+    "/orgs/{slug:str}/keys",
+    media_type="application/jwk-set+json",
+    responses=_object("application/jwk-set+json", "A JWK set"),
+)
+async def org_keys(state: State, slug: FromPath[str]) -> Response[bytes]:
+    """Every public key an organisation ever signed with (a JWK set)."""
+    rt = runtime(state)
+
+    def load() -> dict[str, Any]:
+        keys = _org_issuer(rt, slug).keys.published()
+        return {"keys": [{**k.jwk(), "status": "active" if k.active else "retired"} for k in keys]}
+
+    return _json(await rt.call(load), "application/jwk-set+json")
 
 
 @get(
@@ -200,6 +246,9 @@ credential_api = Router(
             issuer_profile,
             issuer_keys,
             issuer_key,
+            org_profile,
+            org_did,
+            org_keys,
             achievement,
             achievement_image,
             credential_download,

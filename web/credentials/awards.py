@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
@@ -26,13 +27,15 @@ from engine.session import SessionResult
 from engine.standing import scaled_score, scaled_se
 from web.credentials import ob3
 from web.credentials import status_list as bitstring
-from web.credentials.issuer import Issuer
+from web.credentials.issuer import Issuer, did_web
+from web.credentials.keys import KeyRing
 from web.db.connection import utcnow
 from web.db.schema import status_lists
 from web.pseudonyms import person_id
 from web.runtime import CompiledBank, Runtime
 from web.store import achievements as achievement_store
 from web.store import credentials as credential_store
+from web.store import orgs as org_store
 from web.store import sessions as session_store
 from web.store import webhooks as webhook_store
 from web.store.assessments import AssessmentRecord
@@ -40,16 +43,53 @@ from web.store.credentials import CredentialRecord
 from web.store.sessions import SessionRecord
 
 _ISSUER = "issuer"
+_KEY_RINGS = "org_key_rings"
 _SLOT_TRIES = 32
 
 
 def issuer_of(rt: Runtime) -> Issuer:
-    """The process's issuer (keys created on first use)."""
+    """The service-wide issuer: the service's URLs, and credentials from before organisations."""
     issuer = rt.services.get(_ISSUER)
     if issuer is None:
         issuer = rt.services.setdefault(_ISSUER, Issuer.from_settings(rt.settings))
     assert isinstance(issuer, Issuer)
     return issuer
+
+
+def org_issuer(rt: Runtime, conn: Connection, org_id: int | None) -> Issuer:
+    """The issuer of organisation ``org_id`` (its profile as stored now, its own keys).
+
+    Key rings are kept per process by directory (they cache keys and notice rotations);
+    ``None`` (an assessment from before organisations) is the service-wide issuer.
+    """
+    org = org_store.get(conn, org_id) if org_id is not None else None
+    if org is None:
+        return issuer_of(rt)
+    rings = rt.services.setdefault(_KEY_RINGS, {})
+    ring = rings.get(org.keys_dir)
+    if ring is None:
+        ring = rings.setdefault(org.keys_dir, KeyRing(Path(rt.settings.data_dir) / org.keys_dir))
+    return Issuer.for_org(rt.settings, org, ring)
+
+
+def issuer_named(rt: Runtime, conn: Connection, issuer_id: str | None) -> Issuer:
+    """The issuer a credential names.
+
+    An organisation of this service by its did:web, the organisation that kept the
+    service-wide identity, or (for anything else) the service-wide issuer, which then
+    reports that it is not the credential's issuer.
+    """
+    service = issuer_of(rt)
+    prefix = did_web(rt.settings.base_url, "orgs") + ":"
+    if isinstance(issuer_id, str) and issuer_id.startswith(prefix):
+        org = org_store.get_by_slug(conn, issuer_id[len(prefix) :])
+        if org is not None:
+            return org_issuer(rt, conn, org.id)
+    if issuer_id == service.service_id:
+        legacy = org_store.legacy(conn)
+        if legacy is not None:
+            return org_issuer(rt, conn, legacy.id)
+    return service
 
 
 class Completion(msgspec.Struct, kw_only=True):
@@ -95,9 +135,12 @@ def _competencies(compiled: CompiledBank, result: SessionResult) -> list[dict[st
     ]
 
 
-def _slot(conn: Connection) -> tuple[int, int, bool]:
-    """A random free (list, index) slot; creates no row (a new list is made in :func:`write`)."""
-    listed = credential_store.open_list(conn)
+def _slot(conn: Connection, org_id: int | None) -> tuple[int, int, bool]:
+    """A random free (list, index) slot in one of the organisation's lists.
+
+    Creates no row (a new list is made in :func:`write`).
+    """
+    listed = credential_store.open_list(conn, org_id)
     if listed is None:
         newest = conn.execute(select(func.max(status_lists.c.id))).scalar_one_or_none()
         return int(newest or 0) + 1, secrets.randbelow(bitstring.LIST_SIZE), True
@@ -136,7 +179,7 @@ def prepare(
     outcome = (
         ob3.evaluate(achievement.spec.pass_rule, result, names) if achievement is not None else None
     )
-    issuer = issuer_of(rt)
+    issuer = org_issuer(rt, conn, assessment.org_id)
     if (
         achievement is not None
         and outcome is not None
@@ -269,10 +312,10 @@ def issue(
     Used when a session finishes and when its author releases a held award (``review``
     says so in the evidence). Reads only (a free status-list slot).
     """
-    issuer = issuer_of(rt)
+    issuer = org_issuer(rt, conn, assessment.org_id)
     names = compiled.competency_names
     recipient = recipient_of(record)
-    list_id, index, new_list = _slot(conn)
+    list_id, index, new_list = _slot(conn, assessment.org_id)
     credential_id = credential_store.new_credential_id()
     spec = achievement.spec
     issued_at = now.replace(microsecond=0)
@@ -418,6 +461,7 @@ def write(conn: Connection, completion: Completion) -> None:
                     size=bitstring.LIST_SIZE,
                     used=0,
                     revision=0,
+                    org_id=completion.org_id,
                     created_at=utcnow(),
                 )
             )

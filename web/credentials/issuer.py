@@ -9,7 +9,16 @@ Every URL a credential carries is derived from ``SKILLGAUGE_BASE_URL``:
 ``{base}/achievements/{id}``                an Achievement (JSON-LD)
 ``{base}/credentials/{id}``                 a credential (JSON-LD; a page for browsers)
 ``{base}/status-lists/{n}``                 a Bitstring Status List credential
+``{base}/orgs/{slug}``                      an organisation's issuer Profile (JSON-LD)
+``{base}/orgs/{slug}/did.json``             its DID document (did:web, path-based)
 ==========================================  ===============================================
+
+Each organisation is an issuer of its own: credentials name it by a path-based did:web
+(``did:web:<host>[%3A<port>][:<base path>]:orgs:<slug>``, resolved at
+``{base}/orgs/{slug}/did.json`` as the did:web method says) and are signed with its own keys,
+whose verification methods are ``<did>#<kid>``. The service-wide issuer (``{base}/issuer``)
+remains for credentials issued before organisations; the organisation migrated from it
+(``legacy``) also accepts that identity and its key URLs, so those credentials still verify.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -29,6 +39,19 @@ from web.credentials.ob3 import issuer_profile
 from web.settings import Settings
 
 MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
+DID_CONTEXT = "https://www.w3.org/ns/did/v1"
+JWK_CONTEXT = "https://w3id.org/security/jwk/v1"
+
+
+def did_web(base_url: str, *path: str) -> str:
+    """The path-based did:web of ``{base_url}/{path...}`` (its document is ``.../did.json``).
+
+    The host's port is percent-encoded (``%3A``); each path segment becomes a ``:`` segment.
+    """
+    parts = urlsplit(base_url)
+    host = quote(parts.netloc, safe="")
+    segments = [s for s in parts.path.split("/") if s] + list(path)
+    return ":".join(["did", "web", host, *(quote(s, safe="") for s in segments)])
 
 
 @dataclass
@@ -38,26 +61,67 @@ class Issuer:
     base_url: str
     name: str
     keys: KeyRing
+    #: the organisation's short name; None for the service-wide issuer
+    slug: str | None = None
+    #: whether it also answers to the service-wide identity ({base}/issuer, its key URLs)
+    legacy: bool = False
+    url: str = ""
+    email: str = ""
+    image: str = ""
+    description: str = ""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Issuer:
-        """The issuer of this deployment (keys under ``SKILLGAUGE_DATA_DIR/keys``)."""
+        """The service-wide issuer (keys under ``SKILLGAUGE_DATA_DIR/keys``)."""
         return cls(
             base_url=settings.base_url,
             name=settings.issuer_name,
             keys=KeyRing(Path(settings.data_dir) / "keys"),
         )
 
+    @classmethod
+    def for_org(cls, settings: Settings, org: Any, keys: KeyRing | None = None) -> Issuer:
+        """The issuer of an organisation (``web.store.orgs.Organisation``), its own keys."""
+        return cls(
+            base_url=settings.base_url,
+            name=org.name,
+            keys=keys or KeyRing(Path(settings.data_dir) / org.keys_dir),
+            slug=org.slug,
+            legacy=bool(org.legacy_issuer),
+            url=org.url,
+            email=org.email,
+            image=org.image,
+            description=org.description,
+        )
+
     # -- URLs ----------------------------------------------------------------------------
 
     @property
-    def id(self) -> str:
-        """The issuer's id (its Profile's URL)."""
+    def service_id(self) -> str:
+        """The service-wide issuer's id (its Profile's URL)."""
         return f"{self.base_url}/issuer"
 
+    @property
+    def id(self) -> str:
+        """The issuer's id: an organisation's did:web, else the service's Profile URL."""
+        if self.slug is None:
+            return self.service_id
+        return did_web(self.base_url, "orgs", self.slug)
+
+    @property
+    def profile_url(self) -> str:
+        """Where the issuer's Profile is served."""
+        return self.service_id if self.slug is None else f"{self.base_url}/orgs/{self.slug}"
+
+    def accepts(self, issuer_id: str | None) -> bool:
+        """Whether a credential naming ``issuer_id`` names this issuer."""
+        return issuer_id == self.id or (self.legacy and issuer_id == self.service_id)
+
     def key_url(self, kid: str) -> str:
-        """The URL (verification method id) of a key."""
-        return f"{self.base_url}/issuer/keys/{kid}"
+        """The verification method id of a key (``<did>#<kid>`` for an organisation)."""
+        if self.slug is None:
+            return f"{self.base_url}/issuer/keys/{kid}"
+        return f"{self.id}#{kid}"
 
     def credential_url(self, credential_id: str) -> str:
         """A credential's id."""
@@ -89,7 +153,51 @@ class Issuer:
 
     def embedded_profile(self) -> dict[str, Any]:
         """The Profile as credentials embed it."""
-        return issuer_profile(issuer_id=self.id, name=self.name, url=self.base_url)
+        profile = issuer_profile(
+            issuer_id=self.id, name=self.name, url=self.url or self.profile_url
+        )
+        if self.email:
+            profile["email"] = self.email
+        if self.image:
+            profile["image"] = {"id": self.image, "type": "Image"}
+        if self.description:
+            profile["description"] = self.description
+        return profile
+
+    def did_document(self) -> dict[str, Any]:
+        """The DID document served at ``{base}/orgs/{slug}/did.json`` (every published key).
+
+        Ed25519 keys are Multikeys (Data Integrity), P-256 keys JsonWebKeys (VC-JWT); both are
+        assertion methods, so a verifier resolving the did:web finds every key it signed with.
+        """
+        methods: list[dict[str, Any]] = []
+        for key in self.keys.published():
+            if key.ed25519 is not None:
+                methods.append(
+                    {
+                        "id": self.key_url(key.kid),
+                        "type": "Multikey",
+                        "controller": self.id,
+                        "publicKeyMultibase": key.kid,
+                    }
+                )
+            else:
+                jwk = {k: v for k, v in key.jwk().items() if k not in ("kid", "use")}
+                methods.append(
+                    {
+                        "id": self.key_url(key.kid),
+                        "type": "JsonWebKey",
+                        "controller": self.id,
+                        "publicKeyJwk": jwk,
+                    }
+                )
+        return {
+            "@context": [DID_CONTEXT, MULTIKEY_CONTEXT, JWK_CONTEXT],
+            "id": self.id,
+            "alsoKnownAs": [self.profile_url],
+            "verificationMethod": methods,
+            "assertionMethod": [m["id"] for m in methods],
+        }
 
     def key_document(self, key: PublicKey) -> dict[str, Any]:
         """One key: a Multikey for Ed25519 (Data Integrity), a JWK for P-256 (VC-JWT)."""
@@ -110,11 +218,11 @@ class Issuer:
         return {
             "@context": [CREDENTIALS_V2, OB_V3P0],
             **self.embedded_profile(),
-            "description": f"{self.name} issues Open Badges 3.0 credentials for passed "
-            "adaptive assessments.",
+            "description": self.description
+            or f"{self.name} issues Open Badges 3.0 credentials for passed adaptive assessments.",
             "verificationMethod": [self.key_document(k) for k in keys if k.ed25519 is not None],
             "assertionMethod": [self.key_url(k.kid) for k in keys if k.ed25519 is not None],
-            "jwks": f"{self.base_url}/issuer/keys",
+            "jwks": f"{self.profile_url}/keys",
         }
 
     # -- signing and key resolution -------------------------------------------------------
@@ -136,11 +244,17 @@ class Issuer:
         )
 
     def published_key(self, url: str) -> PublicKey | None:
-        """The published key a verification method / ``kid`` URL names."""
+        """The published key of THIS issuer a verification method / ``kid`` URL names.
+
+        A key of another issuer is None here, even when it is on this service.
+        """
+        own = f"{self.id}#"
+        if self.slug is not None and url.startswith(own):
+            return self.keys.find(url[len(own) :])
         prefix = f"{self.base_url}/issuer/keys/"
-        if not url.startswith(prefix):
-            return None
-        return self.keys.find(url[len(prefix) :])
+        if (self.slug is None or self.legacy) and url.startswith(prefix):
+            return self.keys.find(url[len(prefix) :])
+        return None
 
     def resolve_ed25519(self, url: str) -> Ed25519PublicKey | None:
         """A trusted Ed25519 key by verification method."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -11,7 +12,14 @@ import msgspec
 
 from web.authoring import owned_assessment
 from web.credentials import status_list as bitstring
-from web.credentials.awards import envelope, issuer_of, notify_worker, recipient_block
+from web.credentials.awards import (
+    envelope,
+    issuer_named,
+    issuer_of,
+    notify_worker,
+    org_issuer,
+    recipient_block,
+)
 from web.credentials.documents import CREDENTIALS_V2, OB_V3P0
 from web.credentials.ob3 import AchievementSpec, achievement_document, check_spec
 from web.credentials.verify import Report, verify
@@ -49,7 +57,7 @@ def status_list_document(rt: Runtime, list_id: int) -> dict[str, Any] | None:
         # stored document look older than it is, never newer, so it is simply made again.
         revision = listed.revision
         revoked = credential_store.revoked_indexes(conn, list_id)
-    issuer = issuer_of(rt)
+        issuer = org_issuer(rt, conn, listed.org_id)  # the list is signed by its organisation
     url = issuer.status_list_url(list_id)
     document = bitstring.list_credential(
         url=url,
@@ -98,8 +106,32 @@ def credential_at(rt: Runtime, url: str) -> CredentialRecord:
 
 
 def verify_given(rt: Runtime, given: dict[str, Any] | str) -> Report:
-    """Verify a credential document or VC-JWT."""
-    return verify(given, issuer=issuer_of(rt), status_lookup=status_lookup(rt))
+    """Verify a credential document or VC-JWT against the issuer it names.
+
+    The issuer is looked up by the credential's issuer id (an organisation's did:web); the
+    proof must then check out with one of THAT issuer's keys, so a credential naming one
+    organisation but signed with another's key fails.
+    """
+    with rt.db.read() as conn:
+        issuer = issuer_named(rt, conn, named_issuer(given))
+    return verify(given, issuer=issuer, status_lookup=status_lookup(rt))
+
+
+def named_issuer(given: dict[str, Any] | str) -> str | None:
+    """The issuer id a credential names (unverified: it only chooses whose keys to try)."""
+    if isinstance(given, str):
+        try:
+            payload = given.split(".")[1]
+            claims = msgspec.json.decode(
+                base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+            )
+        except (IndexError, ValueError, msgspec.DecodeError):
+            return None
+        issuer = claims.get("iss") if isinstance(claims, dict) else None
+        return issuer if isinstance(issuer, str) else None
+    issuer = given.get("issuer")
+    issuer = issuer.get("id") if isinstance(issuer, dict) else issuer
+    return issuer if isinstance(issuer, str) else None
 
 
 def parse_upload(data: bytes) -> dict[str, Any] | str:
@@ -189,7 +221,7 @@ def public_achievement(rt: Runtime, achievement_id: str) -> dict[str, Any]:
             raise NotFoundError("no such achievement")
         assessment = rt.assessment(conn, record.assessment_id)
         compiled = rt.compiled(conn, assessment.bank_hash)
-    issuer = issuer_of(rt)
+        issuer = org_issuer(rt, conn, assessment.org_id)
     document = achievement_document(
         spec=record.spec,
         achievement_url=issuer.achievement_url(record.id),

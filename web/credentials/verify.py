@@ -227,12 +227,12 @@ def verify(
         return _invalid("This is not an Open Badges 3.0 credential.", checks, fmt, summary)
     checks.append(Check(name="format", passed=True, detail="an Open Badges 3.0 credential"))
     # 3. The issuer: ours, and the key was in use when the credential was signed.
-    if summary.issuer_id != issuer.id:
+    if not issuer.accepts(summary.issuer_id):
         checks.append(
             Check(
                 name="issuer",
                 passed=False,
-                detail=f"issued by {summary.issuer_id}, not by this service ({issuer.id})",
+                detail=f"issued by {summary.issuer_id}, not by {issuer.name} ({issuer.id})",
             )
         )
         return _invalid("It names another issuer than this service.", checks, fmt, summary)

@@ -43,6 +43,7 @@ class StatusListRecord(msgspec.Struct, frozen=True, kw_only=True):
     revision: int
     document: dict[str, Any] | None
     document_revision: int | None
+    org_id: int | None = None
 
 
 def new_credential_id() -> str:
@@ -164,13 +165,16 @@ def _list(row: Any) -> StatusListRecord:
         revision=row.revision,
         document=None if row.document is None else msgspec.json.decode(row.document),
         document_revision=row.document_revision,
+        org_id=row.org_id,
     )
 
 
-def open_list(conn: Connection) -> StatusListRecord | None:
-    """The newest status list that still takes credentials."""
+def open_list(conn: Connection, org_id: int | None = None) -> StatusListRecord | None:
+    """The organisation's newest status list that still takes credentials."""
+    owner = status_lists.c.org_id.is_(None) if org_id is None else status_lists.c.org_id == org_id
     row = conn.execute(
         select(status_lists)
+        .where(owner)
         .where(status_lists.c.used < FILL_LIMIT)
         .order_by(status_lists.c.id.desc())
         .limit(1)
