@@ -20,6 +20,7 @@ from litestar.template.config import TemplateConfig
 from web.api.author import author_api
 from web.api.author_credentials import author_credentials_api
 from web.api.author_integrity import author_integrity_api
+from web.api.author_org import author_org_api
 from web.api.credentials import credential_api
 from web.api.learner import learner_api
 from web.credentials.awards import issuer_of
@@ -29,6 +30,7 @@ from web.logs import install as install_log_redaction
 from web.pages.author import author_router
 from web.pages.author_credentials import author_credentials_router
 from web.pages.author_integrity import author_integrity_router
+from web.pages.author_org import author_org_router, invitation_router
 from web.pages.credentials import credential_pages
 from web.pages.did_control import did_router
 from web.pages.learner import learner_router
@@ -111,6 +113,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             author_integrity_router,
             author_credentials_api,
             author_integrity_api,
+            author_org_api,
+            author_org_router,
+            invitation_router,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),
             favicon,
         ],

@@ -25,6 +25,7 @@ from web.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from web.pseudonyms import pseudonymizer
 from web.runtime import Runtime
 from web.store import assessments as assessment_store
+from web.store import audit
 from web.store import authors as author_store
 from web.store import banks as bank_store
 from web.store import orgs as org_store
@@ -222,6 +223,16 @@ def upload_bank(rt: Runtime, author: Member | None, filename: str, data: bytes) 
             imported.media,
             org_id=author.org_id if author else None,
         )
+        if author is not None and new:
+            audit.record(
+                conn,
+                author.org_id,
+                author.id,
+                author.email,
+                "bank.upload",
+                digest,
+                f"{bank.id} {bank.version} ({len(bank.items)} items) from {name}",
+            )
     return BankUploaded(
         hash=digest,
         new=new,
@@ -268,7 +279,7 @@ def create_assessment(
         compiled = rt.compiled(conn, request.bank_hash)
     check_policy(request.policy, compiled.pool, source="policy")
     with rt.db.write() as conn:
-        return assessment_store.create_assessment(
+        record = assessment_store.create_assessment(
             conn,
             title=request.title,
             description=request.description,
@@ -281,6 +292,17 @@ def create_assessment(
             owner_id=author.id if author else None,
             org_id=author.org_id if author else None,
         )
+        if author is not None:
+            audit.record(
+                conn,
+                author.org_id,
+                author.id,
+                author.email,
+                "assessment.create",
+                record.id,
+                f"{record.title} on bank version {record.bank_hash[:12]}",
+            )
+        return record
 
 
 def created(rt: Runtime, record: AssessmentRecord) -> AssessmentCreated:
@@ -336,6 +358,9 @@ def set_status(
     owned_assessment(rt, author, assessment_id)
     with rt.db.write() as conn:
         assessment_store.set_status(conn, assessment_id, status)
+        audit.record(
+            conn, author.org_id, author.id, author.email, "assessment.status", assessment_id, status
+        )
 
 
 def export_responses(rt: Runtime, author: Member, assessment_id: str) -> Iterator[str]:

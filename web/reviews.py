@@ -32,6 +32,7 @@ from web.integrity import reasons
 from web.pseudonyms import pseudonymizer
 from web.runtime import Runtime
 from web.store import achievements as achievement_store
+from web.store import audit
 from web.store import credentials as credential_store
 from web.store import sessions as session_store
 from web.store.authors import Member
@@ -158,6 +159,7 @@ def release(rt: Runtime, author: Member, assessment_id: str, person: str) -> str
         expected="held",
         status="released",
         author_id=author.id,
+        actor=author,
         review=(
             "The award was held for review and released by the assessment's author on "
             f"{now.strftime('%Y-%m-%d')}."
@@ -173,6 +175,7 @@ def issue_pending(
     status: str,
     author_id: int | None,
     review: str | None,
+    actor: Member | None = None,
 ) -> str | None:
     """Issue the credential of a session whose award waits in ``expected``, exactly once.
 
@@ -221,6 +224,16 @@ def issue_pending(
                 ):
                     raise ConflictError(_not_held("decided"))
                 awards.write(conn, completion)
+                if actor is not None:
+                    audit.record(
+                        conn,
+                        actor.org_id,
+                        actor.id,
+                        actor.email,
+                        "award.release",
+                        session_id[:8] + "…",
+                        f"assessment {record.assessment_id}",
+                    )
         except IntegrityError:  # a status-list slot was taken meanwhile: once more
             if attempt == 2:
                 raise
@@ -262,6 +275,15 @@ def refuse(rt: Runtime, author: Member, assessment_id: str, person: str, note: s
         ):
             raise ConflictError(_not_held("decided"))
         awards.write(conn, completion)
+        audit.record(
+            conn,
+            author.org_id,
+            author.id,
+            author.email,
+            "award.refuse",
+            person,
+            f"assessment {assessment.id}" + (f": {note}" if note else ""),
+        )
     awards.notify_worker(rt)
 
 

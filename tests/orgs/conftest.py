@@ -61,4 +61,15 @@ def two_orgs(tmp_path: Path) -> Iterator[TwoOrgs]:
         _, orgs.tokens["other"] = create_author(rt, "owner@other.example")
         for role in ROLES:
             _, orgs.tokens[role] = create_author(rt, f"{role}@demo.example", org="demo", role=role)
+        spare, _ = create_author(rt, "spare@demo.example", org="demo", role="viewer")
+        third, _ = create_author(rt, "owner@third.example")
+        shared = site.client.post(
+            "/api/v1/author/shares",
+            json={"bank_hash": record.bank_hash, "organisation": third.org_slug},
+            headers=site.auth(),
+        )
+        assert shared.status_code == 201, shared.text
+        ids["membership_id"] = str(spare.membership_id)
+        ids["share_id"] = str(shared.json()["id"])
+        ids["third_org"] = third.org_slug
         yield orgs

@@ -26,6 +26,7 @@ from web.credentials.verify import Report, verify
 from web.errors import InvalidInputError, NotFoundError
 from web.runtime import Runtime
 from web.store import achievements as achievement_store
+from web.store import audit
 from web.store import credentials as credential_store
 from web.store import webhooks as webhook_store
 from web.store.achievements import AchievementRecord
@@ -168,6 +169,15 @@ def revoke(rt: Runtime, author: Member, credential_id: str, reason: str) -> Cred
     with rt.db.write() as conn:
         when = credential_store.revoke(conn, credential_id, reason)
         if when is not None:
+            audit.record(
+                conn,
+                author.org_id,
+                author.id,
+                author.email,
+                "credential.revoke",
+                credential_id,
+                reason,
+            )
             achievement = achievement_store.get(conn, record.achievement_id)
             name = achievement.spec.name if achievement else ""
             payload = envelope(
@@ -204,7 +214,11 @@ def save_achievement(
     if problems:
         raise InvalidInputError("the achievement cannot be saved", problems)
     with rt.db.write() as conn:
-        return achievement_store.save(conn, assessment_id, spec)
+        saved = achievement_store.save(conn, assessment_id, spec)
+        audit.record(
+            conn, author.org_id, author.id, author.email, "achievement.save", saved.id, spec.name
+        )
+        return saved
 
 
 def achievement_of(rt: Runtime, assessment_id: str) -> AchievementRecord | None:
