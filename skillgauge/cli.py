@@ -20,6 +20,7 @@ from skillgauge import (
     credential_commands,
     engine_commands,
     integrity_commands,
+    org_commands,
     web_commands,
 )
 from web.errors import WebError
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         calibration_commands,
         integrity_commands,
         web_commands,
+        org_commands,
         credential_commands,
     ):
         module.register(commands)

@@ -37,6 +37,17 @@ def register(commands: Any) -> None:
     create.add_argument(
         "--days", type=int, default=90, help="days until the token expires (1-3650; default 90)"
     )
+    create.add_argument(
+        "--org",
+        help="the organisation (short name) the token acts in; the author joins it with --role "
+        "if not a member. Without it: the author's first organisation, or a new one of their own",
+    )
+    create.add_argument(
+        "--role",
+        default="author",
+        choices=("owner", "author", "reviewer", "psychometrician", "viewer"),
+        help="the role when joining --org (default author)",
+    )
     create.set_defaults(handler=_author_create)
     tokens = sub.add_parser(
         "tokens", help="list author tokens: id, author, label, created, expires, status"
@@ -97,13 +108,15 @@ def _author_create(args: argparse.Namespace) -> int:
 
     rt = _runtime()
     try:
-        author, token = create_author(rt, args.email, args.label, args.days)
+        author, token = create_author(
+            rt, args.email, args.label, args.days, org=args.org, role=args.role
+        )
     except ValueError as exc:
         print(f"skillgauge author create: {exc}")
         return 1
     finally:
         rt.db.dispose()
-    print(f"author {author.email} (id {author.id})")
+    print(f"author {author.email} (id {author.id}), {author.role} of {author.org_slug}")
     print(f"token: {token}")
     print(f"token id {token_id(token)}, expires in {args.days} days")
     print("Keep it safe: it is stored only as a hash and cannot be shown again.")

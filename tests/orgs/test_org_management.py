@@ -32,6 +32,12 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def _body(mail: email.message.Message) -> str:
+    payload = mail.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode()
+
+
 def _mails(site: Site) -> list[email.message.Message]:
     folder = Path(site.runtime.settings.mail_dir or Path(site.runtime.settings.data_dir) / "outbox")
     return [email.message_from_bytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))]
@@ -92,7 +98,7 @@ def test_invitation_by_signed_single_use_expiring_link(site: Site) -> None:
     assert sent.status_code == 201, sent.text
     (mail,) = _mails(site)
     assert mail["To"] == "new.person@example.org"
-    body = mail.get_payload(decode=True).decode()
+    body = _body(mail)
     link = re.search(r"https?://\S+/invitations/(\S+)", body)
     assert link is not None
     token = link.group(1)
@@ -114,7 +120,7 @@ def test_invitation_by_signed_single_use_expiring_link(site: Site) -> None:
     assert site.client.get("/invitations/" + "x" * 43).status_code == 404
     # an expired link is refused
     site.client.post(f"{ORG}/invitations", json={"email": "late@example.org"}, headers=site.auth())
-    late = _mails(site)[-1].get_payload(decode=True).decode()
+    late = _body(_mails(site)[-1])
     late_token = re.search(r"/invitations/(\S+)", late).group(1)  # type: ignore[union-attr]
     with site.runtime.db.write() as conn:
         conn.execute(
