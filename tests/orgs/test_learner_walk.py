@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from functools import partial
 
 from litestar.routes import HTTPRoute
 
@@ -13,6 +14,10 @@ from tests.credentials.helpers import take
 from tests.orgs.conftest import TwoOrgs
 
 PARAM = re.compile(r"\{(\w+):(\w+)\}")
+
+
+def _fill(session_id: str, match: re.Match[str]) -> str:
+    return session_id if match.group(1) == "session_id" else "1"
 
 
 def test_every_session_route_opens_only_with_its_own_key(two_orgs: TwoOrgs) -> None:
