@@ -35,7 +35,7 @@ def test_every_session_route_opens_only_with_its_own_key(two_orgs: TwoOrgs) -> N
     for method, path in routes:
         for guess in guesses:
             for who in (None, "owner", "other"):
-                url = PARAM.sub(lambda m, g=guess: g if m.group(1) == "session_id" else "1", path)
+                url = PARAM.sub(partial(_fill, guess), path)
                 headers = two_orgs.bearer(who) if who else {}
                 data = {"_csrf_token": site.csrf()} if not path.startswith("/api/") else None
                 reply = site.client.request(
