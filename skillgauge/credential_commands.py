@@ -23,11 +23,13 @@ def register(commands: Any) -> None:
     keys = commands.add_parser("keys", help="the issuer's signing keys")
     sub = keys.add_subparsers(dest="keys_command", required=True, metavar="SUBCOMMAND")
     listing = sub.add_parser("list", help="every published key, active or retired")
+    listing.add_argument("--org", help="an organisation's keys (short name); else the service's")
     listing.set_defaults(handler=_keys_list)
     rotate = sub.add_parser(
         "rotate",
         help="retire the active keys and create new ones (old public keys stay published)",
     )
+    rotate.add_argument("--org", help="an organisation's keys (short name); else the service's")
     rotate.set_defaults(handler=_keys_rotate)
 
 
@@ -57,18 +59,55 @@ def _worker(args: argparse.Namespace) -> int:
         db.dispose()
 
 
-def _ring() -> Any:
+def _ring(org: str | None = None) -> Any:
+    """The key ring of the service, or of organisation ``org`` (its rotation is audited)."""
     from pathlib import Path
 
     from web.credentials.keys import KeyRing
     from web.settings import load_settings
 
-    return KeyRing(Path(load_settings().data_dir) / "keys")
+    settings = load_settings()
+    if org is None:
+        return KeyRing(Path(settings.data_dir) / "keys")
+    from skillgauge.web_commands import _runtime
+    from web.store import orgs as org_store
+
+    rt = _runtime()
+    try:
+        with rt.db.read() as conn:
+            found = org_store.get_by_slug(conn, org)
+    finally:
+        rt.db.dispose()
+    if found is None:
+        raise SystemExit(f"skillgauge keys: no organisation {org!r} (skillgauge org list)")
+    return KeyRing(Path(settings.data_dir) / found.keys_dir)
+
+
+def _audit_rotation(org: str, retired: list[str]) -> None:
+    from skillgauge.web_commands import _runtime
+    from web.store import audit
+    from web.store import orgs as org_store
+
+    rt = _runtime()
+    try:
+        with rt.db.write() as conn:
+            found = org_store.get_by_slug(conn, org)
+            if found is not None:
+                audit.record(
+                    conn,
+                    found.id,
+                    None,
+                    "command line",
+                    "keys.rotate",
+                    org,
+                    "retired " + ", ".join(retired),
+                )
+    finally:
+        rt.db.dispose()
 
 
 def _keys_list(args: argparse.Namespace) -> int:
-    del args
-    ring = _ring()
+    ring = _ring(args.org)
     for key in ring.published():
         state = "active" if key.active else f"retired {key.retired:%Y-%m-%d}"
         print(f"{key.algorithm:8} {state:18} created {key.created:%Y-%m-%d}  {key.kid}")
@@ -76,10 +115,11 @@ def _keys_list(args: argparse.Namespace) -> int:
 
 
 def _keys_rotate(args: argparse.Namespace) -> int:
-    del args
-    ring = _ring()
+    ring = _ring(args.org)
     ring.ensure()
     retired = ring.rotate()
+    if args.org is not None:
+        _audit_rotation(args.org, retired)
     for kid in retired:
         print(f"retired {kid} (still published)")
     active = ring.active()

@@ -49,3 +49,11 @@ def test_org_commands(
     listing = capsys.readouterr().out
     assert "did:web:127.0.0.1%3A8000:orgs:acme" in listing and "solo" in listing
     assert main(["org", "members", "nope"]) == 1
+    assert main(["keys", "list", "--org", "acme"]) == 0
+    before = capsys.readouterr().out
+    assert main(["keys", "rotate", "--org", "acme"]) == 0
+    assert "retired" in capsys.readouterr().out
+    assert main(["keys", "list", "--org", "acme"]) == 0
+    after = capsys.readouterr().out
+    assert after.count("retired") == 2 and before.count("active") == 2
+    assert (tmp_path / "keys" / "orgs" / "acme" / "manifest.json").exists()
