@@ -11,11 +11,25 @@ import pytest
 from sqlalchemy import select
 
 from tests.credentials.helpers import take
-from tests.web.conftest import Site, open_site
+from tests.web.conftest import (  # the database fixtures, for tests on both databases
+    Site,
+    database_url,
+    open_site,
+    postgres_template,
+    postgres_url,
+)
 from web.authoring import create_author
 from web.db.schema import webhook_messages
 from web.pseudonyms import person_id
 from web.store.orgs import ROLES
+
+__all__ = ["database_url", "postgres_template", "postgres_url"]
+
+
+@pytest.fixture
+def site(database_url: str, tmp_path: Path) -> Iterator[Site]:
+    """The app with the demo organisation, on SQLite and on PostgreSQL."""
+    yield from open_site(database_url, tmp_path)
 
 
 @dataclass

@@ -3,16 +3,14 @@ other's; each names its did:web, resolvable at ``/orgs/<slug>/did.json``."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import msgspec
-import pytest
 
 from item_banks.sample import sample_bank_path
 from tests.credentials.helpers import take
-from tests.web.conftest import Site, open_site
+from tests.web.conftest import Site
 from web.authoring import create_author
 from web.credentials import service
 from web.credentials.awards import org_issuer
@@ -32,11 +30,6 @@ def did_web_url(did: str) -> tuple[str, str]:
 def _method(document: dict[str, Any]) -> str:
     proof = document["proof"]
     return str((proof[0] if isinstance(proof, list) else proof)["verificationMethod"])
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Any:
-    yield from open_site(f"sqlite:///{tmp_path / 'skillgauge.db'}", tmp_path)
 
 
 def _credential(site: Site, assessment_id: str) -> credential_store.CredentialRecord:

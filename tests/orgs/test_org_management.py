@@ -6,26 +6,19 @@ import email
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import msgspec
-import pytest
 from sqlalchemy import text, update
 
 from item_banks.sample import sample_bank_path
 from tests.credentials.helpers import take
-from tests.web.conftest import Site, open_site
+from tests.web.conftest import Site
 from web.authoring import create_author
 from web.db.connection import utcnow
 from web.db.schema import invitations
 from web.demo import DEMO_ACHIEVEMENT
 
 ORG = "/api/v1/author/org"
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Any:
-    yield from open_site(f"sqlite:///{tmp_path / 'skillgauge.db'}", tmp_path)
 
 
 def _bearer(token: str) -> dict[str, str]:
