@@ -27,7 +27,7 @@ log = logging.getLogger("skillgauge.web")
 
 PROBLEM_JSON = "application/problem+json"
 #: Paths whose errors are problem JSON: the API, its schema and the public credential documents.
-JSON_PREFIXES = ("/api/", "/schema", "/issuer", "/achievements/", "/status-lists/")
+JSON_PREFIXES = ("/api/", "/schema", "/issuer", "/orgs/", "/achievements/", "/status-lists/")
 
 
 class ProblemDetails(msgspec.Struct, omit_defaults=True):

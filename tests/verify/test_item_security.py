@@ -99,7 +99,7 @@ def test_a_leaked_item_is_flagged_easier_and_faster_from_live_answers(site: Site
     bank = timed_bank()
     author = author_of(site)
     with rt.db.write() as conn:
-        digest, _ = bank_store.store_bank(conn, bank, "timed.json", author.id)
+        digest, _ = bank_store.store_bank(conn, bank, "timed.json", author.id, org_id=author.org_id)
     policy = Policy(stopping=FixedLength(n=15))
     created = authoring.create_assessment(
         rt, author, authoring.AssessmentCreate(title="Drift", bank_hash=digest, policy=policy)

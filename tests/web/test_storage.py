@@ -22,7 +22,7 @@ from web.db.fast import FastStatement
 from web.db.migrate import migrate
 from web.db.schema import learner_sessions, metadata, responses
 from web.errors import ConflictError
-from web.store import assessments, authors, banks, ratelimit, sessions
+from web.store import assessments, authors, banks, orgs, ratelimit, sessions
 
 
 @pytest.fixture
@@ -166,13 +166,24 @@ def test_responses_are_append_only(db: Database) -> None:
 def test_author_tokens_are_stored_hashed(db: Database) -> None:
     with db.write() as conn:
         author = authors.ensure_author(conn, " Someone@Example.org ")
+        unbound = authors.issue_token(conn, author.id, "before any membership")
+        org = orgs.create_org(conn, "someones", "Someone's")
+        orgs.add_member(conn, org.id, author.id, "author")
         token = authors.issue_token(conn, author.id, "test")
     assert author.email == "someone@example.org"
     with db.read() as conn:
         stored = conn.execute(select(metadata.tables["author_tokens"].c.token_hash)).scalars().all()
-        assert stored == [authors.hash_token(token)]
+        assert sorted(stored) == sorted([authors.hash_token(token), authors.hash_token(unbound)])
         assert token not in stored
-        assert authors.author_for_token(conn, token) == author
+        member = authors.author_for_token(conn, token)
+        assert member is not None
+        assert (member.id, member.email, member.org_id, member.role) == (
+            author.id,
+            author.email,
+            org.id,
+            "author",
+        )
+        assert authors.author_for_token(conn, unbound) is None  # a token of no membership
         assert authors.author_for_token(conn, token + "x") is None
         assert authors.author_for_token(conn, "nonsense") is None
 

@@ -19,6 +19,7 @@ from web.api.author import _author
 from web.orgs import service
 from web.orgs.guard import authorize
 from web.pages.learner import runtime
+from web.params import StoredInt
 from web.problems import with_problem_responses
 from web.store.audit import AuditEvent
 from web.store.orgs import MemberInfo, ProfileUpdate
@@ -51,7 +52,7 @@ async def list_members(state: State, request: Request[Any, Any, Any]) -> list[Me
 async def change_role(
     state: State,
     request: Request[Any, Any, Any],
-    membership_id: FromPath[int],
+    membership_id: FromPath[StoredInt],
     data: JSONBody[service.RoleChange],
 ) -> list[MemberInfo]:
     """Change a member's role; the last owner cannot be demoted (409)."""
@@ -63,7 +64,7 @@ async def change_role(
 
 @delete("/org/members/{membership_id:int}", status_code=200, opt={"action": "org.manage"})
 async def remove_member(
-    state: State, request: Request[Any, Any, Any], membership_id: FromPath[int]
+    state: State, request: Request[Any, Any, Any], membership_id: FromPath[StoredInt]
 ) -> list[MemberInfo]:
     """Remove a member (their tokens stop working); the last owner cannot be removed (409)."""
     rt = runtime(state)
@@ -119,7 +120,7 @@ async def create_share(
 
 @post("/shares/{share_id:int}/withdraw", status_code=200, opt={"action": "bank.share"})
 async def withdraw_share(
-    state: State, request: Request[Any, Any, Any], share_id: FromPath[int]
+    state: State, request: Request[Any, Any, Any], share_id: FromPath[StoredInt]
 ) -> service.Share:
     """Withdraw a share; assessments made from it keep the version they pinned."""
     rt = runtime(state)

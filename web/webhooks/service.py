@@ -12,6 +12,7 @@ from msgspec import Meta
 from web.credentials.awards import notify_worker
 from web.errors import InvalidInputError, NotFoundError
 from web.runtime import Runtime
+from web.store import audit
 from web.store import webhooks as store
 from web.store.authors import Member
 from web.webhooks.secret_box import seal
@@ -74,6 +75,15 @@ def create(rt: Runtime, author: Member, request: EndpointCreate) -> EndpointCrea
             description=request.description.strip(),
             event_types=sorted(set(request.event_types)),
             sealed_secret=seal(rt.settings.secret_key, secret),
+        )
+        audit.record(
+            conn,
+            author.org_id,
+            author.id,
+            author.email,
+            "webhook.create",
+            endpoint.id,
+            f"{endpoint.url} ({', '.join(endpoint.event_types)})",
         )
     return EndpointCreated(endpoint=endpoint, secret=secret)
 
