@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from litestar.testing import TestClient
 from sqlalchemy import inspect, text
 
+from tests.credentials.helpers import take
 from tests.verify.test_migration import _columns, _run, empty_url, seed_session
+from tests.web.conftest import settings_for
+from web.app import create_app
+from web.credentials import service
+from web.credentials.awards import issuer_of
 from web.db.connection import Database
 from web.db.migrate import migrate
 from web.db.schema import metadata
+from web.demo import ensure_demo
+from web.runtime import Runtime
+from web.store import credentials as credential_store
+from web.store import orgs as org_store
 
 __all__ = ["empty_url"]
 
@@ -24,9 +35,10 @@ def _seed_0006(db: Database, now: datetime) -> None:
     seed_session(db, now, did="did:key:z6Mk")
     with db.engine.begin() as conn:
         for i, email in enumerate(("one@example.org", "two@example.org"), start=1):
+            # no explicit id: PostgreSQL's sequence must move on as in real use (ids 1, 2)
             conn.execute(
-                text("INSERT INTO authors (id, email, created_at) VALUES (:i, :e, :now)"),
-                {"i": i, "e": email, "now": now},
+                text("INSERT INTO authors (email, created_at) VALUES (:e, :now)"),
+                {"e": email, "now": now},
             )
             conn.execute(
                 text(
@@ -156,3 +168,43 @@ def test_the_audit_log_is_append_only(empty_url: str) -> None:
                 raise AssertionError(f"{statement} was allowed")
     finally:
         db.dispose()
+
+
+def test_credentials_signed_before_organisations_still_verify_after_the_upgrade(
+    empty_url: str, tmp_path: Path
+) -> None:
+    """A service in use at 0006 upgrades: its issuer ({base}/issuer, keys under keys/) is now
+    the migrated organisation's, so what it signed before still verifies, and nothing else."""
+    db = Database(empty_url)
+    try:
+        migrate(db, "0006_did")
+        _seed_0006(db, datetime.now(UTC))
+    finally:
+        db.dispose()
+    app = create_app(settings_for(empty_url, tmp_path))
+    with TestClient(app) as client:
+        rt: Runtime = app.state.runtime
+        info = ensure_demo(rt)
+        view = take(client, info.assessment_url.rsplit("/", 1)[1])
+        with rt.db.read() as conn:
+            record = credential_store.get(conn, view["credential_url"].rsplit("/", 1)[1])
+            legacy = org_store.legacy(conn)
+        assert record is not None and legacy is not None and legacy.slug == "skillgauge"
+        service_issuer = issuer_of(rt)  # what signed credentials before 0007
+        earlier = {
+            k: v for k, v in record.document.items() if k not in ("proof", "credentialStatus")
+        }
+        earlier["issuer"] = service_issuer.embedded_profile()
+        signed, token = service_issuer.sign(earlier, record.issued_at)
+        assert signed["issuer"]["id"].endswith("/issuer")
+        for given in (signed, token):
+            report = service.verify_given(rt, given)
+            assert report.verified, report
+            assert report.summary is not None and report.summary.issuer == legacy.name
+        # the demo organisation (not the migrated one) does not answer to that identity
+        demo_named = {
+            **earlier,
+            "issuer": {**earlier["issuer"], "id": record.document["issuer"]["id"]},
+        }
+        forged, _ = service_issuer.sign(demo_named, record.issued_at)
+        assert not service.verify_given(rt, forged).verified
