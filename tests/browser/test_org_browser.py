@@ -26,9 +26,16 @@ def test_audit_log_and_invitation_pages(page: Page, server: ServerProcess) -> No
     assert sent.status_code == 201, sent.text
 
     sign_in(page, server)
+    page.get_by_role("link", name="Organisation").click()
+    assert "did:web:" in page.locator("main").inner_text()
+    check_accessibility(page, "author-org")
+    page.get_by_label("Description").fill("Trains data analysts.")
+    page.get_by_role("button", name="Save the profile").click()
+    assert page.get_by_label("Description").input_value() == "Trains data analysts."
     page.get_by_role("link", name="Audit log").click()
     assert page.locator("h1").inner_text().startswith("Audit log of")
-    assert "invitation.send" in page.locator("table").inner_text()
+    logged = page.locator("table").inner_text()
+    assert "invitation.send" in logged and "org.profile" in logged
     check_accessibility(page, "author-audit")
 
     outbox = Path(server.env["SKILLGAUGE_DATA_DIR"]) / "outbox"

@@ -8,6 +8,7 @@ bodies of routes that need one, and a route missing from it fails the walk, nami
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 import msgspec
@@ -17,6 +18,7 @@ from litestar.routes import HTTPRoute
 from item_banks.native import read_bank
 from item_banks.sample import sample_bank_path
 from tests.orgs.conftest import TwoOrgs
+from web.authoring import create_author
 from web.demo import DEMO_ACHIEVEMENT
 from web.orgs.guard import authorize
 from web.orgs.roles import ACTIONS, allowed
@@ -74,6 +76,13 @@ def body_for(method: str, path: str, ids: dict[str, str]) -> dict[str, Any] | No
             "json": {"bank_hash": ids["digest"], "organisation": ids["third_org"]}
         },
         ("POST", "/api/v1/author/shares/{share_id:int}/withdraw"): {},
+        ("POST", "/author/org/profile"): {"data": {"description": "Walked."}},
+        ("POST", "/author/org/members/{membership_id:int}/role"): {"data": {"role": "reviewer"}},
+        ("POST", "/author/org/members/{membership_id:int}/remove"): {"data": {}},
+        ("POST", "/author/org/invitations"): {
+            "data": {"email": "invited@walk.example", "role": "viewer"}
+        },
+        ("POST", "/author/org/keys/rotate"): {"data": {}},
         ("POST", "/author/banks/upload"): {"files": {"bank": _bank()}},
         ("POST", "/author/assessments"): {"data": {"bank_hash": ids["digest"], "title": "Walk"}},
         ("POST", "/author/assessments/{assessment_id:str}/status"): {"data": {"status": "open"}},
@@ -107,9 +116,19 @@ def author_routes(orgs: TwoOrgs) -> list[tuple[str, str, Any]]:
     return sorted(found, key=lambda r: (r[0] == "DELETE", r[1], r[0]))  # removals last
 
 
+def _removes_a_member(method: str, path: str) -> bool:
+    return "/members/" in path and (method == "DELETE" or path.endswith("/remove"))
+
+
 def _call(orgs: TwoOrgs, method: str, path: str, who: str) -> Any:
     site = orgs.site
-    url = PARAM.sub(lambda m: orgs.ids[m.group(1)], path)
+    ids = dict(orgs.ids)
+    if _removes_a_member(method, path) and who != "other":  # each removal takes a fresh member
+        spare, _ = create_author(
+            site.runtime, f"spare-{secrets.token_hex(4)}@demo.example", org="demo", role="viewer"
+        )
+        ids["membership_id"] = str(spare.membership_id)
+    url = PARAM.sub(lambda m: ids[m.group(1)], path)
     kwargs = dict(body_for(method, path, orgs.ids) or {})
     headers = orgs.bearer(who)
     if method not in SAFE and not path.startswith("/api/"):
