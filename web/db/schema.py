@@ -253,7 +253,7 @@ learner_links = Table(
     "learner_links",
     metadata,
     Column("token_hash", String(64), primary_key=True),
-    Column("purpose", String(16), nullable=False),  # verify | results
+    Column("purpose", String(16), nullable=False),  # verify | results | record
     Column("email", String(320), nullable=False, index=True),
     Column("session_id", String(64), ForeignKey("learner_sessions.id"), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
