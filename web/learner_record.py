@@ -4,7 +4,9 @@ A learner reaches their record through a results link mailed to their address
 (:mod:`web.verification`): using the link proves control of the address and opens a record
 *grant*, a random token (stored only as a keyed hash, :mod:`web.store.links`, purpose
 ``record``) that shows the record page and its downloads for :data:`RECORD_MINUTES`.
-A learner launched from an LMS by LTI gets the same grant for their LMS identity.
+A learner launched from an LMS by LTI gets the same kind of grant for their LMS identity
+(platform and user id, the grant's key ``lti <platform> <user>``, which no email address can
+be since addresses have no spaces) when they launch an assessment they already finished.
 
 Downloads: the record as a signed CLR 2.0 ``ClrCredential`` (:mod:`web.credentials.clr`)
 and as a Verifiable Presentation wrapping it; each credential also gets LinkedIn's
@@ -26,10 +28,11 @@ from engine.standing import score_text
 from web.credentials import clr
 from web.credentials.awards import issuer_of
 from web.db.connection import as_utc, utcnow
-from web.db.schema import assessments, learner_sessions
+from web.db.schema import assessments, learner_sessions, lti_launches
 from web.runtime import Runtime
 from web.store import credentials as credential_store
 from web.store import links
+from web.store import lti as lti_store
 from web.store.credentials import CredentialRecord
 
 #: How long a record grant shows the record page and its downloads.
@@ -70,9 +73,16 @@ class RecordSession(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class LearnerRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """Everything one learner did here, newest first."""
+    """Everything one learner did here, newest first.
 
-    email: str
+    ``email`` for a learner who came by a results link; ``lti_user`` (the platform's user
+    id) and ``platform`` (its name) for one who came from an LMS. ``name`` only when an
+    email link confirmed it (as on the credentials).
+    """
+
+    email: str | None
+    lti_user: str | None = None
+    platform: str | None = None
     name: str | None
     did: str | None
     sessions: list[RecordSession]
@@ -108,8 +118,13 @@ def linkedin_url(
     return "https://www.linkedin.com/profile/add?" + urlencode(params)
 
 
+def lti_key(platform_id: str, subject: str) -> str:
+    """The grant key of an LMS identity."""
+    return f"lti {platform_id} {subject}"
+
+
 def open_grant(rt: Runtime, email: str) -> str:
-    """A new record grant for a verified ``email`` (the token is shown only to its owner)."""
+    """A new record grant for a verified ``email`` or an :func:`lti_key` (token shown once)."""
     with rt.db.write() as conn:
         return links.create(
             conn,
@@ -168,12 +183,25 @@ def _scores(result: Any, names: dict[str, str]) -> list[ScoreLine]:
 
 
 def record_of(rt: Runtime, email: str) -> LearnerRecord:
-    """The record of the learner who controls ``email`` (sessions newest first)."""
+    """The record of the learner who controls ``email`` or an LMS identity (:func:`lti_key`)."""
     c = learner_sessions.c
     sessions: list[RecordSession] = []
     name: str | None = None
     did: str | None = None
+    lti_user: str | None = None
+    platform_name: str | None = None
+    scope: Any = c.learner_email == email
+    if email.startswith("lti "):
+        platform_id, lti_user = email[4:].split(" ", 1)
+        scope = c.id.in_(
+            select(lti_launches.c.session_id)
+            .where(lti_launches.c.platform_id == platform_id)
+            .where(lti_launches.c.subject == lti_user)
+        )
     with rt.db.read() as conn:
+        if lti_user is not None:
+            platform = lti_store.get_platform(conn, email[4:].split(" ", 1)[0])
+            platform_name = None if platform is None else platform.name
         rows = conn.execute(
             select(
                 c.id,
@@ -182,18 +210,20 @@ def record_of(rt: Runtime, email: str) -> LearnerRecord:
                 c.award_status,
                 c.result,
                 c.learner_name,
+                c.email_verified_at,
                 c.learner_did,
                 c.did_verified_at,
                 assessments.c.title,
                 assessments.c.bank_hash,
             )
             .join(assessments, assessments.c.id == c.assessment_id)
-            .where(c.learner_email == email)
+            .where(scope)
             .order_by(c.created_at.desc())
             .limit(MAX_SESSIONS)
         ).all()
         for row in rows:
-            name = name or row.learner_name
+            if row.email_verified_at is not None:
+                name = name or row.learner_name
             if did is None and row.did_verified_at is not None:
                 did = row.learner_did
             names = rt.compiled(conn, row.bank_hash).competency_names if row.result else {}
@@ -209,7 +239,14 @@ def record_of(rt: Runtime, email: str) -> LearnerRecord:
                     credential=None if stored is None else _credential_view(rt, stored),
                 )
             )
-    return LearnerRecord(email=email, name=name, did=did, sessions=sessions)
+    return LearnerRecord(
+        email=None if lti_user is not None else email,
+        lti_user=lti_user,
+        platform=platform_name,
+        name=name,
+        did=did,
+        sessions=sessions,
+    )
 
 
 def _held(rt: Runtime, record: LearnerRecord) -> list[dict[str, Any]]:
@@ -234,6 +271,7 @@ def clr_document(rt: Runtime, email: str) -> dict[str, Any]:
         issuer=issuer.embedded_profile(),
         credentials=_held(rt, record),
         email=record.email,
+        lti_user=record.lti_user,
         name=record.name,
         did=record.did,
         issued_at=now,

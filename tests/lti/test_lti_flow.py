@@ -147,9 +147,24 @@ def test_login_deep_link_launch_answer_and_the_score_arrives(
     with site.runtime.db.read() as conn:
         assert lti_store.score_state(conn, stored.id)["status"] == "delivered"
     assert poster(site).run_once() == 0 and len(platform.scores) == 1  # posted once
-    # A launch after the end shows the result.
+    # A launch after the end opens the learner's record: this session, its credential, the CLR.
     token, state = platform.id_token(login(site, platform), platform.resource_link(custom))
-    assert launch(site, token, state).headers["location"] == f"/s/{session_id}/result"
+    record = launch(site, token, state).headers["location"]
+    assert record.startswith("/me/record/")
+    page = site.client.get(record)
+    assert page.status_code == 200 and f"/s/{session_id}/result" in page.text
+    assert "Simulated Moodle" in page.text and "Add to LinkedIn" in page.text
+    document = site.client.get(record + "/clr.json").json()
+    [held] = document["credentialSubject"]["verifiableCredential"]
+    assert held["id"] == finished["credential_url"]
+    kinds = [i["identityType"] for i in document["credentialSubject"]["identifier"]]
+    assert kinds == ["ltiUserId"]  # the LMS user id, hashed; no unconfirmed name or email
+    # Another LMS user's record is not this one.
+    token, state = platform.id_token(
+        login(site, platform, "user-43"), platform.resource_link(custom)
+    )
+    other = launch(site, token, state).headers["location"]
+    assert other != f"/s/{session_id}" and other.startswith("/s/")
 
 
 def test_wrong_audience_is_refused(sqlite_site: Site, platform: Platform) -> None:

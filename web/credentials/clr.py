@@ -85,12 +85,13 @@ def build_clr(
     did: str | None,
     issued_at: datetime,
     salt: str,
+    lti_user: str | None = None,
     record_id: str | None = None,
 ) -> dict[str, Any]:
     """The unsigned ``ClrCredential`` of a learner's signed OB 3.0 ``credentials``.
 
-    ``email`` is carried only as a salted hash (OB 3.0 IdentityHash); ``name`` as a plain
-    identifier; ``did`` as the subject's id.
+    ``email`` and ``lti_user`` (an LMS user id) are carried only as salted hashes (OB 3.0
+    IdentityHash); ``name`` as a plain identifier; ``did`` as the subject's id.
     """
     achievements: dict[str, dict[str, Any]] = {}
     associations: list[dict[str, Any]] = []
@@ -123,6 +124,16 @@ def build_clr(
                 "type": "IdentityObject",
                 "identityHash": identity_hash(email, salt),
                 "identityType": "emailAddress",
+                "hashed": True,
+                "salt": salt,
+            }
+        )
+    if lti_user:
+        identifiers.append(
+            {
+                "type": "IdentityObject",
+                "identityHash": identity_hash(lti_user, salt),
+                "identityType": "ltiUserId",
                 "hashed": True,
                 "salt": salt,
             }

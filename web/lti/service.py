@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 import msgspec
 from msgspec import Meta
 
+from web import learner_record
 from web.db.connection import utcnow
 from web.errors import NotFoundError
 from web.learning import start_session
@@ -327,12 +328,11 @@ def _resource(
         if earlier is not None:
             store.update_lineitem(conn, earlier.id, lineitem)
     if earlier is not None:
-        suffix = "/result" if earlier.finished else ""
-        return LaunchOutcome(
-            kind="resource",
-            redirect=f"/s/{earlier.session_id}{suffix}",
-            session_id=earlier.session_id,
-        )
+        redirect = f"/s/{earlier.session_id}"
+        if earlier.finished:  # done: the learner's record, with this result and the others
+            grant = learner_record.open_grant(rt, learner_record.lti_key(platform.id, subject))
+            redirect = f"/me/record/{grant}"
+        return LaunchOutcome(kind="resource", redirect=redirect, session_id=earlier.session_id)
     email = claims.get("email")
     session_id = start_session(
         rt,
