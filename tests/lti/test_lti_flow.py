@@ -295,3 +295,22 @@ def test_registration_is_checked_and_owned(sqlite_site: Site, platform: Platform
     message = platform.resource_link("no-such-assessment")
     token, state = platform.id_token(login(sqlite_site, platform), message)
     assert launch(sqlite_site, token, state).status_code == 404
+
+
+def test_login_by_post_and_a_rotated_platform_key_is_fetched_again(
+    sqlite_site: Site, platform: Platform
+) -> None:
+    register(sqlite_site, platform)
+    target = sqlite_site.runtime.settings.base_url + "/lti/launch"
+    posted = sqlite_site.client.post(
+        "/lti/login", data=platform.login_params(target), follow_redirects=False
+    )
+    assert posted.status_code == 302  # Moodle posts the login form; no CSRF token needed
+    message = platform.resource_link(sqlite_site.assessment_id, link="link-a")
+    token, state = platform.id_token(str(posted.headers["location"]), message)
+    assert launch(sqlite_site, token, state).status_code == 303  # the JWKS is now cached
+    platform.key = RSAKey.generate_key(2048, {"kid": "platform-2"})  # the platform rotates
+    message = platform.resource_link(sqlite_site.assessment_id, link="link-b")
+    token, state = platform.id_token(login(sqlite_site, platform), message)
+    assert launch(sqlite_site, token, state).status_code == 303
+    assert sessions(sqlite_site) == 2
