@@ -270,6 +270,21 @@ def test_a_platform_down_when_the_score_is_posted_gets_it_later(
     with sqlite_site.runtime.db.read() as conn:
         done = lti_store.score_state(conn, launched.id)
     assert done["status"] == "delivered" and done["attempts"] == 2
+    # The author sees each launch and where its score stands; other authors see nothing.
+    platform_id = launched.platform_id
+    listed = sqlite_site.client.get(
+        f"/api/v1/author/lti/platforms/{platform_id}/launches", headers=sqlite_site.auth()
+    )
+    assert listed.status_code == 200
+    [row] = listed.json()
+    assert row["subject"] == "user-42" and row["score_status"] == "delivered"
+    assert row["attempts"] == 2 and row["last_status"] == 200
+    assert (
+        sqlite_site.client.get(
+            "/api/v1/author/lti/platforms/lti_nope/launches", headers=sqlite_site.auth()
+        ).status_code
+        == 404
+    )
 
 
 def test_registration_is_checked_and_owned(sqlite_site: Site, platform: Platform) -> None:

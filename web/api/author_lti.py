@@ -6,11 +6,11 @@ from typing import Any
 
 from litestar import Request, Router, get, post
 from litestar.datastructures import State
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
 from web.api.author import _author
 from web.lti import service
-from web.lti.service import PlatformCreate, PlatformView, ToolUrls
+from web.lti.service import LaunchView, PlatformCreate, PlatformView, ToolUrls
 from web.pages.learner import runtime
 from web.problems import with_problem_responses
 
@@ -38,8 +38,19 @@ async def create_platform(
     return await rt.call(lambda: service.register_platform(rt, _author(rt, request), data))
 
 
+@get("/lti/platforms/{platform_id:str}/launches")
+async def list_launches(
+    state: State, request: Request[Any, Any, Any], platform_id: FromPath[str]
+) -> list[LaunchView]:
+    """The platform's launches with the state of each score sent back (newest first)."""
+    rt = runtime(state)
+    return await rt.call(lambda: service.launches(rt, _author(rt, request), platform_id))
+
+
 author_lti_api = Router(
     path="/api/v1/author",
-    route_handlers=with_problem_responses([get_tool, list_platforms, create_platform]),
+    route_handlers=with_problem_responses(
+        [get_tool, list_platforms, create_platform, list_launches]
+    ),
     tags=["author", "lti"],
 )

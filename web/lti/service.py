@@ -148,6 +148,47 @@ def register_platform(rt: Runtime, author: Author, data: PlatformCreate) -> Plat
     return _view(rt, platform)
 
 
+class LaunchView(msgspec.Struct, frozen=True, kw_only=True):
+    """One LMS user's launch and where its score stands."""
+
+    id: str
+    subject: str
+    resource_link_id: str
+    assessment_id: str
+    created_at: str
+    score_status: str
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    next_attempt_at: str | None
+    delivered_at: str | None
+
+
+def launches(rt: Runtime, author: Author, platform_id: str) -> list[LaunchView]:
+    """The launches of one of the author's platforms, newest first, with their scores."""
+    with rt.db.read() as conn:
+        platform = store.get_platform(conn, platform_id)
+        if platform is None or platform.owner_id != author.id:
+            raise NotFoundError("no such platform")
+        rows = store.launches_of(conn, platform_id)
+    return [
+        LaunchView(
+            id=r["id"],
+            subject=r["subject"],
+            resource_link_id=r["resource_link_id"],
+            assessment_id=r["assessment_id"],
+            created_at=r["created_at"].isoformat(),
+            score_status=r["status"],
+            attempts=r["attempts"],
+            last_status=r["last_status"],
+            last_error=r["last_error"],
+            next_attempt_at=r["next_attempt_at"].isoformat() if r["next_attempt_at"] else None,
+            delivered_at=r["delivered_at"].isoformat() if r["delivered_at"] else None,
+        )
+        for r in rows
+    ]
+
+
 def platforms(rt: Runtime, author: Author) -> list[PlatformView]:
     """The author's registered platforms."""
     with rt.db.read() as conn:

@@ -488,3 +488,24 @@ def score_state(conn: Connection, launch_id: str) -> dict[str, Any]:
         "next_attempt_at": as_utc(row.next_attempt_at),
         "delivered_at": as_utc(row.delivered_at),
     }
+
+
+def launches_of(conn: Connection, platform_id: str, limit: int = 200) -> list[dict[str, Any]]:
+    """A platform's launches, newest first, with the state of their scores."""
+    rows = conn.execute(
+        select(lti_launches)
+        .where(lti_launches.c.platform_id == platform_id)
+        .order_by(lti_launches.c.created_at.desc())
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "id": row.id,
+            "subject": row.subject,
+            "resource_link_id": row.resource_link_id,
+            "assessment_id": row.assessment_id,
+            "created_at": as_utc(row.created_at),
+            **score_state(conn, row.id),
+        }
+        for row in rows
+    ]
