@@ -20,7 +20,7 @@ from tests.credentials.helpers import answer_all
 from tests.lti.simulator import DL, LTI, Platform, running_platform
 from tests.web.conftest import Site, open_site
 from web.db.connection import utcnow
-from web.db.schema import learner_sessions, lti_launches
+from web.db.schema import learner_sessions, lti_launches, lti_platforms
 from web.lti import platform_keys
 from web.lti.scores import ScorePoster
 from web.store import lti as lti_store
@@ -203,7 +203,19 @@ def test_expired_token_is_refused(sqlite_site: Site, platform: Platform) -> None
         login(sqlite_site, platform), message, iat=now - 900, exp=now - 600
     )
     refused(launch(sqlite_site, token, state), "expired")
+    # A token issued long ago is refused whatever its exp says (the nonce store forgets).
+    token, state = platform.id_token(
+        login(sqlite_site, platform), message, iat=now - 3 * 86_400, exp=now + 600
+    )
+    refused(launch(sqlite_site, token, state), "more than a day ago")
     assert sessions(sqlite_site) == 0
+    with sqlite_site.runtime.db.write() as conn:
+        platform_id = conn.execute(select(lti_platforms.c.id)).scalar_one()
+        lti_store.remember_nonce(conn, platform_id, "old", utcnow() - timedelta(days=3))
+        lti_store.remember_nonce(conn, platform_id, "new", utcnow())
+        lti_store.purge(conn, utcnow())
+        assert lti_store.remember_nonce(conn, platform_id, "old", utcnow())  # forgotten
+        assert not lti_store.remember_nonce(conn, platform_id, "new", utcnow())
 
 
 def test_unknown_deployment_is_refused(sqlite_site: Site, platform: Platform) -> None:

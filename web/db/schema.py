@@ -302,7 +302,7 @@ lti_states = Table(
     Column("platform_id", String(32), ForeignKey("lti_platforms.id"), nullable=False),
     Column("nonce", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
     Column("used_at", DateTime(timezone=True), nullable=True),
 )
 
@@ -311,7 +311,7 @@ lti_nonces = Table(
     metadata,
     Column("platform_id", String(32), ForeignKey("lti_platforms.id"), primary_key=True),
     Column("nonce", String(255), primary_key=True),
-    Column("seen_at", DateTime(timezone=True), nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 lti_deep_links = Table(

@@ -7,7 +7,8 @@ accepted only when, in this order:
    cached; refetched once when the token names a key id the cache lacks);
 2. ``iss`` is the registered issuer and ``aud`` holds the registered client id (with
    ``azp`` equal to it when there are several audiences);
-3. ``exp`` has not passed and ``iat`` is not in the future (60 s leeway);
+3. ``exp`` has not passed and ``iat`` is not in the future (60 s leeway) nor more than a
+   day ago;
 4. ``nonce`` is the one this tool issued with the login ``state`` (and never seen before);
 5. the deployment id is one registered for the platform, the version is ``1.3.0`` and the
    message type is a resource link or deep-linking request.
@@ -37,6 +38,8 @@ SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
 DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
 LEEWAY = 60
+#: The oldest id_token accepted (whatever its ``exp``): the nonce store forgets after two days.
+MAX_AGE = 86_400
 
 
 def _aud_list(value: Any) -> list[str]:
@@ -93,6 +96,9 @@ def verify_id_token(
         registry.validate(claims)
     except JoseError as exc:
         raise LaunchRefusedError(f"the id_token is not valid now ({exc})") from None
+    moment = now if now is not None else int(time.time())
+    if not isinstance(claims["iat"], int | float) or claims["iat"] < moment - MAX_AGE:
+        raise LaunchRefusedError("the id_token was issued more than a day ago")
     if claims.get("nonce") != nonce:
         raise LaunchRefusedError("the id_token's nonce is not the one issued at login")
     deployment = claims.get(LTI + "deployment_id")

@@ -218,6 +218,7 @@ def login(rt: Runtime, params: dict[str, str]) -> str:
         if deployment and deployment not in platform.deployment_ids:
             raise LaunchRefusedError(f"the deployment {deployment!r} is not registered")
         nonce = secrets.token_urlsafe(24)
+        store.purge(conn, utcnow())
         state = store.create_state(
             conn,
             rt.settings.secret_key,

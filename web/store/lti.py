@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, and_, delete, insert, select, update
 
 from web.db.connection import as_utc
 from web.db.schema import (
@@ -210,6 +210,17 @@ def remember_nonce(conn: Connection, platform_id: str, nonce: str, now: datetime
         return False
     conn.execute(insert(lti_nonces).values(platform_id=platform_id, nonce=nonce, seen_at=now))
     return True
+
+
+#: How long accepted nonces are remembered: far longer than an id_token is valid (its ``exp``
+#: is checked first), so a nonce old enough to be forgotten belongs to an expired token.
+NONCE_DAYS = 2
+
+
+def purge(conn: Connection, now: datetime) -> None:
+    """Forget login states a day past expiry, nonces older than :data:`NONCE_DAYS`."""
+    conn.execute(delete(lti_states).where(lti_states.c.expires_at < now - timedelta(days=1)))
+    conn.execute(delete(lti_nonces).where(lti_nonces.c.seen_at < now - timedelta(days=NONCE_DAYS)))
 
 
 # -- deep linking ---------------------------------------------------------------------------

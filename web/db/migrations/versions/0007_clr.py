@@ -7,7 +7,8 @@ Create Date: 2026-12-06
 - ``lti_platforms``: the LMS platforms an author registered (issuer, client id, deployment
   ids, OIDC auth, token and JWKS URLs), owned like webhook endpoints (``owner_id``).
 - ``lti_states``: single-use OIDC login states (keyed hash) with their nonce.
-- ``lti_nonces``: the id_token nonces already accepted, per platform (replays are refused).
+- ``lti_nonces``: the id_token nonces already accepted, per platform (replays are refused;
+  kept two days, far longer than any id_token lives).
 - ``lti_deep_links``: an instructor's pending Deep Linking choice (keyed hash of its token).
 - ``lti_launches``: which LMS user (platform, subject, resource link) has which session,
   with the AGS line item; the row is also the outbox of the score posted back.
@@ -63,6 +64,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("state_hash", name="pk_lti_states"),
     )
+    op.create_index("ix_lti_states_expires_at", "lti_states", ["expires_at"])
     op.create_table(
         "lti_nonces",
         sa.Column("platform_id", sa.String(32), nullable=False),
@@ -73,6 +75,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("platform_id", "nonce", name="pk_lti_nonces"),
     )
+    op.create_index("ix_lti_nonces_seen_at", "lti_nonces", ["seen_at"])
     op.create_table(
         "lti_deep_links",
         sa.Column("token_hash", sa.String(64), nullable=False),
@@ -140,7 +143,9 @@ def downgrade() -> None:
         op.drop_index(index, table_name="lti_launches")
     op.drop_table("lti_launches")
     op.drop_table("lti_deep_links")
+    op.drop_index("ix_lti_nonces_seen_at", table_name="lti_nonces")
     op.drop_table("lti_nonces")
+    op.drop_index("ix_lti_states_expires_at", table_name="lti_states")
     op.drop_table("lti_states")
     op.drop_index("ix_lti_platforms_owner_id", table_name="lti_platforms")
     op.drop_table("lti_platforms")
