@@ -310,6 +310,8 @@ def _deep_linking(rt: Runtime, platform: store.Platform, claims: dict[str, Any])
     settings = claims.get(messages.DL + "deep_linking_settings")
     if not isinstance(settings, dict) or not settings.get("deep_link_return_url"):
         raise LaunchRefusedError("the deep-linking request has no deep_link_return_url")
+    if not str(settings["deep_link_return_url"]).startswith(("https://", "http://")):
+        raise LaunchRefusedError("the deep_link_return_url is not an http(s) URL")
     accepted = settings.get("accept_types") or []
     if "ltiResourceLink" not in accepted:
         raise LaunchRefusedError("the platform does not accept LTI resource links here")
