@@ -20,6 +20,7 @@ from litestar.template.config import TemplateConfig
 from web.api.author import author_api
 from web.api.author_credentials import author_credentials_api
 from web.api.author_integrity import author_integrity_api
+from web.api.author_lti import author_lti_api
 from web.api.author_org import author_org_api
 from web.api.credentials import credential_api
 from web.api.learner import learner_api
@@ -35,6 +36,7 @@ from web.pages.credentials import credential_pages
 from web.pages.did_control import did_router
 from web.pages.learner import learner_router
 from web.pages.learner_links import learner_links_router
+from web.pages.lti import lti_router
 from web.pages.media import media_router
 from web.problems import handle
 from web.runtime import Runtime
@@ -116,6 +118,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             author_org_api,
             author_org_router,
             invitation_router,
+            author_lti_api,
+            lti_router,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),
             favicon,
         ],
@@ -140,7 +144,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_name="skillgauge_csrf",
             cookie_secure=settings.secure_cookies,
             cookie_samesite="lax",
-            exclude=["/api/"],
+            exclude=["/api/", "/lti/"],  # LTI: the platform posts; state and JWTs protect
         ),
         template_config=TemplateConfig(instance=engine),
         exception_handlers={Exception: handle},

@@ -23,7 +23,18 @@ from web.db.schema import webhook_messages
 from web.pseudonyms import person_id
 from web.store.orgs import ROLES
 
-__all__ = ["database_url", "postgres_template", "postgres_url"]
+__all__ = ["LMS_PLATFORM", "database_url", "postgres_template", "postgres_url"]
+
+#: An LMS platform registration (org A registers it; the walk registers it again).
+LMS_PLATFORM = {
+    "name": "Walk LMS",
+    "issuer": "https://lms.walk.example",
+    "client_id": "walk-client",
+    "deployment_ids": ["1"],
+    "auth_url": "https://lms.walk.example/auth",
+    "token_url": "https://lms.walk.example/token",
+    "jwks_url": "https://lms.walk.example/jwks",
+}
 
 
 @pytest.fixture
@@ -56,6 +67,10 @@ def two_orgs(tmp_path: Path) -> Iterator[TwoOrgs]:
         )
         assert hook.status_code == 201, hook.text
         endpoint = hook.json()["endpoint"]["id"]
+        platform = site.client.post(
+            "/api/v1/author/lti/platforms", json=LMS_PLATFORM, headers=site.auth()
+        )
+        assert platform.status_code == 201, platform.text
         view = take(site.client, site.assessment_id)
         assert view["status"] == "finished" and view["credential_url"], view
         with rt.db.read() as conn:
@@ -70,6 +85,7 @@ def two_orgs(tmp_path: Path) -> Iterator[TwoOrgs]:
             "endpoint_id": endpoint,
             "message_id": message,
             "person": person_id(rt.settings.secret_key, view["id"]),
+            "platform_id": platform.json()["id"],
         }
         orgs = TwoOrgs(site=site, ids=ids)
         _, orgs.tokens["other"] = create_author(rt, "owner@other.example")

@@ -17,7 +17,7 @@ from litestar.routes import HTTPRoute
 
 from item_banks.native import read_bank
 from item_banks.sample import sample_bank_path
-from tests.orgs.conftest import TwoOrgs
+from tests.orgs.conftest import LMS_PLATFORM, TwoOrgs
 from web.authoring import create_author
 from web.demo import DEMO_ACHIEVEMENT
 from web.orgs.guard import authorize
@@ -63,6 +63,7 @@ def body_for(method: str, path: str, ids: dict[str, str]) -> dict[str, Any] | No
         ("POST", "/api/v1/author/assessments/{assessment_id:str}/integrity/{person:str}/refuse"): {
             "json": {"note": "walk"}
         },
+        ("POST", "/api/v1/author/lti/platforms"): {"json": LMS_PLATFORM},
         ("PATCH", "/api/v1/author/org"): {"json": {"description": "Walked."}},
         ("PUT", "/api/v1/author/org/members/{membership_id:int}/role"): {
             "json": {"role": "reviewer"}

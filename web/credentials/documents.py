@@ -9,6 +9,9 @@ a closed set of contexts shipped with the code and refuses every other URL:
 - ``https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json``, the Open Badges 3.0
   context, bundled as package data (``contexts/ob-v3p0-context-3.0.3.json``, verbatim from
   1EdTech);
+- ``https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json``, the Comprehensive
+  Learner Record 2.0 context (``contexts/clr-v2p0-context-2.0.1.json``, verbatim from
+  1EdTech), for the learner's record (:mod:`web.credentials.clr`);
 - ``https://www.w3.org/ns/credentials/examples/v2`` only when asked for (the W3C test vectors
   use it; credentials of this service never do).
 
@@ -39,10 +42,12 @@ CONTEXTS = Path(__file__).resolve().parent / "contexts"
 CREDENTIALS_V2 = "https://www.w3.org/ns/credentials/v2"
 OB_V3P0 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 EXAMPLES_V2 = "https://www.w3.org/ns/credentials/examples/v2"
+CLR_V2P0 = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
 
 SERVED: Mapping[str, Path] = {
     CREDENTIALS_V2: BUNDLED_CONTEXTS[CREDENTIALS_V2],
     OB_V3P0: CONTEXTS / "ob-v3p0-context-3.0.3.json",
+    CLR_V2P0: CONTEXTS / "clr-v2p0-context-2.0.1.json",
 }
 EXAMPLES: Mapping[str, Path] = {EXAMPLES_V2: CONTEXTS / "credentials-examples-v2.json"}
 
@@ -71,7 +76,7 @@ _DEFAULT = ClosedLoader(SERVED)
 
 
 def default_loader() -> ClosedLoader:
-    """The loader for credentials of this service: VC 2.0 and Open Badges 3.0 contexts only."""
+    """The loader for credentials of this service: VC 2.0, Open Badges 3.0 and CLR 2.0 only."""
     return _DEFAULT
 
 

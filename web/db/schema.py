@@ -317,7 +317,7 @@ learner_links = Table(
     "learner_links",
     metadata,
     Column("token_hash", String(64), primary_key=True),
-    Column("purpose", String(16), nullable=False),  # verify | results
+    Column("purpose", String(16), nullable=False),  # verify | results | record
     Column("email", String(320), nullable=False, index=True),
     Column("session_id", String(64), ForeignKey("learner_sessions.id"), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -368,4 +368,87 @@ invitations = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True), nullable=True),
+)
+
+
+# -- LTI 1.3 (revision 0008_lti) ---------------------------------------------------------------
+# An organisation registers the LMS platforms that launch its assessments (``org_id`` like
+# webhook_endpoints). Launch states, used nonces, deep-linking choices and launches are the
+# tool's side of the OIDC third-party login, Deep Linking 2.0 and AGS score passback; each
+# launch row is also the outbox of its score (posted by the delivery worker, with retries).
+
+lti_platforms = Table(
+    "lti_platforms",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("org_id", Integer, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("issuer", String(2000), nullable=False),
+    Column("client_id", String(255), nullable=False),
+    Column("deployment_ids", Text, nullable=False),  # JSON list
+    Column("auth_url", String(2000), nullable=False),
+    Column("token_url", String(2000), nullable=False),
+    Column("jwks_url", String(2000), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("issuer", "client_id", name="uq_lti_platforms_issuer_client"),
+)
+
+lti_states = Table(
+    "lti_states",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("platform_id", String(32), ForeignKey("lti_platforms.id"), nullable=False),
+    Column("nonce", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+)
+
+lti_nonces = Table(
+    "lti_nonces",
+    metadata,
+    Column("platform_id", String(32), ForeignKey("lti_platforms.id"), primary_key=True),
+    Column("nonce", String(255), primary_key=True),
+    Column("seen_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+lti_deep_links = Table(
+    "lti_deep_links",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("platform_id", String(32), ForeignKey("lti_platforms.id"), nullable=False),
+    Column("deployment_id", String(255), nullable=False),
+    Column("return_url", String(2000), nullable=False),
+    Column("data", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+)
+
+lti_launches = Table(
+    "lti_launches",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("platform_id", String(32), ForeignKey("lti_platforms.id"), nullable=False),
+    Column("deployment_id", String(255), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("resource_link_id", String(255), nullable=False),
+    Column("assessment_id", String(32), ForeignKey("assessments.id"), nullable=False),
+    Column("session_id", String(64), ForeignKey("learner_sessions.id"), nullable=False),
+    Column("lineitem_url", String(2000), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # the score outbox: none (no AGS) | waiting (session not finished) | pending | delivered
+    # | failed
+    Column("score_status", String(16), nullable=False),
+    Column("score_payload", Text, nullable=True),
+    Column("retry_step", Integer, nullable=False, default=0),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("claim_token", String(32), nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Index("ix_lti_launches_resume", "platform_id", "subject", "resource_link_id"),
+    Index("ix_lti_launches_score_due", "score_status", "next_attempt_at"),
+    Index("ix_lti_launches_session", "session_id"),
 )

@@ -28,6 +28,8 @@ Action = Literal[
     "credential.revoke",
     "webhook.read",
     "webhook.manage",
+    "lti.read",  # see the LMS platforms and their launches
+    "lti.manage",  # register LMS platforms
     "org.read",  # see the organisation's issuer profile
     "org.manage",  # members, roles, invitations, profile, keys
     "audit.read",
@@ -38,9 +40,13 @@ _READ: Final[frozenset[Action]] = frozenset(
     {"bank.read", "assessment.read", "credential.read", "org.read"}
 )
 
+_AUTHOR: Final[frozenset[Action]] = frozenset(
+    {"bank.upload", "assessment.manage", "webhook.read", "webhook.manage", "lti.read", "lti.manage"}
+)
+
 CAPABILITIES: Final[dict[Role, frozenset[Action]]] = {
     "owner": frozenset(ACTIONS),
-    "author": _READ | {"bank.upload", "assessment.manage", "webhook.read", "webhook.manage"},
+    "author": _READ | _AUTHOR,
     "reviewer": _READ | {"integrity.read", "award.decide", "credential.revoke"},
     "psychometrician": _READ | {"responses.export"},
     "viewer": _READ,
@@ -61,6 +67,8 @@ ACTION_TEXT: Final[dict[Action, str]] = {
     "credential.revoke": "revoke credentials",
     "webhook.read": "see webhooks",
     "webhook.manage": "change webhooks",
+    "lti.read": "see LMS platforms",
+    "lti.manage": "register LMS platforms",
     "org.read": "see the organisation",
     "org.manage": "manage the organisation's members, profile and keys",
     "audit.read": "read the audit log",

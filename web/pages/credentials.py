@@ -7,7 +7,6 @@ page is computed anew on every load (proof, issuer, dates, the current status li
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, Response, Router, get, post
@@ -15,6 +14,7 @@ from litestar.datastructures import State, UploadFile
 from litestar.params import FromPath
 from litestar.response import Template
 
+from web import learner_record
 from web.credentials import service
 from web.credentials.awards import issuer_of
 from web.credentials.verify import Report, summarize
@@ -30,19 +30,14 @@ MAX_CREDENTIAL_FILE = 512 * 1024
 
 def linkedin_url(record: CredentialRecord, achievement: str, organization: str, page: str) -> str:
     """LinkedIn's add-to-profile link for the Licenses & certifications section."""
-    params = {
-        "startTask": "CERTIFICATION_NAME",
-        "name": achievement,
-        "organizationName": organization,
-        "issueYear": str(record.issued_at.year),
-        "issueMonth": str(record.issued_at.month),
-        "certUrl": page,
-        "certId": record.id,
-    }
-    if record.valid_until is not None:
-        params["expirationYear"] = str(record.valid_until.year)
-        params["expirationMonth"] = str(record.valid_until.month)
-    return "https://www.linkedin.com/profile/add?" + urlencode(params)
+    return learner_record.linkedin_url(
+        name=achievement,
+        organization=organization,
+        issued_at=record.issued_at,
+        valid_until=record.valid_until,
+        page=page,
+        credential_id=record.id,
+    )
 
 
 def _page_context(rt: Runtime, credential_id: str) -> dict[str, Any]:

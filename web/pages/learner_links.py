@@ -3,18 +3,24 @@
 ``/email/{token}`` and ``/me/{token}`` show what the link will do with a button; the POST
 uses the link (once). An expired, used or unknown link gets a page that says which, in
 plain words, with the form for a new link. ``/me`` is that form.
+
+Using a results link shows the learner's record (every session, result and credential) and
+opens a record grant (:mod:`web.learner_record`): ``/me/record/{grant}`` shows the record
+again for an hour, with its downloads ``clr.json`` (a signed CLR 2.0 ClrCredential) and
+``presentation.json`` (a Verifiable Presentation of it).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Router, get, post
+import msgspec
+from litestar import Request, Response, Router, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from web import verification
+from web import learner_record, verification
 from web.pages.learner import runtime
 from web.store.links import LinkError
 
@@ -117,7 +123,64 @@ async def my_results_use(state: State, token: FromPath[str]) -> Template:
         used = await rt.call(verification.use, rt, token)
     except LinkError as exc:
         return _problem(exc)
-    return Template("my_results.html", context={"used": used})
+    grant = await rt.call(learner_record.open_grant, rt, used.email)
+    return await _record_page(state, grant, used.email)
+
+
+async def _record_page(state: State, grant: str, email: str) -> Template:
+    rt = runtime(state)
+    record = await rt.call(learner_record.record_of, rt, email)
+    return Template(
+        "my_results.html",
+        context={
+            "record": record,
+            "grant": grant,
+            "minutes": learner_record.RECORD_MINUTES,
+        },
+    )
+
+
+@get("/me/record/{grant:str}", name="my_record")
+async def my_record(state: State, grant: FromPath[str]) -> Template:
+    """The learner's record again, while the grant lasts."""
+    rt = runtime(state)
+    try:
+        link = await rt.call(learner_record.check_grant, rt, grant)
+    except LinkError as exc:
+        return _problem(exc)
+    return await _record_page(state, grant, link.email)
+
+
+def _download(document: dict[str, Any], filename: str) -> Response[bytes]:
+    return Response(
+        content=msgspec.json.format(msgspec.json.encode(document), indent=2),
+        media_type="application/ld+json",
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@get("/me/record/{grant:str}/clr.json", name="my_record_clr")
+async def my_record_clr(state: State, grant: FromPath[str]) -> Response[bytes] | Template:
+    """The record as a signed CLR 2.0 ClrCredential (a download)."""
+    rt = runtime(state)
+    try:
+        link = await rt.call(learner_record.check_grant, rt, grant)
+    except LinkError as exc:
+        return _problem(exc)
+    document = await rt.call(learner_record.clr_document, rt, link.email)
+    return _download(document, "learner-record-clr.json")
+
+
+@get("/me/record/{grant:str}/presentation.json", name="my_record_presentation")
+async def my_record_presentation(state: State, grant: FromPath[str]) -> Response[bytes] | Template:
+    """The signed record in a Verifiable Presentation (a download to hand to an employer)."""
+    rt = runtime(state)
+    try:
+        link = await rt.call(learner_record.check_grant, rt, grant)
+    except LinkError as exc:
+        return _problem(exc)
+    document = await rt.call(learner_record.presentation_document, rt, link.email)
+    return _download(document, "learner-record-presentation.json")
 
 
 learner_links_router = Router(
@@ -129,6 +192,9 @@ learner_links_router = Router(
         my_results_send,
         my_results_link,
         my_results_use,
+        my_record,
+        my_record_clr,
+        my_record_presentation,
     ],
     include_in_schema=False,
 )

@@ -36,6 +36,7 @@ AuditAction = Literal[
     "org.create",
     "org.profile",
     "webhook.create",
+    "lti.register",
 ]
 
 

@@ -21,7 +21,10 @@ from sqlalchemy import Connection, insert, select, update
 from web.db.connection import as_utc
 from web.db.schema import learner_links
 
-Purpose = Literal["verify", "results"]
+Purpose = Literal["verify", "results", "record"]
+"""``verify`` and ``results`` links are mailed and used once; a ``record`` grant
+(:mod:`web.learner_record`) is shown to the learner who used a results link and is read,
+never used up, until it expires."""
 
 
 class Link(msgspec.Struct, frozen=True, kw_only=True):

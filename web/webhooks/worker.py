@@ -48,6 +48,7 @@ import httpx
 
 from web.db.connection import Database, utcnow
 from web.errors import ConfigurationError
+from web.lti.scores import ScorePoster
 from web.settings import Settings
 from web.store import webhooks as store
 from web.webhooks.secret_box import unseal
@@ -254,10 +255,16 @@ class DeliveryWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.sent_total = 0
+        # LTI scores (AGS) share this worker's rounds, retry schedule and address policy.
+        self.scores = ScorePoster(db, settings, clock=clock, rng=self.rng)
 
     # -- one round -----------------------------------------------------------------------
 
     def run_once(self) -> int:
+        """One round of webhooks and LTI scores; return how many were sent."""
+        return self._webhooks_once() + self.scores.run_once()
+
+    def _webhooks_once(self) -> int:
         """Claim due messages, send them, record the outcomes; return how many were sent."""
         lease = timedelta(seconds=self.settings.webhook_lease_seconds)
         with self.db.read() as conn:
@@ -389,6 +396,9 @@ class DeliveryWorker:
         try:
             with self.db.read() as conn:
                 due = store.next_due(conn)
+            scores_due = self.scores.next_due()
+            if scores_due is not None and (due is None or scores_due < due):
+                due = scores_due
         except Exception:  # the database is away: look again after the poll interval
             log.exception("webhook worker could not read the next due time")
             return poll

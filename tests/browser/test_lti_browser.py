@@ -1,0 +1,93 @@
+"""The LTI deep-linking pages in chromium (an instructor picking an assessment from the LMS):
+axe-core WCAG 2.2 AA at phone and desktop widths, and the choice made with the keyboard."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser
+
+from tests.browser.conftest import check_accessibility
+from tests.browser.test_learner_browser import tab_to
+from tests.browser.test_phone_browser import FITS, OVERFLOWING
+from tests.lti.simulator import Platform, running_platform
+from tests.server import ServerProcess, start_server
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def lti_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server that may reach the simulator on loopback (as the webhook tests allow)."""
+    running = start_server(
+        tmp_path_factory.mktemp("lti-server"),
+        extra_env={"SKILLGAUGE_WEBHOOK_ALLOW_PRIVATE": "1", "SKILLGAUGE_WEBHOOK_WORKER": "off"},
+    )
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def platform(lti_server: ServerProcess) -> Iterator[Platform]:
+    with running_platform() as running:
+        with httpx.Client(base_url=lti_server.base_url, timeout=30) as api:
+            reply = api.post(
+                "/api/v1/author/lti/platforms",
+                json=running.registration(),
+                headers={"Authorization": f"Bearer {lti_server.author_token}"},
+            )
+            assert reply.status_code == 201, reply.text
+            running.tool_jwks = api.get("/lti/jwks").json()
+        yield running
+
+
+def deep_link_launch(server: ServerProcess, platform: Platform) -> tuple[str, str]:
+    """Log in like the LMS does; the signed deep-linking id_token and its state."""
+    target = server.base_url + "/lti/launch"
+    with httpx.Client(base_url=server.base_url, timeout=30) as api:
+        reply = api.get("/lti/login", params=platform.login_params(target, "teacher-1"))
+    assert reply.status_code == 302, reply.text
+    return platform.id_token(reply.headers["location"], platform.deep_linking())
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_deep_linking_pages_pass_axe_and_work_by_keyboard(
+    browser: Browser, lti_server: ServerProcess, platform: Platform, width: int, tmp_path: Path
+) -> None:
+    token, state = deep_link_launch(lti_server, platform)
+    # The LMS posts the id_token from its own page: a form on a local file plays that page.
+    launcher = tmp_path / "lms.html"
+    launcher.write_text(
+        "<!doctype html><html lang='en'><title>LMS</title><form method='post' "
+        f"action='{lti_server.base_url}/lti/launch'>"
+        f"<input type='hidden' name='id_token' value={json.dumps(token)}>"
+        f"<input type='hidden' name='state' value={json.dumps(state)}>"
+        "<button>Launch</button></form></html>"
+    )
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(launcher.as_uri())
+        with page.expect_navigation():
+            page.get_by_role("button", name="Launch").click()
+        assert page.locator("h1").inner_text() == "Choose an assessment for your course"
+        assert page.evaluate(FITS), page.evaluate(OVERFLOWING)
+        check_accessibility(page, f"{width}px-lti-deep-link")
+        tab_to(page, "el.tagName === 'BUTTON' && el.textContent.includes('Add this assessment')")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.locator("h1").inner_text() == "Return to your course"
+        assert page.evaluate(FITS), page.evaluate(OVERFLOWING)
+        check_accessibility(page, f"{width}px-lti-deep-link-return")
+        jwt_value = page.locator("input[name=JWT]").get_attribute("value")
+        assert jwt_value is not None
+        claims = platform.check_tool_jwt(jwt_value)
+        assert claims["https://purl.imsglobal.org/spec/lti/claim/message_type"] == (
+            "LtiDeepLinkingResponse"
+        )
+    finally:
+        context.close()
