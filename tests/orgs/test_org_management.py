@@ -175,6 +175,8 @@ def test_a_shared_bank_version_is_usable_until_withdrawn_and_assessments_keep_it
     assert [b["hash"] for b in listed] == [demo.bank_hash]
     made = site.client.post("/api/v1/author/assessments", json=create, headers=_bearer(token))
     assert made.status_code == 201, made.text
+    page = site.client.get(f"/author/banks/{demo.bank_hash}", headers=_bearer(token))
+    assert page.status_code == 200 and "without its answer keys" in page.text
     b_assessment = made.json()["id"]
     # B cannot pass it on: only a holder shares
     onward = site.client.post(
