@@ -24,6 +24,8 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import msgspec
+
 from item_banks.errors import BankValidationError, Problem
 from item_banks.formats import gift, moodle, qti2_import, qti3_export, qti3_import
 from item_banks.formats.common import ImportResult
@@ -122,6 +124,51 @@ def read_bytes(
     return READERS[name](data, source, limits=limits)
 
 
+class Exported(msgspec.Struct, frozen=True, kw_only=True):
+    """A bank written in one format: the bytes, what it could not carry, how to serve it."""
+
+    data: bytes
+    notes: list[Problem]
+    media_type: str
+    suffix: str
+
+
+#: The formats a bank can be exported to, by name: (media type, file suffix).
+EXPORTS: dict[str, tuple[str, str]] = {
+    "qti": ("application/zip", ".zip"),
+    "json": ("application/json", ".json"),
+    "yaml": ("application/yaml", ".yaml"),
+}
+
+
+def export_bank(
+    bank: Bank, fmt: str, *, source: str = "bank", media: Mapping[str, bytes] | None = None
+) -> Exported:
+    """Write ``bank`` as ``fmt`` (``qti``, ``json`` or ``yaml``) in memory.
+
+    ``media`` (the bytes of ``bank.media`` by SHA-256) goes into a QTI package; a native
+    file holds only the media list, so that is noted as not carried.
+    """
+    if fmt not in EXPORTS:
+        raise _unknown(source, f"cannot write {fmt!r}; formats: {', '.join(EXPORTS)}")
+    media_type, suffix = EXPORTS[fmt]
+    notes: list[Problem] = []
+    if fmt == "qti":
+        data, notes = qti3_export.export_bank(bank, source, media)
+    else:
+        data = encode_bank(bank, "json" if fmt == "json" else "yaml")
+        if bank.media:
+            notes.append(
+                Problem(
+                    source=source,
+                    field="media",
+                    message=f"not carried: the bytes of {len(bank.media)} media files (a native "
+                    "file lists them only; write a QTI package to keep them)",
+                )
+            )
+    return Exported(data=data, notes=notes, media_type=media_type, suffix=suffix)
+
+
 def write_any(
     bank: Bank,
     path: str | Path,
@@ -140,22 +187,12 @@ def write_any(
     source = str(path)
     suffix = Path(path).suffix.lower()
     name = fmt or ("qti" if suffix == ".zip" else "native")
-    notes: list[Problem] = []
-    if name == "qti":
-        data, notes = qti3_export.export_bank(bank, source, media)
-    elif name == "native":
-        data = encode_bank(bank, "json" if suffix == ".json" else "yaml")
-        if bank.media:
-            notes.append(
-                Problem(
-                    source=source,
-                    field="media",
-                    message=f"not carried: the bytes of {len(bank.media)} media files (a native "
-                    "file lists them only; write a QTI package to keep them)",
-                )
-            )
-    else:
+    if name not in WRITE_FORMATS:
         raise _unknown(source, f"cannot write {name!r}; formats: {', '.join(WRITE_FORMATS)}")
+    if name == "native":
+        name = "json" if suffix == ".json" else "yaml"
+    exported = export_bank(bank, name, source=source, media=media)
+    data, notes = exported.data, exported.notes
     target = Path(path)
     temporary: str | None = None
     try:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Router, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath, FromQuery, JSONBody
-from litestar.response import Stream
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import Response, Stream
 
 from web import authoring
+from web.bank_export import ExportFormat, export_version
 from web.errors import UnauthorizedError
 from web.orgs.guard import authorize, member_in_scope
 from web.pages.learner import runtime
@@ -58,6 +59,29 @@ async def upload_bank(
     rt = runtime(state)
     body = await request.body()
     return await rt.call(lambda: authoring.upload_bank(rt, _author(rt, request), filename, body))
+
+
+@get("/banks/{digest:str}/export", opt={"action": "bank.export"})
+async def export_bank(
+    state: State,
+    request: Request[Any, Any, Any],
+    digest: FromPath[str],
+    fmt: Annotated[ExportFormat, QueryParameter(name="format")] = "qti",
+) -> Response[bytes]:
+    """The version as a file: ``format=qti`` (QTI 3.0 package with its media), ``json``, ``yaml``.
+
+    ``Skillgauge-Not-Carried`` counts what the format could not carry (the bank page lists it).
+    """
+    rt = runtime(state)
+    exported = await rt.call(lambda: export_version(rt, _author(rt, request), digest, fmt))
+    return Response(
+        exported.data,
+        media_type=exported.media_type,
+        headers={
+            "content-disposition": f'attachment; filename="{exported.filename}"',
+            "skillgauge-not-carried": str(len(exported.notes)),
+        },
+    )
 
 
 @get("/assessments", opt={"action": "assessment.read"})
@@ -126,6 +150,7 @@ author_api = Router(
         [
             list_banks,
             upload_bank,
+            export_bank,
             list_assessments,
             create_assessment,
             assessment_overview,

@@ -19,6 +19,7 @@ Action = Literal[
     "bank.read",
     "bank.upload",
     "bank.share",
+    "bank.export",  # download a version with its keys (QTI package or native)
     "assessment.read",
     "assessment.manage",  # create, open/close, define the achievement
     "responses.export",
@@ -41,14 +42,22 @@ _READ: Final[frozenset[Action]] = frozenset(
 )
 
 _AUTHOR: Final[frozenset[Action]] = frozenset(
-    {"bank.upload", "assessment.manage", "webhook.read", "webhook.manage", "lti.read", "lti.manage"}
+    {
+        "bank.upload",
+        "bank.export",
+        "assessment.manage",
+        "webhook.read",
+        "webhook.manage",
+        "lti.read",
+        "lti.manage",
+    }
 )
 
 CAPABILITIES: Final[dict[Role, frozenset[Action]]] = {
     "owner": frozenset(ACTIONS),
     "author": _READ | _AUTHOR,
     "reviewer": _READ | {"integrity.read", "award.decide", "credential.revoke"},
-    "psychometrician": _READ | {"responses.export"},
+    "psychometrician": _READ | {"responses.export", "bank.export"},
     "viewer": _READ,
 }
 
@@ -58,6 +67,7 @@ ACTION_TEXT: Final[dict[Action, str]] = {
     "bank.read": "see banks",
     "bank.upload": "upload banks",
     "bank.share": "share banks with other organisations",
+    "bank.export": "download banks with their answer keys",
     "assessment.read": "see assessments",
     "assessment.manage": "create or change assessments",
     "responses.export": "export responses",

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from litestar import Request, Router, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, SkipValidation
-from litestar.response import Redirect, Stream, Template
+from litestar.params import FromPath, QueryParameter, SkipValidation
+from litestar.response import Redirect, Response, Stream, Template
 
 from engine.errors import PolicyError, PoolError
 from item_banks.errors import BankValidationError
-from web import authoring
+from item_banks.formats.qti3_export import not_carried
+from item_banks.model import Bank
+from web import authoring, markdown
+from web.bank_export import ExportFormat, export_version
 from web.errors import InvalidInputError, NotFoundError, SignInRequiredError, UnauthorizedError
 from web.orgs.guard import authorize
+from web.orgs.roles import allowed
 from web.pages.learner import runtime
 from web.policy_form import (
     BALANCES,
@@ -177,6 +181,21 @@ def _correlation_range(matrix: Any) -> tuple[float, float] | None:
     return float(off.min()), float(off.max())
 
 
+def _item_rows(bank: Bank, *, with_notes: bool) -> list[dict[str, Any]]:
+    """One row per item for the bank page: id, title, competency, kind, author notes (HTML)."""
+    names = {c.id: c.name for c in bank.competencies}
+    return [
+        {
+            "id": item.id,
+            "title": item.title or "",
+            "competency": names.get(item.competency, item.competency),
+            "kind": item.interaction.__struct_config__.tag,
+            "notes": markdown.render(item.notes) if with_notes and item.notes else "",
+        }
+        for item in bank.items
+    ]
+
+
 def _bank_context(rt: Runtime, author: Member, digest: str) -> dict[str, Any]:
     with rt.db.read() as conn:
         access = bank_store.access(conn, author.org_id, digest)
@@ -195,9 +214,12 @@ def _bank_context(rt: Runtime, author: Member, digest: str) -> dict[str, Any]:
             bank = compiled.bank
             operational = int(compiled.pool.operational.sum())
             correlations = _correlation_range(compiled.pool.correlation)
+    exportable = access != "shared_without_keys" and allowed(author.role, "bank.export")
     return {
         "version": version,
         "bank": bank,
+        "export_notes": not_carried(bank, "QTI export") if exportable else None,
+        "items": _item_rows(bank, with_notes=access != "shared_without_keys"),
         "operational": operational,
         "correlations": correlations,
         "cannot_run": cannot_run,
@@ -316,6 +338,26 @@ async def export(
     )
 
 
+@get(
+    "/author/banks/{digest:str}/export",
+    name="author_bank_export",
+    opt={"action": "bank.export"},
+)
+async def export_bank(
+    digest: FromPath[str],
+    rt: RuntimeDependency,
+    author: AuthorDependency,
+    fmt: Annotated[ExportFormat, QueryParameter(name="format")] = "qti",
+) -> Response[bytes]:
+    """Download the version as a QTI 3.0 package (with its media) or a native file."""
+    exported = await rt.call(export_version, rt, author, digest, fmt)
+    return Response(
+        exported.data,
+        media_type=exported.media_type,
+        headers={"content-disposition": f'attachment; filename="{exported.filename}"'},
+    )
+
+
 author_router = Router(
     guards=[authorize],
     path="/",
@@ -327,6 +369,7 @@ author_router = Router(
         upload_page,
         upload,
         bank_page,
+        export_bank,
         create_assessment,
         assessment_page,
         assessment_status,
