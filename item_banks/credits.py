@@ -7,6 +7,7 @@ validation's text normalisation).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 from item_banks.model import (
     Associate,
@@ -53,7 +54,7 @@ def credit_category(credit: float, top: int, levels: tuple[float, ...] = ()) -> 
 
 
 def reachable_credits(interaction: Interaction | FieldInteraction, most: int = 5000) -> set[float]:
-    """Every credit in [0, 1] an answer can earn (rounded to 1e-9), or empty when too many.
+    """Every credit in [0, 1] an answer can earn (rounded), or empty when there are too many.
 
     Composite items combine their fields' credits by weight, so a cloze of three equal
     blanks reaches {0, 1/3, 2/3, 1}.
@@ -68,7 +69,7 @@ def reachable_credits(interaction: Interaction | FieldInteraction, most: int = 5
             sums = {round(s + field.weight * c, 9) for s in sums for c in levels}
             if len(sums) > most:
                 return set()
-        return {round(min(1.0, max(0.0, s / total)), 9) for s in sums}
+        return _distinct(min(1.0, max(0.0, s / total)) for s in sums)
     weights: list[float] | None = None
     fixed: set[float] = {0.0, 1.0}
     if isinstance(interaction, SingleChoice):
@@ -94,4 +95,17 @@ def reachable_credits(interaction: Interaction | FieldInteraction, most: int = 5
             if len(sums) > most:
                 return set()
         fixed = sums
-    return {round(min(1.0, max(0.0, c)), 9) for c in fixed}
+    return _distinct(min(1.0, max(0.0, c)) for c in fixed)
+
+
+def _distinct(credits: Iterable[float], within: float = 1e-7) -> set[float]:
+    """The credits, values closer than ``within`` merged (to the lowest).
+
+    Sums of rounded thirds then make one level each; values that near 0 or 1 become 0 or 1.
+    """
+    out: list[float] = []
+    for credit in sorted(credits):
+        level = 0.0 if credit < within else 1.0 if credit > 1 - within else credit
+        if not out or level - out[-1] >= within:
+            out.append(level)
+    return set(out)
