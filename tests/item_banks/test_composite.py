@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from engine.feedback import feedback_for
 from engine.learner import raw_answer
 from item_banks import AnswerError, BankValidationError, decode_bank, score_answer
 from item_banks.model import Bank, Composite, Item, category_count
@@ -244,3 +245,32 @@ def test_existing_banks_keep_their_content_hash() -> None:
     again = decode_bank(json.dumps(raw).encode(), source="b.json", fmt="json")
     assert content_hash(bank) == content_hash(again)
     assert "fields" not in json.dumps(raw)
+
+
+def test_feedback_goes_field_by_field_with_rationales_and_misconceptions() -> None:
+    item_raw = cloze(solution="range(3) is 0, 1, 2 and `+=` adds each.")
+    item_raw["interaction"]["fields"][1]["misconception"] = "assign-vs-add"
+    item_raw["interaction"]["fields"][1]["rationale"] = "`=` replaces the total each time."
+    raw = raw_bank(1)
+    raw["misconceptions"] = [
+        {"id": "assign-vs-add", "name": "Assigning instead of adding", "explanation": "x."}
+    ]
+    raw["items"].append(item_raw)
+    bank = decode_bank(json.dumps(raw).encode(), source="b.json", fmt="json")
+    item = the_item(bank)
+    answer = ["loop=range", "op=eq"]
+    scored = score_answer(item, answer)
+    feedback = feedback_for(item, answer, scored, {m.id: m for m in bank.misconceptions})
+    kinds = [(p.kind, p.text) for p in feedback.points]
+    assert kinds == [
+        ("right_choice", "Blank 1 of 3: `range`"),
+        ("wrong_answer", "Blank 2 of 3: Option eq"),
+        ("wrong_answer", "Blank 3 of 3: (left blank)"),
+    ]
+    assert feedback.points[1].reason == "`=` replaces the total each time."
+    assert [m.id for m in feedback.misconceptions] == ["assign-vs-add"]
+    assert feedback.key_reasons == ("**Blank 1 of 3**: range(3) yields 0, 1, 2.",)
+    assert "**Blank 2 of 3**: Option plus" in feedback.correct_answer
+    assert feedback.solution.startswith("range(3)")
+    assert feedback.scoring_note == "1 of 3 parts right: score 1 of 3."
+    assert feedback.verdict == "partial"
