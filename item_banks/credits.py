@@ -66,7 +66,7 @@ def reachable_credits(interaction: Interaction | FieldInteraction, most: int = 5
             levels = reachable_credits(field.interaction, most)
             if not levels:
                 return set()
-            sums = {round(s + field.weight * c, 9) for s in sums for c in levels}
+            sums = {round(s + field.weight * c, 12) for s in sums for c in levels}
             if len(sums) > most:
                 return set()
         return _distinct(min(1.0, max(0.0, s / total)) for s in sums)
@@ -91,7 +91,7 @@ def reachable_credits(interaction: Interaction | FieldInteraction, most: int = 5
         sums = {0.0}
         for weight in weights:
             if weight:
-                sums |= {round(s + weight, 9) for s in sums}
+                sums |= {round(s + weight, 12) for s in sums}
             if len(sums) > most:
                 return set()
         fixed = sums
