@@ -47,6 +47,7 @@ from item_banks.model import (
     Bank,
     Composite,
     ExtendedText,
+    Field,
     FieldInteraction,
     GapMatch,
     Graded,
@@ -925,6 +926,50 @@ def _markdown_fields(item: Item) -> list[tuple[str, str, bool]]:
 _NOT_XML_NOTE = "not carried by QTI: control characters XML cannot hold are left out"
 
 
+def _field_not_carried(part: Field) -> list[tuple[str, str]]:
+    """What QTI does not carry of one field of a composite item: (field, note)."""
+    inner = part.interaction
+    found: list[tuple[str, str]] = []
+    if part.misconception:
+        found.append(("misconception", "not carried by QTI: the misconception reference"))
+    if part.prompt and isinstance(inner, INLINE_FIELDS):
+        found.append(("prompt", "not carried by QTI: the prompt of an inline field"))
+    if isinstance(inner, Numeric) and inner.unit:
+        found.append(("interaction.unit", "not carried by QTI: the unit"))
+    if isinstance(inner, Numeric) and inner.common_wrong_answers:
+        found.append(
+            ("interaction.common_wrong_answers", "not carried by QTI: the common wrong answers")
+        )
+    if isinstance(inner, ShortText) and inner.wrong_answers:
+        found.append(("interaction.wrong_answers", "not carried by QTI: the wrong answers"))
+    groups: list[tuple[str, tuple[Option, ...]]] = []
+    if isinstance(inner, SingleChoice | MultipleResponse | Order | Associate):
+        groups.append(("options", inner.options))
+    if isinstance(inner, Match):
+        groups += [("sources", inner.sources), ("targets", inner.targets)]
+    for group, options in groups:
+        for k, option in enumerate(options):
+            where = f"interaction.{group}[{k}]"
+            if option.misconception:
+                found.append(
+                    (f"{where}.misconception", "not carried by QTI: the misconception reference")
+                )
+            if option.rationale:
+                found.append(
+                    (f"{where}.rationale", "not carried by QTI: rationales of a field's options")
+                )
+    if isinstance(inner, GapMatch):
+        for k, gap in enumerate(inner.targets):
+            if gap.text != f"gap {k + 1}":
+                found.append(
+                    (
+                        f"interaction.targets[{k}].text",
+                        "not carried by QTI: the label of a gap (read back as gap 1, gap 2...)",
+                    )
+                )
+    return found
+
+
 def _header(bank: Bank) -> Bank:
     """The bank's own fields, items left out, competencies and areas keyed by id."""
     return msgspec.structs.replace(bank, items=())
@@ -1051,6 +1096,10 @@ def not_carried(bank: Bank, source: str) -> list[Problem]:
                             item.id,
                             f"{where}.credit",
                         )
+        if isinstance(interaction, Composite):
+            for i, part in enumerate(interaction.fields):
+                for field, message in _field_not_carried(part):
+                    note(message, item.id, f"interaction.fields[{i}].{field}")
         for field, text, inline in _markdown_fields(item):
             if not survives(text, inline=inline):
                 note(

@@ -65,6 +65,7 @@ from item_banks.formats.qti_scoring import (
     choice_candidates,
     credit_table,
     disagreement,
+    equal_candidates,
     match_candidates,
     number_candidates,
     order_candidates,
@@ -1403,6 +1404,28 @@ def _mapped_pairs(
     ]
 
 
+def _as_written(
+    candidate: dict[str, Any], written: dict[frozenset[str], list[str]]
+) -> dict[str, Any]:
+    """An associate form with its pairs as the correct response writes them (ends and order)."""
+
+    def orient(pair: dict[str, Any]) -> dict[str, Any]:
+        ends = written.get(frozenset((pair["source"], pair["target"])))
+        if ends is None:
+            return pair
+        return {**pair, "source": ends[0], "target": ends[1]}
+
+    place = {key: n for n, key in enumerate(written)}
+
+    def position(pair: dict[str, Any]) -> int:
+        return place.get(frozenset((pair["source"], pair["target"])), len(place))
+
+    for name in ("key", "credits"):
+        if name in candidate:
+            candidate[name] = sorted((orient(p) for p in candidate[name]), key=position)
+    return candidate
+
+
 def _field_only_candidates(
     interaction: etree._Element, decl: Declaration, table: Table, feedback: Feedback
 ) -> list[dict[str, Any]]:
@@ -1455,8 +1478,9 @@ def _field_only_candidates(
     pairs = [f"{a} {b}" for k, a in enumerate(ids) for b in ids[k + 1 :]]
     out = []
     mapped = [{**c, "type": "associate"} for c in _mapped_pairs(decl, table, base, pairs)]
+    written = {frozenset(v.split()): v.split() for v in decl.correct if len(v.split()) == 2}
     for candidate in associate_candidates(table, base) + mapped:
-        converted = dict(candidate)
+        converted = _as_written(dict(candidate), written)
         if associations.isdigit() and int(associations) > len(candidate["key"]):
             converted["max_associations"] = min(100, int(associations))
         out.append(converted)
@@ -1576,6 +1600,8 @@ def _scored(
             }
             candidates += match_candidates(table, base)
     elif kind == "number":
+        if table_only:
+            candidates += equal_candidates(rules, response, typed_correct(decl))
         candidates += number_candidates(table, typed_correct(decl))
     else:
         candidates += text_candidates(table)

@@ -315,6 +315,34 @@ def size_of(rules: tuple[Rule, ...]) -> int:
     return rule_count(rules) + sum(1 for _ in _constants(rules))
 
 
+def equal_candidates(
+    rules: tuple[Rule, ...], response: str, correct: float | None
+) -> list[dict[str, Any]]:
+    """Numeric forms from each symmetric, closed ``qti-equal`` on ``response``'s correct value.
+
+    The composite exporter writes a field's tolerance so; the credit table alone would turn
+    it into an interval.
+    """
+    if correct is None:
+        return []
+    out: list[dict[str, Any]] = []
+    for expr in _constants(rules):
+        if expr.op != "equal":
+            continue
+        named = {a.attrs.get("identifier") for a in expr.args if a.op in ("variable", "correct")}
+        if named != {response}:
+            continue
+        mode, t0, t1, low, high = tolerances(expr)
+        if t0 != t1 or not (low and high) or mode not in ("absolute", "relative"):
+            continue
+        width = t0 / 100 if mode == "relative" else t0
+        form: dict[str, Any] = {"type": "numeric", "key": correct, "tolerance": width}
+        if mode == "relative":
+            form["tolerance_mode"] = "relative"
+        out.append(form)
+    return out
+
+
 def _constants(rules: tuple[Rule, ...]) -> Iterator[Expr]:
     def walk(expr: Expr) -> Iterator[Expr]:
         yield expr
