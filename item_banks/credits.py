@@ -28,13 +28,13 @@ __all__ = ["credit_category", "reachable_credits"]
 def credit_category(credit: float, top: int, levels: tuple[float, ...] = ()) -> int:
     """Turn a credit fraction into an IRT score category.
 
-    Without ``levels``: ``category = floor(clip(s, 0, 1) * K + 1e-6)`` for an item with
+    Without ``levels``: ``category = floor(clip(s, 0, 1) * K + 1e-7)`` for an item with
     categories ``0..K``: a right/wrong item (K = 1) earns 1 only for full credit; a K-step
-    polytomous item (GRM, GPCM) earns one step per ``1/K`` of credit. The ``1e-6`` absorbs
+    polytomous item (GRM, GPCM) earns one step per ``1/K`` of credit. The ``1e-7`` absorbs
     binary rounding (credits of 1/3 summing to 0.9999999).
 
     With ``levels`` (an item's ``credit_levels``: the least credit of categories 1..K,
-    increasing, the last 1): ``category = #{k : l_k <= clip(s, 0, 1) + 1e-6}``, one category
+    increasing, the last 1): ``category = #{k : l_k <= clip(s, 0, 1) + 1e-7}``, one category
     per distinct credit level however the levels are spaced (0.25 and 1 make categories
     1 and 2).
 
@@ -49,8 +49,8 @@ def credit_category(credit: float, top: int, levels: tuple[float, ...] = ()) -> 
     """
     clipped = min(1.0, max(0.0, credit))
     if levels:
-        return min(top, sum(1 for level in levels if clipped + 1e-6 >= level))
-    return min(top, math.floor(clipped * top + 1e-6))
+        return min(top, sum(1 for level in levels if clipped + 1e-7 >= level))
+    return min(top, math.floor(clipped * top + 1e-7))
 
 
 def reachable_credits(interaction: Interaction | FieldInteraction, most: int = 5000) -> set[float]:
