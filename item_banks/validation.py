@@ -706,6 +706,18 @@ def lint_bank(bank: Bank, source: str) -> list[Problem]:
             warnings.append(
                 Problem(source=source, item=item.id, field="solution", message="no solution")
             )
+        if isinstance(interaction, Composite):
+            for i, part in enumerate(interaction.fields):
+                if not part.rationale.strip():
+                    warnings.append(
+                        Problem(
+                            source=source,
+                            item=item.id,
+                            field=f"interaction.fields[{i}].rationale",
+                            message=f'field "{part.id}" has no rationale: a wrong answer to it '
+                            "gets only what its interaction's feedback composes",
+                        )
+                    )
         if isinstance(interaction, Numeric) and not interaction.common_wrong_answers:
             warnings.append(
                 Problem(
