@@ -42,8 +42,11 @@ from typing import Literal
 import msgspec
 
 from item_banks.model import (
+    Associate,
     CommonWrongAnswer,
+    Composite,
     ExtendedText,
+    FieldInteraction,
     Item,
     Match,
     Misconception,
@@ -54,7 +57,14 @@ from item_banks.model import (
     ShortText,
     SingleChoice,
 )
-from item_banks.scoring import RawAnswer, ScoredAnswer, parse_number
+from item_banks.scoring import (
+    RawAnswer,
+    ScoredAnswer,
+    field_credits,
+    field_label,
+    parse_number,
+    split_fields,
+)
 from item_banks.validation import normalise_text
 
 PointKind = Literal[
@@ -240,7 +250,27 @@ def correct_answer_text(item: Item) -> str:
         return "\n".join(f"- {sources[p.source]} → {targets[p.target]}" for p in interaction.key)
     if isinstance(interaction, ExtendedText):
         return "A person will score this answer."
+    if isinstance(interaction, Composite):
+        return "\n".join(
+            f"- **{field_label(interaction, f.id)}**: "
+            + _inline_answer(_field_answer_text(item, f.interaction))
+            for f in interaction.fields
+        )
     raise AssertionError(f"unhandled interaction {type(interaction).__name__}")
+
+
+def _inline_answer(text: str) -> str:
+    """A field's right answer on one bullet line (a list becomes ``a; b``)."""
+    lines = [line.lstrip("-0123456789. ").strip() for line in text.splitlines() if line.strip()]
+    return "; ".join(lines)
+
+
+def _field_answer_text(item: Item, interaction: FieldInteraction) -> str:
+    if isinstance(interaction, Associate):
+        names = {o.id: o.text for o in interaction.options}
+        return "\n".join(f"- {names[p.source]} ↔ {names[p.target]}" for p in interaction.key)
+    alone = msgspec.structs.replace(item, interaction=interaction)
+    return correct_answer_text(alone)
 
 
 def feedback_for(
@@ -276,6 +306,8 @@ def feedback_for(
         parts = _order(interaction, answer)
     elif isinstance(interaction, Match):
         parts = _match(interaction, answer, scored)
+    elif isinstance(interaction, Composite):
+        parts = _composite(item, interaction, answer, scored)
     else:
         parts = _Parts(given=literal(answer if isinstance(answer, str) else " ".join(answer)))
     known = misconceptions or {}
@@ -314,6 +346,78 @@ class _Parts(msgspec.Struct, kw_only=True):
     key_reasons: list[str] = msgspec.field(default_factory=list)
     message: str = ""
     scoring_note: str = ""
+
+
+def _field_parts(interaction: FieldInteraction, answer: RawAnswer, right: bool) -> _Parts:
+    """The parts of one field's answer, as its own interaction's feedback words them."""
+    scored = ScoredAnswer(category=int(right), max_category=1)
+    if isinstance(interaction, SingleChoice):
+        return _single_choice(interaction, answer, scored)
+    if isinstance(interaction, MultipleResponse):
+        return _multiple_response(interaction, answer, scored)
+    if isinstance(interaction, Numeric):
+        return _numeric(interaction, answer, scored)
+    if isinstance(interaction, ShortText):
+        return _short_text(interaction, answer, scored)
+    if isinstance(interaction, Order):
+        return _order(interaction, answer)
+    if isinstance(interaction, Match):
+        return _match(interaction, answer, scored)
+    names = {o.id: o.text for o in interaction.options}
+    given = [text.split() for text in _as_list(answer)]
+    return _Parts(given="; ".join(f"{names[a]} ↔ {names[b]}" for a, b in given))
+
+
+def _composite(item: Item, composite: Composite, answer: RawAnswer, scored: ScoredAnswer) -> _Parts:
+    """Feedback field by field: each blank's answer, its rationale and misconception.
+
+    A field answered right gets a ``right_choice`` point, a wrong or unanswered one a
+    ``wrong_answer`` point whose reason is the field's own rationale (else what its
+    interaction's feedback says) and whose misconception is the field's (else the one its
+    wrong option or wrong answer names).
+    """
+    given = split_fields(item.id, composite, answer)
+    credits = field_credits(item.id, composite, answer)
+    parts = _Parts(given="")
+    lines = []
+    for field in composite.fields:
+        label = field_label(composite, field.id)
+        value = given.get(field.id)
+        credit = credits[field.id]
+        right = credit >= 1 - 1e-9
+        inner = _field_parts(field.interaction, value, right) if value is not None else None
+        shown = _inline_answer(inner.given) if inner is not None else "(left blank)"
+        lines.append(f"- **{label}**: {shown}")
+        if right:
+            parts.points.append(Point(kind="right_choice", text=f"{label}: {shown}"))
+            if field.rationale:
+                parts.key_reasons.append(f"**{label}**: {field.rationale}")
+            continue
+        mistakes = [p for p in (inner.points if inner else []) if p.kind in MISTAKES]
+        composed = inner.message if inner is not None else "This blank was left empty."
+        reason = field.rationale or (mistakes[0].reason if mistakes else "") or composed
+        named = field.misconception or next(
+            (p.misconception for p in mistakes if p.misconception), None
+        )
+        if credit > 0:
+            reason = f"Part of the credit ({_percent(credit)}). {reason}".strip()
+        parts.points.append(
+            Point(
+                kind="wrong_answer",
+                text=f"{label}: {shown}",
+                reason=reason,
+                misconception=named,
+            )
+        )
+    parts.given = "\n".join(lines)
+    fully = sum(1 for c in credits.values() if c >= 1 - 1e-9)
+    weighted = len({f.weight for f in composite.fields}) > 1
+    parts.scoring_note = (
+        f"{fully} of {len(composite.fields)} parts right"
+        + (" (each worth its own points)" if weighted else "")
+        + f": score {scored.category} of {scored.max_category}."
+    )
+    return parts
 
 
 def _as_list(answer: RawAnswer) -> list[str]:

@@ -9,9 +9,15 @@ the same scoring as a real one.
 from __future__ import annotations
 
 import itertools
+import math
 import random
 
+import msgspec
+
 from item_banks.model import (
+    Associate,
+    Composite,
+    FieldInteraction,
     Item,
     Match,
     MultipleResponse,
@@ -19,9 +25,17 @@ from item_banks.model import (
     Order,
     ShortText,
     SingleChoice,
+    TwoPL,
     category_count,
 )
-from item_banks.scoring import RawAnswer, credit_category, numeric_credit
+from item_banks.scoring import (
+    RawAnswer,
+    answer_credit,
+    credit_category,
+    join_fields,
+    numeric_credit,
+    weighted_mean,
+)
 
 
 def raw_answer(item: Item, category: int, rng: random.Random) -> RawAnswer:
@@ -38,6 +52,8 @@ def raw_answer(item: Item, category: int, rng: random.Random) -> RawAnswer:
     """
     interaction = item.interaction
     top = category_count(item.irt) - 1
+    if isinstance(interaction, Composite):
+        return _composite_answer(item, interaction, category, top, rng)
     if isinstance(interaction, SingleChoice) and interaction.scoring == "weighted":
         fits = [
             o.id
@@ -155,3 +171,62 @@ def _wrong_pair(interaction: Match) -> str | None:
             if (source.id, target.id) not in keyed:
                 return f"{source.id} {target.id}"
     return None
+
+
+def _field_answers(item: Item, interaction: FieldInteraction) -> list[RawAnswer]:
+    """A wrong and a right answer to one field of a composite item (each non-empty)."""
+    if isinstance(interaction, Associate):
+        right = [f"{p.source} {p.target}" for p in interaction.key]
+        keyed = {frozenset((p.source, p.target)) for p in interaction.key}
+        ids = [o.id for o in interaction.options]
+        wrong = [
+            f"{a} {b}"
+            for i, a in enumerate(ids)
+            for b in ids[i + 1 :]
+            if frozenset((a, b)) not in keyed
+        ][:1]
+        return [wrong or right[:-1], right]
+    alone = msgspec.structs.replace(
+        item,
+        interaction=interaction,
+        irt=TwoPL(a=1.0, b=0.0),
+        credit_levels=(),
+    )
+    rng = random.Random(0)
+    found = [raw_answer(alone, 0, rng), raw_answer(alone, 1, rng)]
+    if isinstance(interaction, Match):
+        wrong_pair = _wrong_pair(interaction)
+        if wrong_pair:
+            found.append([wrong_pair])
+        found += [[f"{p.source} {p.target}"] for p in interaction.key]
+    return found
+
+
+def _composite_answer(
+    item: Item, composite: Composite, category: int, top: int, rng: random.Random
+) -> list[str]:
+    """Fields answered right, wrong or partly so that the item's category is ``category``.
+
+    Every combination of the fields' answers is tried when there are at most 4,096, else
+    4,096 random ones.
+    """
+    choices = {f.id: _field_answers(item, f.interaction) for f in composite.fields}
+    credit = {
+        f.id: [answer_credit(item.id, f.interaction, a) for a in choices[f.id]]
+        for f in composite.fields
+    }
+    ids = [f.id for f in composite.fields]
+    sizes = [range(len(choices[fid])) for fid in ids]
+    if math.prod(len(r) for r in sizes) <= 4096:
+        patterns: list[tuple[int, ...]] = list(itertools.product(*sizes))
+        rng.shuffle(patterns)
+    else:
+        patterns = [tuple(rng.choice(r) for r in sizes) for _ in range(4096)]
+    for pattern in patterns:
+        earned = {fid: credit[fid][right] for fid, right in zip(ids, pattern, strict=True)}
+        total = weighted_mean(composite.fields, earned)
+        if credit_category(total, top, item.credit_levels) == category:
+            return join_fields(
+                {fid: choices[fid][right] for fid, right in zip(ids, pattern, strict=True)}
+            )
+    raise ValueError(f"no answer to {item.id} scores {category}")

@@ -104,8 +104,8 @@ def _rewrite(what: str, got: Any, found: bool) -> str:
     m = re.match(r"Expected `str` matching regex '.*'$", what)
     if m:
         return (
-            "must be an identifier (letters, digits, _ . : -, starting with a letter or "
-            f"digit){got_text}"
+            "must be an identifier (letters, digits, _ . : -, starting with a letter, digit or _"
+            f"){got_text}"
         )
     m = re.match(r"Object missing required field `(\w+)`$", what)
     if m:

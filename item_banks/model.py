@@ -28,8 +28,9 @@ Identifier = Annotated[
     Meta(
         min_length=1,
         max_length=64,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$",
-        description="Letters, digits and _ . : - ; starts with a letter or digit; at most 64.",
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.:-]*$",
+        description="Letters, digits and _ . : - ; starts with a letter, digit or _ "
+        "(QTI identifiers are XML NCNames, which may start with _); at most 64.",
     ),
 ]
 #: A short, single-line human name.
@@ -366,7 +367,112 @@ class ExtendedText(_Struct, tag_field="type", tag="extended_text", frozen=True):
     expected_length: Annotated[int, Meta(ge=1, le=100_000)] | None = None
 
 
-Interaction = SingleChoice | MultipleResponse | Numeric | ShortText | Order | Match | ExtendedText
+class InlineChoice(SingleChoice, tag="inline_choice", frozen=True):
+    """A choice shown inside a sentence or code line (QTI inline choice): a native select.
+
+    Scored like :class:`SingleChoice`; only used as a field of a :class:`Composite` item.
+    """
+
+
+class GapMatch(Match, tag="gap_match", frozen=True, kw_only=True):
+    """Fill the gaps of ``text`` with the gap texts (QTI gap match).
+
+    ``sources`` are the gap texts, ``targets`` the gaps; ``text`` is Markdown in which
+    ``{{GAP_ID}}`` marks where each gap (a target id) stands. The raw answer is a list of
+    ``"GAPTEXT GAP"`` pairs, scored like :class:`Match`.
+    """
+
+    text: RequiredMarkdown
+
+
+class HotText(MultipleResponse, tag="hot_text", frozen=True, kw_only=True):
+    """Select words or phrases of ``text`` (QTI hot text).
+
+    ``options`` are the selectable phrases; ``text`` is Markdown in which ``{{OPTION_ID}}``
+    marks where each one stands. ``max_choices`` (0: any number) limits how many may be
+    selected. Scored like :class:`MultipleResponse`.
+    """
+
+    text: RequiredMarkdown
+    max_choices: Annotated[int, Meta(ge=0, le=26)] = 0
+
+
+class Associate(_Struct, tag_field="type", tag="associate", frozen=True):
+    """Pair options of one set with each other (QTI associate); pairs are unordered.
+
+    The raw answer is a list of ``"A B"`` strings (``"A B"`` and ``"B A"`` are the same
+    pair). ``all_or_nothing`` credits exactly the key set; ``weighted`` sums the ``credits``
+    of the pairs given, clipped to [0, 1]. ``max_associations`` (0: as many as the key)
+    is how many pairs the learner may give.
+    """
+
+    options: ChoiceOptions
+    key: Annotated[tuple[MatchPair, ...], Meta(min_length=1, max_length=100)]
+    scoring: Literal["all_or_nothing", "weighted"] = "all_or_nothing"
+    credits: Annotated[tuple[PairCredit, ...], Meta(max_length=676)] = ()
+    max_associations: Annotated[int, Meta(ge=0, le=100)] = 0
+    shuffle: bool = True
+
+
+#: What one field of a composite item can be.
+FieldInteraction = (
+    SingleChoice
+    | MultipleResponse
+    | Numeric
+    | ShortText
+    | Order
+    | Match
+    | InlineChoice
+    | GapMatch
+    | HotText
+    | Associate
+)
+
+#: Field interactions written inside a sentence (``{{FIELD_ID}}`` in the stem is the field).
+INLINE_FIELDS = (Numeric, ShortText, InlineChoice)
+
+#: Points a field is worth within its item.
+FieldWeight = Annotated[float, Meta(gt=0.0, le=100.0)]
+
+
+class Field(_Struct, frozen=True):
+    """One response field of a :class:`Composite` item: a blank, an inline choice, a block.
+
+    ``id`` names the field (QTI ``response-identifier``, an NCName). ``{{ID}}`` in the
+    item's stem marks where the field stands (inline fields inside a sentence or a code
+    line; block fields on a paragraph of their own); a field the stem does not mark comes
+    after the stem. ``label`` is what screen readers announce (default: the field's
+    position, "Blank 2 of 3"). ``prompt`` introduces a block field. ``weight`` is the
+    field's points in the item score. ``rationale`` explains the field's right answer and
+    ``misconception`` names the misunderstanding a wrong answer to it shows, for feedback.
+    """
+
+    id: Identifier
+    interaction: FieldInteraction
+    label: Name | None = None
+    prompt: Markdown = ""
+    weight: FieldWeight = 1.0
+    rationale: Markdown = ""
+    misconception: Identifier | None = None
+
+
+class Composite(_Struct, tag_field="type", tag="composite", frozen=True):
+    """Several response fields answered together, scored as one item (cloze, QTI composite).
+
+    The item's credit is the weighted mean of its fields' credits (each field scored as its
+    own interaction): ``s = sum(w_f s_f) / sum(w_f)``, so a cloze of three equal blanks earns
+    0, 1/3, 2/3 or 1, categories 0-3 of a GPCM or GRM item (or right/wrong with a
+    dichotomous model: only all blanks right earns 1). The raw answer is a list of
+    ``"FIELD_ID=VALUE"`` strings; multi-valued fields (multiple response, order, match...)
+    repeat their id once per value, in order.
+    """
+
+    fields: Annotated[tuple[Field, ...], Meta(min_length=1, max_length=50)]
+
+
+Interaction = (
+    SingleChoice | MultipleResponse | Numeric | ShortText | Order | Match | ExtendedText | Composite
+)
 #: Interactions whose answers a person scores; the engine never selects them.
 NOT_AUTO_SCORED = (ExtendedText,)
 

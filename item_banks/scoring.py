@@ -19,9 +19,15 @@ import re
 
 import msgspec
 
+from item_banks.credits import credit_category, reachable_credits
 from item_banks.errors import AnswerError, NotAutoScoredError
 from item_banks.model import (
+    Associate,
+    Composite,
     ExtendedText,
+    Field,
+    FieldInteraction,
+    HotText,
     Interaction,
     Item,
     Match,
@@ -34,6 +40,26 @@ from item_banks.model import (
     category_count,
 )
 from item_banks.validation import normalise_text
+
+__all__ = [
+    "RawAnswer",
+    "ScoredAnswer",
+    "answer_credit",
+    "composite_credit",
+    "credit_category",
+    "field_credits",
+    "field_label",
+    "in_range",
+    "join_fields",
+    "numeric_credit",
+    "numeric_matches",
+    "parse_number",
+    "reachable_credits",
+    "score_answer",
+    "single_valued",
+    "split_fields",
+    "weighted_mean",
+]
 
 RawAnswer = str | list[str]
 
@@ -175,34 +201,6 @@ def numeric_matches(interaction: Numeric, value: float) -> bool:
     return abs(value - key) <= tolerance + 1e-9 * max(1.0, abs(key))
 
 
-def credit_category(credit: float, top: int, levels: tuple[float, ...] = ()) -> int:
-    """Turn a credit fraction into an IRT score category.
-
-    Without ``levels``: ``category = floor(clip(s, 0, 1) * K + 1e-9)`` for an item with
-    categories ``0..K``: a right/wrong item (K = 1) earns 1 only for full credit; a K-step
-    polytomous item (GRM, GPCM) earns one step per ``1/K`` of credit. The ``1e-9`` absorbs
-    binary rounding (credits of 1/3 summing to 0.9999999).
-
-    With ``levels`` (an item's ``credit_levels``: the least credit of categories 1..K,
-    increasing, the last 1): ``category = #{k : l_k <= clip(s, 0, 1) + 1e-9}``, one category
-    per distinct credit level however the levels are spaced (0.25 and 1 make categories
-    1 and 2).
-
-    Parameters
-    ----------
-    credit
-        The fraction of full credit earned (may fall outside [0, 1] before clipping).
-    top
-        The item's highest category K.
-    levels
-        The item's credit levels, or empty for equal steps.
-    """
-    clipped = min(1.0, max(0.0, credit))
-    if levels:
-        return min(top, sum(1 for level in levels if clipped + 1e-9 >= level))
-    return min(top, math.floor(clipped * top + 1e-9))
-
-
 def in_range(interval: NumericRange, value: float) -> bool:
     """Whether ``value`` lies in ``interval``, each end included or excluded as it says.
 
@@ -295,7 +293,9 @@ def score_answer(item: Item, answer: RawAnswer) -> ScoredAnswer:
     return ScoredAnswer(category=credit_category(credit, top, item.credit_levels), max_category=top)
 
 
-def answer_credit(item_id: str, interaction: Interaction, answer: RawAnswer) -> float:
+def answer_credit(
+    item_id: str, interaction: Interaction | FieldInteraction, answer: RawAnswer
+) -> float:
     """The fraction of full credit ``answer`` earns, before it becomes a category.
 
     Right/wrong interactions earn 0 or 1; ``weighted`` ones the sum of the chosen options'
@@ -322,6 +322,8 @@ def answer_credit(item_id: str, interaction: Interaction, answer: RawAnswer) -> 
         chosen = [answer] if isinstance(answer, str) else list(answer)
         credits = {o.id: o.credit or 0.0 for o in interaction.options}
         picked = set(_distinct_ids(item_id, chosen, set(credits)))
+        if isinstance(interaction, HotText) and 0 < interaction.max_choices < len(picked):
+            raise AnswerError(item_id, f"select at most {interaction.max_choices}")
         keys = set(interaction.key)
         if interaction.scoring == "weighted":
             return sum(credits[c] for c in picked)
@@ -374,6 +376,144 @@ def answer_credit(item_id: str, interaction: Interaction, answer: RawAnswer) -> 
             return sum(pair_credit.get(pair, 0.0) for pair in pairs)
         key = {(p.source, p.target) for p in interaction.key}
         return float(pairs == key)
+    if isinstance(interaction, Associate):
+        return _associate_credit(item_id, interaction, answer)
+    if isinstance(interaction, Composite):
+        return composite_credit(item_id, interaction, answer)
     if isinstance(interaction, ExtendedText):
         raise NotAutoScoredError(item_id)
     raise AssertionError(f"unhandled interaction {type(interaction).__name__}")
+
+
+# --------------------------------------------------------------------------- composite items
+
+#: Field interactions whose raw answer is one string (the others take a list).
+_SINGLE_VALUED = (SingleChoice, Numeric, ShortText)
+
+
+def single_valued(interaction: FieldInteraction) -> bool:
+    """Whether a field's raw answer is one string (choice, inline choice, number, text)."""
+    return isinstance(interaction, _SINGLE_VALUED)
+
+
+def split_fields(item_id: str, composite: Composite, answer: RawAnswer) -> dict[str, RawAnswer]:
+    """The raw answer of each field of ``composite`` from its ``"FIELD=VALUE"`` entries.
+
+    Fields without an entry, or with only blank values, are left out (they earn 0).
+    Multi-valued fields keep their values in the order given.
+
+    Raises
+    ------
+    AnswerError
+        An entry without ``=``, a field the item does not have, or two values for a
+        single-valued field.
+    """
+    entries = [answer] if isinstance(answer, str) else list(answer)
+    fields = {f.id: f for f in composite.fields}
+    gathered: dict[str, list[str]] = {}
+    for entry in entries:
+        name, sep, value = entry.partition("=")
+        name = name.strip()
+        if not sep:
+            raise AnswerError(item_id, f'"{entry}" is not a "FIELD=VALUE" answer')
+        if name not in fields:
+            raise AnswerError(item_id, f'"{name}" is not a field of this item')
+        if value.strip():
+            gathered.setdefault(name, []).append(value)
+    out: dict[str, RawAnswer] = {}
+    for name, values in gathered.items():
+        if single_valued(fields[name].interaction):
+            if len(values) > 1:
+                raise AnswerError(item_id, f"{field_label(composite, name)}: give one answer")
+            out[name] = values[0]
+        else:
+            out[name] = values
+    return out
+
+
+def join_fields(answers: dict[str, RawAnswer]) -> list[str]:
+    """The raw answer of a composite item from each field's raw answer (inverse of split)."""
+    out: list[str] = []
+    for name, value in answers.items():
+        values = [value] if isinstance(value, str) else value
+        out.extend(f"{name}={v}" for v in values)
+    return out
+
+
+def field_label(composite: Composite, field_id: str) -> str:
+    """What the field is called for learners: its label, or "Blank 2 of 3"."""
+    for position, field in enumerate(composite.fields, start=1):
+        if field.id == field_id:
+            return field.label or f"Blank {position} of {len(composite.fields)}"
+    return field_id
+
+
+def field_credits(item_id: str, composite: Composite, answer: RawAnswer) -> dict[str, float]:
+    """Each field's credit in [0, 1] (unanswered fields earn 0).
+
+    Raises
+    ------
+    AnswerError
+        When a field's answer does not fit its interaction; the message names the field.
+    """
+    given = split_fields(item_id, composite, answer)
+    credits: dict[str, float] = {}
+    for field in composite.fields:
+        value = given.get(field.id)
+        if value is None:
+            credits[field.id] = 0.0
+            continue
+        try:
+            credit = answer_credit(item_id, field.interaction, value)
+        except AnswerError as exc:
+            raise AnswerError(
+                item_id, f"{field_label(composite, field.id)}: {exc.message}"
+            ) from None
+        credits[field.id] = min(1.0, max(0.0, credit))
+    return credits
+
+
+def composite_credit(item_id: str, composite: Composite, answer: RawAnswer) -> float:
+    """The item's credit: the fields' credits weighted by their points, ``sum(w s) / sum(w)``.
+
+    Raises
+    ------
+    AnswerError
+        When no field was answered, or a field's answer does not fit its interaction.
+    """
+    credits = field_credits(item_id, composite, answer)
+    if not split_fields(item_id, composite, answer):
+        raise AnswerError(item_id, "fill in at least one blank")
+    return weighted_mean(composite.fields, credits)
+
+
+def weighted_mean(fields: tuple[Field, ...], credits: dict[str, float]) -> float:
+    """``sum(w_f s_f) / sum(w_f)`` over ``fields``."""
+    total = sum(f.weight for f in fields)
+    return sum(f.weight * credits.get(f.id, 0.0) for f in fields) / total
+
+
+def _associate_credit(item_id: str, interaction: Associate, answer: RawAnswer) -> float:
+    given = [answer] if isinstance(answer, str) else list(answer)
+    ids = {o.id for o in interaction.options}
+    pairs: set[frozenset[str]] = set()
+    for text in given:
+        parts = text.split()
+        if len(parts) != 2:
+            raise AnswerError(item_id, f'"{text}" is not a pair "A B"')
+        for part in parts:
+            if part not in ids:
+                raise AnswerError(item_id, f'"{part}" is not an option of this item')
+        if parts[0] == parts[1]:
+            raise AnswerError(item_id, f'"{parts[0]}" cannot be paired with itself')
+        pair = frozenset(parts)
+        if pair in pairs:
+            raise AnswerError(item_id, f'the pair "{text}" was given twice')
+        pairs.add(pair)
+    most = interaction.max_associations or len(interaction.key)
+    if len(pairs) > most:
+        raise AnswerError(item_id, f"give at most {most} pairs")
+    if interaction.scoring == "weighted":
+        credit = {frozenset((p.source, p.target)): p.credit for p in interaction.credits}
+        return sum(credit.get(pair, 0.0) for pair in pairs)
+    return float(pairs == {frozenset((p.source, p.target)) for p in interaction.key})

@@ -9,21 +9,29 @@ model fits how its interaction is scored.
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 from itertools import pairwise
 
 from item_banks.correlations import check_correlations
+from item_banks.credits import credit_category, reachable_credits
 from item_banks.errors import Problem
 from item_banks.model import (
     MAX_MEDIA_FILES,
+    Associate,
     Bank,
     CommonWrongAnswer,
     Competency,
+    Composite,
     ExtendedText,
+    FieldInteraction,
     FourPL,
+    GapMatch,
     Graded,
+    HotText,
+    Interaction,
     Item,
     Match,
     MatchPair,
@@ -274,6 +282,109 @@ def _check_item(
         add("content_areas", f'"{dup}" is listed more than once')
 
     interaction = item.interaction
+    if isinstance(interaction, Composite):
+        _check_composite(item.stem, interaction, misconceptions, add)
+    else:
+        _check_interaction(interaction, misconceptions, add)
+    _check_irt(item, add)
+    return problems
+
+
+_MARKER = re.compile(r"\{\{([A-Za-z0-9_][A-Za-z0-9_.:-]*)\}\}")
+
+
+def markers(text: str) -> list[str]:
+    """The ids marked ``{{ID}}`` in ``text``, in order (fields, gaps, hot texts)."""
+    return _MARKER.findall(text)
+
+
+def _check_composite(
+    stem: str, composite: Composite, misconceptions: set[str], add: Callable[[str, str], None]
+) -> None:
+    ids = [f.id for f in composite.fields]
+    for dup in _duplicates(ids):
+        add("interaction.fields", f'field id "{dup}" is used more than once')
+    in_stem = Counter(markers(stem))
+    for i, field in enumerate(composite.fields):
+        where = f"interaction.fields[{i}]"
+
+        def add_field(name: str, message: str, where: str = where) -> None:
+            add(name.replace("interaction", f"{where}.interaction", 1), message)
+
+        if in_stem[field.id] > 1:
+            add(f"{where}.id", f'"{{{{{field.id}}}}}" marks the field more than once in the stem')
+        if field.misconception is not None and field.misconception not in misconceptions:
+            add(
+                f"{where}.misconception",
+                f'"{field.misconception}" is not a misconception of this bank',
+            )
+        _check_interaction(field.interaction, misconceptions, add_field)
+        inner = field.interaction
+        if isinstance(inner, GapMatch | HotText):
+            placed = Counter(markers(inner.text))
+            spots = inner.targets if isinstance(inner, GapMatch) else inner.options
+            kind = "gap" if isinstance(inner, GapMatch) else "hot text"
+            for spot in spots:
+                if placed[spot.id] != 1:
+                    add(
+                        f"{where}.interaction.text",
+                        f'the {kind} "{spot.id}" must be marked {{{{{spot.id}}}}} exactly once '
+                        f"(found {placed[spot.id]})",
+                    )
+            clash = sorted(set(placed) & set(ids))
+            if clash:
+                add(f"{where}.interaction.text", f'"{clash[0]}" is also a field id')
+
+
+def _check_associate(
+    interaction: Associate, misconceptions: set[str], add: Callable[[str, str], None]
+) -> None:
+    _check_options(interaction.options, "interaction.options", misconceptions, add)
+    ids = {o.id for o in interaction.options}
+
+    def check_pairs(pairs: Iterable[MatchPair | PairCredit], where: str) -> None:
+        seen: set[frozenset[str]] = set()
+        for i, pair in enumerate(pairs):
+            for end in ("source", "target"):
+                if getattr(pair, end) not in ids:
+                    add(f"{where}[{i}].{end}", f'"{getattr(pair, end)}" is not an option')
+            if pair.source == pair.target:
+                add(f"{where}[{i}]", f'"{pair.source}" cannot be paired with itself')
+            both = frozenset((pair.source, pair.target))
+            if both in seen:
+                add(f"{where}[{i}]", f'"{pair.source} {pair.target}" is listed more than once')
+            seen.add(both)
+
+    check_pairs(interaction.key, "interaction.key")
+    check_pairs(interaction.credits, "interaction.credits")
+    if 0 < interaction.max_associations < len(interaction.key):
+        add(
+            "interaction.max_associations",
+            f"the key has {len(interaction.key)} pairs; the learner may give only "
+            f"{interaction.max_associations}",
+        )
+    if interaction.scoring != "weighted":
+        if interaction.credits:
+            add("interaction.credits", "are only used with scoring: weighted")
+        return
+    credit = {frozenset((p.source, p.target)): p.credit for p in interaction.credits}
+    key = {frozenset((p.source, p.target)) for p in interaction.key}
+    for i, pair in enumerate(interaction.key):
+        if credit.get(frozenset((pair.source, pair.target)), 0.0) <= 0:
+            add(f"interaction.key[{i}]", "a key pair must earn credit > 0 (see credits)")
+    total = sum(max(0.0, credit.get(k, 0.0)) for k in key)
+    if total < 1.0 - 1e-6:
+        add("interaction.key", f"the key pairs earn {total:g} in all; they must reach 1")
+
+
+def _check_interaction(
+    interaction: Interaction | FieldInteraction,
+    misconceptions: set[str],
+    add: Callable[[str, str], None],
+) -> None:
+    """Check one interaction; ``add`` gets fields named ``interaction.*``."""
+    if isinstance(interaction, Associate):
+        _check_associate(interaction, misconceptions, add)
     if isinstance(interaction, SingleChoice | MultipleResponse | Order):
         _check_options(interaction.options, "interaction.options", misconceptions, add)
     if isinstance(interaction, SingleChoice | MultipleResponse):
@@ -340,9 +451,6 @@ def _check_item(
             named = wrong_text.misconception
             if named is not None and named not in misconceptions:
                 add(f"{where}.misconception", f'"{named}" is not a misconception of this bank')
-
-    _check_irt(item, add)
-    return problems
 
 
 def _check_options(
@@ -459,6 +567,9 @@ def partial_credit_possible(item: Item) -> bool:
         return any(alt.credit < 1 for alt in interaction.alternatives)
     if isinstance(interaction, ShortText):
         return bool(interaction.alternatives)
+    if isinstance(interaction, Composite):
+        levels = reachable_credits(interaction)
+        return not levels or any(0 < level < 1 for level in levels)
     return isinstance(interaction, ExtendedText)
 
 
@@ -505,12 +616,34 @@ def _check_irt(item: Item, add: Callable[[str, str], None]) -> None:
             )
         if any(not lo < hi for lo, hi in pairwise(levels)) or abs(levels[-1] - 1.0) > 1e-9:
             add("credit_levels", f"must increase strictly and end at 1, got {list(levels)}")
+    if isinstance(interaction, Composite) and polytomous:
+        _check_reachable(item, interaction, add)
     partial_scoring = isinstance(interaction, MultipleResponse) and interaction.scoring == "partial"
     if polytomous and not partial_scoring and not partial_credit_possible(item):
         add(
             "irt.model",
             f"{model} needs an interaction that can earn partial credit; "
             "this item is scored right or wrong (use 1pl-4pl)",
+        )
+
+
+def _check_reachable(item: Item, composite: Composite, add: Callable[[str, str], None]) -> None:
+    """Every category of a polytomous composite item must be reachable by some answer."""
+    levels = reachable_credits(composite)
+    if not levels:
+        return
+    top = category_count(item.irt) - 1
+    reached = {credit_category(level, top, item.credit_levels) for level in levels}
+    missing = sorted(set(range(top + 1)) - reached)
+    if missing:
+        distinct = sorted(level for level in levels if level > 0)
+        add(
+            "irt.thresholds",
+            f"{'category' if len(missing) == 1 else 'categories'} "
+            f"{', '.join(map(str, missing))} can never be reached: the fields' "
+            f"credits make {len(distinct)} levels above 0 "
+            f"({', '.join(f'{v:.4g}' for v in distinct)}); give one threshold per level"
+            + ("" if item.credit_levels else " (with credit_levels when they are unequal)"),
         )
 
 
@@ -573,6 +706,18 @@ def lint_bank(bank: Bank, source: str) -> list[Problem]:
             warnings.append(
                 Problem(source=source, item=item.id, field="solution", message="no solution")
             )
+        if isinstance(interaction, Composite):
+            for i, part in enumerate(interaction.fields):
+                if not part.rationale.strip():
+                    warnings.append(
+                        Problem(
+                            source=source,
+                            item=item.id,
+                            field=f"interaction.fields[{i}].rationale",
+                            message=f'field "{part.id}" has no rationale: a wrong answer to it '
+                            "gets only what its interaction's feedback composes",
+                        )
+                    )
         if isinstance(interaction, Numeric) and not interaction.common_wrong_answers:
             warnings.append(
                 Problem(

@@ -26,7 +26,16 @@ import hmac
 import random
 
 from item_banks.errors import AnswerError
-from item_banks.model import Item, Match, MultipleResponse, Order, SingleChoice
+from item_banks.model import (
+    Associate,
+    Composite,
+    Field,
+    Item,
+    Match,
+    MultipleResponse,
+    Order,
+    SingleChoice,
+)
 from item_banks.scoring import RawAnswer
 
 ID_LENGTH = 10
@@ -39,6 +48,7 @@ EMPTY_ANSWER = {
     "short_text": "Type your answer.",
     "order": "Give every item a position.",
     "match": "Match at least one item with a choice.",
+    "composite": "Fill in at least one blank.",
 }
 
 
@@ -84,6 +94,8 @@ class OptionIds:
             from another session or item, anything else), in plain words.
         """
         interaction = item.interaction
+        if isinstance(interaction, Composite):
+            return self._composite(item, interaction, answer)
         if isinstance(interaction, SingleChoice | MultipleResponse | Order):
             back = self.mapping(item.id, tuple(o.id for o in interaction.options))
             if isinstance(answer, str):
@@ -104,6 +116,40 @@ class OptionIds:
             return mapped
         return answer
 
+    def _composite(self, item: Item, composite: Composite, answer: RawAnswer) -> list[str]:
+        """``FIELD=VALUE`` entries with each field's shown option ids mapped back.
+
+        A field's options are shown under the role of its id (match sources and gap texts
+        ``<id>:s``, targets and gaps ``<id>:t``), so two fields' ids never collide.
+        """
+        fields = {f.id: f for f in composite.fields}
+        out: list[str] = []
+        for entry in [answer] if isinstance(answer, str) else answer:
+            name, sep, value = entry.partition("=")
+            field = fields.get(name.strip())
+            if not sep or field is None or not value.strip():
+                out.append(entry)  # scoring refuses or ignores it, in plain words
+                continue
+            out.append(f"{field.id}={self._field_value(item, field, value.strip())}")
+        return out
+
+    def _field_value(self, item: Item, field: Field, value: str) -> str:
+        inner = field.interaction
+        if isinstance(inner, SingleChoice | MultipleResponse | Order):
+            back = self.mapping(item.id, tuple(o.id for o in inner.options), field.id)
+            return self._one(item, back, value)
+        if isinstance(inner, Match | Associate):
+            parts = value.split()
+            if len(parts) != 2:
+                raise AnswerError(item.id, "match each item with one of the choices")
+            if isinstance(inner, Associate):
+                back = self.mapping(item.id, tuple(o.id for o in inner.options), field.id)
+                return f"{self._one(item, back, parts[0])} {self._one(item, back, parts[1])}"
+            sources = self.mapping(item.id, tuple(o.id for o in inner.sources), f"{field.id}:s")
+            targets = self.mapping(item.id, tuple(o.id for o in inner.targets), f"{field.id}:t")
+            return f"{self._one(item, sources, parts[0])} {self._one(item, targets, parts[1])}"
+        return value
+
     @staticmethod
     def _one(item: Item, back: dict[str, str], value: str) -> str:
         bank_id = back.get(value.strip())
@@ -121,5 +167,7 @@ def refuse_empty(item_id: str, kind: str, answer: RawAnswer) -> None:
     ever scored (an empty multiple-response answer would otherwise count as wrong).
     """
     values = [answer] if isinstance(answer, str) else list(answer)
+    if kind == "composite":
+        values = [value.partition("=")[2] for value in values]
     if not any(value.strip() for value in values):
         raise AnswerError(item_id, EMPTY_ANSWER.get(kind, "Give an answer."))

@@ -8,8 +8,10 @@ adds the hints the learner has asked for after a wrong first try, and nothing el
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -18,6 +20,12 @@ from engine.feedback import MISTAKES, Feedback, Point
 from engine.session import SCORING_MODELS, SessionResult, SessionState
 from engine.standing import scaled_score, scaled_se
 from item_banks.model import (
+    Associate,
+    Composite,
+    Field,
+    GapMatch,
+    HotText,
+    InlineChoice,
     Item,
     Match,
     MultipleResponse,
@@ -27,11 +35,27 @@ from item_banks.model import (
     ShortText,
     SingleChoice,
 )
+from item_banks.scoring import field_label
 from web.answers import OptionIds
 from web.markdown import render, render_inline
 from web.runtime import CompiledBank
 
-ItemKind = Literal["single_choice", "multiple_response", "numeric", "short_text", "order", "match"]
+ItemKind = Literal[
+    "single_choice", "multiple_response", "numeric", "short_text", "order", "match", "composite"
+]
+#: How each field of a composite question is shown.
+FieldKind = Literal[
+    "short_text",
+    "numeric",
+    "inline_choice",
+    "single_choice",
+    "multiple_response",
+    "order",
+    "match",
+    "gap_match",
+    "hot_text",
+    "associate",
+]
 
 
 class _View(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -47,6 +71,41 @@ class OptionView(_View, frozen=True):
 
     id: str
     html: str
+
+
+class Part(_View, frozen=True):
+    """A piece of a text with fields in it: HTML, or the place of a field (or gap, hot text).
+
+    ``block`` marks a field standing on its own (its paragraph was only the marker).
+    """
+
+    html: str = ""
+    field: str = ""
+    block: bool = False
+
+
+class FieldView(_View, frozen=True):
+    """One field of a composite question.
+
+    ``name`` is the form name of its answer (``f:<field id>``; order, match, gap match and
+    associate add a suffix per control). ``label`` is what screen readers announce ("Blank 2
+    of 3" unless the author named it). ``parts`` are the text of a gap match or hot text with
+    the places of its gaps or phrases (``Part.field`` is the gap's or phrase's shown id).
+    ``pairs`` is how many pairs an associate field takes.
+    """
+
+    id: str
+    name: str
+    kind: FieldKind
+    label: str
+    prompt_html: str = ""
+    options: tuple[OptionView, ...] = ()
+    targets: tuple[OptionView, ...] = ()
+    parts: tuple[Part, ...] = ()
+    unit: str | None = None
+    multiple: bool = True
+    pairs: int = 0
+    scoring: str = ""
 
 
 class ItemView(_View, frozen=True):
@@ -70,6 +129,8 @@ class ItemView(_View, frozen=True):
     targets: tuple[OptionView, ...] = ()
     unit: str | None = None
     scoring: str = ""
+    stem_parts: tuple[Part, ...] = ()
+    fields: tuple[FieldView, ...] = ()
 
 
 #: How each scoring rule reads on the question (``ItemView.scoring``).
@@ -314,7 +375,115 @@ def item_kind(item: Item) -> ItemKind:
         return "numeric"
     if isinstance(interaction, ShortText):
         return "short_text"
+    if isinstance(interaction, Composite):
+        return "composite"
     raise ValueError(f'item "{item.id}" is not auto-scored and cannot be presented')
+
+
+_MARKER = re.compile(r"\{\{([A-Za-z0-9_][A-Za-z0-9_.:-]*)\}\}")
+
+
+def split_marked(html: str, names: Mapping[str, str]) -> tuple[Part, ...]:
+    """Rendered HTML cut at its ``{{ID}}`` markers of ``names`` (id -> the part's field).
+
+    A paragraph holding only a marker becomes a block part (a field on its own); other
+    markers are inline parts. Markers of other ids stay text.
+    """
+    parts: list[Part] = []
+    last = 0
+    pattern = re.compile(r"<p>\s*\{\{([^{}]+)\}\}\s*</p>|" + _MARKER.pattern)
+    for match in pattern.finditer(html):
+        ident = match.group(1) or match.group(2)
+        if ident not in names:
+            continue
+        if match.start() > last:
+            parts.append(Part(html=html[last : match.start()]))
+        parts.append(Part(field=names[ident], block=match.group(1) is not None))
+        last = match.end()
+    if last < len(html):
+        parts.append(Part(html=html[last:]))
+    return tuple(parts)
+
+
+def _field_view(
+    item: Item, composite: Composite, field: Field, ids: OptionIds, shuffled: Any
+) -> FieldView:
+    """The public view of one field: its kind, label, choices in this session's ids."""
+    inner = field.interaction
+    label = field_label(composite, field.id)
+    common: dict[str, Any] = {
+        "id": field.id,
+        "name": f"f:{field.id}",
+        "label": label,
+        "prompt_html": render(field.prompt) if field.prompt else "",
+    }
+    family = ""
+    if isinstance(inner, SingleChoice):
+        family = "single_choice"
+    elif isinstance(inner, MultipleResponse):
+        family = "multiple_response"
+    elif isinstance(inner, Match | Associate):
+        family = "match"
+    scoring = SCORING_RULES.get((family, getattr(inner, "scoring", "")), "")
+    if isinstance(inner, InlineChoice):
+        return FieldView(
+            kind="inline_choice", options=shuffled(inner.options, field.id, inner.shuffle), **common
+        )
+    if isinstance(inner, HotText):
+        phrases = {o.id: ids.shown(item.id, o.id, field.id) for o in inner.options}
+        options = tuple(
+            OptionView(id=phrases[o.id], html=render_inline(o.text)) for o in inner.options
+        )
+        return FieldView(
+            kind="hot_text",
+            options=options,
+            parts=split_marked(render(inner.text), phrases),
+            multiple=inner.max_choices != 1,
+            scoring=scoring,
+            **common,
+        )
+    if isinstance(inner, GapMatch):
+        gaps = {g.id: ids.shown(item.id, g.id, f"{field.id}:t") for g in inner.targets}
+        targets = tuple(
+            OptionView(id=gaps[g.id], html=f"Gap {n} of {len(inner.targets)}")
+            for n, g in enumerate(inner.targets, start=1)
+        )
+        return FieldView(
+            kind="gap_match",
+            options=shuffled(inner.sources, f"{field.id}:s", inner.shuffle),
+            targets=targets,
+            parts=split_marked(render(inner.text), gaps),
+            scoring=scoring,
+            **common,
+        )
+    if isinstance(inner, Associate):
+        return FieldView(
+            kind="associate",
+            options=shuffled(inner.options, field.id, inner.shuffle),
+            pairs=inner.max_associations or len(inner.key),
+            scoring=scoring,
+            **common,
+        )
+    if isinstance(inner, SingleChoice | MultipleResponse):
+        return FieldView(
+            kind="single_choice" if isinstance(inner, SingleChoice) else "multiple_response",
+            options=shuffled(inner.options, field.id, inner.shuffle),
+            scoring=scoring,
+            **common,
+        )
+    if isinstance(inner, Order):
+        return FieldView(kind="order", options=shuffled(inner.options, field.id, True), **common)
+    if isinstance(inner, Match):
+        return FieldView(
+            kind="match",
+            options=shuffled(inner.sources, f"{field.id}:s", inner.shuffle),
+            targets=shuffled(inner.targets, f"{field.id}:t", inner.shuffle),
+            scoring=scoring,
+            **common,
+        )
+    if isinstance(inner, Numeric):
+        return FieldView(kind="numeric", unit=inner.unit, **common)
+    return FieldView(kind="short_text", **common)
 
 
 def item_view(compiled: CompiledBank, item: Item, position: int, ids: OptionIds) -> ItemView:
@@ -337,7 +506,16 @@ def item_view(compiled: CompiledBank, item: Item, position: int, ids: OptionIds)
         )
 
     kind = item_kind(item)
-    if isinstance(interaction, SingleChoice | MultipleResponse):
+    stem_parts: tuple[Part, ...] = ()
+    fields: tuple[FieldView, ...] = ()
+    if isinstance(interaction, Composite):
+        fields = tuple(_field_view(item, interaction, f, ids, shuffled) for f in interaction.fields)
+        stem_parts = split_marked(render(item.stem), {f.id: f.id for f in interaction.fields})
+        placed = {p.field for p in stem_parts if p.field}
+        stem_parts += tuple(
+            Part(field=f.id, block=True) for f in interaction.fields if f.id not in placed
+        )
+    elif isinstance(interaction, SingleChoice | MultipleResponse):
         options = shuffled(interaction.options, "", interaction.shuffle)
     elif isinstance(interaction, Order):
         # Always shuffled: the order the author wrote is the answer.
@@ -359,6 +537,8 @@ def item_view(compiled: CompiledBank, item: Item, position: int, ids: OptionIds)
         targets=targets,
         unit=unit,
         scoring=SCORING_RULES.get((kind, scoring), ""),
+        stem_parts=stem_parts,
+        fields=fields,
     )
 
 

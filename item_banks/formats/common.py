@@ -87,7 +87,7 @@ class Collected:
 
 
 _NOT_ID = re.compile(r"[^A-Za-z0-9_.:-]+")
-_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}")
 
 
 def slug(text: str, fallback: str = "x") -> str:

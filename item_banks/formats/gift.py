@@ -5,9 +5,11 @@ per answer: the option's rationale), multiple answers with weights (``~%50%a ~%5
 ~%-100%c``), true/false (``{T}``, ``{FALSE#feedback}``), short answer (``{=a =b =%50%c}``:
 full-credit answers and partially credited ones), numeric (``{#3.14:0.01}``, ranges
 ``{#1..5}``, several answers with weights), matching (``{=a -> 1 =b -> 2}``), essays (``{}``:
-stored, never auto-scored), missing-word questions (text after the braces) and
-``####`` general feedback (the worked solution). ``$CATEGORY:`` lines tag the questions that
-follow: the category becomes their competency. Titles (``::title::``) become item ids.
+stored, never auto-scored), missing-word questions (text after the braces), embedded
+answers (several answer blocks in one question: a composite item, each block a field, a
+choice block an inline choice) and ``####`` general feedback (the worked solution).
+``$CATEGORY:`` lines tag the questions that follow: the category becomes their competency.
+Titles (``::title::``) become item ids.
 
 Feedback on typed answers (short answer, numeric) has no place in a bank (a wrong typed answer
 is not an option with a rationale); it is reported as a warning. GIFT carries no IRT
@@ -20,6 +22,7 @@ import re
 from typing import Any
 
 from item_banks.errors import BankValidationError, Problem
+from item_banks.formats.cloze import composite_irt
 from item_banks.formats.common import (
     Collected,
     Draft,
@@ -196,6 +199,9 @@ def _question(text: str, warn: Any) -> dict[str, Any]:
     if opening < 0:
         raise ValueError("no answer block {...} (descriptions are not items)")
     closing = _find_unescaped(text, "}", opening)
+    if closing >= 0 and _find_unescaped(text, "{", closing) >= 0:
+        return _embedded(text, title, warn)
+    closing = _find_unescaped(text, "}", opening)
     if closing < 0:
         raise ValueError("the answer block is not closed with }")
     before, body, after = text[:opening], text[opening + 1 : closing], text[closing + 1 :]
@@ -269,6 +275,49 @@ def _question(text: str, warn: Any) -> dict[str, Any]:
         raw["interaction"] = {"type": "short_text", "key": full, "alternatives": partial}
         return raw
     raw["interaction"] = _choice(answers, warn)
+    return raw
+
+
+def _embedded(text: str, title: str | None, warn: Any) -> dict[str, Any]:
+    """A question of several answer blocks (embedded answers): a composite item.
+
+    Each block becomes a field written ``{{bN}}`` where it stood; a choice block inside the
+    text becomes an inline choice; ``####`` in the last block is the worked solution.
+    """
+    pieces: list[str] = []
+    fields: list[dict[str, Any]] = []
+    general = ""
+    at = 0
+    while True:
+        opening = _find_unescaped(text, "{", at)
+        if opening < 0:
+            break
+        closing = _find_unescaped(text, "}", opening)
+        if closing < 0:
+            raise ValueError("an answer block is not closed with }")
+        body = text[opening + 1 : closing]
+        parts = body.split("####", 1)
+        if len(parts) == 2:
+            body, general = parts[0], _clean(parts[1])
+        inner = _question("{" + body + "}", warn)["interaction"]
+        if inner["type"] == "extended_text":
+            raise ValueError("an empty answer block {} (an essay) cannot be a blank")
+        if inner["type"] == "single_choice":
+            inner = {**inner, "type": "inline_choice"}
+        field_id = f"b{len(fields) + 1}"
+        fields.append({"id": field_id, "interaction": inner})
+        pieces.append(text[at:opening])
+        pieces.append("{{" + field_id + "}}")
+        at = closing + 1
+    pieces.append(text[at:])
+    raw: dict[str, Any] = {
+        "stem": _clean("".join(pieces)),
+        "interaction": {"type": "composite", "fields": fields},
+    }
+    if title:
+        raw["title"] = title
+    if general:
+        raw["solution"] = general
     return raw
 
 
@@ -349,5 +398,8 @@ def read_gift(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) -> I
                 Problem(source=source, item=item_id, field=where, message=note)
             )
         skills = (skill(category.split("/")[-1] or category),) if category else ()
-        collected.drafts.append(Draft(raw=raw, source=source, skills=skills))
+        provisional = raw["interaction"]["type"] == "composite" and composite_irt(raw)
+        collected.drafts.append(
+            Draft(raw=raw, source=source, skills=skills, provisional=provisional)
+        )
     return assemble(collected, source=source, limits=limits)

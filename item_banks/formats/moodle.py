@@ -3,11 +3,13 @@
 Read: ``multichoice`` (single or multiple, answer ``fraction`` as credit, per-answer feedback
 as the option's rationale), ``truefalse``, ``numerical`` (answers with ``tolerance``; the
 first unit becomes the item's unit; partially credited answers become intervals),
-``shortanswer`` (``usecase``; partially credited answers become alternatives) and ``essay``
-(stored, never auto-scored). ``generalfeedback`` is the worked solution; a ``category``
-question tags the questions that follow (its last path part becomes their competency). Other
-question types are skipped and reported. Feedback on typed answers has no place in a bank and
-is reported as a warning. Moodle carries no IRT parameters: items get the provisional 2PL.
+``shortanswer`` (``usecase``; partially credited answers become alternatives), ``essay``
+(stored, never auto-scored) and ``cloze``/``multianswer`` (embedded answers: each blank a
+field of a composite item, see :mod:`item_banks.formats.cloze`). ``generalfeedback`` is the
+worked solution; a ``category`` question tags the questions that follow (its last path part
+becomes their competency). Other question types are skipped and reported. Feedback on typed
+answers has no place in a bank and is reported as a warning. Moodle carries no IRT
+parameters: items get the provisional 2PL (a GPCM by credit level for cloze questions).
 
 HTML text is parsed with lxml's HTML parser (no network, no external entities) and converted
 to Markdown.
@@ -21,13 +23,22 @@ import lxml.html
 from lxml import etree
 
 from item_banks.errors import BankValidationError, Problem
+from item_banks.formats.cloze import composite_irt, moodle_cloze
 from item_banks.formats.common import Collected, Draft, ImportResult, assemble, skill, slug
 from item_banks.formats.markup import html_to_markdown
 from item_banks.formats.qti3_import import kid, kids
 from item_banks.formats.safe_xml import local, parse_xml, where
 from item_banks.native import DEFAULT_LIMITS, Limits
 
-SUPPORTED = ("multichoice", "truefalse", "numerical", "shortanswer", "essay")
+SUPPORTED = (
+    "multichoice",
+    "truefalse",
+    "numerical",
+    "shortanswer",
+    "essay",
+    "cloze",
+    "multianswer",
+)
 
 
 def _text(element: etree._Element | None) -> str:
@@ -218,8 +229,12 @@ def read_moodle(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) ->
             continue
         used.add(item_id)
         notes: list[str] = []
+        stem = _text(kid(question, "questiontext")) or item_id
         try:
-            if kind == "multichoice":
+            if kind in ("cloze", "multianswer"):
+                stem, fields = moodle_cloze(stem)
+                interaction: dict[str, Any] = {"type": "composite", "fields": fields}
+            elif kind == "multichoice":
                 interaction = _multichoice(question, notes.append)
             elif kind == "truefalse":
                 interaction = _truefalse(question)
@@ -240,7 +255,7 @@ def read_moodle(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) ->
             )
         raw: dict[str, Any] = {
             "id": item_id,
-            "stem": _text(kid(question, "questiontext")) or item_id,
+            "stem": stem,
             "interaction": interaction,
         }
         if name and name != item_id:
@@ -255,5 +270,8 @@ def read_moodle(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) ->
         if any(hints):
             raw["hints"] = [h for h in hints if h][:10]
         skills = (skill(category),) if category else ()
-        collected.drafts.append(Draft(raw=raw, source=source, skills=skills))
+        provisional = interaction["type"] == "composite" and composite_irt(raw)
+        collected.drafts.append(
+            Draft(raw=raw, source=source, skills=skills, provisional=provisional)
+        )
     return assemble(collected, source=source, limits=limits)

@@ -30,6 +30,7 @@ _QTI_WORDS = {
     "lt", "variable", "correct", "sum", "product", "member", "contains", "delete", "multiple",
     "ordered", "index", "random", "subtract", "divide", "power", "round", "truncate",
     "inside", "substring", "repeat", "stylesheet", "interpolationTable", "default", "null",
+    "gap", "hottext",
 }  # fmt: skip
 _USAGE_WORDS = {"usageData", "ordinaryStatistic", "targetObject", "categorizedStatistic"}
 

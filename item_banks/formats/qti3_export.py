@@ -20,6 +20,7 @@ exposure parameters.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Mapping
 from decimal import Decimal
@@ -41,9 +42,18 @@ from item_banks.formats.media import IMAGE
 from item_banks.formats.qti3_import import NS
 from item_banks.formats.safe_xml import local
 from item_banks.model import (
+    INLINE_FIELDS,
+    Associate,
     Bank,
+    Composite,
     ExtendedText,
+    Field,
+    FieldInteraction,
+    GapMatch,
     Graded,
+    HotText,
+    InlineChoice,
+    Interaction,
     Item,
     Match,
     MultipleResponse,
@@ -101,9 +111,10 @@ def _declare(
     *,
     upper: float = 1.0,
     default: float = 0.0,
+    identifier: str = "RESPONSE",
 ) -> None:
     decl = _sub(
-        item, "qti-response-declaration", identifier="RESPONSE", cardinality=cardinality,
+        item, "qti-response-declaration", identifier=identifier, cardinality=cardinality,
         base_type=base_type,
     )  # fmt: skip
     if correct:
@@ -156,6 +167,8 @@ class _Scoring:
     def __init__(self, template: str | None = None) -> None:
         self.template = template
         self.rules: list[tuple[etree._Element, float]] = []
+        #: the mapped score that is full credit (partial multiple response maps 0..K)
+        self.upper = 1.0
         self.feedback_blocks: list[Option] = []
 
 
@@ -189,19 +202,31 @@ def best_first(alternatives: tuple[NumericRange, ...]) -> list[NumericRange]:
     return sorted(alternatives, key=lambda alt: -alt.credit)
 
 
-def _interval(alt: NumericRange) -> etree._Element:
+def _interval(alt: NumericRange, response: str = "RESPONSE") -> etree._Element:
     low = "qti-gte" if alt.include_low else "qti-gt"
     high = "qti-lte" if alt.include_high else "qti-lt"
     return _condition(
         "qti-and",
-        _condition(low, _var(), _base(_num(alt.low))),
-        _condition(high, _var(), _base(_num(alt.high))),
+        _condition(low, _var(response), _base(_num(alt.low))),
+        _condition(high, _var(response), _base(_num(alt.high))),
     )
 
 
 def _interaction(item: Item, root: etree._Element, body: etree._Element) -> _Scoring:
-    interaction = item.interaction
+    assert not isinstance(item.interaction, Composite)
+    return _write_interaction(item.interaction, root, body, "RESPONSE")
+
+
+def _write_interaction(
+    interaction: Interaction | FieldInteraction,
+    root: etree._Element,
+    body: etree._Element,
+    response: str,
+) -> _Scoring:
+    """Declare ``response`` in ``root`` and write its interaction into ``body``."""
     scoring = _Scoring()
+    if isinstance(interaction, Associate | GapMatch | HotText | InlineChoice):
+        return _write_field_only(interaction, root, body, response)
     if isinstance(interaction, SingleChoice | MultipleResponse):
         multiple = isinstance(interaction, MultipleResponse)
         keys = (
@@ -219,10 +244,10 @@ def _interaction(item: Item, root: etree._Element, body: etree._Element) -> _Sco
             upper, default = float(len(keys)), -1.0
         _declare(
             root, "multiple" if multiple else "single", "identifier", keys, mapping,
-            upper=upper, default=default,
+            upper=upper, default=default, identifier=response,
         )  # fmt: skip
         element = _sub(
-            body, "qti-choice-interaction", response_identifier="RESPONSE",
+            body, "qti-choice-interaction", response_identifier=response,
             shuffle="true" if interaction.shuffle else "false",
             max_choices="0" if multiple else "1",
         )  # fmt: skip
@@ -230,11 +255,12 @@ def _interaction(item: Item, root: etree._Element, body: etree._Element) -> _Sco
             element, "qti-simple-choice", interaction.options, rationales=True
         )
         scoring.template = "map_response" if mapping is not None else "match_correct"
+        scoring.upper = upper
         return scoring
     if isinstance(interaction, Order):
-        _declare(root, "ordered", "identifier", list(interaction.key))
+        _declare(root, "ordered", "identifier", list(interaction.key), identifier=response)
         element = _sub(
-            body, "qti-order-interaction", response_identifier="RESPONSE",
+            body, "qti-order-interaction", response_identifier=response,
             shuffle="true" if interaction.shuffle else "false",
         )  # fmt: skip
         _choices(element, "qti-simple-choice", interaction.options, rationales=False)
@@ -248,9 +274,9 @@ def _interaction(item: Item, root: etree._Element, body: etree._Element) -> _Sco
             if weighted
             else None
         )
-        _declare(root, "multiple", "directedPair", pairs, mapping)
+        _declare(root, "multiple", "directedPair", pairs, mapping, identifier=response)
         element = _sub(
-            body, "qti-match-interaction", response_identifier="RESPONSE",
+            body, "qti-match-interaction", response_identifier=response,
             shuffle="true" if interaction.shuffle else "false", max_associations="0",
         )  # fmt: skip
         for options in (interaction.sources, interaction.targets):
@@ -263,15 +289,15 @@ def _interaction(item: Item, root: etree._Element, body: etree._Element) -> _Sco
         scoring.template = "map_response" if weighted else "match_correct"
         return scoring
     if isinstance(interaction, Numeric):
-        _declare(root, "single", "float", [_num(interaction.key)])
+        _declare(root, "single", "float", [_num(interaction.key)], identifier=response)
         holder = _sub(body, "div")
-        _sub(holder, "qti-text-entry-interaction", response_identifier="RESPONSE")
+        _sub(holder, "qti-text-entry-interaction", response_identifier=response)
         mode = interaction.tolerance_mode
         if interaction.tolerance == 0 and mode == "absolute" and not interaction.alternatives:
             scoring.template = "match_correct"
             return scoring
         equal = _condition(
-            "qti-equal", _condition("qti-correct", identifier="RESPONSE"), _var(),
+            "qti-equal", _condition("qti-correct", identifier=response), _var(response),
             tolerance_mode=mode if interaction.tolerance or mode == "relative" else "exact",
         )  # fmt: skip
         if equal.get("tolerance-mode") != "exact":
@@ -285,7 +311,7 @@ def _interaction(item: Item, root: etree._Element, body: etree._Element) -> _Sco
         # QTI takes the first condition that holds; best credit first makes that the best
         # interval holding the answer, as Skillgauge scores it.
         for alt in best_first(interaction.alternatives):
-            scoring.rules.append((_interval(alt), alt.credit))
+            scoring.rules.append((_interval(alt, response), alt.credit))
         return scoring
     if isinstance(interaction, ShortText):
         simple = (
@@ -301,20 +327,239 @@ def _interaction(item: Item, root: etree._Element, body: etree._Element) -> _Sco
                 (a.text, a.credit, sensitive if a.case_sensitive is None else a.case_sensitive)
                 for a in interaction.alternatives
             ]
-        _declare(root, "single", "string", [interaction.key[0]], mapping)
+        _declare(root, "single", "string", [interaction.key[0]], mapping, identifier=response)
         holder = _sub(body, "div")
-        _sub(holder, "qti-text-entry-interaction", response_identifier="RESPONSE")
+        _sub(holder, "qti-text-entry-interaction", response_identifier=response)
         scoring.template = "match_correct" if simple else "map_response"
         return scoring
     assert isinstance(interaction, ExtendedText)
-    _declare(root, "single", "string", [])
+    _declare(root, "single", "string", [], identifier=response)
     attrs = {}
     if interaction.expected_lines is not None:
         attrs["expected_lines"] = str(interaction.expected_lines)
     if interaction.expected_length is not None:
         attrs["expected_length"] = str(interaction.expected_length)
-    _sub(body, "qti-extended-text-interaction", response_identifier="RESPONSE", **attrs)
+    _sub(body, "qti-extended-text-interaction", response_identifier=response, **attrs)
     return scoring
+
+
+def _choice_mapping(
+    interaction: SingleChoice | MultipleResponse,
+) -> tuple[list[str], list[tuple[str, float, bool | None]] | None, float, float]:
+    """Key, mapping, upper bound and default of a choice-like interaction's declaration."""
+    keys = list(interaction.key) if isinstance(interaction, MultipleResponse) else [interaction.key]
+    if interaction.scoring == "weighted":
+        mapped: list[tuple[str, float, bool | None]] = [
+            (o.id, o.credit, None) for o in interaction.options if o.credit is not None
+        ]
+        return keys, mapped, 1.0, 0.0
+    if interaction.scoring == "partial":
+        return keys, [(key, 1.0, None) for key in keys], float(len(keys)), -1.0
+    return keys, None, 1.0, 0.0
+
+
+def _write_field_only(
+    interaction: Associate | GapMatch | HotText | InlineChoice,
+    root: etree._Element,
+    body: etree._Element,
+    response: str,
+) -> _Scoring:
+    """The interactions only composite items hold: inline choice, gap match, hot text, associate."""
+    scoring = _Scoring()
+    shuffle = "true" if interaction.shuffle else "false"
+    if isinstance(interaction, InlineChoice | HotText):
+        keys, mapping, upper, default = _choice_mapping(interaction)
+        single = isinstance(interaction, InlineChoice) or interaction.max_choices == 1
+        _declare(
+            root, "single" if single else "multiple", "identifier", keys, mapping,
+            upper=upper, default=default, identifier=response,
+        )  # fmt: skip
+        scoring.template = "map_response" if mapping is not None else "match_correct"
+        scoring.upper = upper
+        if isinstance(interaction, InlineChoice):
+            element = _sub(
+                body, "qti-inline-choice-interaction", response_identifier=response,
+                shuffle=shuffle,
+            )  # fmt: skip
+            for option in interaction.options:
+                choice = _sub(element, "qti-inline-choice", identifier=option.id)
+                append_markdown(choice, option.text, NS, inline=True)
+            return scoring
+        element = _sub(
+            body, "qti-hottext-interaction", response_identifier=response,
+            max_choices=str(interaction.max_choices),
+        )  # fmt: skip
+        append_markdown(element, interaction.text, NS)
+        spots: dict[str, etree._Element] = {}
+        for option in interaction.options:
+            spot = etree.Element(_q("qti-hottext"), identifier=option.id)
+            append_markdown(spot, option.text, NS, inline=True)
+            spots[option.id] = spot
+        place_markers(element, spots)
+        return scoring
+    if isinstance(interaction, GapMatch):
+        pairs = [f"{p.source} {p.target}" for p in interaction.key]
+        weighted = interaction.scoring == "weighted"
+        mapping = (
+            [(f"{c.source} {c.target}", c.credit, None) for c in interaction.credits]
+            if weighted
+            else None
+        )
+        _declare(root, "multiple", "directedPair", pairs, mapping, identifier=response)
+        element = _sub(
+            body, "qti-gap-match-interaction", response_identifier=response, shuffle=shuffle
+        )
+        for option in interaction.sources:
+            text = _sub(element, "qti-gap-text", identifier=option.id, match_max="0")
+            append_markdown(text, option.text, NS, inline=True)
+        content = _sub(element, "div")
+        append_markdown(content, interaction.text, NS)
+        place_markers(
+            content,
+            {g.id: etree.Element(_q("qti-gap"), identifier=g.id) for g in interaction.targets},
+        )
+        scoring.template = "map_response" if weighted else "match_correct"
+        return scoring
+    pairs = [f"{p.source} {p.target}" for p in interaction.key]
+    weighted = interaction.scoring == "weighted"
+    mapping = (
+        [(f"{c.source} {c.target}", c.credit, None) for c in interaction.credits]
+        if weighted
+        else None
+    )
+    _declare(root, "multiple", "pair", pairs, mapping, identifier=response)
+    element = _sub(
+        body, "qti-associate-interaction", response_identifier=response, shuffle=shuffle,
+        max_associations=str(interaction.max_associations or len(interaction.key)),
+    )  # fmt: skip
+    _choices(element, "qti-simple-associable-choice", interaction.options, rationales=False)
+    scoring.template = "map_response" if weighted else "match_correct"
+    return scoring
+
+
+_MARKER = re.compile(r"\{\{([A-Za-z0-9_][A-Za-z0-9_.:-]*)\}\}")
+
+
+def place_markers(container: etree._Element, elements: Mapping[str, etree._Element]) -> set[str]:
+    """Put ``elements[id]`` where ``{{id}}`` stands in ``container``'s text; return ids placed.
+
+    A marker alone in a paragraph is replaced with the paragraph (a block interaction); any
+    other marker becomes the element inside the text (an inline one). Markers of other ids
+    stay text.
+    """
+    placed: set[str] = set()
+
+    def pieces(text: str) -> tuple[str, list[etree._Element]]:
+        head, made, last = None, [], 0
+        for match in _MARKER.finditer(text):
+            element = elements.get(match.group(1))
+            if element is None or match.group(1) in placed:
+                continue
+            placed.add(match.group(1))
+            before = text[last : match.start()]
+            if head is None:
+                head = before
+            else:
+                made[-1].tail = before
+            element.tail = None
+            made.append(element)
+            last = match.end()
+        if head is None:
+            return text, []
+        made[-1].tail = text[last:]
+        return head, made
+
+    for element in list(container.iter()):
+        if not isinstance(element.tag, str) or element in elements.values():
+            continue
+        text = (element.text or "").strip()
+        whole = _MARKER.fullmatch(text)
+        if (
+            local(element) == "p"
+            and len(element) == 0
+            and whole
+            and whole.group(1) in elements
+            and whole.group(1) not in placed
+            and element.getparent() is not None
+        ):
+            new = elements[whole.group(1)]
+            placed.add(whole.group(1))
+            new.tail = element.tail
+            parent = element.getparent()
+            assert parent is not None
+            parent.replace(element, new)
+            continue
+        if element.text and "{{" in element.text:
+            element.text, made = pieces(element.text)
+            for at, new in enumerate(made):
+                element.insert(at, new)
+        parent = element.getparent()
+        if element.tail and "{{" in element.tail and parent is not None:
+            element.tail, made = pieces(element.tail)
+            start = parent.index(element) + 1
+            for at, new in enumerate(made):
+                parent.insert(start + at, new)
+    return placed
+
+
+def _write_composite(
+    composite: Composite, root: etree._Element, body: etree._Element
+) -> etree._Element:
+    """Write every field where the stem marks it (else after the stem); return the processing.
+
+    The processing adds each field's points to ``SCORE``: its weight times its credit (a
+    condition chain, ``qti-correct`` or ``qti-map-response`` over its full mark), so the
+    QTI score is ``sum(w_f s_f)`` and full marks are ``sum(w_f)``.
+    """
+    made: dict[str, etree._Element] = {}
+    scorings: dict[str, _Scoring] = {}
+    for field in composite.fields:
+        scratch = etree.Element(_q("div"))
+        scorings[field.id] = _write_interaction(field.interaction, root, scratch, field.id)
+        element = next(e for e in scratch.iter() if e.get("response-identifier") == field.id)
+        if field.prompt and not isinstance(field.interaction, INLINE_FIELDS):
+            prompt = etree.Element(_q("qti-prompt"))
+            append_markdown(prompt, field.prompt, NS)
+            element.insert(0, prompt)
+        if field.label:
+            element.set("aria-label", xml_safe(field.label))
+        made[field.id] = element
+    placed = place_markers(body, made)
+    for field in composite.fields:
+        if field.id not in placed:
+            holder = _sub(body, "div")
+            holder.append(made[field.id])
+    processing = etree.Element(_q("qti-response-processing"))
+    for field in composite.fields:
+        scoring = scorings[field.id]
+        weight = field.weight
+
+        def add(points: etree._Element, parent: etree._Element) -> None:
+            setter = _sub(parent, "qti-set-outcome-value", identifier="SCORE")
+            setter.append(_condition("qti-sum", _var("SCORE"), points))
+
+        if scoring.template == "map_response":
+            mapped = _condition("qti-map-response", identifier=field.id)
+            factor = weight / scoring.upper
+            add(
+                mapped if factor == 1.0 else _condition("qti-product", _base(_num(factor)), mapped),
+                processing,
+            )
+            continue
+        rules = scoring.rules or [
+            (
+                _condition(
+                    "qti-match", _var(field.id), _condition("qti-correct", identifier=field.id)
+                ),
+                1.0,
+            )
+        ]
+        condition = _sub(processing, "qti-response-condition")
+        for index, (test, credit) in enumerate(rules):
+            branch = _sub(condition, "qti-response-if" if index == 0 else "qti-response-else-if")
+            branch.append(test)
+            add(_base(_num(weight * credit)), branch)
+    return processing
 
 
 def _outcome(root: etree._Element, identifier: str, cardinality: str, base_type: str) -> None:
@@ -395,6 +640,8 @@ def item_xml(item: Item, images: Mapping[str, str] | None = None) -> bytes:
         rubric = _sub(body, "qti-rubric-block", view="author", use="instructions")
         append_markdown(_sub(rubric, "qti-content-body"), item.notes, NS)
     append_markdown(body, item.stem, NS)
+    if isinstance(item.interaction, Composite):
+        return _composite_item_xml(item, item.interaction, root, body, images or {})
     scoring = _interaction(item, root, body)
     for option in scoring.feedback_blocks:
         block = _sub(
@@ -453,6 +700,59 @@ def item_xml(item: Item, images: Mapping[str, str] | None = None) -> bytes:
         )  # fmt: skip
         append_markdown(_sub(feedback, "qti-content-body"), hint, NS)
     _embed_images(root, images or {})
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _composite_item_xml(
+    item: Item,
+    composite: Composite,
+    root: etree._Element,
+    body: etree._Element,
+    images: Mapping[str, str],
+) -> bytes:
+    """A composite item: its fields' declarations and interactions, one summed SCORE.
+
+    Each field's rationale is a modal feedback whose identifier is the field's response
+    identifier, shown when the field's answer is not fully right.
+    """
+    processing = _write_composite(composite, root, body)
+    _outcome(root, "SCORE", "single", "float")
+    rationales = [f for f in composite.fields if f.rationale]
+    if rationales:
+        _outcome(root, "FEEDBACK", "multiple", "identifier")
+    if item.solution:
+        _outcome(root, "SOLUTION", "single", "identifier")
+    root.append(body)
+    root.append(processing)
+    for field in rationales:
+        condition = _sub(processing, "qti-response-condition")
+        branch = _sub(condition, "qti-response-if")
+        branch.append(
+            _condition(
+                "qti-not",
+                _condition(
+                    "qti-match", _var(field.id), _condition("qti-correct", identifier=field.id)
+                ),
+            )
+        )
+        setter = _sub(branch, "qti-set-outcome-value", identifier="FEEDBACK")
+        setter.append(_condition("qti-multiple", _var("FEEDBACK"), _base(field.id, "identifier")))
+    if item.solution:
+        setter = _sub(processing, "qti-set-outcome-value", identifier="SOLUTION")
+        setter.append(_base("SOLUTION", "identifier"))
+    for field in rationales:
+        feedback = _sub(
+            root, "qti-modal-feedback", outcome_identifier="FEEDBACK", identifier=field.id,
+            show_hide="show", title=field.label or field.id,
+        )  # fmt: skip
+        append_markdown(_sub(feedback, "qti-content-body"), field.rationale, NS)
+    if item.solution:
+        feedback = _sub(
+            root, "qti-modal-feedback", outcome_identifier="SOLUTION", identifier="SOLUTION",
+            show_hide="show", title="Worked solution",
+        )  # fmt: skip
+        append_markdown(_sub(feedback, "qti-content-body"), item.solution, NS)
+    _embed_images(root, images)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
@@ -626,6 +926,50 @@ def _markdown_fields(item: Item) -> list[tuple[str, str, bool]]:
 _NOT_XML_NOTE = "not carried by QTI: control characters XML cannot hold are left out"
 
 
+def _field_not_carried(part: Field) -> list[tuple[str, str]]:
+    """What QTI does not carry of one field of a composite item: (field, note)."""
+    inner = part.interaction
+    found: list[tuple[str, str]] = []
+    if part.misconception:
+        found.append(("misconception", "not carried by QTI: the misconception reference"))
+    if part.prompt and isinstance(inner, INLINE_FIELDS):
+        found.append(("prompt", "not carried by QTI: the prompt of an inline field"))
+    if isinstance(inner, Numeric) and inner.unit:
+        found.append(("interaction.unit", "not carried by QTI: the unit"))
+    if isinstance(inner, Numeric) and inner.common_wrong_answers:
+        found.append(
+            ("interaction.common_wrong_answers", "not carried by QTI: the common wrong answers")
+        )
+    if isinstance(inner, ShortText) and inner.wrong_answers:
+        found.append(("interaction.wrong_answers", "not carried by QTI: the wrong answers"))
+    groups: list[tuple[str, tuple[Option, ...]]] = []
+    if isinstance(inner, SingleChoice | MultipleResponse | Order | Associate):
+        groups.append(("options", inner.options))
+    if isinstance(inner, Match):
+        groups += [("sources", inner.sources), ("targets", inner.targets)]
+    for group, options in groups:
+        for k, option in enumerate(options):
+            where = f"interaction.{group}[{k}]"
+            if option.misconception:
+                found.append(
+                    (f"{where}.misconception", "not carried by QTI: the misconception reference")
+                )
+            if option.rationale:
+                found.append(
+                    (f"{where}.rationale", "not carried by QTI: rationales of a field's options")
+                )
+    if isinstance(inner, GapMatch):
+        for k, gap in enumerate(inner.targets):
+            if gap.text != f"gap {k + 1}":
+                found.append(
+                    (
+                        f"interaction.targets[{k}].text",
+                        "not carried by QTI: the label of a gap (read back as gap 1, gap 2...)",
+                    )
+                )
+    return found
+
+
 def _header(bank: Bank) -> Bank:
     """The bank's own fields, items left out, competencies and areas keyed by id."""
     return msgspec.structs.replace(bank, items=())
@@ -752,6 +1096,10 @@ def not_carried(bank: Bank, source: str) -> list[Problem]:
                             item.id,
                             f"{where}.credit",
                         )
+        if isinstance(interaction, Composite):
+            for i, part in enumerate(interaction.fields):
+                for field, message in _field_not_carried(part):
+                    note(message, item.id, f"interaction.fields[{i}].{field}")
         for field, text, inline in _markdown_fields(item):
             if not survives(text, inline=inline):
                 note(

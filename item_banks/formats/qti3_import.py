@@ -23,14 +23,16 @@ renames their elements and attributes to the QTI 3.0 forms.
 from __future__ import annotations
 
 import copy
+import random
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 from lxml import etree
 
-from item_banks.errors import BankValidationError, Problem
+from item_banks.errors import AnswerError, BankValidationError, Problem
 from item_banks.formats.common import Collected, Draft, ImportResult, assemble, slug
 from item_banks.formats.markup import html_to_markdown
 from item_banks.formats.qti_expressions import (
@@ -47,19 +49,23 @@ from item_banks.formats.qti_processing import (
     Mapping,
     Outcome,
     Value,
+    from_texts,
     number,
     read_declarations,
     read_outcomes,
     run,
+    score,
 )
 from item_banks.formats.qti_scoring import (
     MAX_LEVELS,
     MAX_OPERATORS,
     NoCreditError,
     Table,
+    associate_candidates,
     choice_candidates,
     credit_table,
     disagreement,
+    equal_candidates,
     match_candidates,
     number_candidates,
     order_candidates,
@@ -70,7 +76,9 @@ from item_banks.formats.qti_scoring import (
     typed_correct,
 )
 from item_banks.formats.safe_xml import local, namespace, parse_xml, where
+from item_banks.model import Composite
 from item_banks.native import DEFAULT_LIMITS, Limits
+from item_banks.scoring import field_credits, join_fields, reachable_credits, weighted_mean
 
 NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 __all__ = ["TEMPLATES", "Declaration", "Mapping", "read_declarations", "template_name"]
@@ -939,9 +947,16 @@ def _read(
     ]
     if not interactions:
         raise SkipError(where(body), "the item has no interaction")
-    if len(interactions) > 1:
-        names = ", ".join(f"<{local(e)}>" for e in interactions)
-        raise SkipError(where(interactions[1]), f"composite items are not supported ({names})")
+    if len(interactions) > 1 or local(interactions[0]) in FIELD_ONLY:
+        return _read_composite(
+            root,
+            body,
+            interactions,
+            source=source,
+            item_id=item_id,
+            context=context,
+            collected=collected,
+        )
     interaction = interactions[0]
     name = local(interaction)
     if name not in SUPPORTED:
@@ -1003,6 +1018,236 @@ def _read(
         reachable = None if table.exhaustive else reachable_levels(body_interaction)
         if reachable is not None:  # a sampled table may miss levels an additive form has
             levels = tuple(sorted(set(levels) | reachable))
+        if len(levels) > 1:
+            raw["irt"], credit_levels = _provisional_partial(levels)
+            if credit_levels:
+                raw["credit_levels"] = credit_levels
+            provisional = True
+    return Draft(raw=raw, source=source, skills=context.skills, provisional=provisional)
+
+
+#: Joint answers tried when checking a composite item's fields against its rules together.
+JOINT_PROBES = 512
+
+
+def _composite_stem(body: etree._Element, field_of: dict[str, str]) -> str:
+    """The item body as Markdown, each interaction written ``{{FIELD_ID}}`` where it stands."""
+    body = copy.deepcopy(body)
+    originals = [e for e in body.iter() if isinstance(e.tag, str)]
+    for element in originals:
+        fid = (
+            field_of.get(element.get("response-identifier", ""))
+            if local(element).endswith("-interaction")
+            else None
+        )
+        parent = element.getparent()
+        if fid is None or parent is None:
+            continue
+        marker = etree.Element("span" if local(element) in INLINE else "p")
+        marker.text = "{{" + fid + "}}"
+        marker.tail = element.tail
+        parent.replace(element, marker)
+    return html_to_markdown(body, _SKIP_IN_TEXT)
+
+
+def _read_composite(
+    root: etree._Element,
+    body: etree._Element,
+    interactions: list[etree._Element],
+    *,
+    source: str,
+    item_id: str,
+    context: ItemContext,
+    collected: Collected,
+) -> Draft:
+    """An item of several interactions (or one only a composite holds) as a composite item.
+
+    Each field's form is read off its own credit table (the item's rules run with the
+    other responses NULL); field weights are each field's best score, so the item's score
+    is the sum of the fields' scores. The fields are then checked **together** against the
+    rules on up to :data:`JOINT_PROBES` joint answers; when the rules are not a sum of
+    field scores but give credit only when every field is right, the fields are read with
+    the others held at their correct responses and the item becomes right/wrong.
+    """
+    names = [local(e) for e in interactions]
+    for element, name in zip(interactions, names, strict=True):
+        if name == "qti-extended-text-interaction":
+            raise SkipError(where(element), "an essay among other interactions is not supported")
+        if name not in SUPPORTED and name not in FIELD_ONLY:
+            raise SkipError(where(element), f"<{name}> is not a supported interaction")
+    responses = [e.get("response-identifier", "RESPONSE") for e in interactions]
+    repeated = sorted({r for r in responses if responses.count(r) > 1})
+    if repeated:
+        raise SkipError(
+            where(interactions[0]),
+            f'interactions that share one response ("{repeated[0]}") are not supported',
+        )
+    declarations = read_declarations(root)
+    for element, response in zip(interactions, responses, strict=True):
+        if response not in declarations:
+            raise BadError(where(element), f'no response declaration "{response}"')
+    processing = kid(root, "qti-response-processing")
+    if processing is None:
+        raise SkipError(where(root), "the item has no response processing")
+    try:
+        rules = parse_processing(processing, responses[0])
+    except UnsupportedProcessingError as exc:
+        raise SkipError(exc.field, exc.message) from None
+    outcomes = read_outcomes(root)
+    feedback = read_feedback(root, set())
+    ids = {r: slug(r, "field") for r in responses}
+    for response, fid in ids.items():
+        if fid != response:
+            collected.warnings.append(
+                Problem(
+                    source=source,
+                    item=item_id,
+                    field=f"fields[{fid}]",
+                    message=f"response identifier {response!r} is read as {fid!r}",
+                )
+            )
+
+    def read_fields(
+        held: dict[str, Value] | None,
+    ) -> tuple[list[dict[str, Any]], list[Table]]:
+        fields, tables = [], []
+        for element, response in zip(interactions, responses, strict=True):
+            others = {} if held is None else {r: v for r, v in held.items() if r != response}
+            try:
+                form, table = _scored(
+                    root, element, response, declarations, feedback, context=others
+                )
+            except (SkipError, BadError) as exc:
+                raise SkipError(exc.field, f"field {response!r}: {exc.message}") from None
+            fields.append({"id": ids[response], "interaction": form})
+            tables.append(table)
+        return fields, tables
+
+    def joint(fields: list[dict[str, Any]], tables: list[Table], additive: bool) -> str | None:
+        composite = msgspec.convert({"type": "composite", "fields": fields}, Composite)
+        rng = random.Random(0)
+        best = [t.credits.index(max(t.credits)) for t in tables]
+        combos = [best] + [
+            [rng.randrange(len(t.probes) + 1) for t in tables] for _ in range(JOINT_PROBES)
+        ]
+        combos += [[*best[:k], len(t.probes), *best[k + 1 :]] for k, t in enumerate(tables)]
+        full = sum(t.top for t in tables) if additive else None
+        top = None
+        for combo in combos:
+            value = {
+                r: t.probes[k].value
+                for r, t, k in zip(responses, tables, combo, strict=True)
+                if k < len(t.probes)
+            }
+            given = {
+                ids[r]: t.probes[k].answer
+                for r, t, k in zip(responses, tables, combo, strict=True)
+                if k < len(t.probes)
+            }
+            if not given:
+                continue
+            qti = score(rules, declarations, outcomes, value)
+            top = qti if top is None else top
+            try:
+                credits = field_credits(item_id, composite, join_fields(given))
+            except AnswerError as exc:
+                return f"the answer {given} is refused by Skillgauge ({exc.message})"
+            ours = weighted_mean(composite.fields, credits)
+            if additive:
+                assert full is not None
+                theirs = min(1.0, max(0.0, qti / full))
+                if abs(theirs - ours) > 1e-6:
+                    return (
+                        f"the answer {given} earns {theirs:g} of full credit by the QTI rules "
+                        f"but {ours:g} as the sum of its fields"
+                    )
+            elif (qti >= (top or 0) - 1e-9) != (ours >= 1 - 1e-9):
+                return (
+                    f"the answer {given} earns {qti:g} by the QTI rules; Skillgauge gives full "
+                    "credit only when every field is right"
+                )
+        return None
+
+    additive = True
+    problem: str | None = None
+    try:
+        fields, tables = read_fields(None)
+        tops = [t.top for t in tables]
+        if len(set(tops)) > 1:  # weights in the ratio of the fields' best scores
+            scale = 1.0 / min(tops) if max(tops) / min(tops) <= 100 else 100.0 / max(tops)
+            for form, top in zip(fields, tops, strict=True):
+                if abs(top * scale - 1.0) > 1e-12:
+                    form["weight"] = top * scale
+        problem = joint(fields, tables, additive=True)
+    except SkipError as exc:
+        problem = exc.message
+    if problem is not None:
+        first = problem
+        correct: dict[str, Value] = {}
+        for response in responses:
+            decl = declarations[response]
+            if not decl.correct:
+                raise SkipError(
+                    where(processing),
+                    f"custom response processing: Skillgauge cannot score this item as its "
+                    f"rules do ({first})",
+                )
+            correct[response] = from_texts(
+                decl.correct, decl.cardinality, decl.base_type or "string", response
+            )
+        additive = False
+        fields, tables = read_fields(correct)
+        problem = joint(fields, tables, additive=False)
+        if problem is not None:
+            raise SkipError(
+                where(processing),
+                f"custom response processing: Skillgauge cannot score this item as its rules "
+                f"do ({first}; {problem})",
+            )
+    field_of = dict(ids)
+    for form, element in zip(fields, interactions, strict=True):
+        prompt = kid(element, "qti-prompt")
+        if prompt is not None and local(element) not in INLINE:
+            form["prompt"] = html_to_markdown(prompt, _SKIP_IN_TEXT)
+        label = " ".join((element.get("aria-label") or "").split())
+        if label:
+            form["label"] = label[:200]
+    rationales = {n.ident: n for n in feedback.unplaced if n.ident in ids}
+    for form, response in zip(fields, responses, strict=True):
+        if response in rationales:
+            form["rationale"] = rationales[response].text
+    for note in feedback.unplaced:
+        if note.ident in rationales:
+            continue
+        collected.warnings.append(
+            Problem(
+                source=source,
+                item=item_id,
+                field=note.location,
+                message=f'feedback "{note.ident or note.outcome}" has no place in a bank (not '
+                "a field's rationale, a hint or the solution); not kept",
+            )
+        )
+    raw: dict[str, Any] = {
+        "id": item_id,
+        "stem": _composite_stem(body, field_of) or item_id,
+        "interaction": {"type": "composite", "fields": fields},
+    }
+    title = " ".join((root.get("title") or "").split())
+    if title and title not in (root.get("identifier", ""), item_id):
+        raw["title"] = title[:200]
+    for element in interactions:
+        _warn_dropped(root, element, source, item_id, collected, kept=context.media)
+    if feedback.solution:
+        raw["solution"] = "\n\n".join(feedback.solution)
+    if feedback.hints:
+        raw["hints"] = feedback.hints
+    provisional = False
+    if context.irt is not None:
+        raw["irt"] = context.irt
+    elif additive:
+        composite = msgspec.convert(raw["interaction"], Composite)
+        levels = tuple(sorted(c for c in reachable_credits(composite) if c > 0))
         if len(levels) > 1:
             raw["irt"], credit_levels = _provisional_partial(levels)
             if credit_levels:
@@ -1081,12 +1326,175 @@ def _provisional_partial(levels: tuple[float, ...]) -> tuple[dict[str, Any], lis
     return {"model": "gpcm", "a": 1.0, "thresholds": steps}, kept
 
 
+#: Interactions only a composite item holds (an item with just one is a one-field composite).
+FIELD_ONLY = (
+    "qti-inline-choice-interaction",
+    "qti-gap-match-interaction",
+    "qti-hottext-interaction",
+    "qti-associate-interaction",
+)
+#: Interactions written inside a sentence.
+INLINE = ("qti-text-entry-interaction", "qti-inline-choice-interaction")
+
+
+def _marked_text(interaction: etree._Element, spot: str, drop: tuple[str, ...]) -> str:
+    """The interaction's content as Markdown, each ``spot`` element written ``{{id}}``."""
+    content = copy.deepcopy(interaction)
+    for element in list(content.iter()):
+        if not isinstance(element.tag, str):
+            continue
+        parent = element.getparent()
+        if parent is None:
+            continue
+        if local(element) in drop:
+            tail = element.tail
+            previous = element.getprevious()
+            parent.remove(element)
+            if tail:
+                if previous is not None:
+                    previous.tail = (previous.tail or "") + tail
+                else:
+                    parent.text = (parent.text or "") + tail
+        elif local(element) == spot:
+            marker = etree.Element("span")
+            marker.text = "{{" + element.get("identifier", "") + "}}"
+            marker.tail = element.tail
+            parent.replace(element, marker)
+    return html_to_markdown(content, _SKIP_IN_TEXT)
+
+
+def _mapped_pairs(
+    decl: Declaration, table: Table, base: dict[str, Any], pairs: list[str]
+) -> list[dict[str, Any]]:
+    """A weighted pair form read off the mapping: each pair's mapped value over the best score.
+
+    Pairs the mapping does not list get its default.
+
+    The table alone cannot show what a wrong pair subtracts when ``lower-bound`` clips a
+    lone wrong pair to 0 (QTI's gap match example maps unlisted pairs to -1).
+    """
+    if decl.mapping is None or table.top <= 0:
+        return []
+    unordered = decl.base_type == "pair"
+
+    def canonical(text: str) -> str:
+        parts = text.split()
+        return " ".join(sorted(parts) if unordered else parts)
+
+    worth = {canonical(k): v / table.top for k, v, _ in decl.mapping.entries}
+    default = decl.mapping.default / table.top
+    credits = {p: worth.get(canonical(p), default) for p in pairs}
+    if any(abs(c) > 1 for c in credits.values()):
+        return []
+
+    def pair(text: str) -> dict[str, str]:
+        source, target = text.split()
+        return {"source": source, "target": target}
+
+    key = [pair(p) for p, c in credits.items() if c > 0]
+    if not key:
+        return []
+    return [
+        {
+            **base,
+            "key": key,
+            "scoring": "weighted",
+            "credits": [{**pair(p), "credit": c} for p, c in credits.items() if c],
+        }
+    ]
+
+
+def _as_written(
+    candidate: dict[str, Any], written: dict[frozenset[str], list[str]]
+) -> dict[str, Any]:
+    """An associate form with its pairs as the correct response writes them (ends and order)."""
+
+    def orient(pair: dict[str, Any]) -> dict[str, Any]:
+        ends = written.get(frozenset((pair["source"], pair["target"])))
+        if ends is None:
+            return pair
+        return {**pair, "source": ends[0], "target": ends[1]}
+
+    place = {key: n for n, key in enumerate(written)}
+
+    def position(pair: dict[str, Any]) -> int:
+        return place.get(frozenset((pair["source"], pair["target"])), len(place))
+
+    for name in ("key", "credits"):
+        if name in candidate:
+            candidate[name] = sorted((orient(p) for p in candidate[name]), key=position)
+    return candidate
+
+
+def _field_only_candidates(
+    interaction: etree._Element, decl: Declaration, table: Table, feedback: Feedback
+) -> list[dict[str, Any]]:
+    """Forms of an inline choice, hot text, gap match or associate read off the table."""
+    name = local(interaction)
+    shuffle = interaction.get("shuffle", "false").lower() == "true"
+    base: dict[str, Any]
+    if name == "qti-inline-choice-interaction":
+        base = {"options": _options(kids(interaction, "qti-inline-choice"), {}), "shuffle": shuffle}
+        return [
+            {**c, "type": "inline_choice"} for c in choice_candidates(table, base, multiple=False)
+        ]
+    if name == "qti-hottext-interaction":
+        most = int(interaction.get("max-choices", "1") or "1")
+        multiple = decl.cardinality != "single" or most != 1
+        base = {"options": _options(descendants(interaction, "qti-hottext"), {})}
+        text = _marked_text(interaction, "qti-hottext", ("qti-prompt",))
+        out = []
+        for candidate in choice_candidates(table, base, multiple):
+            converted = {**candidate, "type": "hot_text", "text": text, "max_choices": most}
+            if not multiple:
+                if candidate.get("scoring") == "weighted":
+                    converted["key"] = [
+                        o["id"] for o in candidate["options"] if o.get("credit", 0) > 0
+                    ]
+                else:
+                    converted["key"] = [candidate["key"]]
+            out.append(converted)
+        return out
+    if name == "qti-gap-match-interaction":
+        texts = [c for c in interaction if isinstance(c.tag, str) and local(c) in ("qti-gap-text",)]
+        gaps = descendants(interaction, "qti-gap")
+        base = {
+            "sources": _options(texts, {}),
+            "targets": [
+                {"id": g.get("identifier", ""), "text": f"gap {k + 1}"} for k, g in enumerate(gaps)
+            ],
+            "shuffle": shuffle,
+        }
+        text = _marked_text(interaction, "qti-gap", ("qti-prompt", "qti-gap-text", "qti-gap-img"))
+        pairs = [f"{t['id']} {g['id']}" for t in base["sources"] for g in base["targets"]]
+        found = match_candidates(table, base) + _mapped_pairs(decl, table, base, pairs)
+        return [{**c, "type": "gap_match", "text": text} for c in found]
+    base = {
+        "options": _options(descendants(interaction, "qti-simple-associable-choice"), {}),
+        "shuffle": shuffle,
+    }
+    associations = interaction.get("max-associations", "1") or "1"
+    ids = [o["id"] for o in base["options"]]
+    pairs = [f"{a} {b}" for k, a in enumerate(ids) for b in ids[k + 1 :]]
+    out = []
+    mapped = [{**c, "type": "associate"} for c in _mapped_pairs(decl, table, base, pairs)]
+    written = {frozenset(v.split()): v.split() for v in decl.correct if len(v.split()) == 2}
+    for candidate in associate_candidates(table, base) + mapped:
+        converted = _as_written(dict(candidate), written)
+        if associations.isdigit() and int(associations) > len(candidate["key"]):
+            converted["max_associations"] = min(100, int(associations))
+        out.append(converted)
+    return out
+
+
 def _scored(
     root: etree._Element,
     interaction: etree._Element,
     response: str,
     declarations: dict[str, Declaration],
     feedback: Feedback,
+    *,
+    context: dict[str, Value] | None = None,
 ) -> tuple[dict[str, Any], Table]:
     """The interaction as a bank holds it, checked answer by answer against the QTI rules.
 
@@ -1127,7 +1535,10 @@ def _scored(
         )
     candidates: list[dict[str, Any]] = []
     shape_error: SkipError | BadError | None = None
+    table_only = name in FIELD_ONLY or context is not None
     try:
+        if table_only:  # forms come from the credit table alone (a field, or one of several)
+            raise SkipError(None, "read off the credit table")
         scoring = read_scoring(root, response)
         assert scoring is not None
         if name == "qti-choice-interaction":
@@ -1142,12 +1553,16 @@ def _scored(
         exc.field = exc.field or where(interaction)
         if isinstance(exc, BadError) or exc.final:
             raise
-        shape_error = exc
+        shape_error = None if table_only else exc
     numeric = decl.base_type in ("float", "integer")
     kind = {
         "qti-choice-interaction": "choice",
+        "qti-inline-choice-interaction": "choice",
+        "qti-hottext-interaction": "choice",
         "qti-order-interaction": "order",
         "qti-match-interaction": "match",
+        "qti-gap-match-interaction": "gap",
+        "qti-associate-interaction": "associate",
     }.get(name, "number" if numeric else "text")
     try:
         table = credit_table(
@@ -1156,6 +1571,7 @@ def _scored(
             read_outcomes(root),
             response,
             probes(kind, interaction, decl, rules),
+            context=context,
         )
     except NoCreditError:
         raise BadError(where(processing), "no answer earns a positive score") from None
@@ -1165,7 +1581,9 @@ def _scored(
     shuffle = interaction.get("shuffle", "false").lower() == "true"
     shaped = len(candidates)
     base: dict[str, Any]
-    if kind == "choice":
+    if name in FIELD_ONLY:
+        candidates += _field_only_candidates(interaction, decl, table, feedback)
+    elif kind == "choice":
         base = {"options": _options(kids(interaction, "qti-simple-choice"), feedback.rationales)}
         multiple = decl.cardinality != "single" or interaction.get("max-choices", "1") != "1"
         candidates += choice_candidates(table, {**base, "shuffle": shuffle}, multiple)
@@ -1182,6 +1600,8 @@ def _scored(
             }
             candidates += match_candidates(table, base)
     elif kind == "number":
+        if table_only:
+            candidates += equal_candidates(rules, response, typed_correct(decl))
         candidates += number_candidates(table, typed_correct(decl))
     else:
         candidates += text_candidates(table)

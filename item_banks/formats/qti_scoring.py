@@ -47,7 +47,7 @@ from item_banks.formats.qti_processing import (
     typed,
 )
 from item_banks.formats.safe_xml import local
-from item_banks.model import Interaction
+from item_banks.model import FieldInteraction, Interaction
 from item_banks.scoring import RawAnswer, answer_credit
 
 #: Most answers enumerated per item; larger spaces are sampled (fixed seed) to this size.
@@ -154,7 +154,11 @@ def _subsets(
 
 
 def _choice_probes(interaction: etree._Element, decl: Declaration) -> tuple[list[Probe], bool]:
-    ids = _ids(interaction, "qti-simple-choice")
+    ids = (
+        _ids(interaction, "qti-simple-choice")
+        or _ids(interaction, "qti-inline-choice")
+        or _ids(interaction, "qti-hottext")
+    )
     multiple = decl.cardinality in ("multiple", "ordered") or interaction.get(
         "max-choices", "1"
     ) not in ("1", "")
@@ -204,8 +208,45 @@ def _match_probes(interaction: etree._Element, decl: Declaration) -> tuple[list[
         for s in sets[:2]
     )
     most = _int(interaction.get("max-associations"), 1)
+    return _pair_probes(decl, sources, targets, most)
+
+
+def _gap_probes(interaction: etree._Element, decl: Declaration) -> tuple[list[Probe], bool]:
+    """Gap match: every set of (gap text, gap) pairs, each gap filled at most once."""
+    texts = [
+        (c.get("identifier", ""), _int(c.get("match-max"), 1))
+        for c in interaction
+        if isinstance(c.tag, str) and local(c) in ("qti-gap-text", "qti-gap-img")
+    ]
+    gaps = [(g, 1) for g in _ids(interaction, "qti-gap")]
+    return _pair_probes(decl, texts, gaps, 0)
+
+
+def _associate_probes(interaction: etree._Element, decl: Declaration) -> tuple[list[Probe], bool]:
+    """Associate: every set of unordered pairs of two different choices."""
+    choices = [
+        (c.get("identifier", ""), _int(c.get("match-max"), 0))
+        for c in interaction.iter()
+        if isinstance(c.tag, str) and local(c) == "qti-simple-associable-choice"
+    ]
+    most = _int(interaction.get("max-associations"), 1)
+    return _pair_probes(decl, choices, choices, most, unordered=True)
+
+
+def _pair_probes(
+    decl: Declaration,
+    sources: list[tuple[str, int]],
+    targets: list[tuple[str, int]],
+    most: int,
+    *,
+    unordered: bool = False,
+) -> tuple[list[Probe], bool]:
     limit = {i: m for i, m in (*sources, *targets)}
-    pairs = [f"{s} {t}" for s, _ in sources for t, _ in targets]
+    if unordered:
+        ids = [i for i, _ in sources]
+        pairs = [" ".join(sorted((a, b))) for k, a in enumerate(ids) for b in ids[k + 1 :]]
+    else:
+        pairs = [f"{s} {t}" for s, _ in sources for t, _ in targets]
 
     def allowed(combo: tuple[str, ...]) -> bool:
         if most and len(combo) > most:
@@ -216,9 +257,15 @@ def _match_probes(interaction: etree._Element, decl: Declaration) -> tuple[list[
                 used[part] = used.get(part, 0) + 1
         return all(not limit[i] or n <= limit[i] for i, n in used.items())
 
-    correct = tuple(" ".join(v.split()) for v in decl.correct)
+    def canonical(text: str) -> str:
+        parts = text.split()
+        return " ".join(sorted(parts) if unordered else parts)
+
+    correct = tuple(canonical(v) for v in decl.correct)
     mapped = (
-        tuple(k for k, v, _ in decl.mapping.entries if v > 0) if decl.mapping is not None else ()
+        tuple(canonical(k) for k, v, _ in decl.mapping.entries if v > 0)
+        if decl.mapping is not None
+        else ()
     )
     high = min(len(pairs), most or len(pairs), len(sources) * len(targets))
     if 2 ** len(pairs) <= ENUMERATION_LIMIT:
@@ -254,6 +301,11 @@ def _match_probes(interaction: etree._Element, decl: Declaration) -> tuple[list[
     return probes, exhaustive
 
 
+def associate_candidates(table: Table, base: dict[str, Any]) -> list[dict[str, Any]]:
+    """Associate forms read off the table: all or nothing, or weighted by single pairs."""
+    return [{**candidate, "type": "associate"} for candidate in match_candidates(table, base)]
+
+
 def size_of(rules: tuple[Rule, ...]) -> int:
     """How many rules and operators ``rules`` hold (nested ones included)."""
 
@@ -261,6 +313,34 @@ def size_of(rules: tuple[Rule, ...]) -> int:
         return sum(1 + sum(rule_count(b.rules) for b in r.branches) for r in rs)
 
     return rule_count(rules) + sum(1 for _ in _constants(rules))
+
+
+def equal_candidates(
+    rules: tuple[Rule, ...], response: str, correct: float | None
+) -> list[dict[str, Any]]:
+    """Numeric forms from each symmetric, closed ``qti-equal`` on ``response``'s correct value.
+
+    The composite exporter writes a field's tolerance so; the credit table alone would turn
+    it into an interval.
+    """
+    if correct is None:
+        return []
+    out: list[dict[str, Any]] = []
+    for expr in _constants(rules):
+        if expr.op != "equal":
+            continue
+        named = {a.attrs.get("identifier") for a in expr.args if a.op in ("variable", "correct")}
+        if named != {response}:
+            continue
+        mode, t0, t1, low, high = tolerances(expr)
+        if t0 != t1 or not (low and high) or mode not in ("absolute", "relative"):
+            continue
+        width = t0 / 100 if mode == "relative" else t0
+        form: dict[str, Any] = {"type": "numeric", "key": correct, "tolerance": width}
+        if mode == "relative":
+            form["tolerance_mode"] = "relative"
+        out.append(form)
+    return out
 
 
 def _constants(rules: tuple[Rule, ...]) -> Iterator[Expr]:
@@ -356,10 +436,15 @@ def probes(
 ) -> tuple[list[Probe], bool]:
     """The answers to try and whether they are all the interaction allows.
 
-    ``kind`` is ``choice``, ``order``, ``match``, ``text`` or ``number``.
+    ``kind`` is ``choice``, ``order``, ``match``, ``gap``, ``associate``, ``text`` or
+    ``number``.
     """
     if kind == "choice":
         return _choice_probes(interaction, decl)
+    if kind == "gap":
+        return _gap_probes(interaction, decl)
+    if kind == "associate":
+        return _associate_probes(interaction, decl)
     if kind == "order":
         return _order_probes(interaction, decl)
     if kind == "match":
@@ -375,8 +460,13 @@ def credit_table(
     outcomes: dict[str, Outcome],
     response: str,
     found: tuple[list[Probe], bool],
+    *,
+    context: dict[str, Value] | None = None,
 ) -> Table:
     """Run the rules on every probe; credits are scores over the best score.
+
+    ``context`` holds the other responses of a composite item while this one varies
+    (absent: they are NULL).
 
     Raises
     ------
@@ -391,7 +481,7 @@ def credit_table(
         listed, exhaustive = [listed[i] for i in keep], False
 
     def run(value: Value) -> float:
-        return score(rules, declarations, outcomes, {response: value})
+        return score(rules, declarations, outcomes, {**(context or {}), response: value})
 
     scores = [run(p.value) for p in listed]
     nearby = [[run(v) for v in p.near] for p in listed]
@@ -413,7 +503,9 @@ def credit_table(
 def disagreement(candidate: dict[str, Any], table: Table) -> str | None:
     """None when ``candidate`` scores every probe as QTI does, else the first difference."""
     try:
-        interaction = msgspec.convert(candidate, Interaction)
+        interaction: Interaction | FieldInteraction = msgspec.convert(
+            candidate, Interaction | FieldInteraction
+        )
     except msgspec.ValidationError as exc:
         return f"the closest bank form is invalid ({exc})"
     for probe, qti, accepted in zip(table.probes, table.credits, table.accepted, strict=True):

@@ -43,6 +43,24 @@ def fill(page: Page, given: RawAnswer) -> None:
         shown = shown_by_text(current_item(page), session_item(page), given)
         for value in [shown] if isinstance(shown, str) else shown:
             page.locator(f"input[name=answer][value='{value}']").check()
+    elif kind == "composite":
+        shown = shown_by_text(current_item(page), session_item(page), given)
+        for entry in [shown] if isinstance(shown, str) else shown:
+            field, _, value = entry.partition("=")
+            control = page.locator(f"[name='f:{field}']")
+            if not control.count():  # gaps and pairs: the raw entry, as a client may post it
+                page.evaluate(
+                    """([entry]) => { const i = document.createElement('input');
+                       i.type = 'hidden'; i.name = 'answer'; i.value = entry;
+                       document.querySelector('form.answer').append(i); }""",
+                    [entry],
+                )
+            elif control.first.evaluate("e => e.tagName") == "SELECT":
+                control.select_option(value)
+            elif control.first.get_attribute("type") in ("radio", "checkbox"):
+                page.locator(f"[name='f:{field}'][value='{value}']").check()
+            else:
+                control.fill(value)
     else:
         assert isinstance(given, str)
         page.fill("#answer", given)

@@ -25,6 +25,32 @@ def tab_to(page: Page, predicate: str, limit: int = 60) -> None:
     raise AssertionError(f"keyboard focus never reached: {predicate}")
 
 
+def answer_field(page: Page) -> None:
+    """Answer the focused control of a composite question by keyboard."""
+    tag = page.evaluate("document.activeElement.tagName + ':' + document.activeElement.type")
+    if tag.startswith("SELECT"):
+        page.keyboard.press("ArrowDown")
+    elif tag in ("INPUT:radio", "INPUT:checkbox"):
+        page.keyboard.press("Space")
+    else:
+        page.keyboard.type("1")
+
+
+def fill_first_field(page: Page) -> None:
+    """Answer the first field of a composite question (both ends of a pair), by mouse."""
+    first = page.locator("form.answer [name^='f:']").first
+    tag = first.evaluate("e => e.tagName + ':' + e.type")
+    name = str(first.get_attribute("name"))
+    if tag.startswith("SELECT"):
+        first.select_option(index=1)
+        if name.endswith(":a") and ":pair:" in name:
+            page.locator(f"select[name='{name[:-1]}b']").select_option(index=2)
+    elif tag in ("INPUT:radio", "INPUT:checkbox"):
+        first.check()
+    else:
+        first.fill("1")
+
+
 def test_keyboard_only_learner_reaches_the_result(page: Page, server: ServerProcess) -> None:
     page.goto(server.assessment_url)
     check_accessibility(page, "learner-landing")
@@ -44,6 +70,12 @@ def test_keyboard_only_learner_reaches_the_result(page: Page, server: ServerProc
             tab_to(page, "el.name === 'answer'")
             page.keyboard.press("Space")
             assert page.evaluate("document.activeElement.checked")
+        elif kind == "composite":  # fill the first field: a blank, a select or a phrase
+            tab_to(page, "el.name && el.name.startsWith('f:')")
+            answer_field(page)
+            if page.evaluate("/:pair:\\d+:a$/.test(document.activeElement.name)"):
+                page.keyboard.press("Tab")  # an associate pair needs both ends
+                answer_field(page)
         else:
             tab_to(page, "el.id === 'answer'")
             page.keyboard.type("1")
@@ -96,6 +128,8 @@ def test_without_javascript_every_answer_gets_a_feedback_page(
             kind = plain.locator("input[name=kind]").input_value()
             if kind in ("single_choice", "multiple_response"):
                 plain.locator("input[name=answer]").first.check()
+            elif kind == "composite":
+                fill_first_field(plain)
             else:
                 plain.fill("#answer", "1")
             with plain.expect_navigation():

@@ -12,8 +12,12 @@ from engine.policy import Policy
 from engine.pool import compile_pool
 from engine.session import Session
 from item_banks import read_bank, score_answer
+from item_banks.credits import reachable_credits
 from item_banks.model import (
+    Associate,
+    Composite,
     Item,
+    Match,
     MultipleResponse,
     Numeric,
     ShortText,
@@ -33,8 +37,27 @@ def test_size_and_coverage() -> None:
     assert all(per_competency[c.id] >= 15 for c in BANK.competencies)
     assert all(c.cut_score is not None for c in BANK.competencies)
     kinds = Counter(type(item.interaction).__name__ for item in BANK.items)
-    assert set(kinds) == {"SingleChoice", "MultipleResponse", "Numeric", "ShortText"}
+    assert set(kinds) == {"SingleChoice", "MultipleResponse", "Numeric", "ShortText", "Composite"}
     assert any(item.status == "pretest" for item in BANK.items)
+
+
+def test_multi_field_items_cover_every_field_kind_with_explanations() -> None:
+    composite = [i for i in BANK.items if isinstance(i.interaction, Composite)]
+    assert len(composite) >= 6
+    fields = [f for item in composite for f in item.interaction.fields]  # type: ignore[union-attr]
+    kinds = {type(f.interaction).__name__ for f in fields}
+    assert {"InlineChoice", "Numeric", "ShortText", "GapMatch", "Associate", "HotText"} <= kinds
+    for item in composite:
+        assert item.status == "operational" and len(item.solution) > 40, item.id
+        assert category_count(item.irt) - 1 == len(
+            [c for c in reachable_credits(item.interaction) if c > 0]
+        ), item.id  # one category per distinct credit level
+        for field in item.interaction.fields:  # type: ignore[union-attr]
+            assert "{{" + field.id + "}}" in item.stem, (item.id, field.id)
+    # every numeric blank explains its typical wrong numbers
+    assert all(
+        f.interaction.common_wrong_answers for f in fields if isinstance(f.interaction, Numeric)
+    )
 
 
 def test_parameters_are_declared_provisional() -> None:
@@ -65,12 +88,25 @@ def test_every_misconception_is_used() -> None:
         for option in item.interaction.options
         if option.misconception
     }
-    for item in BANK.items:
-        interaction = item.interaction
+    inner = [
+        f.interaction
+        for item in BANK.items
+        if isinstance(item.interaction, Composite)
+        for f in item.interaction.fields
+    ]
+    used |= {
+        o.misconception
+        for i in inner
+        if isinstance(i, SingleChoice | MultipleResponse | Match | Associate)
+        for o in (i.options if not isinstance(i, Match) else (*i.sources, *i.targets))
+        if o.misconception
+    }
+    for interaction in [item.interaction for item in BANK.items] + inner:
         if isinstance(interaction, Numeric):
             used |= {w.misconception for w in interaction.common_wrong_answers if w.misconception}
         if isinstance(interaction, ShortText):
             used |= {w.misconception for w in interaction.wrong_answers if w.misconception}
+    assert used - {None} <= {m.id for m in BANK.misconceptions}
     assert used == {m.id for m in BANK.misconceptions}
 
 

@@ -9,6 +9,7 @@ question page's live region (progressive enhancement: the same POST and the same
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar import Request, Router, get, post
@@ -124,11 +125,70 @@ def answer_from_form(form: Any, kind: str) -> tuple[str | list[str], Any, str | 
             str(key)[6:]: str(value) for key, value in form.items() if str(key).startswith("match:")
         }
         return [f"{source} {target}" for source, target in pairs.items() if target], pairs, None
+    if kind == "composite":
+        return composite_from_form(form)
     values = [str(v) for v in form.getall("answer")] if "answer" in form else []
     if kind == "multiple_response":
         return values, values, None
     single = values[0] if values else ""
     return single, single, None
+
+
+#: A composite question's control: ``f:<field>``, with ``:rank|match|gap:<id>`` or
+#: ``:pair:<n>:a|b`` after it.
+_CONTROL = re.compile(r"f:(.+?)(?::(rank|match|gap):([^:]+)|:pair:(\d+):([ab]))?")
+
+
+def composite_from_form(form: Any) -> tuple[list[str], dict[str, Any], str | None]:
+    """The ``FIELD=VALUE`` answer of a composite question from its ``f:...`` controls.
+
+    ``f:<field>`` carries typed text, a selected inline choice or ticked options;
+    ``f:<field>:rank:<option>`` a position (order); ``f:<field>:match:<source>`` a target;
+    ``f:<field>:gap:<gap>`` the text put in a gap; ``f:<field>:pair:<n>:a`` and ``:b`` the
+    two ends of an associate pair; ``answer`` whole ``FIELD=VALUE`` entries. Returns the
+    answer, the form values to show back, and a problem with the form (an order partly
+    filled in, half a pair) or None.
+    """
+    # ``answer`` fields may carry whole FIELD=VALUE entries (a client posting the raw answer)
+    answer: list[str] = [str(v) for v in form.getall("answer")] if "answer" in form else []
+    shown: dict[str, Any] = {}
+    ranks: dict[str, dict[str, str]] = {}
+    pairs: dict[tuple[str, str], dict[str, str]] = {}
+    problem = None
+    for key in dict.fromkeys(str(k) for k in form):
+        if not key.startswith("f:"):
+            continue
+        values = [str(v) for v in form.getall(key)]
+        shown[key] = values if len(values) > 1 else values[0] if values else ""
+        parsed = _CONTROL.fullmatch(key)
+        if parsed is None:
+            continue
+        field, role, target, row, end = parsed.groups()
+        value = values[0].strip() if values else ""
+        if role == "rank":
+            ranks.setdefault(field, {})[target] = value
+        elif role == "match" and value:
+            answer.append(f"{field}={target} {value}")
+        elif role == "gap" and value:
+            answer.append(f"{field}={value} {target}")
+        elif row is not None and value:
+            pairs.setdefault((field, row), {})[end] = value
+        elif role is None and row is None:
+            answer += [f"{field}={v}" for v in values if v.strip()]
+    for field, given in ranks.items():
+        chosen = [r for r in given.values() if r]
+        if not chosen:
+            continue
+        if len(chosen) < len(given) or len(set(chosen)) != len(chosen):
+            problem = "give every item to put in order a different position"
+            continue
+        answer += [f"{field}={o}" for o in sorted(given, key=lambda o: int(given[o]))]
+    for (field, _), ends in pairs.items():
+        if ends.get("a") and ends.get("b"):
+            answer.append(f"{field}={ends['a']} {ends['b']}")
+        elif ends.get("a") or ends.get("b"):
+            problem = "choose both ends of each pair, or neither"
+    return answer, shown, problem
 
 
 def _question_context(

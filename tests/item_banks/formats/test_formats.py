@@ -29,7 +29,7 @@ DATA = Path(__file__).parent / "data"
 QTI3 = sorted((DATA / "qti3").glob("*.xml"))
 SKIPPED = {
     "choice-map-response-point-template": "map_response_point",
-    "composite-two-interactions": "composite items",
+    "composite-two-interactions": "share one response",
     "custom-response-processing": "custom response processing",
     "custom-template": "custom response processing template",
     "hotspot-map-response-point": "qti-select-point-interaction",
