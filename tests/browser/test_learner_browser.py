@@ -25,11 +25,12 @@ def tab_to(page: Page, predicate: str, limit: int = 60) -> None:
     raise AssertionError(f"keyboard focus never reached: {predicate}")
 
 
-def answer_field(page: Page) -> None:
-    """Answer the focused control of a composite question by keyboard."""
+def answer_field(page: Page, option: int = 1) -> None:
+    """Answer the focused control of a composite question by keyboard (a select: ``option``)."""
     tag = page.evaluate("document.activeElement.tagName + ':' + document.activeElement.type")
     if tag.startswith("SELECT"):
-        page.keyboard.press("ArrowDown")
+        for _ in range(option):
+            page.keyboard.press("ArrowDown")
     elif tag in ("INPUT:radio", "INPUT:checkbox"):
         page.keyboard.press("Space")
     else:
@@ -74,8 +75,8 @@ def test_keyboard_only_learner_reaches_the_result(page: Page, server: ServerProc
             tab_to(page, "el.name && el.name.startsWith('f:')")
             answer_field(page)
             if page.evaluate("/:pair:\\d+:a$/.test(document.activeElement.name)"):
-                page.keyboard.press("Tab")  # an associate pair needs both ends
-                answer_field(page)
+                page.keyboard.press("Tab")  # an associate pair needs two different ends
+                answer_field(page, option=2)
         else:
             tab_to(page, "el.id === 'answer'")
             page.keyboard.type("1")
