@@ -283,14 +283,16 @@ class Sandbox:
             "--new-session",
             "--hostname",
             "sandbox",
-            # setpriv needs these two to switch to the run's uid; it then drops them, the
-            # bounding set included, before anything of the learner's runs.
+            # setpriv needs these three to switch to the run's uid and empty the bounding
+            # set; it drops them all before anything of the learner's runs.
             "--cap-drop",
             "ALL",
             "--cap-add",
             "CAP_SETUID",
             "--cap-add",
             "CAP_SETGID",
+            "--cap-add",
+            "CAP_SETPCAP",
             "--clearenv",
             "--proc",
             "/proc",
