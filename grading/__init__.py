@@ -8,7 +8,7 @@ exists, every run raises :class:`grading.errors.SandboxUnavailable`.
 
 from __future__ import annotations
 
-from grading.errors import GradingError, SandboxBusy, SandboxUnavailable
+from grading.errors import GradingError, SandboxBusyError, SandboxUnavailable
 from grading.limits import Limits
 from grading.pool import RunPool
 from grading.result import RunResult
@@ -21,7 +21,7 @@ __all__ = [
     "RunPool",
     "RunResult",
     "Sandbox",
-    "SandboxBusy",
+    "SandboxBusyError",
     "SandboxUnavailable",
     "SqlFixture",
     "SqlResult",

