@@ -108,7 +108,7 @@ def _find_bwrap() -> str | None:
 
 def _memfd(name: str, data: bytes) -> int:
     """An in-memory file holding ``data``, positioned at its start."""
-    fd = os.memfd_create(name, 0)
+    fd = os.memfd_create(name, os.MFD_CLOEXEC)
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]

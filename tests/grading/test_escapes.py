@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grading import Limits, Sandbox, run_sql
+from grading import Limits, RunPool, Sandbox, run_sql
 from grading.sql import SqlFixture
 from tests.grading.helpers import assert_nothing_left
 
@@ -161,6 +161,35 @@ def test_sql_cannot_attach_the_host_database(sandbox: Sandbox, data_dir: Path) -
     assert result.rows == []
     assert result.error.startswith("SQL error: unable to open database")
     assert SECRET not in result.run.stdout + result.run.stderr
+
+
+def test_other_runs_are_out_of_sight(sandbox: Sandbox) -> None:
+    pool = RunPool(sandbox, queue=0)
+    writer = (
+        "import time\n"
+        "open('/work/answer.txt', 'w').write('other-run-secret')\n"
+        "print('written', flush=True)\n"
+        "time.sleep(2)\n"
+    )
+    other = pool.submit(writer, limits=TIGHT)
+    snoop = (
+        "import glob\n"
+        "print(len(glob.glob('/proc/[0-9]*')))\n"
+        "for path in glob.glob('/proc/*/root/work/*') + glob.glob('/proc/*/cwd/*'):\n"
+        "    try:\n"
+        "        print(path, open(path).read())\n"
+        "    except OSError as exc:\n"
+        "        print(path, type(exc).__name__)\n"
+        "print(glob.glob('/work/*'))\n"
+    )
+    result = pool.run(snoop, limits=TIGHT)
+    assert other.result().stdout == "written\n"
+    pool.close()
+    assert result.outcome == "ok", result
+    assert "other-run-secret" not in result.stdout
+    assert result.stdout.splitlines()[-1] == "['/work/main.py']"
+    # Its own PID namespace: bwrap's init, the supervisor and the program, nothing else.
+    assert int(result.stdout.splitlines()[0]) <= 3
 
 
 def test_no_network(sandbox: Sandbox) -> None:
