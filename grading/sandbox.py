@@ -19,8 +19,9 @@ Each run gets (see :meth:`Sandbox.command`):
 - stdout and stderr read incrementally, each capped at ``Limits.output_bytes`` (more kills
   the run and the text ends with a marker).
 
-cgroups: this machine mounts cgroup v1 only (``/sys/fs/cgroup/{memory,pids,...}``), so the
-limits are rlimits; a cgroup v2 memory and pids limit per run is future work.
+cgroups: this machine is in hybrid mode: memory and pids are cgroup v1 controllers, and the
+cgroup v2 tree (``/sys/fs/cgroup/unified``) offers only ``hugetlb``; so the limits are
+rlimits. A cgroup v2 memory and pids limit per run is future work where v2 offers them.
 """
 
 from __future__ import annotations
