@@ -261,7 +261,12 @@ class Sandbox:
                 report_fd=report_write,
                 file_fds=file_fds,
             )
-            return _supervise(argv, stdin_fd, [*fds[:-3], report_write], limits, report_read)
+            result = _supervise(argv, stdin_fd, [*fds[:-3], report_write], limits, report_read)
+            if result.timed_out or result.limit == "output":
+                # Killed from outside: the run's processes die a moment after bwrap; the
+                # slot's uid must be free of them before the next run counts its processes.
+                _wait_until_gone(self.uid_base + slot, timeout=5.0)
+            return result
         finally:
             for fd in fds:
                 os.close(fd)
@@ -455,6 +460,32 @@ def _supervise(
         cpu=cpu,
         wall=wall,
     )
+
+
+def processes_of(uids: range) -> list[int]:
+    """Pids whose real uid is in ``uids`` (read from ``/proc``)."""
+    pids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            with status.open() as lines:
+                for line in lines:
+                    if line.startswith("Uid:"):
+                        if int(line.split()[1]) in uids:
+                            pids.append(int(status.parent.name))
+                        break
+        except (OSError, ValueError):
+            continue  # the process ended while we looked
+    return pids
+
+
+def _wait_until_gone(uid: int, timeout: float) -> None:
+    """Wait (bounded) until no process runs as ``uid``; kill any stragglers on the way."""
+    deadline = time.monotonic() + timeout
+    while (left := processes_of(range(uid, uid + 1))) and time.monotonic() < deadline:
+        for pid in left:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.02)
 
 
 def _kill_group(pgid: int) -> None:
