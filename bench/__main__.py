@@ -11,7 +11,8 @@ eRm (:mod:`bench.cml_bench`, needs Rscript), which ``make bench`` leaves out; ``
 ``multidim-length``, ``multidim-recovery`` (``multidim-recovery-40``: its first, 40-item
 CAT design) and ``multidim-mirt`` run one part of the correlated-competencies benchmarks
 (:mod:`bench.multidim_bench`); ``python -m bench soak`` the soak with faults on PostgreSQL
-(:mod:`bench.soak`).
+(:mod:`bench.soak`); ``python -m bench sandbox`` the code sandbox's latency and
+throughput (:mod:`bench.sandbox_bench`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from bench import (
     engine_bench,
     integrity_study,
     multidim_bench,
+    sandbox_bench,
     soak,
     web_load,
 )
@@ -41,6 +43,8 @@ def main(argv: list[str]) -> None:
     groups = set(argv) or {"engine", "calibration", "web", "multidim"}
     if "soak" in groups:
         soak.main()
+    if "sandbox" in groups:
+        sandbox_bench.main()
     if "cat-design" in groups:
         cat_design.main()
     if "cat-calibration" in groups:
