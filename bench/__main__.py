@@ -11,7 +11,8 @@ eRm (:mod:`bench.cml_bench`, needs Rscript), which ``make bench`` leaves out; ``
 ``multidim-length``, ``multidim-recovery`` (``multidim-recovery-40``: its first, 40-item
 CAT design) and ``multidim-mirt`` run one part of the correlated-competencies benchmarks
 (:mod:`bench.multidim_bench`); ``python -m bench soak`` the soak with faults on PostgreSQL
-(:mod:`bench.soak`).
+(:mod:`bench.soak`); ``python -m bench answer-profile`` where one answer's time goes, per
+database (:mod:`bench.answer_profile`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import sys
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from bench import (
+    answer_profile,
     calibration_bench,
     cat_calibration,
     cat_design,
@@ -41,6 +43,8 @@ def main(argv: list[str]) -> None:
     groups = set(argv) or {"engine", "calibration", "web", "multidim"}
     if "soak" in groups:
         soak.main()
+    if "answer-profile" in groups:
+        answer_profile.main()
     if "cat-design" in groups:
         cat_design.main()
     if "cat-calibration" in groups:

@@ -37,7 +37,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from engine.feedback import Feedback, SecondTry, feedback_for
 from engine.session import Session, SessionResult, SessionState
@@ -46,7 +46,7 @@ from item_banks.model import Item
 from item_banks.scoring import RawAnswer, score_answer
 from web.answers import OptionIds, refuse_empty
 from web.credentials import awards
-from web.db.connection import utcnow
+from web.db.connection import disconnected, utcnow
 from web.errors import ConflictError, InvalidInputError, NotFoundError, RateLimitedError
 from web.integrity import evidence_for, learner_note
 from web.markdown import render
@@ -311,69 +311,87 @@ def submit_answer(
     item_banks.errors.AnswerError
         The answer does not fit the question (unknown option, not a number...).
     """
-    for _attempt in range(_ATTEMPTS):
-        now = utcnow()
-        with rt.db.read_one() as conn:
-            record = store.load_session(conn, session_id)
-            if record is None:
-                raise NotFoundError("no such session")
-            assessment, compiled, engine = _session_parts(rt, conn, record.assessment_id)
-            if position <= len(record.state.items):
-                return _replay(
-                    rt,
-                    conn=conn,
-                    compiled=compiled,
-                    assessment=assessment,
-                    record=record,
-                    engine=engine,
-                    item_id=item_id,
-                    position=position,
-                )
-        hold = record.practice
-        if hold is not None and hold.position == position and hold.item_id == item_id:
-            if attempt == 1:  # the first try again (double click, retry): what it got
-                view = _view(
-                    rt,
-                    compiled=compiled,
-                    assessment=assessment,
-                    record=record,
-                    state=record.state,
-                    engine=engine,
-                )
-                return AnswerOutcome(
-                    feedback=None, practice=_practice_view(compiled, hold), session=view
-                )
-            item = compiled.items[hold.item_id]
-            second = _second_try(compiled, hold, bank_answer(rt, record.id, item, answer))
-            try:
-                return _settle_and_store(
-                    rt,
-                    record=record,
-                    assessment=assessment,
-                    compiled=compiled,
-                    engine=engine,
-                    second=second,
-                    now=now,
-                )
-            except _RaceLostError:
-                continue
-        if attempt != 1:
-            raise ConflictError("no second try is open for this question; reload the page")
+    for tries_left in reversed(range(_ATTEMPTS)):
         try:
-            return _advance(
-                rt,
-                record=record,
-                assessment=assessment,
-                compiled=compiled,
-                engine=engine,
-                item_id=item_id,
-                position=position,
-                answer=answer,
-                now=now,
+            return _submit_once(
+                rt, session_id, item_id=item_id, position=position, answer=answer, attempt=attempt
             )
         except _RaceLostError:
             continue  # another request advanced the session first: look again
+        except DBAPIError as error:
+            # The connection was lost (the database restarted or dropped it) before the
+            # reply: whether or not the write committed, a new attempt is safe: it finds the
+            # answer stored (a replay) or stores it.
+            if not disconnected(error) or tries_left == 0:
+                raise
     raise ConflictError("this session is busy; try again")
+
+
+def _submit_once(
+    rt: Runtime,
+    session_id: str,
+    *,
+    item_id: str,
+    position: int,
+    answer: str | list[str],
+    attempt: int,
+) -> AnswerOutcome:
+    """One try of :func:`submit_answer`; raises :class:`_RaceLostError` if it lost a race."""
+    now = utcnow()
+    with rt.db.read_one() as conn:
+        record = store.load_session(conn, session_id)
+        if record is None:
+            raise NotFoundError("no such session")
+        assessment, compiled, engine = _session_parts(rt, conn, record.assessment_id)
+        if position <= len(record.state.items):
+            return _replay(
+                rt,
+                conn=conn,
+                compiled=compiled,
+                assessment=assessment,
+                record=record,
+                engine=engine,
+                item_id=item_id,
+                position=position,
+            )
+    hold = record.practice
+    if hold is not None and hold.position == position and hold.item_id == item_id:
+        if attempt == 1:  # the first try again (double click, retry): what it got
+            view = _view(
+                rt,
+                compiled=compiled,
+                assessment=assessment,
+                record=record,
+                state=record.state,
+                engine=engine,
+            )
+            return AnswerOutcome(
+                feedback=None, practice=_practice_view(compiled, hold), session=view
+            )
+        item = compiled.items[hold.item_id]
+        second = _second_try(compiled, hold, bank_answer(rt, record.id, item, answer))
+        return _settle_and_store(
+            rt,
+            record=record,
+            assessment=assessment,
+            compiled=compiled,
+            engine=engine,
+            second=second,
+            now=now,
+        )
+    if attempt != 1:
+        raise ConflictError("no second try is open for this question; reload the page")
+    return _advance(
+        rt,
+        record=record,
+        assessment=assessment,
+        compiled=compiled,
+        engine=engine,
+        item_id=item_id,
+        position=position,
+        answer=answer,
+        now=now,
+    )
 
 
 _ATTEMPTS = 5
@@ -556,6 +574,12 @@ def _commit_step(
     """
     result, completion = finishing
     try:
+        if not state.finished and result is None and completion is None and len(rows) == 1:
+            # The common step (one answer, the session goes on): one statement on
+            # PostgreSQL, so no BEGIN/COMMIT round trips (see store.record_answer).
+            with rt.db.write_one() as conn:
+                store.record_answer(conn, record, state, rows[0])
+            return
         with rt.db.write() as conn:
             store.save_state(conn, record, state, result)
             for row in rows:
