@@ -9,7 +9,9 @@ again, for a fixed duration. The client speaks plain HTTP/1.1 keep-alive over as
 * **paced**: the 200 learners together offer a fixed rate (1,500 answers/s by default, each
   learner answering at Poisson times); shows the latency at that load.
 
-Each database gets both runs with two web processes (``--workers 2``): SQLite (WAL) in the
+``SKILLGAUGE_SERVER=granian`` runs the server with granian instead of uvicorn
+(``skillgauge serve --server``). Each database gets both runs with two web processes
+(``--workers 2``): SQLite (WAL) in the
 data directory, PostgreSQL on a database of its own at ``SKILLGAUGE_TEST_POSTGRES_URL``'s
 server. Reported: offered and achieved answers per second, p50/p95/p99 latency per answer,
 errors, and the acknowledged answers missing from the database (each acknowledged
@@ -246,7 +248,11 @@ def main() -> tuple[LoadResult, LoadResult]:
     workers = int(os.environ.get("SKILLGAUGE_BENCH_WORKERS", "2"))
     offered = float(os.environ.get("SKILLGAUGE_BENCH_OFFERED", "1500"))
     databases = os.environ.get("SKILLGAUGE_BENCH_DATABASES", "sqlite,postgresql").split(",")
-    print(f"Web load: {learners} concurrent learners, {workers} web processes, {seconds:.0f} s")
+    server = os.environ.get("SKILLGAUGE_SERVER", "uvicorn")
+    print(
+        f"Web load: {learners} concurrent learners, {workers} web processes ({server}), "
+        f"{seconds:.0f} s"
+    )
     print(
         "| database | run | offered/s | achieved/s | p50 | p95 | p99 | errors | "
         "acknowledged but missing |\n|---|---|---|---|---|---|---|---|---|"
