@@ -15,12 +15,12 @@ use optimistic version checks.
 On PostgreSQL every statement is a network round trip, and BEGIN and COMMIT are two more.
 Work that is one statement (the answer path's session read, and its write, which is one
 statement there: see :func:`web.store.sessions.record_answer`) therefore runs on an
-autocommit connection (:meth:`Database.read_one`, :meth:`Database.write_one`), where that
-statement is its own transaction. A pooled connection is pinged before use only when it has
-been idle for :data:`PING_AFTER_IDLE` seconds (the ping was one round trip per transaction);
-a connection the server dropped while in use fails its statement, marks every older pooled
-connection stale (SQLAlchemy's pool invalidation), and the answer path retries
-(:data:`DISCONNECTED` tells those errors apart).
+autocommit connection (:meth:`Database.read_one`, :meth:`Database.write_one`; each storage
+thread keeps one), where that statement is its own transaction. A connection is pinged
+before use only when it has been idle for :data:`PING_AFTER_IDLE` seconds (a ping on every
+checkout was one round trip per transaction); a connection the server dropped while in use
+fails its statement, marks every older pooled connection stale (SQLAlchemy's pool
+invalidation), and the answer path retries (:func:`disconnected` tells those errors apart).
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ class Database:
         transaction, with no BEGIN or COMMIT round trip.
         """
         if not self.is_sqlite:
-            with self._autocommit.connect() as conn:
+            with self._autocommit_connection() as conn:
                 yield conn
             return
         with self._connection(write=False) as conn:
@@ -158,8 +158,46 @@ class Database:
             with self.write() as conn:
                 yield conn
             return
-        with self._autocommit.connect() as conn:
+        with self._autocommit_connection() as conn:
             yield conn
+
+    @contextmanager
+    def _autocommit_connection(self) -> Iterator[Connection]:
+        """PostgreSQL: this thread's kept autocommit connection (a pooled one if it is busy).
+
+        A pool checkout and check-in cost more client CPU than the statement they serve
+        (about 15 % of an answer's); each storage thread therefore keeps one autocommit
+        connection for :meth:`read_one` and :meth:`write_one`. Kept connections are at most
+        :data:`POSTGRES_THREADS`, half the pool. One idle for :data:`PING_AFTER_IDLE` seconds
+        is pinged first, and replaced if the server dropped it.
+        """
+        local = self._local
+        if getattr(local, "autocommit_busy", False):  # a nested use
+            with self._autocommit.connect() as conn:
+                yield conn
+            return
+        kept: Connection | None = getattr(local, "autocommit", None)
+        if kept is not None and (
+            kept.closed
+            or kept.invalidated
+            or (
+                time.monotonic() - local.autocommit_used >= PING_AFTER_IDLE
+                and not _alive(kept.connection.driver_connection)
+            )
+        ):
+            if not (kept.closed or kept.invalidated):
+                kept.invalidate()
+            kept.close()
+            kept = None
+        if kept is None:
+            kept = self._autocommit.connect()
+            local.autocommit = kept
+        local.autocommit_busy = True
+        try:
+            yield kept
+        finally:
+            local.autocommit_busy = False
+            local.autocommit_used = time.monotonic()
 
     @contextmanager
     def _connection(self, *, write: bool) -> Iterator[Connection]:
@@ -209,7 +247,7 @@ class Database:
 
     def dispose(self) -> None:
         """Close this thread's kept connections and every pooled one (at shutdown)."""
-        for slot in ("reader", "writer"):
+        for slot in ("reader", "writer", "autocommit"):
             kept: Connection | None = getattr(self._local, slot, None)
             if kept is not None:
                 kept.close()
@@ -231,6 +269,12 @@ def _postgres_checkout(
     idle_since = record.info.get("idle_since")
     if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
         return
+    if not _alive(dbapi_connection):
+        raise exc.DisconnectionError("the server closed an idle connection")
+
+
+def _alive(dbapi_connection: Any) -> bool:
+    """Whether an idle psycopg connection still answers (one empty statement)."""
     try:
         autocommit = dbapi_connection.autocommit
         dbapi_connection.autocommit = True
@@ -238,8 +282,9 @@ def _postgres_checkout(
             dbapi_connection.execute(";")
         finally:
             dbapi_connection.autocommit = autocommit
-    except Exception as error:  # the server is gone or closed this connection
-        raise exc.DisconnectionError() from error
+    except Exception:  # the server is gone or closed this connection
+        return False
+    return True
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
