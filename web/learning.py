@@ -301,6 +301,9 @@ def submit_answer(
     Resubmitting the answer to an earlier position (a double click, a retried request)
     returns what was stored for it, without storing anything again. ``attempt = 2`` is a
     practice second try; a repeated first try while the second is open is a replay too.
+    If the database connection is lost (the database restarted or dropped it), the answer is
+    tried again on a new one: whether or not the write had committed, that is safe (it finds
+    the answer stored, a replay, or stores it).
 
     Raises
     ------
@@ -313,85 +316,88 @@ def submit_answer(
     """
     for tries_left in reversed(range(_ATTEMPTS)):
         try:
-            return _submit_once(
+            return _submit_answer(
                 rt, session_id, item_id=item_id, position=position, answer=answer, attempt=attempt
             )
-        except _RaceLostError:
-            continue  # another request advanced the session first: look again
         except DBAPIError as error:
-            # The connection was lost (the database restarted or dropped it) before the
-            # reply: whether or not the write committed, a new attempt is safe: it finds the
-            # answer stored (a replay) or stores it.
             if not disconnected(error) or tries_left == 0:
                 raise
-    raise ConflictError("this session is busy; try again")
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _submit_once(
+def _submit_answer(
     rt: Runtime,
     session_id: str,
     *,
     item_id: str,
     position: int,
     answer: str | list[str],
-    attempt: int,
+    attempt: int = 1,
 ) -> AnswerOutcome:
-    """One try of :func:`submit_answer`; raises :class:`_RaceLostError` if it lost a race."""
-    now = utcnow()
-    with rt.db.read_one() as conn:
-        record = store.load_session(conn, session_id)
-        if record is None:
-            raise NotFoundError("no such session")
-        assessment, compiled, engine = _session_parts(rt, conn, record.assessment_id)
-        if position <= len(record.state.items):
-            return _replay(
+    """:func:`submit_answer` without its retries after a lost connection."""
+    for _attempt in range(_ATTEMPTS):
+        now = utcnow()
+        with rt.db.read_one() as conn:
+            record = store.load_session(conn, session_id)
+            if record is None:
+                raise NotFoundError("no such session")
+            assessment, compiled, engine = _session_parts(rt, conn, record.assessment_id)
+            if position <= len(record.state.items):
+                return _replay(
+                    rt,
+                    conn=conn,
+                    compiled=compiled,
+                    assessment=assessment,
+                    record=record,
+                    engine=engine,
+                    item_id=item_id,
+                    position=position,
+                )
+        hold = record.practice
+        if hold is not None and hold.position == position and hold.item_id == item_id:
+            if attempt == 1:  # the first try again (double click, retry): what it got
+                view = _view(
+                    rt,
+                    compiled=compiled,
+                    assessment=assessment,
+                    record=record,
+                    state=record.state,
+                    engine=engine,
+                )
+                return AnswerOutcome(
+                    feedback=None, practice=_practice_view(compiled, hold), session=view
+                )
+            item = compiled.items[hold.item_id]
+            second = _second_try(compiled, hold, bank_answer(rt, record.id, item, answer))
+            try:
+                return _settle_and_store(
+                    rt,
+                    record=record,
+                    assessment=assessment,
+                    compiled=compiled,
+                    engine=engine,
+                    second=second,
+                    now=now,
+                )
+            except _RaceLostError:
+                continue
+        if attempt != 1:
+            raise ConflictError("no second try is open for this question; reload the page")
+        try:
+            return _advance(
                 rt,
-                conn=conn,
-                compiled=compiled,
-                assessment=assessment,
                 record=record,
+                assessment=assessment,
+                compiled=compiled,
                 engine=engine,
                 item_id=item_id,
                 position=position,
+                answer=answer,
+                now=now,
             )
-    hold = record.practice
-    if hold is not None and hold.position == position and hold.item_id == item_id:
-        if attempt == 1:  # the first try again (double click, retry): what it got
-            view = _view(
-                rt,
-                compiled=compiled,
-                assessment=assessment,
-                record=record,
-                state=record.state,
-                engine=engine,
-            )
-            return AnswerOutcome(
-                feedback=None, practice=_practice_view(compiled, hold), session=view
-            )
-        item = compiled.items[hold.item_id]
-        second = _second_try(compiled, hold, bank_answer(rt, record.id, item, answer))
-        return _settle_and_store(
-            rt,
-            record=record,
-            assessment=assessment,
-            compiled=compiled,
-            engine=engine,
-            second=second,
-            now=now,
-        )
-    if attempt != 1:
-        raise ConflictError("no second try is open for this question; reload the page")
-    return _advance(
-        rt,
-        record=record,
-        assessment=assessment,
-        compiled=compiled,
-        engine=engine,
-        item_id=item_id,
-        position=position,
-        answer=answer,
-        now=now,
-    )
+        except _RaceLostError:
+            continue  # another request advanced the session first: look again
+    raise ConflictError("this session is busy; try again")
 
 
 _ATTEMPTS = 5
