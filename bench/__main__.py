@@ -12,7 +12,8 @@ eRm (:mod:`bench.cml_bench`, needs Rscript), which ``make bench`` leaves out; ``
 CAT design) and ``multidim-mirt`` run one part of the correlated-competencies benchmarks
 (:mod:`bench.multidim_bench`); ``python -m bench soak`` the soak with faults on PostgreSQL
 (:mod:`bench.soak`); ``python -m bench sandbox`` the code sandbox's latency and
-throughput (:mod:`bench.sandbox_bench`).
+throughput (:mod:`bench.sandbox_bench`); ``python -m bench answer-profile`` where one
+answer's time goes, per database (:mod:`bench.answer_profile`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import sys
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from bench import (
+    answer_profile,
     calibration_bench,
     cat_calibration,
     cat_design,
@@ -45,6 +47,8 @@ def main(argv: list[str]) -> None:
         soak.main()
     if "sandbox" in groups:
         sandbox_bench.main()
+    if "answer-profile" in groups:
+        answer_profile.main()
     if "cat-design" in groups:
         cat_design.main()
     if "cat-calibration" in groups:

@@ -3,15 +3,24 @@
 Each simulated learner starts sessions on the demo assessment (named, so passing earns a
 credential) and answers through either web process; when a request fails (a process is
 down), it moves to the other process and reloads its session, as a browser retried by a
-load balancer would. Mid-run one web process is killed with SIGKILL and started again.
+load balancer would. Mid-run one web process is killed with SIGKILL and started again; at
+another moment (``drop_after``) PostgreSQL drops every connection of the service's processes
+(``pg_terminate_backend``, what a database restart or failover does to them; the server
+itself is not restarted, other users share it).
 
 Counted at the end, from the replies and from the database:
 
 * acknowledged answers missing from the database (must be 0);
 * answers stored twice for one session position (must be 0);
 * sessions that cannot go on (an open session whose next question does not load; must be 0);
-* server errors (5xx) outside the kill window (must be 0), connection errors in it;
-* awards: every credential issued is delivered to the webhook receiver exactly once.
+* server errors (5xx) outside the kill window and the connection drop (must be 0),
+  connection errors in the kill window, 5xx in the drop window (requests other than answers
+  whose connection died under them; answers are retried on a new connection);
+* answers acknowledged after the drop (the service recovered: must be more than 0);
+* awards: every credential issued is delivered to the webhook receiver, exactly once without
+  the connection drop. With it, a message the worker sent just before losing its connection
+  (so its delivery was never recorded) is sent again, with the same ``webhook-id``: webhooks
+  are at-least-once, and receivers drop repeats by that id (Standard Webhooks).
 
 ``python -m bench soak`` runs 100 learners for three minutes; ``tests/web/test_soak.py``
 runs a short version in ``make test``.
@@ -67,12 +76,16 @@ class SoakResult:
     finished: int = 0
     server_errors: int = 0
     server_errors_outside_kill: int = 0
+    server_errors_in_drop: int = 0
+    connections_dropped: int = 0
+    answers_after_drop: int = 0
     connection_errors: int = 0
     missing: int = 0
     duplicated: int = 0
     stuck: int = 0
     credentials: int = 0
     messages: int = 0
+    delivered: int = 0
     delivered_once: int = 0
     delivered_twice: int = 0
     credentials_delivered: int = 0
@@ -90,15 +103,21 @@ class SoakResult:
             ("acknowledged answers missing", str(self.missing)),
             ("answers stored twice", str(self.duplicated)),
             ("sessions stuck", str(self.stuck)),
-            ("5xx outside the kill window", str(self.server_errors_outside_kill)),
+            ("5xx outside the kill and drop windows", str(self.server_errors_outside_kill)),
             ("connection errors (kill window)", str(self.connection_errors)),
+            (
+                "database connections dropped / 5xx in that window / answers after",
+                f"{self.connections_dropped} / {self.server_errors_in_drop} / "
+                f"{self.answers_after_drop:,}",
+            ),
             (
                 "credentials issued / their webhooks",
                 f"{self.credentials} / {self.credentials_delivered}",
             ),
             (
-                "webhook messages / delivered exactly once",
-                f"{self.messages} / {self.delivered_once}",
+                "webhook messages / delivered / exactly once / again (same id)",
+                f"{self.messages} / {self.delivered} / {self.delivered_once} / "
+                f"{self.delivered_twice}",
             ),
         ]
 
@@ -118,6 +137,8 @@ class _Learners:
         self.server_error_texts: list[str] = []
         self.connection_errors = 0
         self.kill_window: tuple[float, float] = (0.0, 0.0)
+        self.drop_window: tuple[float, float] = (0.0, 0.0)
+        self.answers_after_drop = 0
 
     def run(self, index: int) -> None:
         rng = random.Random(index)
@@ -180,6 +201,8 @@ class _Learners:
             assert reply.status_code == 200, reply.text
             with self.lock:
                 self.result_acked.add((view["id"], int(body["position"])))
+                if 0.0 < self.drop_window[1] < time.monotonic():
+                    self.answers_after_drop += 1
             outcome = reply.json()
             return outcome["session"], server
         raise AssertionError(f"no web process took the answer to {path}")
@@ -260,8 +283,14 @@ def soak(
     learners: int = 100,
     seconds: float = 180.0,
     kill_after: float = 60.0,
+    drop_after: float | None = None,
 ) -> SoakResult:
-    """Run the soak (see the module documentation) and count what it found."""
+    """Run the soak (see the module documentation) and count what it found.
+
+    ``kill_after`` and ``drop_after`` (seconds from the start): when one web process is
+    killed (and started again), when PostgreSQL drops the service's connections (``None``:
+    never); in time order.
+    """
     with (
         running_receiver() as receiver,
         _processes(database_url, data_dir, receiver) as (
@@ -276,12 +305,25 @@ def soak(
         threads = [threading.Thread(target=crowd.run, args=(n,)) for n in range(learners)]
         for thread in threads:
             thread.start()
-        time.sleep(kill_after)
-        victim = servers[1]
-        kill_started = time.monotonic()
-        victim.kill()
-        servers[1] = start_server(data_dir, port=victim.port, extra_env=env)
-        crowd.kill_window = (kill_started, time.monotonic() + 1.0)
+        dropped = 0
+
+        def kill() -> None:
+            victim = servers[1]
+            kill_started = time.monotonic()
+            victim.kill()
+            servers[1] = start_server(data_dir, port=victim.port, extra_env=env)
+            crowd.kill_window = (kill_started, time.monotonic() + 1.0)
+
+        def drop() -> None:
+            nonlocal dropped
+            drop_started = time.monotonic()
+            dropped = drop_connections(database_url)
+            crowd.drop_window = (drop_started, time.monotonic() + 2.0)
+
+        faults = [(kill_after, kill)] + ([] if drop_after is None else [(drop_after, drop)])
+        for at, fault in sorted(faults, key=lambda f: f[0]):
+            time.sleep(max(0.0, started + at - time.monotonic()))
+            fault()
         for thread in threads:
             thread.join()
         elapsed = time.monotonic() - started
@@ -299,11 +341,36 @@ def soak(
             if "Error" in line or "Trace" in line
         ]
         low, high = crowd.kill_window
-        result.server_errors_outside_kill = sum(
-            1 for t in crowd.server_errors if not low <= t <= high
+        drop_low, drop_high = crowd.drop_window
+        result.server_errors_in_drop = sum(
+            1 for t in crowd.server_errors if drop_low <= t <= drop_high
         )
+        result.server_errors_outside_kill = sum(
+            1
+            for t in crowd.server_errors
+            if not low <= t <= high and not drop_low <= t <= drop_high
+        )
+        result.connections_dropped = dropped
+        result.answers_after_drop = crowd.answers_after_drop
         _count_storage(result, database_url, servers[0], receiver)
     return result
+
+
+def drop_connections(database_url: str) -> int:
+    """Terminate every connection to ``database_url``'s database but this one; how many."""
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            return len(
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).all()
+            )
+    finally:
+        admin.dispose()
 
 
 def _count_storage(
@@ -356,9 +423,10 @@ def _count_storage(
         accepted = receiver.accepted()
         ids = [d.webhook_id for d in accepted]
         result.unverified = sum(1 for d in accepted if not d.verified)
-        result.credentials_delivered = sum(
-            1 for d in accepted if d.body.get("type") == "credential.issued"
+        result.credentials_delivered = len(
+            {d.webhook_id for d in accepted if d.body.get("type") == "credential.issued"}
         )
+        result.delivered = len(set(ids))
         result.delivered_once = sum(1 for i in set(ids) if ids.count(i) == 1)
         result.delivered_twice = len(ids) - len(set(ids))
     finally:
@@ -366,7 +434,8 @@ def _count_storage(
 
 
 def main() -> SoakResult:
-    """``python -m bench soak``: 100 learners, three minutes, a SIGKILL after one."""
+    """``python -m bench soak``: 100 learners, three minutes; connections dropped at 30 s,
+    a SIGKILL at one minute."""
     admin_url = os.environ.get(
         "SKILLGAUGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
@@ -377,7 +446,7 @@ def main() -> SoakResult:
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     try:
         with tempfile.TemporaryDirectory() as data_dir:
-            result = soak(url, Path(data_dir))
+            result = soak(url, Path(data_dir), drop_after=30.0)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

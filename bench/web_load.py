@@ -9,11 +9,15 @@ again, for a fixed duration. The client speaks plain HTTP/1.1 keep-alive over as
 * **paced**: the 200 learners together offer a fixed rate (1,500 answers/s by default, each
   learner answering at Poisson times); shows the latency at that load.
 
-Each database gets both runs with two web processes (``--workers 2``): SQLite (WAL) in the
+``SKILLGAUGE_SERVER=granian`` runs the server with granian instead of uvicorn
+(``skillgauge serve --server``). Each database gets both runs with two web processes
+(``--workers 2``): SQLite (WAL) in the
 data directory, PostgreSQL on a database of its own at ``SKILLGAUGE_TEST_POSTGRES_URL``'s
 server. Reported: offered and achieved answers per second, p50/p95/p99 latency per answer,
-errors, and the acknowledged answers missing from the database (each acknowledged
-``(session, position)`` looked up; must be 0).
+errors, the acknowledged answers missing from the database (each acknowledged
+``(session, position)`` looked up; must be 0), and the CPU time per answer of the service's
+processes and of the PostgreSQL server processes serving its database (from /proc; unlike
+throughput on a shared machine, these hardly depend on what else runs).
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ class LoadResult:
     offered: float | None = None
     missing: int = 0
     acked: set[tuple[str, int]] = field(default_factory=set)
+    service_cpu_ms: float = 0.0
+    database_cpu_ms: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -192,7 +198,13 @@ def run(
             assessment = server.assessment_url.rsplit("/", 1)[1]
             asyncio.run(drive(server.port, assessment, 20, 2.0))  # warm the caches
             before = _stored(url)
+            service = _process_tree(server.process.pid)
+            cpu_before = _cpu(service), _cpu(_database_pids(url))
             result = asyncio.run(drive(server.port, assessment, learners, seconds, offered))
+            cpu_after = _cpu(service), _cpu(_database_pids(url))
+            answers = max(result.answers, 1)
+            result.service_cpu_ms = 1000 * _used(cpu_before[0], cpu_after[0]) / answers
+            result.database_cpu_ms = 1000 * _used(cpu_before[1], cpu_after[1]) / answers
             stored = _stored(url)
             result.stored = len(stored) - len(before)
             result.missing = len(result.acked - stored)
@@ -220,6 +232,59 @@ def _database(kind: str, data_dir: Path) -> Iterator[str]:
         admin.dispose()
 
 
+def _process_tree(root: int) -> list[int]:
+    """``root`` and its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def _database_pids(url: str) -> list[int]:
+    """The PostgreSQL server processes serving ``url``'s database (none for SQLite)."""
+    if not url.startswith("postgresql"):
+        return []
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return list(
+                conn.execute(
+                    text(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid()"
+                    )
+                ).scalars()
+            )
+    finally:
+        engine.dispose()
+
+
+def _cpu(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by each of ``pids`` still alive."""
+    used = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
+def _used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two :func:`_cpu` readings (a process new since: all of it)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
 def _stored(url: str) -> set[tuple[str, int]]:
     db = Database(url)
     try:
@@ -235,7 +300,8 @@ def _row(label: str, result: LoadResult) -> str:
     return (
         f"| {result.database} | {label} | {offered} | {result.rate:,.0f} | "
         f"{result.percentile(50):.0f} ms | {result.percentile(95):.0f} ms | "
-        f"{result.percentile(99):.0f} ms | {result.errors} | {result.missing} |"
+        f"{result.percentile(99):.0f} ms | {result.errors} | {result.missing} | "
+        f"{result.service_cpu_ms:.2f} ms | {result.database_cpu_ms:.2f} ms |"
     )
 
 
@@ -246,10 +312,15 @@ def main() -> tuple[LoadResult, LoadResult]:
     workers = int(os.environ.get("SKILLGAUGE_BENCH_WORKERS", "2"))
     offered = float(os.environ.get("SKILLGAUGE_BENCH_OFFERED", "1500"))
     databases = os.environ.get("SKILLGAUGE_BENCH_DATABASES", "sqlite,postgresql").split(",")
-    print(f"Web load: {learners} concurrent learners, {workers} web processes, {seconds:.0f} s")
+    server = os.environ.get("SKILLGAUGE_SERVER", "uvicorn")
+    print(
+        f"Web load: {learners} concurrent learners, {workers} web processes ({server}), "
+        f"{seconds:.0f} s"
+    )
     print(
         "| database | run | offered/s | achieved/s | p50 | p95 | p99 | errors | "
-        "acknowledged but missing |\n|---|---|---|---|---|---|---|---|---|"
+        "acknowledged but missing | service CPU per answer | database server CPU per answer |"
+        "\n|---|---|---|---|---|---|---|---|---|---|---|"
     )
     results: dict[str, tuple[LoadResult, LoadResult]] = {}
     for database in databases:

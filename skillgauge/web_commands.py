@@ -25,6 +25,13 @@ def register(commands: Any) -> None:
         "and the demo author's token (kept under the data directory, renewed when it expires)",
     )
     serve.add_argument("--log-level", default="warning")
+    serve.add_argument(
+        "--server",
+        choices=("uvicorn", "granian"),
+        default=os.environ.get("SKILLGAUGE_SERVER", "uvicorn"),
+        help="the ASGI server (default uvicorn, or SKILLGAUGE_SERVER); granian, a Rust HTTP "
+        "server, serves more requests per second from the same CPU (README: web load)",
+    )
     serve.set_defaults(handler=_serve)
 
     author = commands.add_parser("author", help="manage author accounts")
@@ -90,6 +97,9 @@ def _serve(args: argparse.Namespace) -> int:
         if rt.settings.mail == "file":
             print(f"  learner mail:    {rt.settings.mail_dir} (one .eml file per message)")
     rt.db.dispose()
+    if args.server == "granian":
+        _serve_granian(args)
+        return 0
     uvicorn.run(
         "web.asgi:app",
         host=args.host,
@@ -100,6 +110,28 @@ def _serve(args: argparse.Namespace) -> int:
         server_header=False,
     )
     return 0
+
+
+def _serve_granian(args: argparse.Namespace) -> None:
+    """Serve with granian: the same app, workers and port.
+
+    No access log (so no request line, and no session key in one, is ever logged), and no
+    proxy headers trusted, as with uvicorn.
+    """
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    Server(
+        "web.asgi:app",
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.ASGI,
+        workers=args.workers,
+        websockets=False,
+        log_level=LogLevels(args.log_level),
+        log_access=False,
+    ).serve()
 
 
 def _author_create(args: argparse.Namespace) -> int:

@@ -37,7 +37,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from engine.feedback import Feedback, SecondTry, feedback_for
 from engine.session import Session, SessionResult, SessionState
@@ -46,7 +46,7 @@ from item_banks.model import Item
 from item_banks.scoring import RawAnswer, score_answer
 from web.answers import OptionIds, refuse_empty
 from web.credentials import awards
-from web.db.connection import utcnow
+from web.db.connection import disconnected, utcnow
 from web.errors import ConflictError, InvalidInputError, NotFoundError, RateLimitedError
 from web.integrity import evidence_for, learner_note
 from web.markdown import render
@@ -301,6 +301,9 @@ def submit_answer(
     Resubmitting the answer to an earlier position (a double click, a retried request)
     returns what was stored for it, without storing anything again. ``attempt = 2`` is a
     practice second try; a repeated first try while the second is open is a replay too.
+    If the database connection is lost (the database restarted or dropped it), the answer is
+    tried again on a new one: whether or not the write had committed, that is safe (it finds
+    the answer stored, a replay, or stores it).
 
     Raises
     ------
@@ -311,6 +314,27 @@ def submit_answer(
     item_banks.errors.AnswerError
         The answer does not fit the question (unknown option, not a number...).
     """
+    for tries_left in reversed(range(_ATTEMPTS)):
+        try:
+            return _submit_answer(
+                rt, session_id, item_id=item_id, position=position, answer=answer, attempt=attempt
+            )
+        except DBAPIError as error:
+            if not disconnected(error) or tries_left == 0:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _submit_answer(
+    rt: Runtime,
+    session_id: str,
+    *,
+    item_id: str,
+    position: int,
+    answer: str | list[str],
+    attempt: int = 1,
+) -> AnswerOutcome:
+    """:func:`submit_answer` without its retries after a lost connection."""
     for _attempt in range(_ATTEMPTS):
         now = utcnow()
         with rt.db.read_one() as conn:
@@ -556,6 +580,12 @@ def _commit_step(
     """
     result, completion = finishing
     try:
+        if not state.finished and result is None and completion is None and len(rows) == 1:
+            # The common step (one answer, the session goes on): one statement on
+            # PostgreSQL, so no BEGIN/COMMIT round trips (see store.record_answer).
+            with rt.db.write_one() as conn:
+                store.record_answer(conn, record, state, rows[0])
+            return
         with rt.db.write() as conn:
             store.save_state(conn, record, state, result)
             for row in rows:

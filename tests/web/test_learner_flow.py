@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from item_banks.native import encode_bank
 from tests.answers import shown_ids
 from tests.web.conftest import Site, form_fields, settings_for
 from tests.web.mixed_bank import mixed_bank
+from web import learning
 from web.answers import OptionIds
 from web.app import create_app
 from web.db.schema import learner_sessions, responses
@@ -307,3 +309,35 @@ def test_order_and_match_questions_in_pages(site: Site) -> None:
     assert sorted(seen) == sorted(
         ["order", "match", "single_choice", "multiple_response", "numeric", "short_text"]
     )
+
+
+def test_concurrent_submissions_of_one_answer_store_it_once(any_site: Site) -> None:
+    """Eight requests race with the same answer: one stores it, all get the same outcome."""
+    site = any_site
+    view = site.client.post(f"/api/v1/assessments/{site.assessment_id}/sessions", json={}).json()
+    sid = view["id"]
+    rng = random.Random(3)
+    for position in (1, 2, 3):
+        item = view["item"]
+        answer = answer_for(site, view["id"], item["id"], position != 2, rng)
+
+        def submit(
+            _: int, item_id: str = item["id"], answer: Any = answer, at: int = position
+        ) -> Any:
+            return learning.submit_answer(
+                site.runtime, sid, item_id=item_id, position=at, answer=answer
+            )
+
+        with ThreadPoolExecutor(8) as pool:
+            outcomes = list(pool.map(submit, range(8)))
+        assert all(o == outcomes[0] for o in outcomes)
+        view = site.client.get(f"/api/v1/sessions/{view['id']}").json()
+        assert view["status"] == "in_progress"
+        assert view["progress"]["answered"] == position
+    with site.runtime.db.read() as conn:
+        seqs = conn.execute(
+            select(responses.c.seq).where(responses.c.session_id == view["id"])
+        ).scalars()
+        assert sorted(seqs) == [1, 2, 3]
+        record = load_session(conn, view["id"])
+    assert record is not None and record.version == 3

@@ -76,3 +76,35 @@ def test_sigkill_then_restart_keeps_every_answer(tmp_path: Path) -> None:
             assert [int(r[5]) for r in mine] == list(range(1, len(answered) + 1))
     finally:
         restarted.stop()
+
+
+def test_granian_serves_the_same_service_and_a_sigkill_loses_nothing(tmp_path: Path) -> None:
+    """``skillgauge serve --server granian`` (two workers): answers, pages and their headers,
+    a SIGKILL and a restart, as with uvicorn."""
+    rng = random.Random(12)
+    env = {"SKILLGAUGE_SERVER": "granian"}
+    server = start_server(tmp_path, workers=2, extra_env=env)
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=10) as client:
+            assessment = server.assessment_url.rsplit("/", 1)[1]
+            view = client.post(f"/api/v1/assessments/{assessment}/sessions", json={}).json()
+            sid = view["id"]
+            for _ in range(4):
+                view = answer(client, view, rng)
+            pending_before = view["item"]["id"]
+    finally:
+        server.kill()
+    restarted = start_server(tmp_path, port=server.port, workers=2, extra_env=env)
+    try:
+        with httpx.Client(base_url=restarted.base_url, timeout=10) as client:
+            resumed = client.get(f"/api/v1/sessions/{sid}").json()
+            assert resumed["item"]["id"] == pending_before
+            assert resumed["progress"]["answered"] == 4
+            page = client.get(f"/s/{sid}")
+            assert page.status_code == 200
+            assert "content-security-policy" in page.headers
+            assert answer(client, resumed, rng)["progress"]["answered"] == 5
+    finally:
+        restarted.stop()
+    assert restarted.process.returncode is not None
+    assert not any(sid in line for line in restarted.output), "a session key was logged"

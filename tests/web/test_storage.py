@@ -255,3 +255,62 @@ def test_fast_statements_store_and_read_like_core(db: Database) -> None:
         assert values["version"] == 3
     assert core_values == fast_values
     del engine
+
+
+def _response_row(sid: str, seq: int, item_id: str) -> dict[str, object]:
+    return {
+        "session_id": sid,
+        "seq": seq,
+        "item_id": item_id,
+        "answer": "a",
+        "category": 1,
+        "max_category": 1,
+        "pretest": False,
+        "estimates": {"c": (0.1, 0.9)},
+        "feedback": None,
+        "elapsed_ms": 1200,
+    }
+
+
+def test_record_answer_writes_the_state_and_the_response_together_or_not_at_all(
+    db: Database,
+) -> None:
+    assessment_id, engine = _session_fixture(db)
+    state = engine.next_item(engine.start(5))
+    with db.write() as conn:
+        sid = sessions.create_session(
+            conn,
+            assessment_id=assessment_id,
+            state=state,
+            learner_name=None,
+            learner_email=None,
+            deadline=None,
+        )
+    with db.read_one() as conn:
+        record = sessions.load_session(conn, sid)
+    assert record is not None and state.pending is not None
+    item_id = engine.pool.item_ids[state.pending]
+    advanced = engine.next_item(engine.record(state, state.pending, 1))
+    with db.write_one() as conn:
+        sessions.record_answer(conn, record, advanced, _response_row(sid, 1, item_id))
+    with db.read() as conn:
+        stored = sessions.load_session(conn, sid)
+        answers = sessions.responses_of(conn, sid)
+    assert stored is not None
+    assert (stored.state, stored.version) == (advanced, 1)
+    assert [(r.seq, r.item_id, r.answer, r.elapsed_ms) for r in answers] == [
+        (1, item_id, "a", 1200)
+    ]
+    assert answers[0].estimates == {"c": (0.1, 0.9)}
+    # A writer that read the session before that answer is refused, and writes nothing.
+    with pytest.raises(ConflictError), db.write_one() as conn:
+        sessions.record_answer(conn, record, advanced, _response_row(sid, 2, item_id))
+    # A second response at a stored position is refused, and the session is not moved.
+    with pytest.raises(DBAPIError), db.write_one() as conn:
+        sessions.record_answer(conn, stored, advanced, _response_row(sid, 1, item_id))
+    with db.read() as conn:
+        assert sessions.load_session(conn, sid) == stored
+        assert len(sessions.responses_of(conn, sid)) == 1
+    finished = msgspec.structs.replace(advanced, finished=True)
+    with pytest.raises(ValueError, match="finishing"), db.write_one() as conn:
+        sessions.record_answer(conn, stored, finished, _response_row(sid, 2, item_id))

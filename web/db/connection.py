@@ -11,6 +11,16 @@ writer the moment the lock is free; the transaction then starts with ``BEGIN IMM
 (holding SQLite's write lock from its first statement, so it never fails half-way) and
 finds the lock free. PostgreSQL needs none of this: it has row locks, and the repositories
 use optimistic version checks.
+
+On PostgreSQL every statement is a network round trip, and BEGIN and COMMIT are two more.
+Work that is one statement (the answer path's session read, and its write, which is one
+statement there: see :func:`web.store.sessions.record_answer`) therefore runs on an
+autocommit connection (:meth:`Database.read_one`, :meth:`Database.write_one`; each storage
+thread keeps one), where that statement is its own transaction. A connection is pinged
+before use only when it has been idle for :data:`PING_AFTER_IDLE` seconds (a ping on every
+checkout was one round trip per transaction); a connection the server dropped while in use
+fails its statement, marks every older pooled connection stale (SQLAlchemy's pool
+invalidation), and the answer path retries (:func:`disconnected` tells those errors apart).
 """
 
 from __future__ import annotations
@@ -18,14 +28,16 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 _WRITE = "skillgauge_write"
 
@@ -46,6 +58,17 @@ def as_utc(value: datetime | None) -> datetime | None:
 #: Threads that run PostgreSQL work per process (:meth:`web.runtime.Runtime.call`); the pool
 #: holds as many connections, so a request never waits for a connection another thread keeps.
 POSTGRES_THREADS = 16
+
+#: Seconds a pooled PostgreSQL connection may sit idle and still be used without a ping.
+PING_AFTER_IDLE = 1.0
+
+
+def disconnected(error: BaseException) -> bool:
+    """Whether ``error`` is a database error because the connection was lost.
+
+    Idempotent work may then be tried again on a new connection.
+    """
+    return isinstance(error, exc.DBAPIError) and bool(error.connection_invalidated)
 
 
 class Database:
@@ -81,8 +104,10 @@ class Database:
                 pool_size=POSTGRES_THREADS,
                 max_overflow=POSTGRES_THREADS,
                 pool_timeout=30,
-                pool_pre_ping=True,
             )
+            event.listen(self.engine, "checkin", _postgres_checkin)
+            event.listen(self.engine, "checkout", _postgres_checkout)
+            self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def is_sqlite(self) -> bool:
@@ -101,10 +126,11 @@ class Database:
 
         On SQLite a lone statement is atomic by itself, so no BEGIN/COMMIT is spent on it (the
         answer path's session read); anything that does start a transaction is rolled back at
-        the end. On PostgreSQL this is :meth:`read`.
+        the end. On PostgreSQL the connection is in autocommit mode: each statement is its own
+        transaction, with no BEGIN or COMMIT round trip.
         """
         if not self.is_sqlite:
-            with self.read() as conn:
+            with self._autocommit_connection() as conn:
                 yield conn
             return
         with self._connection(write=False) as conn:
@@ -119,6 +145,59 @@ class Database:
         """A connection in a write transaction; commits at the end, rolls back on error."""
         with self._writer_turn(), self._connection(write=True) as conn, conn.begin():
             yield conn
+
+    @contextmanager
+    def write_one(self) -> Iterator[Connection]:
+        """A connection for a write that is ONE statement (atomic by itself).
+
+        On PostgreSQL an autocommit connection: the statement commits as it completes, one
+        round trip in all. On SQLite this is :meth:`write` (the writer's turn and ``BEGIN
+        IMMEDIATE`` still apply). The caller must issue a single statement.
+        """
+        if self.is_sqlite:
+            with self.write() as conn:
+                yield conn
+            return
+        with self._autocommit_connection() as conn:
+            yield conn
+
+    @contextmanager
+    def _autocommit_connection(self) -> Iterator[Connection]:
+        """PostgreSQL: this thread's kept autocommit connection (a pooled one if it is busy).
+
+        A pool checkout and check-in cost more client CPU than the statement they serve
+        (about 15 % of an answer's); each storage thread therefore keeps one autocommit
+        connection for :meth:`read_one` and :meth:`write_one`. Kept connections are at most
+        :data:`POSTGRES_THREADS`, half the pool. One idle for :data:`PING_AFTER_IDLE` seconds
+        is pinged first, and replaced if the server dropped it.
+        """
+        local = self._local
+        if getattr(local, "autocommit_busy", False):  # a nested use
+            with self._autocommit.connect() as conn:
+                yield conn
+            return
+        kept: Connection | None = getattr(local, "autocommit", None)
+        if kept is not None and (
+            kept.closed
+            or kept.invalidated
+            or (
+                time.monotonic() - local.autocommit_used >= PING_AFTER_IDLE
+                and not _alive(kept.connection.driver_connection)
+            )
+        ):
+            if not (kept.closed or kept.invalidated):
+                kept.invalidate()
+            kept.close()
+            kept = None
+        if kept is None:
+            kept = self._autocommit.connect()
+            local.autocommit = kept
+        local.autocommit_busy = True
+        try:
+            yield kept
+        finally:
+            local.autocommit_busy = False
+            local.autocommit_used = time.monotonic()
 
     @contextmanager
     def _connection(self, *, write: bool) -> Iterator[Connection]:
@@ -168,12 +247,44 @@ class Database:
 
     def dispose(self) -> None:
         """Close this thread's kept connections and every pooled one (at shutdown)."""
-        for slot in ("reader", "writer"):
+        for slot in ("reader", "writer", "autocommit"):
             kept: Connection | None = getattr(self._local, slot, None)
             if kept is not None:
                 kept.close()
                 setattr(self._local, slot, None)
         self.engine.dispose()
+
+
+def _postgres_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _postgres_checkout(
+    dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+) -> None:
+    """Ping a connection that sat idle (the server may have closed it).
+
+    A fresh or busy one is used as it is. A failed ping makes the pool connect again.
+    """
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+        return
+    if not _alive(dbapi_connection):
+        raise exc.DisconnectionError("the server closed an idle connection")
+
+
+def _alive(dbapi_connection: Any) -> bool:
+    """Whether an idle psycopg connection still answers (one empty statement)."""
+    try:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        try:
+            dbapi_connection.execute(";")
+        finally:
+            dbapi_connection.autocommit = autocommit
+    except Exception:  # the server is gone or closed this connection
+        return False
+    return True
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

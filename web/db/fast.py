@@ -5,14 +5,16 @@ response). Through ``Connection.execute`` each costs 25-60 µs of SQLAlchemy boo
 (measured on this machine) around a 3-10 µs SQLite call; on the answer path that was the
 largest single cost. A :class:`FastStatement` compiles its Core statement once per dialect,
 with SQLAlchemy's own type processors for binds and results, and then runs it directly on the
-connection's DBAPI cursor, inside the transaction the SQLAlchemy ``Connection`` began.
+connection's DBAPI cursor, inside the transaction the SQLAlchemy ``Connection`` began. Driver
+errors are raised as SQLAlchemy's, as ``Connection.execute`` raises them (so a lost
+connection is seen, and invalidated, the same way).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 from sqlalchemy import Column, Connection
 from sqlalchemy.engine import Dialect
@@ -85,6 +87,8 @@ class FastStatement:
         try:
             cursor.execute(compiled.sql, bound)
             return int(cursor.rowcount)
+        except conn.dialect.loaded_dbapi.Error as error:
+            _raise_as_sqlalchemy(conn, error, compiled.sql, bound, cursor)
         finally:
             cursor.close()
 
@@ -95,6 +99,8 @@ class FastStatement:
         try:
             cursor.execute(compiled.sql, bound)
             row = cursor.fetchone()
+        except conn.dialect.loaded_dbapi.Error as error:
+            _raise_as_sqlalchemy(conn, error, compiled.sql, bound, cursor)
         finally:
             cursor.close()
         if row is None:
@@ -103,3 +109,15 @@ class FastStatement:
             value if processor is None else processor(value)
             for value, processor in zip(row, compiled.result_processors, strict=True)
         )
+
+
+def _raise_as_sqlalchemy(
+    conn: Connection, error: Exception, sql: str, bound: Any, cursor: Any
+) -> NoReturn:
+    """Raise a driver error as ``Connection.execute`` would.
+
+    That is: wrapped in :mod:`sqlalchemy.exc`'s classes (``IntegrityError``...), and, when
+    the connection was lost, with ``connection_invalidated`` set, the connection invalidated
+    and the pool's older connections marked stale.
+    """
+    conn._handle_dbapi_exception(error, sql, bound, cursor, None)

@@ -224,6 +224,29 @@ _APPEND = FastStatement(
         {column.name: bindparam(column.name) for column in responses.columns if column.name != "id"}
     )
 )
+# PostgreSQL: the running session's update and the response insert as one statement; the
+# insert takes its session id from the updated row, so a stale version inserts nothing.
+_MOVED = (
+    _SAVE_STATE.values(
+        state=bindparam("state"), version=bindparam("version"), updated_at=bindparam("updated_at")
+    )
+    .returning(learner_sessions.c.id)
+    .cte("moved")
+)
+_RESPONSE_COLUMNS = [column for column in responses.columns if column.name != "id"]
+_RECORD_ANSWER = FastStatement(
+    insert(responses).from_select(
+        [column.name for column in _RESPONSE_COLUMNS],
+        select(
+            *(
+                _MOVED.c.id
+                if column.name == "session_id"
+                else bindparam(column.name, type_=column.type)
+                for column in _RESPONSE_COLUMNS
+            )
+        ).select_from(_MOVED),
+    )
+)
 _SESSION_COLUMNS = tuple(column.name for column in learner_sessions.columns)
 _SELECT = select(learner_sessions).where(learner_sessions.c.id == bindparam("session_id"))
 _LOAD = FastStatement(_SELECT, tuple(learner_sessions.columns))
@@ -255,6 +278,70 @@ def save_state(
         raise ConflictError("this session was changed by another request; reload the page")
 
 
+def _response_params(
+    *,
+    session_id: str,
+    seq: int,
+    item_id: str,
+    answer: RawAnswer,
+    category: int,
+    max_category: int,
+    pretest: bool,
+    estimates: dict[str, tuple[float, float]],
+    feedback: bytes | None,
+    elapsed_ms: int | None,
+) -> dict[str, Any]:
+    return {
+        "session_id": session_id,
+        "seq": seq,
+        "item_id": item_id,
+        "answer": msgspec.json.encode(answer).decode("utf-8"),
+        "category": category,
+        "max_category": max_category,
+        "pretest": pretest,
+        "estimates": msgspec.json.encode(estimates).decode("utf-8"),
+        "feedback": None if feedback is None else feedback.decode("utf-8"),
+        "answered_at": utcnow(),
+        "elapsed_ms": elapsed_ms,
+    }
+
+
+def record_answer(
+    conn: Connection, record: SessionRecord, state: SessionState, row: dict[str, Any]
+) -> None:
+    """Store one answer of a session that goes on: its next state and its response row.
+
+    ``row`` holds :func:`append_response`'s arguments; ``state`` must not be finished (a
+    finishing answer also writes the result: :func:`save_state`). Both rows change or
+    neither: on PostgreSQL in ONE statement (an ``UPDATE ... RETURNING`` whose row feeds the
+    ``INSERT``), so it is atomic even on an autocommit connection
+    (:meth:`web.db.connection.Database.write_one`) and costs one round trip; on SQLite as
+    :func:`save_state` then :func:`append_response`, in the caller's transaction.
+
+    Raises
+    ------
+    ConflictError
+        Another writer changed the session (its version moved): nothing was written.
+    sqlalchemy.exc.IntegrityError
+        A response is already stored at this position: nothing was written.
+    """
+    if state.finished:
+        raise ValueError("a finishing answer is stored with save_state and append_response")
+    if conn.dialect.name == "sqlite":
+        save_state(conn, record, state, None)
+        append_response(conn, **row)
+        return
+    params = _response_params(**row)
+    params.update(
+        expected_version=record.version,
+        state=encode_state(state),
+        version=record.version + 1,
+        updated_at=params["answered_at"],
+    )
+    if _RECORD_ANSWER.execute(conn, params) != 1:
+        raise ConflictError("this session was changed by another request; reload the page")
+
+
 def append_response(
     conn: Connection,
     *,
@@ -272,19 +359,18 @@ def append_response(
     """Append one answer (the unique (session, seq) key refuses a second one)."""
     _APPEND.execute(
         conn,
-        {
-            "session_id": session_id,
-            "seq": seq,
-            "item_id": item_id,
-            "answer": msgspec.json.encode(answer).decode("utf-8"),
-            "category": category,
-            "max_category": max_category,
-            "pretest": pretest,
-            "estimates": msgspec.json.encode(estimates).decode("utf-8"),
-            "feedback": None if feedback is None else feedback.decode("utf-8"),
-            "answered_at": utcnow(),
-            "elapsed_ms": elapsed_ms,
-        },
+        _response_params(
+            session_id=session_id,
+            seq=seq,
+            item_id=item_id,
+            answer=answer,
+            category=category,
+            max_category=max_category,
+            pretest=pretest,
+            estimates=estimates,
+            feedback=feedback,
+            elapsed_ms=elapsed_ms,
+        ),
     )
 
 
