@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page
 
 from tests.browser.conftest import check_accessibility
 from tests.browser.test_learner_browser import tab_to
@@ -45,32 +45,38 @@ def platform(lti_server: ServerProcess) -> Iterator[Platform]:
         yield running
 
 
-def deep_link_launch(server: ServerProcess, platform: Platform) -> tuple[str, str]:
-    """Log in like the LMS does; the signed deep-linking id_token and its state."""
+def deep_link_launch(page: Page, server: ServerProcess, platform: Platform) -> tuple[str, str]:
+    """Log in like the LMS does, in the browser (which keeps the state cookie); the signed
+    deep-linking id_token and its state."""
     target = server.base_url + "/lti/launch"
-    with httpx.Client(base_url=server.base_url, timeout=30) as api:
-        reply = api.get("/lti/login", params=platform.login_params(target, "teacher-1"))
-    assert reply.status_code == 302, reply.text
-    return platform.id_token(reply.headers["location"], platform.deep_linking())
+    login = httpx.URL(server.base_url + "/lti/login", params=platform.login_params(target, "t-1"))
+    page.goto(str(login))  # the tool redirects to the platform's auth URL
+    assert page.url.startswith(platform.issuer + "/auth?"), page.url
+    return platform.id_token(page.url, platform.deep_linking())
+
+
+def lms_page(server: ServerProcess, token: str, state: str) -> str:
+    """The LMS's auto-post page, played by a local file."""
+    return (
+        "<!doctype html><html lang='en'><title>LMS</title><form method='post' "
+        f"action='{server.base_url}/lti/launch'>"
+        f"<input type='hidden' name='id_token' value={json.dumps(token)}>"
+        f"<input type='hidden' name='state' value={json.dumps(state)}>"
+        "<button>Launch</button></form></html>"
+    )
 
 
 @pytest.mark.parametrize("width", [390, 1280])
 def test_deep_linking_pages_pass_axe_and_work_by_keyboard(
     browser: Browser, lti_server: ServerProcess, platform: Platform, width: int, tmp_path: Path
 ) -> None:
-    token, state = deep_link_launch(lti_server, platform)
     # The LMS posts the id_token from its own page: a form on a local file plays that page.
     launcher = tmp_path / "lms.html"
-    launcher.write_text(
-        "<!doctype html><html lang='en'><title>LMS</title><form method='post' "
-        f"action='{lti_server.base_url}/lti/launch'>"
-        f"<input type='hidden' name='id_token' value={json.dumps(token)}>"
-        f"<input type='hidden' name='state' value={json.dumps(state)}>"
-        "<button>Launch</button></form></html>"
-    )
     context = browser.new_context(viewport={"width": width, "height": 900})
     try:
         page = context.new_page()
+        token, state = deep_link_launch(page, lti_server, platform)
+        launcher.write_text(lms_page(lti_server, token, state))
         page.goto(launcher.as_uri())
         with page.expect_navigation():
             page.get_by_role("button", name="Launch").click()

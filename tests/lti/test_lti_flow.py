@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from joserfc.jwk import RSAKey
+from litestar.testing import TestClient
 from sqlalchemy import func, select
 
 from tests.credentials.helpers import answer_all
@@ -21,7 +22,7 @@ from tests.lti.simulator import DL, LTI, Platform, running_platform
 from tests.web.conftest import Site, open_site
 from web.db.connection import utcnow
 from web.db.schema import learner_sessions, lti_launches, lti_platforms
-from web.lti import platform_keys
+from web.lti import platform_keys, service
 from web.lti.scores import ScorePoster
 from web.store import lti as lti_store
 
@@ -254,6 +255,8 @@ def test_unknown_platform_and_foreign_target_are_refused_at_login(
     params["target_link_uri"] = "https://evil.example/launch"
     reply = sqlite_site.client.get("/lti/login", params=params, follow_redirects=False)
     refused(reply, "is not this tool")
+    name = service.state_cookie_name("no-such-state")
+    sqlite_site.client.cookies.set(name, "no-such-state", path="/lti/")
     refused(launch(sqlite_site, "a.b.c", "no-such-state"), "login state is unknown")
 
 
@@ -341,3 +344,50 @@ def test_login_by_post_and_a_rotated_platform_key_is_fetched_again(
     token, state = platform.id_token(login(sqlite_site, platform), message)
     assert launch(sqlite_site, token, state).status_code == 303
     assert sessions(sqlite_site) == 2
+
+
+def test_the_login_state_is_bound_to_the_browser_that_started_it(
+    sqlite_site: Site, platform: Platform
+) -> None:
+    register(sqlite_site, platform)
+    message = platform.resource_link(sqlite_site.assessment_id)
+    target = sqlite_site.runtime.settings.base_url + "/lti/launch"
+    started = sqlite_site.client.get(
+        "/lti/login", params=platform.login_params(target), follow_redirects=False
+    )
+    cookie = started.headers["set-cookie"]
+    token, state = platform.id_token(str(started.headers["location"]), message)
+    assert cookie.startswith(f"{service.state_cookie_name(state)}={state};")
+    assert "HttpOnly" in cookie and "Path=/lti/" in cookie
+    assert "Secure" not in cookie  # plain http: the fallback a browser keeps
+    # Another browser (a login CSRF: the attacker's state and id_token, posted by the
+    # victim's browser) carries no cookie for this state: refused, and the state is kept.
+    with TestClient(sqlite_site.client.app) as other:
+        refused(
+            other.post("/lti/launch", data={"id_token": token, "state": state}),
+            "Open the activity in a new window",
+        )
+    # A cookie holding another state is refused too.
+    name = service.state_cookie_name(state)
+    sqlite_site.client.cookies.set(name, "another-state", path="/lti/")
+    refused(launch(sqlite_site, token, state), "login CSRF refused")
+    assert sessions(sqlite_site) == 0
+    # The browser that started the login, with its cookie, launches.
+    sqlite_site.client.cookies.set(name, state, path="/lti/")
+    assert launch(sqlite_site, token, state).status_code == 303
+    assert sessions(sqlite_site) == 1
+
+
+def test_over_https_the_state_cookie_crosses_sites_in_the_platform_partition(
+    sqlite_site: Site, platform: Platform
+) -> None:
+    register(sqlite_site, platform)
+    target = sqlite_site.runtime.settings.base_url + "/lti/launch"
+    started = sqlite_site.client.get(
+        "https://testserver.local/lti/login",
+        params=platform.login_params(target),
+        follow_redirects=False,
+    )
+    assert started.status_code == 302, started.text
+    attributes = {a.strip() for a in started.headers["set-cookie"].split(";")[1:]}
+    assert {"SameSite=None", "Secure", "Partitioned", "HttpOnly"} <= attributes

@@ -18,6 +18,12 @@ class LaunchRefusedError(LtiError):
     title = "This launch from your learning platform was refused"
 
 
+class CookielessLaunchError(LaunchRefusedError):
+    """A launch whose browser did not send back the login cookie (a third-party frame)."""
+
+    title = "Open this activity in a new window"
+
+
 class PlatformInputError(LtiError, InvalidInputError):
     """A platform registration with a located problem."""
 

@@ -19,9 +19,11 @@ the session ends (:mod:`web.lti.scores`).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import msgspec
 from msgspec import Meta
@@ -31,7 +33,7 @@ from web.db.connection import utcnow
 from web.errors import NotFoundError
 from web.learning import start_session
 from web.lti import messages
-from web.lti.errors import LaunchRefusedError, PlatformInputError
+from web.lti.errors import CookielessLaunchError, LaunchRefusedError, PlatformInputError
 from web.lti.platform_keys import platform_keys
 from web.lti.tool_key import tool_key
 from web.runtime import Runtime
@@ -208,8 +210,52 @@ def platforms(rt: Runtime, author: Member) -> list[PlatformView]:
 # -- login initiation -----------------------------------------------------------------------
 
 
+#: The state cookie's name starts so; its tail names the state (several logins may overlap).
+STATE_COOKIE = "sg_lti_state_"
+
+
+def state_cookie_name(state: str) -> str:
+    """The name of the cookie that binds ``state`` to the browser that started the login."""
+    return STATE_COOKIE + hashlib.sha256(state.encode()).hexdigest()[:16]
+
+
+def state_from_redirect(url: str) -> str:
+    """The ``state`` in the auth request URL that :func:`login` built."""
+    return str(parse_qs(urlsplit(url).query)["state"][0])
+
+
+COOKIELESS = (
+    "Your browser did not send back the cookie that ties this launch to the login it started."
+    " Browsers often block cookies for a tool shown inside a course page. Open the activity in"
+    ' a new window (your course\'s link or its "open in new window" option) and launch it'
+    " again from there."
+)
+
+
+def check_browser(state: str, cookie: str | None) -> None:
+    """Refuse a launch whose browser is not the one that started the login (login CSRF).
+
+    Raises
+    ------
+    CookielessLaunchError
+        No state cookie came back (a third-party frame that blocks cookies).
+    LaunchRefusedError
+        The cookie holds another state: the launch was started elsewhere.
+    """
+    if cookie is None:
+        raise CookielessLaunchError(COOKIELESS)
+    if not hmac.compare_digest(cookie.encode(), state.encode()):
+        raise LaunchRefusedError(
+            "the launch does not belong to the login this browser started (login CSRF refused)"
+        )
+
+
 def login(rt: Runtime, params: dict[str, str]) -> str:
-    """Answer an OIDC third-party login: the platform's auth URL to redirect to."""
+    """Answer an OIDC third-party login: the platform's auth URL to redirect to.
+
+    The caller binds the ``state`` in that URL to the browser with a cookie
+    (:func:`state_cookie_name`), checked at launch by :func:`check_browser`.
+    """
     issuer = params.get("iss", "").strip()
     hint = params.get("login_hint", "").strip()
     target = params.get("target_link_uri", "").strip()
@@ -288,8 +334,15 @@ def _keys(rt: Runtime, platform: store.Platform) -> Any:
     return keys
 
 
-def launch(rt: Runtime, id_token: str, state: str, client: str) -> LaunchOutcome:
-    """Check a launch (state, id_token, nonce, deployment) and act on it."""
+def launch(
+    rt: Runtime, id_token: str, state: str, client: str, cookie: str | None
+) -> LaunchOutcome:
+    """Check a launch (browser, state, id_token, nonce, deployment) and act on it.
+
+    ``cookie`` is the state cookie the browser sent back (None if none): a launch from
+    another browser than the login's is refused before the state is used up.
+    """
+    check_browser(state, cookie)
     with rt.db.write() as conn:  # the state is used up even if a later check fails
         used = store.consume_state(conn, rt.settings.secret_key, state, utcnow())
     if isinstance(used, str):

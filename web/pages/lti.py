@@ -51,7 +51,15 @@ async def lti_login(state: State, request: Request[Any, Any, Any]) -> Redirect:
     rt = runtime(state)
     params = await _params(request)
     url = await rt.call(service.login, rt, params)
-    return Redirect(path=url, status_code=302)
+    state_value = service.state_from_redirect(url)
+    # Bind the state to this browser. Over https the cookie must cross sites (the platform
+    # posts the launch) and live in the platform's partition (CHIPS) when framed.
+    attributes = f"Path=/lti/; Max-Age={service.STATE_MINUTES * 60}; HttpOnly"
+    if rt.settings.secure_cookies or request.url.scheme == "https":
+        attributes += "; SameSite=None; Secure; Partitioned"
+    # Over plain http (development, tests) Secure cookies cannot be set: the plain fallback.
+    cookie = f"{service.state_cookie_name(state_value)}={state_value}; {attributes}"
+    return Redirect(path=url, status_code=302, headers={"set-cookie": cookie})
 
 
 @post("/lti/launch", name="lti_launch")
@@ -60,8 +68,10 @@ async def lti_launch(state: State, request: Request[Any, Any, Any]) -> Redirect 
     rt = runtime(state)
     form = await request.form()
     client = request.client.host if request.client else "unknown"
+    state_value = str(form.get("state") or "")
+    cookie = request.cookies.get(service.state_cookie_name(state_value))
     outcome = await rt.call(
-        service.launch, rt, str(form.get("id_token") or ""), str(form.get("state") or ""), client
+        service.launch, rt, str(form.get("id_token") or ""), state_value, client, cookie
     )
     if outcome.kind == "resource":
         assert outcome.redirect is not None
