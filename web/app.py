@@ -31,6 +31,7 @@ from web.logs import install as install_log_redaction
 from web.pages.author import author_router
 from web.pages.author_credentials import author_credentials_router
 from web.pages.author_integrity import author_integrity_router
+from web.pages.author_lti import author_lti_router
 from web.pages.author_org import author_org_router, invitation_router
 from web.pages.credentials import credential_pages
 from web.pages.did_control import did_router
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             credential_api,
             credential_pages,
             author_credentials_router,
+            author_lti_router,
             author_integrity_router,
             author_credentials_api,
             author_integrity_api,

@@ -84,6 +84,7 @@ def body_for(method: str, path: str, ids: dict[str, str]) -> dict[str, Any] | No
             "data": {"email": "invited@walk.example", "role": "viewer"}
         },
         ("POST", "/author/org/keys/rotate"): {"data": {}},
+        ("POST", "/author/lti"): {"data": {**LMS_PLATFORM, "deployment_ids": "1"}},
         ("POST", "/author/banks/upload"): {"files": {"bank": _bank()}},
         ("POST", "/author/assessments"): {"data": {"bank_hash": ids["digest"], "title": "Walk"}},
         ("POST", "/author/assessments/{assessment_id:str}/status"): {"data": {"status": "open"}},

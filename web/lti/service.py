@@ -116,11 +116,17 @@ def _view(rt: Runtime, platform: store.Platform) -> PlatformView:
     )
 
 
-def register_platform(rt: Runtime, author: Member, data: PlatformCreate) -> PlatformView:
-    """Register an LMS platform for the assessments of the member's organisation."""
+URL_FIELDS = ("issuer", "auth_url", "token_url", "jwks_url")
+#: The registration form's text fields and their longest values.
+FORM_LIMITS = {"name": 200, "issuer": 2000, "client_id": 255, **dict.fromkeys(URL_FIELDS[1:], 2000)}
+
+
+def _url_problems(rt: Runtime, values: dict[str, str]) -> list[str]:
     problems = []
-    for field in ("issuer", "auth_url", "token_url", "jwks_url"):
-        value = getattr(data, field)
+    for field in URL_FIELDS:
+        value = values.get(field, "")
+        if not value:
+            continue
         try:
             scheme = check_url(value)[0]
         except AddressRefusedError as exc:
@@ -128,6 +134,51 @@ def register_platform(rt: Runtime, author: Member, data: PlatformCreate) -> Plat
             continue
         if scheme != "https" and not rt.settings.webhook_allow_private:
             problems.append(f"{field}: must start with https://")
+    return problems
+
+
+def platform_from_form(rt: Runtime, form: dict[str, str]) -> PlatformCreate:
+    """The registration typed into the author page, with every problem located at once.
+
+    ``deployment_ids`` holds one deployment id a line (or comma-separated).
+
+    Raises
+    ------
+    PlatformInputError
+        Listing each field that is missing, too long or not an acceptable URL.
+    """
+    values = {k: str(form.get(k, "")).strip() for k in FORM_LIMITS}
+    problems = []
+    for field, limit in FORM_LIMITS.items():
+        if not values[field]:
+            problems.append(f"{field}: required")
+        elif len(values[field]) > limit:
+            problems.append(f"{field}: longer than {limit} characters")
+    deployments = [
+        d.strip() for d in str(form.get("deployment_ids", "")).replace(",", "\n").splitlines()
+    ]
+    deployments = [d for d in deployments if d]
+    if not deployments:
+        problems.append("deployment_ids: give at least one deployment id")
+    elif len(deployments) > 50:
+        problems.append("deployment_ids: at most 50 deployment ids")
+    problems += [
+        f"deployment_ids: line {n} is longer than 255 characters"
+        for n, d in enumerate(deployments, 1)
+        if len(d) > 255
+    ]
+    problems += _url_problems(rt, values)
+    if problems:
+        raise PlatformInputError("the platform cannot be registered", problems)
+    try:
+        return msgspec.convert({**values, "deployment_ids": deployments}, PlatformCreate)
+    except msgspec.ValidationError as exc:
+        raise PlatformInputError("the platform cannot be registered", [str(exc)]) from None
+
+
+def register_platform(rt: Runtime, author: Member, data: PlatformCreate) -> PlatformView:
+    """Register an LMS platform for the assessments of the member's organisation."""
+    problems = _url_problems(rt, {f: getattr(data, f) for f in URL_FIELDS})
     if problems:
         raise PlatformInputError("the platform cannot be registered", problems)
     with rt.db.write() as conn:
@@ -199,6 +250,15 @@ def launches(rt: Runtime, author: Member, platform_id: str) -> list[LaunchView]:
         )
         for r in rows
     ]
+
+
+def platform(rt: Runtime, author: Member, platform_id: str) -> PlatformView:
+    """One of the organisation's platforms (:class:`NotFoundError` for another's)."""
+    with rt.db.read() as conn:
+        found = store.get_platform(conn, platform_id)
+    if found is None or found.org_id != author.org_id:
+        raise NotFoundError("no such platform")
+    return _view(rt, found)
 
 
 def platforms(rt: Runtime, author: Member) -> list[PlatformView]:
