@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.browser.conftest import check_accessibility
+from tests.browser.test_author_browser import sign_in
 from tests.browser.test_learner_browser import tab_to
 from tests.browser.test_phone_browser import FITS, OVERFLOWING
 from tests.lti.simulator import Platform, running_platform
@@ -95,5 +96,72 @@ def test_deep_linking_pages_pass_axe_and_work_by_keyboard(
         assert claims["https://purl.imsglobal.org/spec/lti/claim/message_type"] == (
             "LtiDeepLinkingResponse"
         )
+    finally:
+        context.close()
+
+
+def register_by_keyboard(page: Page, values: dict[str, str]) -> None:
+    """Fill the registration form and submit it with Enter on its button."""
+    for label, key in [
+        ("Name", "name"),
+        ("Issuer (platform id)", "issuer"),
+        ("Client id", "client_id"),
+        ("Deployment ids, one a line", "deployment_ids"),
+        ("Authentication request URL", "auth_url"),
+        ("Access token URL", "token_url"),
+        ("Public keyset URL", "jwks_url"),
+    ]:
+        page.get_by_label(label, exact=True).fill(values[key])
+    tab_to(page, "el.tagName === 'BUTTON' && el.textContent.includes('Register the platform')")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_author_lti_pages_pass_axe_and_register_by_keyboard(
+    browser: Browser, lti_server: ServerProcess, platform: Platform, width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        page = context.new_page()
+        sign_in(page, lti_server)
+        page.get_by_role("link", name="LTI", exact=True).click()
+        assert page.locator("h1").inner_text() == "LTI platforms"
+        assert platform.issuer in page.locator("table").inner_text()
+        assert page.evaluate(FITS), page.evaluate(OVERFLOWING)
+        check_accessibility(page, f"{width}px-author-lti")
+        other = {
+            **platform.registration(),
+            "client_id": f"client-{width}",
+            "deployment_ids": "d-1\nd-2",
+        }
+        register_by_keyboard(page, {**other, "name": " ", "jwks_url": "ftp://example.org/k"})
+        problems = page.get_by_role("alert").inner_text()
+        assert "Name: required" in problems and "Public keyset URL:" in problems
+        assert page.get_by_label("Client id", exact=True).input_value() == f"client-{width}"
+        assert page.evaluate(FITS), page.evaluate(OVERFLOWING)
+        check_accessibility(page, f"{width}px-author-lti-problems")
+        register_by_keyboard(page, other)
+        assert page.locator("h1").inner_text() == "Simulated Moodle"
+        assert "No launches yet." in page.locator("main").inner_text()
+        assert page.evaluate(FITS), page.evaluate(OVERFLOWING)
+        check_accessibility(page, f"{width}px-author-lti-platform")
+    finally:
+        context.close()
+
+
+def test_author_lti_registration_works_without_javascript(
+    browser: Browser, lti_server: ServerProcess, platform: Platform
+) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, lti_server)
+        page.goto(lti_server.base_url + "/author/lti")
+        register_by_keyboard(
+            page, {**platform.registration(), "client_id": "client-nojs", "deployment_ids": "d-1"}
+        )
+        assert page.locator("h1").inner_text() == "Simulated Moodle"
+        assert "client-nojs" in page.locator("main").inner_text()
     finally:
         context.close()
