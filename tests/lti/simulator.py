@@ -4,7 +4,9 @@ It plays the LMS: answers the tool's OIDC login redirect with a signed id_token 
 platform's auth endpoint would, posting it back to the redirect URI), serves its JWKS at
 ``/jwks``, issues access tokens at ``/token`` only for a client assertion signed by the
 tool's key (checked against the tool's JWKS), and records scores posted to
-``/lineitems/<id>/scores`` with a valid bearer token. ``down`` makes every endpoint answer
+``/lineitems/<id>/scores`` with a valid bearer token. Its line items container
+``/lineitems`` lists line items (``GET``, filtered by ``resource_link_id``) and creates
+them (``POST``), for a token with the line item scope. ``down`` makes every endpoint answer
 503, like a platform under maintenance.
 """
 
@@ -28,6 +30,7 @@ LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
 AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+LINEITEM_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
 
 
 @dataclass
@@ -50,6 +53,9 @@ class Platform:
     down: bool = False
     scores: list[Posted] = field(default_factory=list)
     tokens: set[str] = field(default_factory=set)
+    lineitem_tokens: set[str] = field(default_factory=set)
+    lineitems: list[dict[str, Any]] = field(default_factory=list)
+    lineitem_queries: list[str] = field(default_factory=list)
     token_requests: int = 0
     port: int = 0
     last_nonce: str = ""
@@ -120,14 +126,23 @@ class Platform:
         token = jwt.encode({"alg": "RS256", "kid": signer.kid}, claims, signer)
         return token, query["state"]
 
-    def resource_link(self, assessment: str | None, link: str = "link-1") -> dict[str, Any]:
+    def resource_link(
+        self, assessment: str | None, link: str = "link-1", *, container_only: bool = False
+    ) -> dict[str, Any]:
+        """A resource link launch; ``container_only`` offers ``lineitems`` but no ``lineitem``."""
+        ags: dict[str, Any] = {
+            "scope": [SCORE_SCOPE],
+            "lineitem": f"{self.issuer}/lineitems/{link}?course=7",
+        }
+        if container_only:
+            ags = {
+                "scope": [LINEITEM_SCOPE, SCORE_SCOPE],
+                "lineitems": f"{self.issuer}/lineitems?course=7",
+            }
         message: dict[str, Any] = {
             LTI + "message_type": "LtiResourceLinkRequest",
             LTI + "resource_link": {"id": link, "title": "Week 3 quiz"},
-            AGS: {
-                "scope": [SCORE_SCOPE],
-                "lineitem": f"{self.issuer}/lineitems/{link}?course=7",
-            },
+            AGS: ags,
         }
         if assessment is not None:
             message[LTI + "custom"] = {"assessment": assessment}
@@ -171,7 +186,19 @@ def _handler(platform: Platform) -> type[BaseHTTPRequestHandler]:
                 return self._send(503, {"error": "maintenance"})
             if self.path == "/jwks":
                 return self._send(200, platform.jwks())
+            parts = urlsplit(self.path)
+            if parts.path == "/lineitems":
+                if self._bearer() not in platform.lineitem_tokens:
+                    return self._send(401, {"error": "unauthorized"})
+                query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+                platform.lineitem_queries.append(parts.query)
+                link = query.get("resource_link_id")
+                found = [i for i in platform.lineitems if link in (None, i["resourceLinkId"])]
+                return self._send(200, found)
             return self._send(404, {"error": "not found"})
+
+        def _bearer(self) -> str:
+            return str(self.headers.get("authorization", "")).removeprefix("Bearer ")
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("content-length", "0")))
@@ -194,9 +221,24 @@ def _handler(platform: Platform) -> type[BaseHTTPRequestHandler]:
                     return self._send(400, {"error": "invalid_request"})
                 token = secrets.token_urlsafe(16)
                 platform.tokens.add(token)
+                if LINEITEM_SCOPE in form["scope"].split():
+                    platform.lineitem_tokens.add(token)
                 return self._send(
                     200, {"access_token": token, "token_type": "bearer", "expires_in": 3600}
                 )
+            if path == "/lineitems":
+                if self._bearer() not in platform.lineitem_tokens:
+                    return self._send(401, {"error": "unauthorized"})
+                if not self.headers.get("content-type", "").startswith(
+                    "application/vnd.ims.lis.v2.lineitem+json"
+                ):
+                    return self._send(415, {"error": "unsupported media type"})
+                item = json.loads(raw)
+                if not isinstance(item.get("scoreMaximum"), (int, float)) or not item.get("label"):
+                    return self._send(400, {"error": "scoreMaximum and label are required"})
+                item["id"] = f"{platform.issuer}/lineitems/made-{len(platform.lineitems) + 1}"
+                platform.lineitems.append(item)
+                return self._send(201, item)
             if path.startswith("/lineitems/") and path.endswith("/scores"):
                 bearer = self.headers.get("authorization", "").removeprefix("Bearer ")
                 if bearer not in platform.tokens:

@@ -391,3 +391,55 @@ def test_over_https_the_state_cookie_crosses_sites_in_the_platform_partition(
     assert started.status_code == 302, started.text
     attributes = {a.strip() for a in started.headers["set-cookie"].split(";")[1:]}
     assert {"SameSite=None", "Secure", "Partitioned", "HttpOnly"} <= attributes
+
+
+def test_a_launch_with_only_the_line_items_container_gets_its_line_item_made_then_found(
+    sqlite_site: Site, platform: Platform
+) -> None:
+    register(sqlite_site, platform)
+
+    def take(hint: str, link: str) -> None:
+        message = platform.resource_link(sqlite_site.assessment_id, link, container_only=True)
+        token, state = platform.id_token(login(sqlite_site, platform, hint), message)
+        session_id = launch(sqlite_site, token, state).headers["location"].removeprefix("/s/")
+        view = sqlite_site.client.get(f"/api/v1/sessions/{session_id}").json()
+        answer_all(sqlite_site.client, view)
+
+    take("user-1", "link-9")
+    assert poster(sqlite_site).run_once() == 1
+    [item] = platform.lineitems  # created in the container for this resource link
+    assert item["resourceLinkId"] == "link-9" and item["scoreMaximum"] == 1000
+    assert item["label"] and item["resourceId"] == sqlite_site.assessment_id
+    assert platform.lineitem_queries == ["course=7&resource_link_id=link-9"]
+    [score] = platform.scores
+    assert score.lineitem == "/lineitems/made-1/scores" and score.body["userId"] == "user-1"
+    # A second learner on the same link: the line item is found, not made again.
+    take("user-2", "link-9")
+    assert poster(sqlite_site).run_once() == 1
+    assert len(platform.lineitems) == 1 and len(platform.lineitem_queries) == 2
+    assert [s.lineitem for s in platform.scores] == ["/lineitems/made-1/scores"] * 2
+    assert platform.scores[1].body["userId"] == "user-2"
+    with sqlite_site.runtime.db.read() as conn:
+        stored = conn.execute(select(lti_launches.c.lineitem_url)).scalars().all()
+    assert stored == [f"{platform.issuer}/lineitems/made-1"] * 2  # kept for retries
+
+
+def test_a_container_the_platform_refuses_retries_later(
+    sqlite_site: Site, platform: Platform
+) -> None:
+    register(sqlite_site, platform)
+    message = platform.resource_link(sqlite_site.assessment_id, container_only=True)
+    token, state = platform.id_token(login(sqlite_site, platform), message)
+    session_id = launch(sqlite_site, token, state).headers["location"].removeprefix("/s/")
+    view = sqlite_site.client.get(f"/api/v1/sessions/{session_id}").json()
+    answer_all(sqlite_site.client, view)
+    platform.down = True
+    assert poster(sqlite_site).run_once() == 1
+    with sqlite_site.runtime.db.read() as conn:
+        [launched] = lti_store.launches_for_session(conn, session_id)
+        after = lti_store.score_state(conn, launched.id)
+    assert after["status"] == "pending" and "503" in after["last_error"]
+    assert launched.lineitem_url is None and platform.lineitems == []
+    platform.down = False
+    assert poster(sqlite_site, later=3600).run_once() == 1
+    assert len(platform.lineitems) == 1 and len(platform.scores) == 1

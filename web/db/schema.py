@@ -436,6 +436,8 @@ lti_launches = Table(
     Column("assessment_id", String(32), ForeignKey("assessments.id"), nullable=False),
     Column("session_id", String(64), ForeignKey("learner_sessions.id"), nullable=False),
     Column("lineitem_url", String(2000), nullable=True),
+    # the line items container, when the launch named no line item (0009)
+    Column("lineitems_url", String(2000), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     # the score outbox: none (no AGS) | waiting (session not finished) | pending | delivered
     # | failed

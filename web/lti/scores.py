@@ -5,7 +5,10 @@ that sends webhooks also runs :class:`ScorePoster` each round:
 
 1. **stage**: launches whose session has finished get their score written (``pending``);
 2. **claim** due scores (a lease, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL);
-3. **post**: an access token from the platform's token endpoint (client credentials with a
+3. **post**: when the launch offered only the line items container (``lineitems``, no
+   ``lineitem``), the resource link's line item is found there (``GET ?resource_link_id=``)
+   or created (``POST`` with ``resourceLinkId``, ``scoreMaximum``, ``label``) and kept for
+   the retries; then an access token from the platform's token endpoint (client credentials with a
    ``private_key_jwt`` assertion signed by the tool key, scope ``.../scope/score``, cached
    until it expires), then ``POST {lineitem}/scores`` with an
    ``application/vnd.ims.lis.v1.score+json`` body;
@@ -26,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import msgspec
 
@@ -40,10 +43,13 @@ from web.lti.http import request
 from web.lti.service import SCORE_MAXIMUM
 from web.lti.tool_key import tool_key
 from web.settings import Settings
+from web.store import assessments as assessment_store
 from web.store import lti as store
 
 log = logging.getLogger("skillgauge.lti")
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
+LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
+CONTAINER_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 
 
 def scaled(theta: float) -> float:
@@ -75,6 +81,13 @@ def score_body(subject: str, result: SessionResult, now: datetime) -> bytes:
             "gradingProgress": "FullyGraded",
         }
     )
+
+
+def with_query(url: str, name: str, value: str) -> str:
+    """``url`` with one more query parameter (its own query kept)."""
+    parts = urlsplit(url)
+    extra = urlencode({name: value})
+    return urlunsplit(parts._replace(query=f"{parts.query}&{extra}" if parts.query else extra))
 
 
 def scores_url(lineitem: str) -> str:
@@ -137,9 +150,10 @@ class ScorePoster:
         with self.db.read() as conn:
             return store.next_due(conn)
 
-    def _token(self, platform: store.Platform) -> str:
+    def _token(self, platform: store.Platform, scope: str = messages.SCORE_SCOPE) -> str:
+        key = f"{platform.id} {scope}"
         with self._lock:
-            cached = self._tokens.get(platform.id)
+            cached = self._tokens.get(key)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
         assertion = messages.client_assertion(
@@ -154,7 +168,7 @@ class ScorePoster:
                 "grant_type": "client_credentials",
                 "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
                 "client_assertion": assertion,
-                "scope": messages.SCORE_SCOPE,
+                "scope": scope,
             },
         )
         if answer.status_code != 200:
@@ -167,7 +181,7 @@ class ScorePoster:
             raise PlatformUnreachableError("the platform's token endpoint gave no access_token")
         lifetime = float(body.get("expires_in", 3600) or 3600)
         with self._lock:
-            self._tokens[platform.id] = (token, time.monotonic() + max(0.0, lifetime - 60))
+            self._tokens[key] = (token, time.monotonic() + max(0.0, lifetime - 60))
         return token
 
     def _post(self, score: store.ClaimedScore) -> int:
@@ -175,19 +189,82 @@ class ScorePoster:
             platform = store.get_platform(conn, score.platform_id)
         if platform is None:
             raise PlatformUnreachableError("the platform is no longer registered")
+        lineitem = score.lineitem_url or self._lineitem(platform, score)
         token = self._token(platform)
         answer = request(
             "POST",
-            scores_url(score.lineitem_url),
+            scores_url(lineitem),
             allow_private=self.settings.webhook_allow_private,
             timeout=self.settings.webhook_timeout_seconds,
             headers={"authorization": f"Bearer {token}", "content-type": SCORE_TYPE},
             content=score.payload,
         )
         if answer.status_code == 401:  # the token may have been revoked: ask anew next time
-            with self._lock:
-                self._tokens.pop(platform.id, None)
+            self._forget(platform)
         return answer.status_code
+
+    def _forget(self, platform: store.Platform) -> None:
+        with self._lock:
+            for key in [k for k in self._tokens if k.split(" ")[0] == platform.id]:
+                del self._tokens[key]
+
+    def _lineitem(self, platform: store.Platform, score: store.ClaimedScore) -> str:
+        """Find the resource link's line item in the container, or create it; keep it."""
+        if not score.lineitems_url:
+            raise PlatformUnreachableError("the launch named no line item")
+        token = self._token(platform, f"{messages.LINEITEM_SCOPE} {messages.SCORE_SCOPE}")
+        allow, timeout = self.settings.webhook_allow_private, self.settings.webhook_timeout_seconds
+        found = request(
+            "GET",
+            with_query(score.lineitems_url, "resource_link_id", score.resource_link_id),
+            headers={"authorization": f"Bearer {token}", "accept": CONTAINER_TYPE},
+            allow_private=allow,
+            timeout=timeout,
+        )
+        if found.status_code == 401:
+            self._forget(platform)
+        if found.status_code != 200:
+            raise PlatformUnreachableError(
+                f"the platform's line items answered HTTP {found.status_code}"
+            )
+        items = found.json()
+        mine = [
+            i
+            for i in (items if isinstance(items, list) else [])
+            if isinstance(i, dict)
+            and i.get("resourceLinkId") == score.resource_link_id
+            and isinstance(i.get("id"), str)
+        ]
+        if mine:
+            url = str(mine[0]["id"])
+        else:
+            with self.db.read() as conn:
+                assessment = assessment_store.get_assessment(conn, score.assessment_id)
+            label = assessment.title if assessment is not None else score.assessment_id
+            made = request(
+                "POST",
+                score.lineitems_url,
+                headers={"authorization": f"Bearer {token}", "content-type": LINEITEM_TYPE},
+                content=msgspec.json.encode(
+                    {
+                        "scoreMaximum": SCORE_MAXIMUM,
+                        "label": label[:200],
+                        "resourceLinkId": score.resource_link_id,
+                        "resourceId": score.assessment_id,
+                    }
+                ),
+                allow_private=allow,
+                timeout=timeout,
+            )
+            body = made.json() if made.status_code in (200, 201) else None
+            if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+                raise PlatformUnreachableError(
+                    f"the platform did not create the line item (HTTP {made.status_code})"
+                )
+            url = str(body["id"])
+        with self.db.write() as conn:
+            store.set_lineitem(conn, score.launch_id, url)
+        return url
 
     def _record(self, score: store.ClaimedScore, status: int | None, error: str | None) -> None:
         now = self.clock()

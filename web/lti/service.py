@@ -481,9 +481,11 @@ def _resource(
             " (custom parameter assessment)"
         )
     ags = claims.get(messages.AGS)
-    lineitem = None
+    lineitem = lineitems = None
     if isinstance(ags, dict) and messages.SCORE_SCOPE in (ags.get("scope") or []):
         lineitem = str(ags.get("lineitem") or "") or None
+        if lineitem is None and messages.LINEITEM_SCOPE in (ags.get("scope") or []):
+            lineitems = str(ags.get("lineitems") or "") or None  # found or made when posting
     subject = str(claims["sub"])
     with rt.db.write() as conn:
         earlier = store.latest_launch(
@@ -494,7 +496,7 @@ def _resource(
             assessment_id=assessment.id,
         )
         if earlier is not None:
-            store.update_lineitem(conn, earlier.id, lineitem)
+            store.update_lineitem(conn, earlier.id, lineitem, lineitems)
     if earlier is not None:
         redirect = f"/s/{earlier.session_id}"
         if earlier.finished:  # done: the learner's record, with this result and the others
@@ -519,6 +521,7 @@ def _resource(
             assessment_id=assessment.id,
             session_id=session_id,
             lineitem_url=lineitem,
+            lineitems_url=lineitems,
             now=utcnow(),
         )
     return LaunchOutcome(kind="resource", redirect=f"/s/{session_id}", session_id=session_id)

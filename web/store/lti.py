@@ -69,7 +69,10 @@ class ClaimedScore(msgspec.Struct, frozen=True, kw_only=True):
 
     launch_id: str
     platform_id: str
-    lineitem_url: str
+    lineitem_url: str | None
+    lineitems_url: str | None = None
+    resource_link_id: str = ""
+    assessment_id: str = ""
     payload: bytes
     retry_step: int
     claim_token: str
@@ -343,8 +346,12 @@ def insert_launch(
     session_id: str,
     lineitem_url: str | None,
     now: datetime,
+    lineitems_url: str | None = None,
 ) -> str:
-    """Store a launch; its score waits for the session to finish (when AGS is offered)."""
+    """Store a launch; its score waits for the session to finish (when AGS is offered).
+
+    ``lineitems_url`` is the line items container, for a launch that names no line item.
+    """
     launch_id = "ll_" + secrets.token_urlsafe(12)
     conn.execute(
         insert(lti_launches).values(
@@ -356,8 +363,9 @@ def insert_launch(
             assessment_id=assessment_id,
             session_id=session_id,
             lineitem_url=lineitem_url,
+            lineitems_url=None if lineitem_url else lineitems_url,
             created_at=now,
-            score_status="waiting" if lineitem_url else "none",
+            score_status="waiting" if lineitem_url or lineitems_url else "none",
             retry_step=0,
             attempts=0,
         )
@@ -365,15 +373,37 @@ def insert_launch(
     return launch_id
 
 
-def update_lineitem(conn: Connection, launch_id: str, lineitem_url: str | None) -> None:
-    """A later launch may name the line item (or a new one): keep the newest."""
+def update_lineitem(
+    conn: Connection, launch_id: str, lineitem_url: str | None, lineitems_url: str | None = None
+) -> None:
+    """A later launch may name the line item (or a new one): keep the newest.
+
+    A launch offering only the container keeps a line item found or named before.
+    """
     if lineitem_url:
         conn.execute(
             update(lti_launches)
             .where(lti_launches.c.id == launch_id)
             .where(lti_launches.c.score_status.in_(("none", "waiting")))
-            .values(lineitem_url=lineitem_url, score_status="waiting")
+            .values(lineitem_url=lineitem_url, lineitems_url=None, score_status="waiting")
         )
+    elif lineitems_url:
+        conn.execute(
+            update(lti_launches)
+            .where(lti_launches.c.id == launch_id)
+            .where(lti_launches.c.score_status.in_(("none", "waiting")))
+            .where(lti_launches.c.lineitem_url.is_(None))
+            .values(lineitems_url=lineitems_url, score_status="waiting")
+        )
+
+
+def set_lineitem(conn: Connection, launch_id: str, lineitem_url: str) -> None:
+    """Keep the line item found or created in the container (retries post to it)."""
+    conn.execute(
+        update(lti_launches)
+        .where(lti_launches.c.id == launch_id)
+        .values(lineitem_url=lineitem_url, lineitems_url=None)
+    )
 
 
 def launches_for_session(conn: Connection, session_id: str) -> list[Launch]:
@@ -424,6 +454,9 @@ def claim_due(
             lti_launches.c.id,
             lti_launches.c.platform_id,
             lti_launches.c.lineitem_url,
+            lti_launches.c.lineitems_url,
+            lti_launches.c.resource_link_id,
+            lti_launches.c.assessment_id,
             lti_launches.c.score_payload,
             lti_launches.c.retry_step,
         )
@@ -450,6 +483,9 @@ def claim_due(
                 launch_id=row.id,
                 platform_id=row.platform_id,
                 lineitem_url=row.lineitem_url,
+                lineitems_url=row.lineitems_url,
+                resource_link_id=row.resource_link_id,
+                assessment_id=row.assessment_id,
                 payload=row.score_payload.encode("utf-8"),
                 retry_step=row.retry_step,
                 claim_token=token,
