@@ -20,6 +20,7 @@ from skillgauge import (
     credential_commands,
     engine_commands,
     integrity_commands,
+    lti_commands,
     org_commands,
     web_commands,
 )
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         web_commands,
         org_commands,
         credential_commands,
+        lti_commands,
     ):
         module.register(commands)
     return parser

@@ -13,17 +13,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from joserfc import jws
+from joserfc.errors import InvalidKeyIdError
 from joserfc.jwk import RSAKey
 from litestar.testing import TestClient
 from sqlalchemy import func, select
 
+from skillgauge.cli import main
 from tests.credentials.helpers import answer_all
 from tests.lti.simulator import DL, LTI, Platform, running_platform
 from tests.web.conftest import Site, open_site
 from web.db.connection import utcnow
 from web.db.schema import learner_sessions, lti_launches, lti_platforms
-from web.lti import platform_keys, service
+from web.lti import messages, platform_keys, service
 from web.lti.scores import ScorePoster
+from web.lti.tool_key import tool_key
 from web.store import lti as lti_store
 
 OFF = {"SKILLGAUGE_WEBHOOK_WORKER": "off", "SKILLGAUGE_WEBHOOK_ALLOW_PRIVATE": "1"}
@@ -443,3 +447,49 @@ def test_a_container_the_platform_refuses_retries_later(
     platform.down = False
     assert poster(sqlite_site, later=3600).run_once() == 1
     assert len(platform.lineitems) == 1 and len(platform.scores) == 1
+
+
+def test_a_rotated_tool_key_signs_from_then_on_and_both_keys_are_published(
+    sqlite_site: Site, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register(sqlite_site, platform)
+    data_dir = sqlite_site.runtime.settings.data_dir
+    [first] = sqlite_site.client.get("/lti/jwks").json()["keys"]
+    # A token the platform got with the old key, then the rotation (by the command line).
+    message = platform.resource_link(sqlite_site.assessment_id, container_only=True)
+    token, state = platform.id_token(login(sqlite_site, platform), message)
+    session_id = launch(sqlite_site, token, state).headers["location"].removeprefix("/s/")
+    old_assertion = messages.client_assertion(
+        key=tool_key(data_dir), platform=_platform(sqlite_site)
+    )
+    monkeypatch.setenv("SKILLGAUGE_DATA_DIR", data_dir)
+    assert main(["lti", "rotate-key"]) == 0
+    published = sqlite_site.client.get("/lti/jwks").json()["keys"]
+    assert [k["kid"] for k in published][1:] == [first["kid"]]  # the new key, then the old
+    new_kid = published[0]["kid"]
+    assert new_kid != first["kid"] and all("d" not in k for k in published)  # public only
+    platform.tool_jwks = {"keys": published}
+    assert platform.check_tool_jwt(old_assertion)["iss"] == platform.client_id  # still valid
+    # What the tool signs now carries the new key, and the platform accepts it.
+    view = sqlite_site.client.get(f"/api/v1/sessions/{session_id}").json()
+    answer_all(sqlite_site.client, view)
+    assert poster(sqlite_site).run_once() == 1 and len(platform.scores) == 1
+    assert platform.token_requests >= 1
+    signed = messages.client_assertion(key=tool_key(data_dir), platform=_platform(sqlite_site))
+    assert jws.extract_compact(signed.encode()).protected["kid"] == new_kid
+    # Only the new key published: the old assertion no longer verifies ...
+    platform.tool_jwks = {"keys": published[:1]}
+    with pytest.raises(InvalidKeyIdError):
+        platform.check_tool_jwt(old_assertion)
+    # ... and a second rotation retires the first key.
+    assert main(["lti", "rotate-key"]) == 0
+    kids = [k["kid"] for k in sqlite_site.client.get("/lti/jwks").json()["keys"]]
+    assert len(kids) == 2 and kids[1] == new_kid and first["kid"] not in kids
+
+
+def _platform(site: Site) -> lti_store.Platform:
+    with site.runtime.db.read() as conn:
+        platform_id = conn.execute(select(lti_platforms.c.id)).scalar_one()
+        found = lti_store.get_platform(conn, platform_id)
+    assert found is not None
+    return found
