@@ -108,6 +108,7 @@ def pages(server: ServerProcess) -> dict[str, str]:
         "author-upload": "/author/banks/upload",
         "author-webhooks": "/author/webhooks",
         "author-webhook": f"/author/webhooks/{endpoint}",
+        "author-lti": "/author/lti",
     }
 
 
