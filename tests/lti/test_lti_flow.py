@@ -187,7 +187,10 @@ def test_replayed_launch_and_replayed_nonce_are_refused(
     message = platform.resource_link(sqlite_site.assessment_id)
     token, state = platform.id_token(login(sqlite_site, platform), message)
     assert launch(sqlite_site, token, state).status_code == 303
-    refused(launch(sqlite_site, token, state), "already used")  # the same POST again
+    # The same POST again: its cookie was cleared; with the cookie kept, the state is spent.
+    refused(launch(sqlite_site, token, state), "Open the activity in a new window")
+    sqlite_site.client.cookies.set(service.state_cookie_name(state), state, path="/lti/")
+    refused(launch(sqlite_site, token, state), "already used")
     # The same id_token (its nonce) with a fresh login's state.
     fresh = re.search(r"state=([^&]+)", login(sqlite_site, platform))
     assert fresh is not None
@@ -378,7 +381,9 @@ def test_the_login_state_is_bound_to_the_browser_that_started_it(
     assert sessions(sqlite_site) == 0
     # The browser that started the login, with its cookie, launches.
     sqlite_site.client.cookies.set(name, state, path="/lti/")
-    assert launch(sqlite_site, token, state).status_code == 303
+    launched = launch(sqlite_site, token, state)
+    assert launched.status_code == 303
+    assert launched.headers["set-cookie"].startswith(f"{name}=; Path=/lti/; Max-Age=0")
     assert sessions(sqlite_site) == 1
 
 

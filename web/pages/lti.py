@@ -73,13 +73,18 @@ async def lti_launch(state: State, request: Request[Any, Any, Any]) -> Redirect 
     outcome = await rt.call(
         service.launch, rt, str(form.get("id_token") or ""), state_value, client, cookie
     )
+    # The state is used up: its cookie goes too.
+    spent = f"{service.state_cookie_name(state_value)}=; Path=/lti/; Max-Age=0; HttpOnly"
     if outcome.kind == "resource":
         assert outcome.redirect is not None
-        return Redirect(path=outcome.redirect, status_code=303)
+        return Redirect(path=outcome.redirect, status_code=303, headers={"set-cookie": spent})
     return Template(
         "lti_deep_link.html",
         context={"outcome": outcome},
-        headers={"content-security-policy": _policy(_origin(outcome.platform_issuer))},
+        headers={
+            "content-security-policy": _policy(_origin(outcome.platform_issuer)),
+            "set-cookie": spent,
+        },
     )
 
 
