@@ -30,6 +30,8 @@ from item_banks.model import (
     FourPL,
     GapMatch,
     Graded,
+    Hotspot,
+    HotspotArea,
     HotText,
     Interaction,
     Item,
@@ -377,6 +379,57 @@ def _check_associate(
         add("interaction.key", f"the key pairs earn {total:g} in all; they must reach 1")
 
 
+#: How many coordinates each hotspot shape takes (a polygon: an even number, 6 at least).
+_SHAPE_COORDS = {"rect": 4, "circle": 3, "ellipse": 4}
+
+
+def _area_problem(area: HotspotArea, width: int, height: int) -> str | None:
+    """Why ``area``'s coordinates do not fit its shape on a ``width`` x ``height`` image."""
+    c = area.coords
+    wanted = _SHAPE_COORDS.get(area.shape)
+    if wanted is not None and len(c) != wanted:
+        what = {"rect": "left, top, right, bottom", "circle": "x, y, radius"}.get(
+            area.shape, "x, y, horizontal radius, vertical radius"
+        )
+        return f"a {area.shape} takes {wanted} coordinates ({what}), got {len(c)}"
+    if area.shape == "poly" and (len(c) < 6 or len(c) % 2):
+        return f"a poly takes x, y pairs of three corners at least, got {len(c)} coordinates"
+    if area.shape == "rect" and not (c[0] < c[2] and c[1] < c[3]):
+        return "a rect's left must be less than its right and its top less than its bottom"
+    if area.shape in ("circle", "ellipse") and min(c[2:]) <= 0:
+        return f"a {area.shape}'s radius must be positive"
+    if area.shape in ("circle", "ellipse"):
+        xs, ys = [c[0]], [c[1]]
+    else:
+        xs, ys = list(c[0::2]), list(c[1::2])
+    if max(xs) > width or max(ys) > height:
+        return f"lies outside the {width} x {height} image"
+    return None
+
+
+def _check_hotspot(interaction: Hotspot, add: Callable[[str, str], None]) -> None:
+    """Each option has exactly one area, whose coordinates fit its shape and the image."""
+    options = [o.id for o in interaction.options]
+    placed = Counter(a.id for a in interaction.areas)
+    for option in options:
+        if placed[option] != 1:
+            add(
+                "interaction.areas",
+                f'the option "{option}" must have exactly one area (found {placed[option]})',
+            )
+    for i, area in enumerate(interaction.areas):
+        if area.id not in options:
+            add(f"interaction.areas[{i}].id", f'"{area.id}" is not an option of this field')
+        problem = _area_problem(area, interaction.width, interaction.height)
+        if problem is not None:
+            add(f"interaction.areas[{i}].coords", problem)
+    if 0 < interaction.max_choices < len(interaction.key):
+        add(
+            "interaction.max_choices",
+            f"{interaction.max_choices} is fewer than the {len(interaction.key)} key areas",
+        )
+
+
 def _check_interaction(
     interaction: Interaction | FieldInteraction,
     misconceptions: set[str],
@@ -387,6 +440,8 @@ def _check_interaction(
         _check_associate(interaction, misconceptions, add)
     if isinstance(interaction, SingleChoice | MultipleResponse | Order):
         _check_options(interaction.options, "interaction.options", misconceptions, add)
+    if isinstance(interaction, Hotspot):
+        _check_hotspot(interaction, add)
     if isinstance(interaction, SingleChoice | MultipleResponse):
         _check_choice(interaction, add)
     elif isinstance(interaction, Order):

@@ -51,6 +51,7 @@ from item_banks.model import (
     FieldInteraction,
     GapMatch,
     Graded,
+    Hotspot,
     HotText,
     InlineChoice,
     Interaction,
@@ -225,6 +226,8 @@ def _write_interaction(
 ) -> _Scoring:
     """Declare ``response`` in ``root`` and write its interaction into ``body``."""
     scoring = _Scoring()
+    if isinstance(interaction, Hotspot):
+        return _write_hotspot(interaction, root, body, response)
     if isinstance(interaction, Associate | GapMatch | HotText | InlineChoice):
         return _write_field_only(interaction, root, body, response)
     if isinstance(interaction, SingleChoice | MultipleResponse):
@@ -356,6 +359,39 @@ def _choice_mapping(
     if interaction.scoring == "partial":
         return keys, [(key, 1.0, None) for key in keys], float(len(keys)), -1.0
     return keys, None, 1.0, 0.0
+
+
+def _write_hotspot(
+    interaction: Hotspot, root: etree._Element, body: etree._Element, response: str
+) -> _Scoring:
+    """A hotspot: its image and areas (``hotspot-label`` the option's text), keyed like a choice."""
+    scoring = _Scoring()
+    keys, mapping, upper, default = _choice_mapping(interaction)
+    single = interaction.max_choices == 1
+    _declare(
+        root, "single" if single else "multiple", "identifier", keys, mapping,
+        upper=upper, default=default, identifier=response,
+    )  # fmt: skip
+    scoring.template = "map_response" if mapping is not None else "match_correct"
+    scoring.upper = upper
+    element = _sub(
+        body, "qti-hotspot-interaction", response_identifier=response,
+        max_choices=str(interaction.max_choices),
+    )  # fmt: skip
+    picture = IMAGE.fullmatch(interaction.image)
+    assert picture is not None  # the model's pattern
+    _sub(
+        element, "img", src=picture.group(2), alt=xml_safe(picture.group(1)),
+        width=str(interaction.width), height=str(interaction.height),
+    )  # fmt: skip
+    labels = {o.id: o.text for o in interaction.options}
+    for area in interaction.areas:
+        _sub(
+            element, "qti-hotspot-choice", identifier=area.id, shape=area.shape,
+            coords=",".join(f"{c:g}" for c in area.coords),
+            hotspot_label=xml_safe(labels[area.id]),
+        )  # fmt: skip
+    return scoring
 
 
 def _write_field_only(
@@ -753,6 +789,10 @@ def _composite_item_xml(
         )  # fmt: skip
         append_markdown(_sub(feedback, "qti-content-body"), item.solution, NS)
     _embed_images(root, images)
+    for picture in root.iter(_q("img")):  # a hotspot's image names its media path
+        src = picture.get("src", "")
+        if src in images:
+            picture.set("src", images[src])
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 

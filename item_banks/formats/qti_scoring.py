@@ -158,6 +158,7 @@ def _choice_probes(interaction: etree._Element, decl: Declaration) -> tuple[list
         _ids(interaction, "qti-simple-choice")
         or _ids(interaction, "qti-inline-choice")
         or _ids(interaction, "qti-hottext")
+        or _ids(interaction, "qti-hotspot-choice")
     )
     multiple = decl.cardinality in ("multiple", "ordered") or interaction.get(
         "max-choices", "1"

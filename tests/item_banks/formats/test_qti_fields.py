@@ -76,6 +76,17 @@ ANSWERS: dict[str, dict[str, list[RawAnswer | None]]] = {
         "RESPONSE_A": [["C1"], ["C1", "C3"], ["C2"], ["C1", "C2", "C3"], ["C3", "C2"], None],
         "RESPONSE_B": ["mutable", "Mutable", "immutable", None],
     },
+    "hotspot.xml": {"RESPONSE": ["A", "B", "C", "D"]},
+    "hotspot_multiple.xml": {
+        "RESPONSE": [
+            ["_main"],
+            ["_main", "_utils"],
+            ["_main", "_readme"],
+            ["_utils", "_readme", "_config"],
+            ["_main", "_utils", "_readme"],
+            ["_config"],
+        ]
+    },
     "order_underscore.xml": {
         "RESPONSE": [list(p) for p in itertools.permutations(["_DriverA", "_DriverB", "_DriverC"])]
     },
