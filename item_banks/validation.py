@@ -18,6 +18,7 @@ from itertools import pairwise
 from item_banks.correlations import check_correlations
 from item_banks.credits import credit_category, reachable_credits
 from item_banks.errors import Problem
+from item_banks.formats.media import IMAGE
 from item_banks.model import (
     MAX_MEDIA_FILES,
     Associate,
@@ -409,6 +410,12 @@ def _area_problem(area: HotspotArea, width: int, height: int) -> str | None:
 
 def _check_hotspot(interaction: Hotspot, add: Callable[[str, str], None]) -> None:
     """Each option has exactly one area, whose coordinates fit its shape and the image."""
+    picture = IMAGE.fullmatch(interaction.image)
+    if picture is None or not picture.group(1).strip():
+        add(
+            "interaction.image",
+            "must be one image with its alt text, ![alt text](media/....png)",
+        )
     options = [o.id for o in interaction.options]
     placed = Counter(a.id for a in interaction.areas)
     for option in options:

@@ -24,6 +24,8 @@ from item_banks.model import (
     Composite,
     Field,
     GapMatch,
+    Hotspot,
+    HotspotArea,
     HotText,
     InlineChoice,
     Item,
@@ -36,6 +38,7 @@ from item_banks.model import (
     SingleChoice,
 )
 from item_banks.scoring import field_label
+from item_banks.formats.media import IMAGE
 from web.answers import OptionIds
 from web.markdown import render, render_inline
 from web.runtime import CompiledBank
@@ -55,6 +58,7 @@ FieldKind = Literal[
     "gap_match",
     "hot_text",
     "associate",
+    "hotspot",
 ]
 
 
@@ -84,6 +88,31 @@ class Part(_View, frozen=True):
     block: bool = False
 
 
+class MarkView(_View, frozen=True):
+    """One numbered area of a hotspot image, in the image's pixels, as SVG draws it.
+
+    ``shape`` is ``circle``, ``ellipse``, ``rect`` or ``poly``; ``x``, ``y`` are where its
+    number stands (the area's centre); ``svg`` holds the outline's attributes (``cx``...,
+    ``points`` for a polygon).
+    """
+
+    number: int
+    shape: str
+    x: float
+    y: float
+    svg: tuple[tuple[str, str], ...]
+
+
+class PictureView(_View, frozen=True):
+    """A hotspot's image: its address (empty when the bank lacks the file), alt text, size."""
+
+    src: str
+    alt: str
+    width: int
+    height: int
+    marks: tuple[MarkView, ...]
+
+
 class FieldView(_View, frozen=True):
     """One field of a composite question.
 
@@ -106,6 +135,7 @@ class FieldView(_View, frozen=True):
     multiple: bool = True
     pairs: int = 0
     scoring: str = ""
+    picture: PictureView | None = None
 
 
 class ItemView(_View, frozen=True):
@@ -405,6 +435,62 @@ def split_marked(html: str, names: Mapping[str, str]) -> tuple[Part, ...]:
     return tuple(parts)
 
 
+def _mark(number: int, area: HotspotArea) -> MarkView:
+    """The outline and number of one hotspot area."""
+    c = [round(v, 2) for v in area.coords]
+    svg: tuple[tuple[str, str], ...]
+    if area.shape == "circle":
+        x, y, svg = c[0], c[1], (("cx", f"{c[0]:g}"), ("cy", f"{c[1]:g}"), ("r", f"{c[2]:g}"))
+    elif area.shape == "ellipse":
+        x, y = c[0], c[1]
+        svg = (("cx", f"{c[0]:g}"), ("cy", f"{c[1]:g}"), ("rx", f"{c[2]:g}"), ("ry", f"{c[3]:g}"))
+    elif area.shape == "rect":
+        x, y = (c[0] + c[2]) / 2, (c[1] + c[3]) / 2
+        svg = (
+            ("x", f"{c[0]:g}"), ("y", f"{c[1]:g}"),
+            ("width", f"{c[2] - c[0]:g}"), ("height", f"{c[3] - c[1]:g}"),
+        )  # fmt: skip
+    else:
+        xs, ys = c[0::2], c[1::2]
+        x, y = sum(xs) / len(xs), sum(ys) / len(ys)
+        svg = (("points", " ".join(f"{a:g},{b:g}" for a, b in zip(xs, ys, strict=False))),)
+    return MarkView(number=number, shape=area.shape, x=round(x, 2), y=round(y, 2), svg=svg)
+
+
+def _hotspot_view(
+    item: Item,
+    field: Field,
+    inner: Hotspot,
+    ids: OptionIds,
+    common: dict[str, Any],
+    scoring: str,
+) -> FieldView:
+    """A hotspot: the image with its areas numbered over it, and one labelled control each.
+
+    The areas keep the author's order (their numbers are drawn on the image); the image is
+    ``[image: alt]`` text when the bank lacks its file (then only the labels are shown).
+    """
+    picture = IMAGE.fullmatch(inner.image)
+    src, alt = (picture.group(2), picture.group(1)) if picture else ("", inner.image)
+    if alt.startswith("[image: ") and alt.endswith("]"):
+        alt = alt[8:-1]
+    areas = {a.id: a for a in inner.areas}
+    marks = tuple(_mark(n, areas[o.id]) for n, o in enumerate(inner.options, start=1))
+    options = tuple(
+        OptionView(id=ids.shown(item.id, o.id, field.id), html=render_inline(o.text))
+        for o in inner.options
+    )
+    view = PictureView(src=src, alt=alt, width=inner.width, height=inner.height, marks=marks)
+    return FieldView(
+        kind="hotspot",
+        options=options,
+        multiple=inner.max_choices != 1,
+        scoring=scoring,
+        picture=view,
+        **common,
+    )
+
+
 def _field_view(
     item: Item, composite: Composite, field: Field, ids: OptionIds, shuffled: Any
 ) -> FieldView:
@@ -429,6 +515,8 @@ def _field_view(
         return FieldView(
             kind="inline_choice", options=shuffled(inner.options, field.id, inner.shuffle), **common
         )
+    if isinstance(inner, Hotspot):
+        return _hotspot_view(item, field, inner, ids, common, scoring)
     if isinstance(inner, HotText):
         phrases = {o.id: ids.shown(item.id, o.id, field.id) for o in inner.options}
         options = tuple(

@@ -1,7 +1,8 @@
 """Composite questions in Chromium: every field answered by keyboard, axe at 320/390/1280 px.
 
 One item is a code cloze (a blank and an inline choice inside a code block, a number in the
-sentence after it); the other holds a gap match, an associate and a hot text. At each width a
+sentence after it); the other holds a gap match, an associate, a hot text and a hotspot (an
+image with numbered areas over it, answered by radio buttons labelled by the areas). At each width a
 learner tabs to every control, types or picks with the arrow keys and the space bar, and
 submits with Enter; the question and the feedback page must fit the screen and pass
 axe-core's WCAG 2.2 AA rules. A second run without JavaScript answers the same way.
@@ -26,6 +27,13 @@ pytestmark = pytest.mark.browser
 WIDTHS = (320, 390, 1280)
 #: The answer form's visible controls.
 CONTROLS = "form.answer input:not([type=hidden]), form.answer select"
+
+
+#: A one-pixel grey PNG, stretched to the hotspot's size (the page's CSP allows data: images).
+PIXEL = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
 
 
 def options(*pairs: tuple[str, str]) -> list[dict[str, str]]:
@@ -65,7 +73,7 @@ def cloze_bank() -> bytes:
         {
             "id": "blocks",
             "competency": "c1",
-            "stem": "Python's containers.\n\n{{gaps}}\n\n{{pairs}}\n\n{{hot}}",
+            "stem": "Python's containers.\n\n{{gaps}}\n\n{{pairs}}\n\n{{hot}}\n\n{{spot}}",
             "interaction": {
                 "type": "composite",
                 "fields": [
@@ -108,6 +116,30 @@ def cloze_bank() -> bytes:
                             "text": "To copy a list write {{h1}} or {{h2}}.",
                             "options": options(("h1", "new = old"), ("h2", "new = old.copy()")),
                             "key": ["h1"],
+                            "max_choices": 1,
+                        },
+                    },
+                    {
+                        "id": "spot",
+                        "label": "Find the list on the diagram",
+                        "interaction": {
+                            "type": "hotspot",
+                            "image": f"![A diagram of three boxes: a, b and c]({PIXEL})",
+                            "width": 300,
+                            "height": 120,
+                            "options": options(
+                                ("sa", "Left box"), ("sb", "Middle box"), ("sc", "Right box")
+                            ),
+                            "areas": [
+                                {"id": "sa", "shape": "rect", "coords": [10, 20, 90, 100]},
+                                {"id": "sb", "shape": "circle", "coords": [150, 60, 40]},
+                                {
+                                    "id": "sc",
+                                    "shape": "poly",
+                                    "coords": [210, 20, 290, 20, 250, 100],
+                                },
+                            ],
+                            "key": ["sb"],
                             "max_choices": 1,
                         },
                     },
@@ -175,6 +207,14 @@ def answer_by_keyboard(page: Page, item_id: str) -> None:
     focus(page, str(radio.get_attribute("id")), "id")
     page.keyboard.press("Space")
     assert radio.is_checked()
+    assert page.locator(".hotspot-marks text").all_text_contents() == ["1", "2", "3"]
+    assert page.locator(".hotspot-figure img").get_attribute("alt") == (
+        "A diagram of three boxes: a, b and c"
+    )
+    first = page.get_by_label("Area 1: Left box", exact=True)
+    focus(page, str(first.get_attribute("id")), "id")  # Tab reaches the group, arrows move
+    page.keyboard.press("ArrowDown")
+    assert page.get_by_label("Area 2: Middle box", exact=True).is_checked()
 
 
 def run_through(page: Page, url: str, width: int, tag: str, *, script: bool = True) -> None:
