@@ -19,6 +19,7 @@ from msgspec import Meta
 from engine.feedback import MISTAKES, Feedback, Point
 from engine.session import SCORING_MODELS, SessionResult, SessionState
 from engine.standing import scaled_score, scaled_se
+from item_banks.formats.media import IMAGE
 from item_banks.model import (
     Associate,
     Composite,
@@ -38,7 +39,6 @@ from item_banks.model import (
     SingleChoice,
 )
 from item_banks.scoring import field_label
-from item_banks.formats.media import IMAGE
 from web.answers import OptionIds
 from web.markdown import render, render_inline
 from web.runtime import CompiledBank
@@ -463,6 +463,7 @@ def _hotspot_view(
     inner: Hotspot,
     ids: OptionIds,
     common: dict[str, Any],
+    *,
     scoring: str,
 ) -> FieldView:
     """A hotspot: the image with its areas numbered over it, and one labelled control each.
@@ -516,7 +517,7 @@ def _field_view(
             kind="inline_choice", options=shuffled(inner.options, field.id, inner.shuffle), **common
         )
     if isinstance(inner, Hotspot):
-        return _hotspot_view(item, field, inner, ids, common, scoring)
+        return _hotspot_view(item, field, inner, ids, common, scoring=scoring)
     if isinstance(inner, HotText):
         phrases = {o.id: ids.shown(item.id, o.id, field.id) for o in inner.options}
         options = tuple(
