@@ -380,6 +380,8 @@ def _check_associate(
         add("interaction.key", f"the key pairs earn {total:g} in all; they must reach 1")
 
 
+#: An XML NCName of the identifier characters (what QTI identifiers must be).
+_NCNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 #: How many coordinates each hotspot shape takes (a polygon: an even number, 6 at least).
 _SHAPE_COORDS = {"rect": 4, "circle": 3, "ellipse": 4}
 
@@ -425,6 +427,12 @@ def _check_hotspot(interaction: Hotspot, add: Callable[[str, str], None]) -> Non
                 f'the option "{option}" must have exactly one area (found {placed[option]})',
             )
     for i, area in enumerate(interaction.areas):
+        if not _NCNAME.fullmatch(area.id):
+            add(
+                f"interaction.areas[{i}].id",
+                f'"{area.id}" is not an XML NCName (QTI identifiers start with a letter or _ '
+                "and hold no :)",
+            )
         if area.id not in options:
             add(f"interaction.areas[{i}].id", f'"{area.id}" is not an option of this field')
         problem = _area_problem(area, interaction.width, interaction.height)
