@@ -452,6 +452,22 @@ class Hotspot(MultipleResponse, tag="hotspot", frozen=True, kw_only=True):
     max_choices: Annotated[int, Meta(ge=0, le=26)] = 0
 
 
+class GraphicGapMatch(Match, tag="graphic_gap_match", frozen=True, kw_only=True):
+    """Place labels on areas of an image (QTI graphic gap match).
+
+    ``sources`` are the labels to place (QTI gap texts; a gap image is kept as its alt
+    text), ``targets`` the image's areas (their text is the area's label, QTI
+    ``hotspot-label``, else its identifier), placed on ``image`` by ``areas`` (one per
+    target, same ids) as for :class:`Hotspot`. The raw answer is a list of
+    ``"SOURCE AREA"`` pairs, scored like :class:`Match`.
+    """
+
+    image: ImageMarkdown
+    width: Annotated[int, Meta(ge=1, le=10_000)]
+    height: Annotated[int, Meta(ge=1, le=10_000)]
+    areas: Annotated[tuple[HotspotArea, ...], Meta(min_length=1, max_length=26)]
+
+
 #: What one field of a composite item can be.
 FieldInteraction = (
     SingleChoice
@@ -465,6 +481,7 @@ FieldInteraction = (
     | HotText
     | Associate
     | Hotspot
+    | GraphicGapMatch
 )
 
 #: Field interactions written inside a sentence (``{{FIELD_ID}}`` in the stem is the field).

@@ -31,6 +31,7 @@ from item_banks.model import (
     FourPL,
     GapMatch,
     Graded,
+    GraphicGapMatch,
     Hotspot,
     HotspotArea,
     HotText,
@@ -410,21 +411,25 @@ def _area_problem(area: HotspotArea, width: int, height: int) -> str | None:
     return None
 
 
-def _check_hotspot(interaction: Hotspot, add: Callable[[str, str], None]) -> None:
-    """Each option has exactly one area, whose coordinates fit its shape and the image."""
+def _check_areas(
+    interaction: Hotspot | GraphicGapMatch,
+    spots: list[str],
+    add: Callable[[str, str], None],
+) -> None:
+    """The image has alt text; each of ``spots`` has exactly one area, which fits the image."""
     picture = IMAGE.fullmatch(interaction.image)
     if picture is None or not picture.group(1).strip():
         add(
             "interaction.image",
             "must be one image with its alt text, ![alt text](media/....png)",
         )
-    options = [o.id for o in interaction.options]
+    kind = "option" if isinstance(interaction, Hotspot) else "target"
     placed = Counter(a.id for a in interaction.areas)
-    for option in options:
-        if placed[option] != 1:
+    for spot in spots:
+        if placed[spot] != 1:
             add(
                 "interaction.areas",
-                f'the option "{option}" must have exactly one area (found {placed[option]})',
+                f'the {kind} "{spot}" must have exactly one area (found {placed[spot]})',
             )
     for i, area in enumerate(interaction.areas):
         if not _NCNAME.fullmatch(area.id):
@@ -433,11 +438,16 @@ def _check_hotspot(interaction: Hotspot, add: Callable[[str, str], None]) -> Non
                 f'"{area.id}" is not an XML NCName (QTI identifiers start with a letter or _ '
                 "and hold no :)",
             )
-        if area.id not in options:
-            add(f"interaction.areas[{i}].id", f'"{area.id}" is not an option of this field')
+        if area.id not in spots:
+            add(f"interaction.areas[{i}].id", f'"{area.id}" is not an {kind} of this field')
         problem = _area_problem(area, interaction.width, interaction.height)
         if problem is not None:
             add(f"interaction.areas[{i}].coords", problem)
+
+
+def _check_hotspot(interaction: Hotspot, add: Callable[[str, str], None]) -> None:
+    """Each option has exactly one area, whose coordinates fit its shape and the image."""
+    _check_areas(interaction, [o.id for o in interaction.options], add)
     if 0 < interaction.max_choices < len(interaction.key):
         add(
             "interaction.max_choices",
@@ -457,6 +467,8 @@ def _check_interaction(
         _check_options(interaction.options, "interaction.options", misconceptions, add)
     if isinstance(interaction, Hotspot):
         _check_hotspot(interaction, add)
+    if isinstance(interaction, GraphicGapMatch):
+        _check_areas(interaction, [t.id for t in interaction.targets], add)
     if isinstance(interaction, SingleChoice | MultipleResponse):
         _check_choice(interaction, add)
     elif isinstance(interaction, Order):

@@ -1333,6 +1333,7 @@ FIELD_ONLY = (
     "qti-hottext-interaction",
     "qti-associate-interaction",
     "qti-hotspot-interaction",
+    "qti-graphic-gap-match-interaction",
 )
 #: Interactions written inside a sentence.
 INLINE = ("qti-text-entry-interaction", "qti-inline-choice-interaction")
@@ -1432,11 +1433,11 @@ def _hotspot_image(interaction: etree._Element) -> tuple[str, int, int]:
 
     QTI 3.0 writes an ``img``; QTI 2.x an ``object`` (its text is the alt text).
     """
-    picture = next(iter(descendants(interaction, "img")), None)
+    picture = next(iter(kids(interaction, "img")), None)  # gap images are inside qti-gap-img
     if picture is not None:
         src, alt = picture.get("src", ""), picture.get("alt", "")
     else:
-        picture = next(iter(descendants(interaction, "object")), None)
+        picture = next(iter(kids(interaction, "object")), None)
         if picture is None:
             raise SkipError(where(interaction), "the hotspot interaction has no image")
         src, alt = picture.get("data", ""), "".join(picture.itertext())
@@ -1451,6 +1452,57 @@ def _hotspot_image(interaction: etree._Element) -> tuple[str, int, int]:
     if not src or any(c.isspace() or c in "()" for c in src):
         raise SkipError(where(picture), f"the hotspot image's address {src!r} cannot be kept")
     return f"![{alt or 'image'}]({src})", int(size[0]), int(size[1])
+
+
+def _hotspot_areas(
+    choices: list[etree._Element],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Options labelled by ``hotspot-label`` (else the identifier) and their areas."""
+    options, areas = [], []
+    for choice in choices:
+        ident = choice.get("identifier", "")
+        label = " ".join((choice.get("hotspot-label") or "").split()) or ident
+        options.append({"id": ident, "text": label[:200]})
+        try:
+            coords = [float(c) for c in (choice.get("coords") or "").split(",") if c.strip()]
+        except ValueError:
+            message = f"coords {choice.get('coords')!r} are not numbers"
+            raise BadError(where(choice), message) from None
+        shape = choice.get("shape", "")
+        if shape not in ("rect", "circle", "ellipse", "poly"):
+            raise SkipError(where(choice), f"the hotspot shape {shape!r} is not supported")
+        areas.append({"id": ident, "shape": shape, "coords": coords})
+    return options, areas
+
+
+def _graphic_gap_candidates(
+    interaction: etree._Element, decl: Declaration, table: Table
+) -> list[dict[str, Any]]:
+    """Forms of a graphic gap match read off the table: a gap match of labels to areas.
+
+    Gap texts keep their text; a gap image becomes its alt text (else its identifier).
+    """
+    image, width, height = _hotspot_image(interaction)
+    sources = []
+    for choice in kids(interaction, "qti-gap-text") + kids(interaction, "qti-gap-img"):
+        ident = choice.get("identifier", "")
+        if local(choice) == "qti-gap-text":
+            text = html_to_markdown(choice, _SKIP_IN_TEXT)
+        else:
+            inner = next(iter(descendants(choice, "img")), None)
+            text = inner.get("alt", "") if inner is not None else "".join(choice.itertext())
+            text = " ".join(text.split())
+        sources.append({"id": ident, "text": (text or ident)[:200]})
+    targets, areas = _hotspot_areas(descendants(interaction, "qti-associable-hotspot"))
+    base = {
+        "sources": sources,
+        "targets": targets,
+        "shuffle": interaction.get("shuffle", "false").lower() == "true",
+    }
+    pairs = [f"{s['id']} {t['id']}" for s in sources for t in targets]
+    found = match_candidates(table, base) + _mapped_pairs(decl, table, base, pairs)
+    picture = {"image": image, "width": width, "height": height, "areas": areas}
+    return [{**c, **picture, "type": "graphic_gap_match"} for c in found]
 
 
 def _hotspot_candidates(
@@ -1506,6 +1558,8 @@ def _field_only_candidates(
     base: dict[str, Any]
     if name == "qti-hotspot-interaction":
         return _hotspot_candidates(interaction, decl, table)
+    if name == "qti-graphic-gap-match-interaction":
+        return _graphic_gap_candidates(interaction, decl, table)
     if name == "qti-inline-choice-interaction":
         base = {"options": _options(kids(interaction, "qti-inline-choice"), {}), "shuffle": shuffle}
         return [
@@ -1636,6 +1690,7 @@ def _scored(
         "qti-order-interaction": "order",
         "qti-match-interaction": "match",
         "qti-gap-match-interaction": "gap",
+        "qti-graphic-gap-match-interaction": "gap",
         "qti-associate-interaction": "associate",
     }.get(name, "number" if numeric else "text")
     try:

@@ -84,6 +84,17 @@ ANSWERS: dict[str, dict[str, list[RawAnswer | None]]] = {
         "RESPONSE_B": ["mutable", "Mutable", "immutable", None],
     },
     "hotspot.xml": {"RESPONSE": ["A", "B", "C", "D"]},
+    "graphic_gap_match.xml": {
+        "RESPONSE": [
+            ["GLA A"],
+            ["GLA A", "EDI B"],
+            ["GLA A", "EDI B", "MAN C"],
+            ["GLA A", "EDI B", "MCH C"],
+            ["EDI A", "GLA B", "MAN C"],
+            ["CBG A"],
+            ["MAN C", "EBG B"],
+        ]
+    },
     "hotspot_multiple.xml": {
         "RESPONSE": [
             ["_main"],
