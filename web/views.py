@@ -25,6 +25,7 @@ from item_banks.model import (
     Composite,
     Field,
     GapMatch,
+    GraphicGapMatch,
     Hotspot,
     HotspotArea,
     HotText,
@@ -59,6 +60,7 @@ FieldKind = Literal[
     "hot_text",
     "associate",
     "hotspot",
+    "graphic_gap_match",
 ]
 
 
@@ -460,14 +462,17 @@ def _mark(number: int, area: HotspotArea) -> MarkView:
 def _hotspot_view(
     item: Item,
     field: Field,
-    inner: Hotspot,
+    inner: Hotspot | GraphicGapMatch,
     ids: OptionIds,
     common: dict[str, Any],
     *,
     scoring: str,
+    shuffled: Any,
 ) -> FieldView:
-    """A hotspot: the image with its areas numbered over it, and one labelled control each.
+    """A hotspot or graphic gap match: the image with its areas numbered over it.
 
+    A hotspot has one labelled control per area (``options``); a graphic gap match one
+    select per area (``targets``, this session's ids) offering the labels (``options``).
     The areas keep the author's order (their numbers are drawn on the image); the image is
     ``[image: alt]`` text when the bank lacks its file (then only the labels are shown).
     """
@@ -476,12 +481,26 @@ def _hotspot_view(
     if alt.startswith("[image: ") and alt.endswith("]"):
         alt = alt[8:-1]
     areas = {a.id: a for a in inner.areas}
-    marks = tuple(_mark(n, areas[o.id]) for n, o in enumerate(inner.options, start=1))
+    spots = inner.options if isinstance(inner, Hotspot) else inner.targets
+    marks = tuple(_mark(n, areas[o.id]) for n, o in enumerate(spots, start=1))
+    view = PictureView(src=src, alt=alt, width=inner.width, height=inner.height, marks=marks)
+    if isinstance(inner, GraphicGapMatch):
+        targets = tuple(
+            OptionView(id=ids.shown(item.id, t.id, f"{field.id}:t"), html=render_inline(t.text))
+            for t in inner.targets
+        )
+        return FieldView(
+            kind="graphic_gap_match",
+            options=shuffled(inner.sources, f"{field.id}:s", inner.shuffle),
+            targets=targets,
+            scoring=scoring,
+            picture=view,
+            **common,
+        )
     options = tuple(
         OptionView(id=ids.shown(item.id, o.id, field.id), html=render_inline(o.text))
         for o in inner.options
     )
-    view = PictureView(src=src, alt=alt, width=inner.width, height=inner.height, marks=marks)
     return FieldView(
         kind="hotspot",
         options=options,
@@ -516,8 +535,8 @@ def _field_view(
         return FieldView(
             kind="inline_choice", options=shuffled(inner.options, field.id, inner.shuffle), **common
         )
-    if isinstance(inner, Hotspot):
-        return _hotspot_view(item, field, inner, ids, common, scoring=scoring)
+    if isinstance(inner, Hotspot | GraphicGapMatch):
+        return _hotspot_view(item, field, inner, ids, common, scoring=scoring, shuffled=shuffled)
     if isinstance(inner, HotText):
         phrases = {o.id: ids.shown(item.id, o.id, field.id) for o in inner.options}
         options = tuple(

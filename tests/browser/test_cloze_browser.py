@@ -2,7 +2,8 @@
 
 One item is a code cloze (a blank and an inline choice inside a code block, a number in the
 sentence after it); the other holds a gap match, an associate, a hot text and a hotspot (an
-image with numbered areas over it, answered by radio buttons labelled by the areas). At each width a
+image with numbered areas over it, answered by radio buttons labelled by the areas) and a
+graphic gap match (labels put on an image's numbered areas with one select per area). At each width a
 learner tabs to every control, types or picks with the arrow keys and the space bar, and
 submits with Enter; the question and the feedback page must fit the screen and pass
 axe-core's WCAG 2.2 AA rules. A second run without JavaScript answers the same way.
@@ -73,7 +74,7 @@ def cloze_bank() -> bytes:
         {
             "id": "blocks",
             "competency": "c1",
-            "stem": "Python's containers.\n\n{{gaps}}\n\n{{pairs}}\n\n{{hot}}\n\n{{spot}}",
+            "stem": "Python's containers.\n\n{{gaps}}\n\n{{pairs}}\n\n{{hot}}\n\n{{spot}}\n\n{{tags}}",
             "interaction": {
                 "type": "composite",
                 "fields": [
@@ -143,6 +144,31 @@ def cloze_bank() -> bytes:
                             "max_choices": 1,
                         },
                     },
+                    {
+                        "id": "tags",
+                        "label": "Label the diagram",
+                        "interaction": {
+                            "type": "graphic_gap_match",
+                            "image": f"![Two boxes joined by an arrow]({PIXEL})",
+                            "width": 300,
+                            "height": 120,
+                            "sources": options(
+                                ("key", "key"), ("value", "value"), ("index", "index")
+                            ),
+                            "targets": [
+                                {"id": "tl", "text": "Box the arrow leaves"},
+                                {"id": "tr", "text": "Box the arrow reaches"},
+                            ],
+                            "areas": [
+                                {"id": "tl", "shape": "rect", "coords": [10, 20, 110, 100]},
+                                {"id": "tr", "shape": "ellipse", "coords": [230, 60, 60, 40]},
+                            ],
+                            "key": [
+                                {"source": "key", "target": "tl"},
+                                {"source": "value", "target": "tr"},
+                            ],
+                        },
+                    },
                 ],
             },
             "irt": {"model": "gpcm", "a": 1.0, "thresholds": [-1.0, 0.0, 1.0]},
@@ -207,14 +233,19 @@ def answer_by_keyboard(page: Page, item_id: str) -> None:
     focus(page, str(radio.get_attribute("id")), "id")
     page.keyboard.press("Space")
     assert radio.is_checked()
-    assert page.locator(".hotspot-marks text").all_text_contents() == ["1", "2", "3"]
-    assert page.locator(".hotspot-figure img").get_attribute("alt") == (
+    assert page.locator(".hotspot-marks text").all_text_contents() == ["1", "2", "3", "1", "2"]
+    assert page.locator(".hotspot-figure img").first.get_attribute("alt") == (
         "A diagram of three boxes: a, b and c"
     )
     first = page.get_by_label("Area 1: Left box", exact=True)
     focus(page, str(first.get_attribute("id")), "id")  # Tab reaches the group, arrows move
     page.keyboard.press("ArrowDown")
     assert page.get_by_label("Area 2: Middle box", exact=True).is_checked()
+    for label, text in (
+        ("Area 1: Box the arrow leaves", "key"),
+        ("Area 2: Box the arrow reaches", "value"),
+    ):
+        pick(page, str(page.get_by_label(label, exact=True).get_attribute("name")), text)
 
 
 def run_through(page: Page, url: str, width: int, tag: str, *, script: bool = True) -> None:
