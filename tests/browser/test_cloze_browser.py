@@ -11,7 +11,10 @@ axe-core's WCAG 2.2 AA rules. A second run without JavaScript answers the same w
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
+import zlib
 
 import httpx
 import pytest
@@ -30,11 +33,25 @@ WIDTHS = (320, 390, 1280)
 CONTROLS = "form.answer input:not([type=hidden]), form.answer select"
 
 
-#: A one-pixel grey PNG, stretched to the hotspot's size (the page's CSP allows data: images).
-PIXEL = (
-    "data:image/png;base64,"
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
-)
+def png(width: int, height: int) -> str:
+    """A plain light grey PNG of the hotspot's size as a data: address (the page's CSP allows
+    data: images; a native bank cannot carry media files)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xdd" * width for _ in range(height))
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+    return "data:image/png;base64," + base64.b64encode(data).decode()
+
+
+PIXEL = png(300, 120)
 
 
 def options(*pairs: tuple[str, str]) -> list[dict[str, str]]:
