@@ -1,10 +1,10 @@
 """Composite questions in Chromium: every field answered by keyboard, axe at 320/390/1280 px.
 
 One item is a code cloze (a blank and an inline choice inside a code block, a number in the
-sentence after it); the other holds a gap match, an associate, a hot text and a hotspot (an
+sentence after it); the other holds a gap match, an associate, a hot text, a hotspot (an
 image with numbered areas over it, answered by radio buttons labelled by the areas) and a
-graphic gap match (labels put on an image's numbered areas with one select per area). At each width a
-learner tabs to every control, types or picks with the arrow keys and the space bar, and
+graphic gap match (labels put on an image's numbered areas, one select per area). At each
+width a learner tabs to every control, types or picks with the arrow keys and the space bar, and
 submits with Enter; the question and the feedback page must fit the screen and pass
 axe-core's WCAG 2.2 AA rules. A second run without JavaScript answers the same way.
 """
@@ -91,7 +91,8 @@ def cloze_bank() -> bytes:
         {
             "id": "blocks",
             "competency": "c1",
-            "stem": "Python's containers.\n\n{{gaps}}\n\n{{pairs}}\n\n{{hot}}\n\n{{spot}}\n\n{{tags}}",
+            "stem": "Python's containers.\n\n{{gaps}}\n\n{{pairs}}\n\n{{hot}}\n\n"
+            "{{spot}}\n\n{{tags}}",
             "interaction": {
                 "type": "composite",
                 "fields": [
