@@ -401,7 +401,7 @@ def _area_problem(area: HotspotArea, width: int, height: int) -> str | None:
     if area.shape == "rect" and not (c[0] < c[2] and c[1] < c[3]):
         return "a rect's left must be less than its right and its top less than its bottom"
     if area.shape in ("circle", "ellipse") and min(c[2:]) <= 0:
-        return f"a {area.shape}'s radius must be positive"
+        return f"the {area.shape}'s radius must be positive"
     if area.shape in ("circle", "ellipse"):
         xs, ys = [c[0]], [c[1]]
     else:

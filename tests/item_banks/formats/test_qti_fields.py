@@ -35,7 +35,14 @@ from item_banks.formats.qti_processing import (
     score,
 )
 from item_banks.formats.safe_xml import parse_xml
-from item_banks.model import Composite, FieldInteraction, Hotspot, Item, category_count
+from item_banks.model import (
+    Composite,
+    FieldInteraction,
+    GraphicGapMatch,
+    Hotspot,
+    Item,
+    category_count,
+)
 from item_banks.native import decode_bank
 from item_banks.scoring import RawAnswer, join_fields, score_answer
 from tests.item_banks.formats.test_media import MANIFEST, PNG, package
@@ -260,7 +267,15 @@ def qti2(data: bytes) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "name", ["gap_match.xml", "hottext.xml", "cloze_sum.xml", "associate.xml", "hotspot.xml"]
+    "name",
+    [
+        "gap_match.xml",
+        "hottext.xml",
+        "cloze_sum.xml",
+        "associate.xml",
+        "hotspot.xml",
+        "graphic_gap_match.xml",
+    ],
 )
 def test_qti2_items_of_the_same_shape_import_alike(name: str) -> None:
     data = (DATA / name).read_bytes()
@@ -418,3 +433,55 @@ def test_hotspot_area_ids_must_be_identifiers(area_id: str) -> None:
     raw = with_hotspot(options=[{"id": area_id, "text": "Left"}, {"id": "b", "text": "Right"}])
     with pytest.raises(msgspec.ValidationError):
         msgspec.convert(raw, FieldInteraction)
+
+
+def test_graphic_gap_match_areas_are_checked_against_its_targets() -> None:
+    raw = {
+        "id": "tags",
+        "competency": "c1",
+        "stem": "Label it.\n\n{{RESPONSE}}",
+        "interaction": {
+            "type": "composite",
+            "fields": [
+                {
+                    "id": "RESPONSE",
+                    "interaction": {
+                        "type": "graphic_gap_match",
+                        "image": "![A map](media/0123456789abcdef.png)",
+                        "width": 200,
+                        "height": 100,
+                        "sources": [{"id": "x", "text": "GLA"}, {"id": "y", "text": "EDI"}],
+                        "targets": [{"id": "A", "text": "West"}, {"id": "B", "text": "East"}],
+                        "areas": [{"id": "A", "shape": "ellipse", "coords": [50, 50, 0, 10]}],
+                        "key": [{"source": "x", "target": "A"}],
+                    },
+                }
+            ],
+        },
+        "irt": {"model": "2pl", "a": 1.0, "b": 0.0},
+    }
+    bank = raw_bank(0)
+    bank["items"] = [raw]
+    with pytest.raises(BankValidationError) as info:
+        decode_bank(json.dumps(bank).encode(), source="b.json", fmt="json")
+    found = {(p.field or "").split("fields[0].")[-1]: p.message for p in info.value.problems}
+    assert found == {
+        "interaction.areas": 'the target "B" must have exactly one area (found 0)',
+        "interaction.areas[0].coords": "the ellipse's radius must be positive",
+    }, found
+
+
+def test_graphic_gap_images_become_their_alt_text_and_hotspots_their_labels() -> None:
+    item = imported("graphic_gap_match.xml")
+    assert isinstance(item.interaction, Composite)
+    tags = item.interaction.fields[0].interaction
+    assert isinstance(tags, GraphicGapMatch)
+    assert [s.text for s in tags.sources] == ["CBG", "EBG", "EDI", "GLA", "MAN", "MCH"]
+    assert [t.text for t in tags.targets] == [
+        "Label by the western dot in Scotland",
+        "Label by the eastern dot in Scotland",
+        "C",
+    ]
+    # wrong labels subtract (the mapping's default is -1), floored at 0 by the lower bound
+    assert ours(item, {"RESPONSE": ["GLA A", "EDI B", "MCH C"]}) == 1
+    assert ours(item, {"RESPONSE": ["GLA A", "EDI B", "MAN C"]}) == 3
