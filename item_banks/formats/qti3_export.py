@@ -398,6 +398,7 @@ def _write_hotspot(
     The image and its areas are written with each area's label as ``hotspot-label``.
     """
     scoring = _Scoring()
+    mapping: list[tuple[str, float, bool | None]] | None
     if isinstance(interaction, GraphicGapMatch):
         pairs = [f"{p.source} {p.target}" for p in interaction.key]
         weighted = interaction.scoring == "weighted"
