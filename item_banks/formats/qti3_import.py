@@ -1238,6 +1238,7 @@ def _read_composite(
         raw["title"] = title[:200]
     for element in interactions:
         _warn_dropped(root, element, source, item_id, collected, kept=context.media)
+        _warn_gap_images(element, source, item_id, collected)
     if feedback.solution:
         raw["solution"] = "\n\n".join(feedback.solution)
     if feedback.hints:
@@ -1254,6 +1255,24 @@ def _read_composite(
                 raw["credit_levels"] = credit_levels
             provisional = True
     return Draft(raw=raw, source=source, skills=context.skills, provisional=provisional)
+
+
+def _warn_gap_images(
+    interaction: etree._Element, source: str, item_id: str, collected: Collected
+) -> None:
+    """Warn, located, that a graphic gap match's gap images are kept as their alt text only."""
+    for gap in descendants(interaction, "qti-gap-img"):
+        picture = next(iter(descendants(gap, "img")), None)
+        alt = picture.get("alt", "") if picture is not None else ""
+        collected.warnings.append(
+            Problem(
+                source=source,
+                item=item_id,
+                field=where(gap),
+                message=f"the gap image {gap.get('identifier', '')!r} is kept as its alt text "
+                f"{alt!r} (learners choose labels from a select); its picture is not shown",
+            )
+        )
 
 
 def _warn_dropped(

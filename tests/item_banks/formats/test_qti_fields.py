@@ -485,3 +485,11 @@ def test_graphic_gap_images_become_their_alt_text_and_hotspots_their_labels() ->
     # wrong labels subtract (the mapping's default is -1), floored at 0 by the lower bound
     assert ours(item, {"RESPONSE": ["GLA A", "EDI B", "MCH C"]}) == 1
     assert ours(item, {"RESPONSE": ["GLA A", "EDI B", "MAN C"]}) == 3
+
+
+def test_gap_images_are_warned_as_kept_by_their_alt_text_only() -> None:
+    result = read_item_file((DATA / "graphic_gap_match.xml").read_bytes(), "tags.xml")
+    gaps = [w for w in result.warnings if "gap image" in w.message]
+    assert len(gaps) == 6
+    assert gaps[3].field == "line 25 <qti-gap-img>"
+    assert "'GLA' is kept as its alt text 'GLA'" in gaps[3].message
