@@ -414,6 +414,60 @@ class Associate(_Struct, tag_field="type", tag="associate", frozen=True):
     shuffle: bool = True
 
 
+#: The shapes of a hotspot's area (QTI ``shape``), in image pixels: ``rect`` is left, top,
+#: right, bottom; ``circle`` centre x, y and radius; ``ellipse`` centre x, y and the two
+#: radii; ``poly`` the x, y of each corner (three at least).
+HotspotShape = Literal["rect", "circle", "ellipse", "poly"]
+
+
+class HotspotArea(_Struct, frozen=True):
+    """Where one option of a :class:`Hotspot` lies on its image (QTI ``qti-hotspot-choice``)."""
+
+    id: Identifier
+    shape: HotspotShape
+    coords: Annotated[tuple[Annotated[float, Meta(ge=0.0, le=10_000.0)], ...], Meta(max_length=200)]
+
+
+#: An image as Markdown, ``![alt text](media/....png)``: a bank media file (or a ``data:``
+#: image); the alt text is required (checked by :mod:`item_banks.validation`, since learner
+#: pages show an image the bank lacks as ``[image: alt text]``).
+ImageMarkdown = Annotated[str, Meta(min_length=1, max_length=200_000)]
+
+
+class Hotspot(MultipleResponse, tag="hotspot", frozen=True, kw_only=True):
+    """Select areas of an image (QTI hotspot).
+
+    ``image`` is the picture as Markdown (``![alt text](media/....png)``, a bank media file),
+    ``width`` and ``height`` its size in pixels (the areas' coordinates are in them).
+    ``options`` are the areas' labels (QTI ``hotspot-label``, else the choice's identifier):
+    learners pick among them by number and label, without a pointer. ``areas`` place each
+    option on the image (one per option, same ids). ``max_choices`` (0: any number) limits
+    how many may be selected; 1 makes a single choice. Scored like :class:`MultipleResponse`.
+    """
+
+    image: ImageMarkdown
+    width: Annotated[int, Meta(ge=1, le=10_000)]
+    height: Annotated[int, Meta(ge=1, le=10_000)]
+    areas: Annotated[tuple[HotspotArea, ...], Meta(min_length=2, max_length=26)]
+    max_choices: Annotated[int, Meta(ge=0, le=26)] = 0
+
+
+class GraphicGapMatch(Match, tag="graphic_gap_match", frozen=True, kw_only=True):
+    """Place labels on areas of an image (QTI graphic gap match).
+
+    ``sources`` are the labels to place (QTI gap texts; a gap image is kept as its alt
+    text), ``targets`` the image's areas (their text is the area's label, QTI
+    ``hotspot-label``, else its identifier), placed on ``image`` by ``areas`` (one per
+    target, same ids) as for :class:`Hotspot`. The raw answer is a list of
+    ``"SOURCE AREA"`` pairs, scored like :class:`Match`.
+    """
+
+    image: ImageMarkdown
+    width: Annotated[int, Meta(ge=1, le=10_000)]
+    height: Annotated[int, Meta(ge=1, le=10_000)]
+    areas: Annotated[tuple[HotspotArea, ...], Meta(min_length=1, max_length=26)]
+
+
 #: What one field of a composite item can be.
 FieldInteraction = (
     SingleChoice
@@ -426,6 +480,8 @@ FieldInteraction = (
     | GapMatch
     | HotText
     | Associate
+    | Hotspot
+    | GraphicGapMatch
 )
 
 #: Field interactions written inside a sentence (``{{FIELD_ID}}`` in the stem is the field).

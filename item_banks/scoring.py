@@ -27,6 +27,7 @@ from item_banks.model import (
     ExtendedText,
     Field,
     FieldInteraction,
+    Hotspot,
     HotText,
     Interaction,
     Item,
@@ -322,7 +323,7 @@ def answer_credit(
         chosen = [answer] if isinstance(answer, str) else list(answer)
         credits = {o.id: o.credit or 0.0 for o in interaction.options}
         picked = set(_distinct_ids(item_id, chosen, set(credits)))
-        if isinstance(interaction, HotText) and 0 < interaction.max_choices < len(picked):
+        if isinstance(interaction, HotText | Hotspot) and 0 < interaction.max_choices < len(picked):
             raise AnswerError(item_id, f"select at most {interaction.max_choices}")
         keys = set(interaction.key)
         if interaction.scoring == "weighted":

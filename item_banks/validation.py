@@ -18,6 +18,7 @@ from itertools import pairwise
 from item_banks.correlations import check_correlations
 from item_banks.credits import credit_category, reachable_credits
 from item_banks.errors import Problem
+from item_banks.formats.media import IMAGE
 from item_banks.model import (
     MAX_MEDIA_FILES,
     Associate,
@@ -30,6 +31,9 @@ from item_banks.model import (
     FourPL,
     GapMatch,
     Graded,
+    GraphicGapMatch,
+    Hotspot,
+    HotspotArea,
     HotText,
     Interaction,
     Item,
@@ -377,6 +381,80 @@ def _check_associate(
         add("interaction.key", f"the key pairs earn {total:g} in all; they must reach 1")
 
 
+#: An XML NCName of the identifier characters (what QTI identifiers must be).
+_NCNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+#: How many coordinates each hotspot shape takes (a polygon: an even number, 6 at least).
+_SHAPE_COORDS = {"rect": 4, "circle": 3, "ellipse": 4}
+
+
+def _area_problem(area: HotspotArea, width: int, height: int) -> str | None:
+    """Why ``area``'s coordinates do not fit its shape on a ``width`` x ``height`` image."""
+    c = area.coords
+    wanted = _SHAPE_COORDS.get(area.shape)
+    if wanted is not None and len(c) != wanted:
+        what = {"rect": "left, top, right, bottom", "circle": "x, y, radius"}.get(
+            area.shape, "x, y, horizontal radius, vertical radius"
+        )
+        return f"a {area.shape} takes {wanted} coordinates ({what}), got {len(c)}"
+    if area.shape == "poly" and (len(c) < 6 or len(c) % 2):
+        return f"a poly takes x, y pairs of three corners at least, got {len(c)} coordinates"
+    if area.shape == "rect" and not (c[0] < c[2] and c[1] < c[3]):
+        return "a rect's left must be less than its right and its top less than its bottom"
+    if area.shape in ("circle", "ellipse") and min(c[2:]) <= 0:
+        return f"the {area.shape}'s radius must be positive"
+    if area.shape in ("circle", "ellipse"):
+        xs, ys = [c[0]], [c[1]]
+    else:
+        xs, ys = list(c[0::2]), list(c[1::2])
+    if max(xs) > width or max(ys) > height:
+        return f"lies outside the {width} x {height} image"
+    return None
+
+
+def _check_areas(
+    interaction: Hotspot | GraphicGapMatch,
+    spots: list[str],
+    add: Callable[[str, str], None],
+) -> None:
+    """The image has alt text; each of ``spots`` has exactly one area, which fits the image."""
+    picture = IMAGE.fullmatch(interaction.image)
+    if picture is None or not picture.group(1).strip():
+        add(
+            "interaction.image",
+            "must be one image with its alt text, ![alt text](media/....png)",
+        )
+    kind = "option" if isinstance(interaction, Hotspot) else "target"
+    placed = Counter(a.id for a in interaction.areas)
+    for spot in spots:
+        if placed[spot] != 1:
+            add(
+                "interaction.areas",
+                f'the {kind} "{spot}" must have exactly one area (found {placed[spot]})',
+            )
+    for i, area in enumerate(interaction.areas):
+        if not _NCNAME.fullmatch(area.id):
+            add(
+                f"interaction.areas[{i}].id",
+                f'"{area.id}" is not an XML NCName (QTI identifiers start with a letter or _ '
+                "and hold no :)",
+            )
+        if area.id not in spots:
+            add(f"interaction.areas[{i}].id", f'"{area.id}" is not an {kind} of this field')
+        problem = _area_problem(area, interaction.width, interaction.height)
+        if problem is not None:
+            add(f"interaction.areas[{i}].coords", problem)
+
+
+def _check_hotspot(interaction: Hotspot, add: Callable[[str, str], None]) -> None:
+    """Each option has exactly one area, whose coordinates fit its shape and the image."""
+    _check_areas(interaction, [o.id for o in interaction.options], add)
+    if 0 < interaction.max_choices < len(interaction.key):
+        add(
+            "interaction.max_choices",
+            f"{interaction.max_choices} is fewer than the {len(interaction.key)} key areas",
+        )
+
+
 def _check_interaction(
     interaction: Interaction | FieldInteraction,
     misconceptions: set[str],
@@ -387,6 +465,10 @@ def _check_interaction(
         _check_associate(interaction, misconceptions, add)
     if isinstance(interaction, SingleChoice | MultipleResponse | Order):
         _check_options(interaction.options, "interaction.options", misconceptions, add)
+    if isinstance(interaction, Hotspot):
+        _check_hotspot(interaction, add)
+    if isinstance(interaction, GraphicGapMatch):
+        _check_areas(interaction, [t.id for t in interaction.targets], add)
     if isinstance(interaction, SingleChoice | MultipleResponse):
         _check_choice(interaction, add)
     elif isinstance(interaction, Order):

@@ -19,11 +19,15 @@ from msgspec import Meta
 from engine.feedback import MISTAKES, Feedback, Point
 from engine.session import SCORING_MODELS, SessionResult, SessionState
 from engine.standing import scaled_score, scaled_se
+from item_banks.formats.media import IMAGE
 from item_banks.model import (
     Associate,
     Composite,
     Field,
     GapMatch,
+    GraphicGapMatch,
+    Hotspot,
+    HotspotArea,
     HotText,
     InlineChoice,
     Item,
@@ -55,6 +59,8 @@ FieldKind = Literal[
     "gap_match",
     "hot_text",
     "associate",
+    "hotspot",
+    "graphic_gap_match",
 ]
 
 
@@ -84,6 +90,31 @@ class Part(_View, frozen=True):
     block: bool = False
 
 
+class MarkView(_View, frozen=True):
+    """One numbered area of a hotspot image, in the image's pixels, as SVG draws it.
+
+    ``shape`` is ``circle``, ``ellipse``, ``rect`` or ``poly``; ``x``, ``y`` are where its
+    number stands (the area's centre); ``svg`` holds the outline's attributes (``cx``...,
+    ``points`` for a polygon).
+    """
+
+    number: int
+    shape: str
+    x: float
+    y: float
+    svg: tuple[tuple[str, str], ...]
+
+
+class PictureView(_View, frozen=True):
+    """A hotspot's image: its address (empty when the bank lacks the file), alt text, size."""
+
+    src: str
+    alt: str
+    width: int
+    height: int
+    marks: tuple[MarkView, ...]
+
+
 class FieldView(_View, frozen=True):
     """One field of a composite question.
 
@@ -106,6 +137,7 @@ class FieldView(_View, frozen=True):
     multiple: bool = True
     pairs: int = 0
     scoring: str = ""
+    picture: PictureView | None = None
 
 
 class ItemView(_View, frozen=True):
@@ -405,6 +437,80 @@ def split_marked(html: str, names: Mapping[str, str]) -> tuple[Part, ...]:
     return tuple(parts)
 
 
+def _mark(number: int, area: HotspotArea) -> MarkView:
+    """The outline and number of one hotspot area."""
+    c = [round(v, 2) for v in area.coords]
+    svg: tuple[tuple[str, str], ...]
+    if area.shape == "circle":
+        x, y, svg = c[0], c[1], (("cx", f"{c[0]:g}"), ("cy", f"{c[1]:g}"), ("r", f"{c[2]:g}"))
+    elif area.shape == "ellipse":
+        x, y = c[0], c[1]
+        svg = (("cx", f"{c[0]:g}"), ("cy", f"{c[1]:g}"), ("rx", f"{c[2]:g}"), ("ry", f"{c[3]:g}"))
+    elif area.shape == "rect":
+        x, y = (c[0] + c[2]) / 2, (c[1] + c[3]) / 2
+        svg = (
+            ("x", f"{c[0]:g}"), ("y", f"{c[1]:g}"),
+            ("width", f"{c[2] - c[0]:g}"), ("height", f"{c[3] - c[1]:g}"),
+        )  # fmt: skip
+    else:
+        xs, ys = c[0::2], c[1::2]
+        x, y = sum(xs) / len(xs), sum(ys) / len(ys)
+        svg = (("points", " ".join(f"{a:g},{b:g}" for a, b in zip(xs, ys, strict=False))),)
+    return MarkView(number=number, shape=area.shape, x=round(x, 2), y=round(y, 2), svg=svg)
+
+
+def _hotspot_view(
+    item: Item,
+    field: Field,
+    inner: Hotspot | GraphicGapMatch,
+    ids: OptionIds,
+    common: dict[str, Any],
+    *,
+    scoring: str,
+    shuffled: Any,
+) -> FieldView:
+    """A hotspot or graphic gap match: the image with its areas numbered over it.
+
+    A hotspot has one labelled control per area (``options``); a graphic gap match one
+    select per area (``targets``, this session's ids) offering the labels (``options``).
+    The areas keep the author's order (their numbers are drawn on the image); the image is
+    ``[image: alt]`` text when the bank lacks its file (then only the labels are shown).
+    """
+    picture = IMAGE.fullmatch(inner.image)
+    src, alt = (picture.group(2), picture.group(1)) if picture else ("", inner.image)
+    if alt.startswith("[image: ") and alt.endswith("]"):
+        alt = alt[8:-1]
+    areas = {a.id: a for a in inner.areas}
+    spots = inner.options if isinstance(inner, Hotspot) else inner.targets
+    marks = tuple(_mark(n, areas[o.id]) for n, o in enumerate(spots, start=1))
+    view = PictureView(src=src, alt=alt, width=inner.width, height=inner.height, marks=marks)
+    if isinstance(inner, GraphicGapMatch):
+        targets = tuple(
+            OptionView(id=ids.shown(item.id, t.id, f"{field.id}:t"), html=render_inline(t.text))
+            for t in inner.targets
+        )
+        return FieldView(
+            kind="graphic_gap_match",
+            options=shuffled(inner.sources, f"{field.id}:s", inner.shuffle),
+            targets=targets,
+            scoring=scoring,
+            picture=view,
+            **common,
+        )
+    options = tuple(
+        OptionView(id=ids.shown(item.id, o.id, field.id), html=render_inline(o.text))
+        for o in inner.options
+    )
+    return FieldView(
+        kind="hotspot",
+        options=options,
+        multiple=inner.max_choices != 1,
+        scoring=scoring,
+        picture=view,
+        **common,
+    )
+
+
 def _field_view(
     item: Item, composite: Composite, field: Field, ids: OptionIds, shuffled: Any
 ) -> FieldView:
@@ -429,6 +535,8 @@ def _field_view(
         return FieldView(
             kind="inline_choice", options=shuffled(inner.options, field.id, inner.shuffle), **common
         )
+    if isinstance(inner, Hotspot | GraphicGapMatch):
+        return _hotspot_view(item, field, inner, ids, common, scoring=scoring, shuffled=shuffled)
     if isinstance(inner, HotText):
         phrases = {o.id: ids.shown(item.id, o.id, field.id) for o in inner.options}
         options = tuple(

@@ -51,6 +51,8 @@ from item_banks.model import (
     FieldInteraction,
     GapMatch,
     Graded,
+    GraphicGapMatch,
+    Hotspot,
     HotText,
     InlineChoice,
     Interaction,
@@ -225,6 +227,8 @@ def _write_interaction(
 ) -> _Scoring:
     """Declare ``response`` in ``root`` and write its interaction into ``body``."""
     scoring = _Scoring()
+    if isinstance(interaction, Hotspot | GraphicGapMatch):
+        return _write_hotspot(interaction, root, body, response)
     if isinstance(interaction, Associate | GapMatch | HotText | InlineChoice):
         return _write_field_only(interaction, root, body, response)
     if isinstance(interaction, SingleChoice | MultipleResponse):
@@ -356,6 +360,77 @@ def _choice_mapping(
     if interaction.scoring == "partial":
         return keys, [(key, 1.0, None) for key in keys], float(len(keys)), -1.0
     return keys, None, 1.0, 0.0
+
+
+def _write_picture(element: etree._Element, interaction: Hotspot | GraphicGapMatch) -> None:
+    """The interaction's ``img`` (its media path; a package's writer rewrites it)."""
+    picture = IMAGE.fullmatch(interaction.image)
+    assert picture is not None  # checked by validation
+    _sub(
+        element, "img", src=picture.group(2), alt=xml_safe(picture.group(1)),
+        width=str(interaction.width), height=str(interaction.height),
+    )  # fmt: skip
+
+
+def _write_areas(
+    element: etree._Element, interaction: Hotspot | GraphicGapMatch, name: str
+) -> None:
+    """One ``name`` element per area: shape, coords and the label as ``hotspot-label``."""
+    spots = interaction.options if isinstance(interaction, Hotspot) else interaction.targets
+    labels = {o.id: o.text for o in spots}
+    extra = {} if isinstance(interaction, Hotspot) else {"match_max": "1"}
+    for area in interaction.areas:
+        _sub(
+            element, name, identifier=area.id, shape=area.shape,
+            coords=",".join(f"{c:g}" for c in area.coords),
+            hotspot_label=xml_safe(labels[area.id]), **extra,
+        )  # fmt: skip
+
+
+def _write_hotspot(
+    interaction: Hotspot | GraphicGapMatch,
+    root: etree._Element,
+    body: etree._Element,
+    response: str,
+) -> _Scoring:
+    """A hotspot (keyed like a choice) or graphic gap match (keyed like a gap match).
+
+    The image and its areas are written with each area's label as ``hotspot-label``.
+    """
+    scoring = _Scoring()
+    mapping: list[tuple[str, float, bool | None]] | None
+    if isinstance(interaction, GraphicGapMatch):
+        pairs = [f"{p.source} {p.target}" for p in interaction.key]
+        weighted = interaction.scoring == "weighted"
+        mapping = (
+            [(f"{c.source} {c.target}", c.credit, None) for c in interaction.credits]
+            if weighted
+            else None
+        )
+        _declare(root, "multiple", "directedPair", pairs, mapping, identifier=response)
+        scoring.template = "map_response" if weighted else "match_correct"
+        element = _sub(body, "qti-graphic-gap-match-interaction", response_identifier=response)
+        _write_picture(element, interaction)
+        for option in interaction.sources:
+            text = _sub(element, "qti-gap-text", identifier=option.id, match_max="0")
+            append_markdown(text, option.text, NS, inline=True)
+        _write_areas(element, interaction, "qti-associable-hotspot")
+        return scoring
+    keys, mapping, upper, default = _choice_mapping(interaction)
+    single = interaction.max_choices == 1
+    _declare(
+        root, "single" if single else "multiple", "identifier", keys, mapping,
+        upper=upper, default=default, identifier=response,
+    )  # fmt: skip
+    scoring.template = "map_response" if mapping is not None else "match_correct"
+    scoring.upper = upper
+    element = _sub(
+        body, "qti-hotspot-interaction", response_identifier=response,
+        max_choices=str(interaction.max_choices),
+    )  # fmt: skip
+    _write_picture(element, interaction)
+    _write_areas(element, interaction, "qti-hotspot-choice")
+    return scoring
 
 
 def _write_field_only(
@@ -753,6 +828,10 @@ def _composite_item_xml(
         )  # fmt: skip
         append_markdown(_sub(feedback, "qti-content-body"), item.solution, NS)
     _embed_images(root, images)
+    for picture in root.iter(_q("img")):  # a hotspot's image names its media path
+        src = picture.get("src", "")
+        if src in images:
+            picture.set("src", images[src])
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 

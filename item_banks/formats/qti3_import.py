@@ -1238,6 +1238,7 @@ def _read_composite(
         raw["title"] = title[:200]
     for element in interactions:
         _warn_dropped(root, element, source, item_id, collected, kept=context.media)
+        _warn_gap_images(element, source, item_id, collected)
     if feedback.solution:
         raw["solution"] = "\n\n".join(feedback.solution)
     if feedback.hints:
@@ -1254,6 +1255,24 @@ def _read_composite(
                 raw["credit_levels"] = credit_levels
             provisional = True
     return Draft(raw=raw, source=source, skills=context.skills, provisional=provisional)
+
+
+def _warn_gap_images(
+    interaction: etree._Element, source: str, item_id: str, collected: Collected
+) -> None:
+    """Warn, located, that a graphic gap match's gap images are kept as their alt text only."""
+    for gap in descendants(interaction, "qti-gap-img"):
+        picture = next(iter(descendants(gap, "img")), None)
+        alt = picture.get("alt", "") if picture is not None else ""
+        collected.warnings.append(
+            Problem(
+                source=source,
+                item=item_id,
+                field=where(gap),
+                message=f"the gap image {gap.get('identifier', '')!r} is kept as its alt text "
+                f"{alt!r} (learners choose labels from a select); its picture is not shown",
+            )
+        )
 
 
 def _warn_dropped(
@@ -1332,6 +1351,8 @@ FIELD_ONLY = (
     "qti-gap-match-interaction",
     "qti-hottext-interaction",
     "qti-associate-interaction",
+    "qti-hotspot-interaction",
+    "qti-graphic-gap-match-interaction",
 )
 #: Interactions written inside a sentence.
 INLINE = ("qti-text-entry-interaction", "qti-inline-choice-interaction")
@@ -1426,6 +1447,127 @@ def _as_written(
     return candidate
 
 
+def _hotspot_image(interaction: etree._Element) -> tuple[str, int, int]:
+    """A hotspot's image as Markdown (``![alt](src)``) with its width and height in pixels.
+
+    QTI 3.0 writes an ``img``; QTI 2.x an ``object`` (its text is the alt text).
+    """
+    picture = next(iter(kids(interaction, "img")), None)  # gap images are inside qti-gap-img
+    if picture is not None:
+        src, alt = picture.get("src", ""), picture.get("alt", "")
+    else:
+        picture = next(iter(kids(interaction, "object")), None)
+        if picture is None:
+            raise SkipError(where(interaction), "the hotspot interaction has no image")
+        src, alt = picture.get("data", ""), "".join(picture.itertext())
+    alt = " ".join(alt.replace("[", "(").replace("]", ")").split())
+    size = [picture.get(side, "").strip().removesuffix("px") for side in ("width", "height")]
+    if not all(side.isdigit() and 0 < int(side) <= 10_000 for side in size):
+        raise SkipError(
+            where(picture),
+            "the hotspot image needs its width and height in pixels (the areas' coordinates "
+            f"are in them), got width={size[0]!r}, height={size[1]!r}",
+        )
+    if not src or any(c.isspace() or c in "()" for c in src):
+        raise SkipError(where(picture), f"the hotspot image's address {src!r} cannot be kept")
+    return f"![{alt or 'image'}]({src})", int(size[0]), int(size[1])
+
+
+def _hotspot_areas(
+    choices: list[etree._Element],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Options labelled by ``hotspot-label`` (else the identifier) and their areas."""
+    options, areas = [], []
+    for choice in choices:
+        ident = choice.get("identifier", "")
+        label = " ".join((choice.get("hotspot-label") or "").split()) or ident
+        options.append({"id": ident, "text": label[:200]})
+        try:
+            coords = [float(c) for c in (choice.get("coords") or "").split(",") if c.strip()]
+        except ValueError:
+            message = f"coords {choice.get('coords')!r} are not numbers"
+            raise BadError(where(choice), message) from None
+        shape = choice.get("shape", "")
+        if shape not in ("rect", "circle", "ellipse", "poly"):
+            raise SkipError(where(choice), f"the hotspot shape {shape!r} is not supported")
+        areas.append({"id": ident, "shape": shape, "coords": coords})
+    return options, areas
+
+
+def _graphic_gap_candidates(
+    interaction: etree._Element, decl: Declaration, table: Table
+) -> list[dict[str, Any]]:
+    """Forms of a graphic gap match read off the table: a gap match of labels to areas.
+
+    Gap texts keep their text; a gap image becomes its alt text (else its identifier).
+    """
+    image, width, height = _hotspot_image(interaction)
+    sources = []
+    for choice in kids(interaction, "qti-gap-text") + kids(interaction, "qti-gap-img"):
+        ident = choice.get("identifier", "")
+        if local(choice) == "qti-gap-text":
+            text = html_to_markdown(choice, _SKIP_IN_TEXT)
+        else:
+            inner = next(iter(descendants(choice, "img")), None)
+            text = inner.get("alt", "") if inner is not None else "".join(choice.itertext())
+            text = " ".join(text.split())
+        sources.append({"id": ident, "text": (text or ident)[:200]})
+    targets, areas = _hotspot_areas(descendants(interaction, "qti-associable-hotspot"))
+    base = {
+        "sources": sources,
+        "targets": targets,
+        "shuffle": interaction.get("shuffle", "false").lower() == "true",
+    }
+    pairs = [f"{s['id']} {t['id']}" for s in sources for t in targets]
+    found = match_candidates(table, base) + _mapped_pairs(decl, table, base, pairs)
+    picture = {"image": image, "width": width, "height": height, "areas": areas}
+    return [{**c, **picture, "type": "graphic_gap_match"} for c in found]
+
+
+def _hotspot_candidates(
+    interaction: etree._Element, decl: Declaration, table: Table
+) -> list[dict[str, Any]]:
+    """Forms of a hotspot read off the table: a choice among its areas, with the image.
+
+    An area's label is its ``hotspot-label``, else its identifier; bad coordinates are
+    left to validation, which names the area.
+    """
+    image, width, height = _hotspot_image(interaction)
+    choices = descendants(interaction, "qti-hotspot-choice")
+    options, areas = [], []
+    for choice in choices:
+        ident = choice.get("identifier", "")
+        label = " ".join((choice.get("hotspot-label") or "").split()) or ident
+        options.append({"id": ident, "text": label[:200]})
+        try:
+            coords = [float(c) for c in (choice.get("coords") or "").split(",") if c.strip()]
+        except ValueError:
+            raise BadError(
+                where(choice), f"coords {choice.get('coords')!r} are not numbers"
+            ) from None
+        shape = choice.get("shape", "")
+        if shape not in ("rect", "circle", "ellipse", "poly"):
+            raise SkipError(where(choice), f"the hotspot shape {shape!r} is not supported")
+        areas.append({"id": ident, "shape": shape, "coords": coords})
+    most = int(interaction.get("max-choices", "1") or "1")
+    multiple = decl.cardinality != "single" or most != 1
+    base = {"options": options}
+    out = []
+    for candidate in choice_candidates(table, base, multiple):
+        converted = {
+            **candidate, "type": "hotspot", "image": image, "width": width, "height": height,
+            "areas": areas, "max_choices": most,
+        }  # fmt: skip
+        converted.pop("shuffle", None)
+        if not multiple:
+            if candidate.get("scoring") == "weighted":
+                converted["key"] = [o["id"] for o in candidate["options"] if o.get("credit", 0) > 0]
+            else:
+                converted["key"] = [candidate["key"]]
+        out.append(converted)
+    return out
+
+
 def _field_only_candidates(
     interaction: etree._Element, decl: Declaration, table: Table, feedback: Feedback
 ) -> list[dict[str, Any]]:
@@ -1433,6 +1575,10 @@ def _field_only_candidates(
     name = local(interaction)
     shuffle = interaction.get("shuffle", "false").lower() == "true"
     base: dict[str, Any]
+    if name == "qti-hotspot-interaction":
+        return _hotspot_candidates(interaction, decl, table)
+    if name == "qti-graphic-gap-match-interaction":
+        return _graphic_gap_candidates(interaction, decl, table)
     if name == "qti-inline-choice-interaction":
         base = {"options": _options(kids(interaction, "qti-inline-choice"), {}), "shuffle": shuffle}
         return [
@@ -1559,9 +1705,11 @@ def _scored(
         "qti-choice-interaction": "choice",
         "qti-inline-choice-interaction": "choice",
         "qti-hottext-interaction": "choice",
+        "qti-hotspot-interaction": "choice",
         "qti-order-interaction": "order",
         "qti-match-interaction": "match",
         "qti-gap-match-interaction": "gap",
+        "qti-graphic-gap-match-interaction": "gap",
         "qti-associate-interaction": "associate",
     }.get(name, "number" if numeric else "text")
     try:

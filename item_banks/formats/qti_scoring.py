@@ -158,6 +158,7 @@ def _choice_probes(interaction: etree._Element, decl: Declaration) -> tuple[list
         _ids(interaction, "qti-simple-choice")
         or _ids(interaction, "qti-inline-choice")
         or _ids(interaction, "qti-hottext")
+        or _ids(interaction, "qti-hotspot-choice")
     )
     multiple = decl.cardinality in ("multiple", "ordered") or interaction.get(
         "max-choices", "1"
@@ -212,13 +213,16 @@ def _match_probes(interaction: etree._Element, decl: Declaration) -> tuple[list[
 
 
 def _gap_probes(interaction: etree._Element, decl: Declaration) -> tuple[list[Probe], bool]:
-    """Gap match: every set of (gap text, gap) pairs, each gap filled at most once."""
+    """Gap match: every set of (gap text, gap) pairs, each gap (or hotspot) filled at most once."""
     texts = [
         (c.get("identifier", ""), _int(c.get("match-max"), 1))
         for c in interaction
         if isinstance(c.tag, str) and local(c) in ("qti-gap-text", "qti-gap-img")
     ]
-    gaps = [(g, 1) for g in _ids(interaction, "qti-gap")]
+    # a graphic gap match's hotspots take one label each, as the learner page offers
+    gaps = [
+        (g, 1) for g in _ids(interaction, "qti-gap") or _ids(interaction, "qti-associable-hotspot")
+    ]
     return _pair_probes(decl, texts, gaps, 0)
 
 

@@ -1,15 +1,20 @@
 """Composite questions in Chromium: every field answered by keyboard, axe at 320/390/1280 px.
 
 One item is a code cloze (a blank and an inline choice inside a code block, a number in the
-sentence after it); the other holds a gap match, an associate and a hot text. At each width a
-learner tabs to every control, types or picks with the arrow keys and the space bar, and
+sentence after it); the other holds a gap match, an associate, a hot text, a hotspot (an
+image with numbered areas over it, answered by radio buttons labelled by the areas) and a
+graphic gap match (labels put on an image's numbered areas, one select per area). At each
+width a learner tabs to every control, types or picks with the arrow keys and the space bar, and
 submits with Enter; the question and the feedback page must fit the screen and pass
 axe-core's WCAG 2.2 AA rules. A second run without JavaScript answers the same way.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
+import zlib
 
 import httpx
 import pytest
@@ -26,6 +31,27 @@ pytestmark = pytest.mark.browser
 WIDTHS = (320, 390, 1280)
 #: The answer form's visible controls.
 CONTROLS = "form.answer input:not([type=hidden]), form.answer select"
+
+
+def png(width: int, height: int) -> str:
+    """A plain light grey PNG of the hotspot's size as a data: address (the page's CSP allows
+    data: images; a native bank cannot carry media files)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xdd" * width for _ in range(height))
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+    return "data:image/png;base64," + base64.b64encode(data).decode()
+
+
+PIXEL = png(300, 120)
 
 
 def options(*pairs: tuple[str, str]) -> list[dict[str, str]]:
@@ -65,7 +91,8 @@ def cloze_bank() -> bytes:
         {
             "id": "blocks",
             "competency": "c1",
-            "stem": "Python's containers.\n\n{{gaps}}\n\n{{pairs}}\n\n{{hot}}",
+            "stem": "Python's containers.\n\n{{gaps}}\n\n{{pairs}}\n\n{{hot}}\n\n"
+            "{{spot}}\n\n{{tags}}",
             "interaction": {
                 "type": "composite",
                 "fields": [
@@ -109,6 +136,55 @@ def cloze_bank() -> bytes:
                             "options": options(("h1", "new = old"), ("h2", "new = old.copy()")),
                             "key": ["h1"],
                             "max_choices": 1,
+                        },
+                    },
+                    {
+                        "id": "spot",
+                        "label": "Find the list on the diagram",
+                        "interaction": {
+                            "type": "hotspot",
+                            "image": f"![A diagram of three boxes: a, b and c]({PIXEL})",
+                            "width": 300,
+                            "height": 120,
+                            "options": options(
+                                ("sa", "Left box"), ("sb", "Middle box"), ("sc", "Right box")
+                            ),
+                            "areas": [
+                                {"id": "sa", "shape": "rect", "coords": [10, 20, 90, 100]},
+                                {"id": "sb", "shape": "circle", "coords": [150, 60, 40]},
+                                {
+                                    "id": "sc",
+                                    "shape": "poly",
+                                    "coords": [210, 20, 290, 20, 250, 100],
+                                },
+                            ],
+                            "key": ["sb"],
+                            "max_choices": 1,
+                        },
+                    },
+                    {
+                        "id": "tags",
+                        "label": "Label the diagram",
+                        "interaction": {
+                            "type": "graphic_gap_match",
+                            "image": f"![Two boxes joined by an arrow]({PIXEL})",
+                            "width": 300,
+                            "height": 120,
+                            "sources": options(
+                                ("key", "key"), ("value", "value"), ("index", "index")
+                            ),
+                            "targets": [
+                                {"id": "tl", "text": "Box the arrow leaves"},
+                                {"id": "tr", "text": "Box the arrow reaches"},
+                            ],
+                            "areas": [
+                                {"id": "tl", "shape": "rect", "coords": [10, 20, 110, 100]},
+                                {"id": "tr", "shape": "ellipse", "coords": [230, 60, 60, 40]},
+                            ],
+                            "key": [
+                                {"source": "key", "target": "tl"},
+                                {"source": "value", "target": "tr"},
+                            ],
                         },
                     },
                 ],
@@ -175,6 +251,19 @@ def answer_by_keyboard(page: Page, item_id: str) -> None:
     focus(page, str(radio.get_attribute("id")), "id")
     page.keyboard.press("Space")
     assert radio.is_checked()
+    assert page.locator(".hotspot-marks text").all_text_contents() == ["1", "2", "3", "1", "2"]
+    assert page.locator(".hotspot-figure img").first.get_attribute("alt") == (
+        "A diagram of three boxes: a, b and c"
+    )
+    first = page.get_by_label("Area 1: Left box", exact=True)
+    focus(page, str(first.get_attribute("id")), "id")  # Tab reaches the group, arrows move
+    page.keyboard.press("ArrowDown")
+    assert page.get_by_label("Area 2: Middle box", exact=True).is_checked()
+    for label, text in (
+        ("Area 1: Box the arrow leaves", "key"),
+        ("Area 2: Box the arrow reaches", "value"),
+    ):
+        pick(page, str(page.get_by_label(label, exact=True).get_attribute("name")), text)
 
 
 def run_through(page: Page, url: str, width: int, tag: str, *, script: bool = True) -> None:

@@ -116,3 +116,83 @@ def test_an_empty_composite_answer_is_refused_and_a_half_pair_is_named(site: Sit
     half = answer_cloze(site, sid, page, **{"f:pairs:pair:1:a": "x"})
     assert half.status_code == 422
     assert "choose both ends of each pair, or neither" in half.text
+
+
+def image_item() -> dict[str, Any]:
+    """A hotspot and a graphic gap match on an image the bank lacks (a media path only)."""
+    image = "![A map of three towns](media/0123456789abcdef.png)"
+    areas = [
+        {"id": "n", "shape": "circle", "coords": [50, 20, 10]},
+        {"id": "s", "shape": "rect", "coords": [40, 70, 60, 90]},
+    ]
+    towns = [{"id": "n", "text": "Northern dot"}, {"id": "s", "text": "Southern square"}]
+    return {
+        "id": "map",
+        "competency": "c1",
+        "stem": "A map.\n\n{{spot}}\n\n{{tags}}",
+        "interaction": {
+            "type": "composite",
+            "fields": [
+                {
+                    "id": "spot",
+                    "interaction": {
+                        "type": "hotspot", "image": image, "width": 100, "height": 100,
+                        "options": towns, "areas": areas, "key": ["s"], "max_choices": 1,
+                    },
+                },
+                {
+                    "id": "tags",
+                    "interaction": {
+                        "type": "graphic_gap_match", "image": image, "width": 100,
+                        "height": 100, "targets": towns, "areas": areas,
+                        "sources": [{"id": "York", "text": "York"}, {"id": "Bath", "text": "Bath"}],
+                        "key": [
+                            {"source": "York", "target": "n"},
+                            {"source": "Bath", "target": "s"},
+                        ],
+                    },
+                },
+            ],
+        },
+        "irt": {"model": "gpcm", "a": 1.0, "thresholds": [-0.5, 0.5]},
+    }  # fmt: skip
+
+
+def test_image_areas_are_labelled_controls_and_a_missing_image_is_its_alt_text(
+    site: Site,
+) -> None:
+    raw = raw_bank(0)
+    raw["items"] = [image_item()]
+    uploaded = site.client.post(
+        "/api/v1/author/banks?filename=map.json",
+        content=json.dumps(raw).encode(),
+        headers=site.auth(),
+    )
+    assert uploaded.status_code in (200, 201), uploaded.text
+    created = site.client.post(
+        "/api/v1/author/assessments",
+        json={
+            "title": "Map",
+            "bank_hash": uploaded.json()["hash"],
+            "policy": {"stopping": {"rule": "fixed_length", "n": 1}},
+        },
+        headers=site.auth(),
+    )
+    assert created.status_code == 201, created.text
+    sid = start(site, str(created.json()["id"]))
+    ids = OptionIds(site.runtime.settings.secret_key, sid)
+    page = site.client.get(f"/s/{sid}").text
+    # the bank lacks the file: no request for it, its alt text instead
+    assert "<img" not in page.split("<form")[1] and "[image: A map of three towns]" in page
+    south = ids.shown("map", "s", "spot")
+    assert f'value="{south}"' in page and 'value="s"' not in page
+    assert re.search(r'<label for="f:spot-2">Area 2: Southern square</label>', page)
+    north_gap = ids.shown("map", "n", "tags:t")
+    south_gap = ids.shown("map", "s", "tags:t")
+    assert re.search(rf'<label for="f:tags:gap:{north_gap}">Area 1: Northern dot</label>', page)
+    york, bath = (ids.shown("map", s, "tags:s") for s in ("York", "Bath"))
+    controls = {"f:spot": south, f"f:tags:gap:{north_gap}": york, f"f:tags:gap:{south_gap}": bath}
+    posted = answer_cloze(site, sid, page, **controls)
+    assert posted.status_code == 303, posted.text
+    feedback = site.client.get(posted.headers["location"]).text
+    assert '<h2 id="verdict">Right' in feedback
