@@ -149,6 +149,9 @@ class Feedback(_Struct, frozen=True):
         How partial credit was computed, when the item gives any.
     solution
         The item's worked solution, Markdown.
+    author_note
+        The author's feedback for a correct (or any other) answer, Markdown
+        (``Item.correct_feedback`` / ``Item.incorrect_feedback``).
     misconceptions
         The misconceptions the wrong parts point to, with the bank's explanations.
     hints
@@ -169,6 +172,7 @@ class Feedback(_Struct, frozen=True):
     message: str = ""
     scoring_note: str = ""
     solution: str = ""
+    author_note: str = ""
     misconceptions: tuple[MisconceptionNote, ...] = ()
     hints: tuple[str, ...] = ()
     second_try: SecondTry | None = None
@@ -336,6 +340,7 @@ def feedback_for(
         message=parts.message,
         scoring_note=parts.scoring_note,
         solution=item.solution,
+        author_note=item.correct_feedback if scored.correct else item.incorrect_feedback,
         misconceptions=notes,
     )
 

@@ -572,7 +572,9 @@ class Item(_Struct, frozen=True):
     response-time parameters (:class:`TimeParameters`), when calibrated.
 
     ``title`` is the author's short name for the item (QTI ``title``, Moodle question name),
-    shown to authors only. ``notes`` are notes for authors and scorers (QTI rubric blocks:
+    shown to authors only. ``correct_feedback`` and ``incorrect_feedback`` are shown to the
+    learner after a fully correct answer, or after any other answer (QTI feedback that the
+    item's rules show for the correct answers only, or for every other answer). ``notes`` are notes for authors and scorers (QTI rubric blocks:
     scoring rubrics, author notes), never sent to learners.
 
     ``credit_levels`` (polytomous items only) are the least credit of each category
@@ -596,6 +598,8 @@ class Item(_Struct, frozen=True):
     time: TimeParameters | None = None
     credit_levels: Annotated[tuple[CreditLevel, ...], Meta(max_length=20)] = ()
     notes: Markdown = ""
+    correct_feedback: Markdown = ""
+    incorrect_feedback: Markdown = ""
 
 
 #: A correlation between two competencies' abilities.
