@@ -403,7 +403,7 @@ def place_by_outcome(
     other option's), one shown whatever the answer joins the worked solution. Feedback never
     shown, or when the rules fail on an option, stays unplaced (and is warned about).
     """
-    keyed = [u for u in feedback.unplaced if u.outcome]
+    keyed = [u for u in feedback.unplaced if u.outcome and u.outcome != ANSWER_FEEDBACK]
     if not keyed or not choices or len(choices) > MAX_CHOICES:
         return  # (more choices than a bank item holds: the item is refused anyway)
     try:
@@ -427,6 +427,7 @@ def place_by_outcome(
 
 def place_by_answer_class(
     rules: tuple[Rule, ...],
+    *,
     declarations: dict[str, Declaration],
     outcomes: dict[str, Outcome],
     response: str,
@@ -442,12 +443,18 @@ def place_by_answer_class(
     exactly the others its ``incorrect_feedback``. For a short text or number, a feedback
     shown only for some answers that earn nothing becomes their wrong-answer explanation
     (``wrong_answers``, ``common_wrong_answers``: single values or closed ranges). Anything
-    else stays unplaced and is warned about. Returns ``candidate``, with the wrong answers
+    else stays unplaced and is warned about. A single choice's feedback is placed per option
+    (:func:`place_by_outcome`) except on ``ANSWER_FEEDBACK``, the outcome Skillgauge's export
+    writes the correct / incorrect feedback on. Returns ``candidate``, with the wrong answers
     added.
     """
-    keyed = [u for u in feedback.unplaced if u.outcome]
     kind = candidate.get("type")
-    if not keyed or kind == "single_choice" or not table.probes:
+    keyed = [
+        u
+        for u in feedback.unplaced
+        if u.outcome and (kind != "single_choice" or u.outcome == ANSWER_FEEDBACK)
+    ]
+    if not keyed or not table.probes:
         return candidate
     try:
         results = [run(rules, declarations, outcomes, {response: p.value}) for p in table.probes]
@@ -481,9 +488,7 @@ def place_by_answer_class(
             if spans is None or len(wrong) + len(spans) > MAX_WRONG_NUMBERS:
                 continue
             for low, high in spans:
-                span: dict[str, Any] = (
-                    {"value": low} if low == high else {"low": low, "high": high}
-                )
+                span: dict[str, Any] = {"value": low} if low == high else {"low": low, "high": high}
                 wrong.append({**span, "explanation": note.text})
             out["common_wrong_answers"] = wrong
         else:
@@ -493,9 +498,33 @@ def place_by_answer_class(
     return out
 
 
+#: The outcome :mod:`item_banks.formats.qti3_export` shows the correct / incorrect feedback on.
+ANSWER_FEEDBACK = "ANSWER_FEEDBACK"
+
 #: The most wrong answers a short text / numeric item holds (``model.ShortText``, ``Numeric``).
 MAX_WRONG_TEXTS = 50
 MAX_WRONG_NUMBERS = 20
+
+
+def _with_answer_class_feedback(  # noqa: PLR0917 (the state of _scored, passed on)
+    root: etree._Element,
+    rules: tuple[Rule, ...],
+    declarations: dict[str, Declaration],
+    response: str,
+    table: Table,
+    candidate: dict[str, Any],
+    feedback: Feedback,
+) -> dict[str, Any]:
+    """``candidate`` with the outcome feedback :func:`place_by_answer_class` places."""
+    return place_by_answer_class(
+        rules,
+        declarations=declarations,
+        outcomes=read_outcomes(root),
+        response=response,
+        table=table,
+        candidate=candidate,
+        feedback=feedback,
+    )
 
 
 def _answer_class_feedback(raw: dict[str, Any], feedback: Feedback) -> None:
@@ -1750,9 +1779,9 @@ def _scored(
         problem = disagreement(candidate, table)
         if problem is None:
             if context is None:
-                candidate = place_by_answer_class(
-                    rules, declarations, read_outcomes(root), response, table, candidate, feedback
-                )
+                return _with_answer_class_feedback(
+                    root, rules, declarations, response, table, candidate, feedback
+                ), table
             return candidate, table
         first = first or problem
     if shape_error is not None and len(candidates) == shaped:
