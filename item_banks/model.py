@@ -573,7 +573,8 @@ class Item(_Struct, frozen=True):
 
     ``title`` is the author's short name for the item (QTI ``title``, Moodle question name),
     shown to authors only. ``correct_feedback`` and ``incorrect_feedback`` are shown to the
-    learner after a fully correct answer, or after any other answer (QTI feedback that the
+    learner after a fully correct answer, or after any other answer that no authored wrong
+    answer (``wrong_answers``, ``common_wrong_answers``) explains (QTI feedback that the
     item's rules show for the correct answers only, or for every other answer). ``notes`` are
     notes for authors and scorers (QTI rubric blocks: scoring rubrics, author notes), never
     sent to learners.

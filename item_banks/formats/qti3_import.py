@@ -439,10 +439,12 @@ def place_by_answer_class(
 
     The rules run on every answer of the credit table (the answers that decide the item's
     scoring). A feedback shown for every answer joins the worked solution; one shown for
-    exactly the fully correct answers becomes the item's ``correct_feedback``, one shown for
-    exactly the others its ``incorrect_feedback``. For a short text or number, a feedback
-    shown only for some answers that earn nothing becomes their wrong-answer explanation
-    (``wrong_answers``, ``common_wrong_answers``: single values or closed ranges). Anything
+    exactly the fully correct answers becomes the item's ``correct_feedback``. For a short
+    text or number, a feedback shown only for some answers that earn nothing becomes their
+    wrong-answer explanation (``wrong_answers``, ``common_wrong_answers``: single values or
+    closed ranges). A feedback shown for exactly the other answers, but those a wrong-answer
+    explanation matches, becomes the ``incorrect_feedback`` (the learner sees one or the
+    other, as in QTI's "correct / Sydney / anything else"). Anything
     else stays unplaced and is warned about. A single choice's feedback is placed per option
     (:func:`place_by_outcome`) except on ``ANSWER_FEEDBACK``, the outcome Skillgauge's export
     writes the correct / incorrect feedback on. Returns ``candidate``, with the wrong answers
@@ -464,6 +466,10 @@ def place_by_answer_class(
     nothing = [clip(c) <= 1e-9 for c in table.credits]
     out = dict(candidate)
     placed: list[Unplaced] = []
+    #: the answers a wrong-answer explanation placed here matches (the learner sees it and
+    #: not the incorrect feedback)
+    explained = [False] * len(table.probes)
+    later: list[tuple[Unplaced, list[bool]]] = []
     for note in keyed:
         on = [note.shown(r.get(note.outcome)) for r in results]
         if not any(on):
@@ -472,30 +478,49 @@ def place_by_answer_class(
             feedback.solution.append(note.text)
         elif on == full:
             feedback.correct.append(note.text)
-        elif on == [not f for f in full]:
-            feedback.incorrect.append(note.text)
         elif any(o and not n for o, n in zip(on, nothing, strict=True)):
-            continue  # shown for some answers that earn credit: no place in a bank
-        elif kind == "short_text":
-            texts = _wrong_texts(table, on, bool(out.get("case_sensitive")))
-            wrong = list(out.get("wrong_answers", []))
-            if texts is None or len(wrong) + len(texts) > MAX_WRONG_TEXTS:
-                continue
-            out["wrong_answers"] = wrong + [{"text": t, "explanation": note.text} for t in texts]
-        elif kind == "numeric":
-            spans = _wrong_numbers(table, on)
-            wrong = list(out.get("common_wrong_answers", []))
-            if spans is None or len(wrong) + len(spans) > MAX_WRONG_NUMBERS:
-                continue
-            for low, high in spans:
-                span: dict[str, Any] = {"value": low} if low == high else {"low": low, "high": high}
-                wrong.append({**span, "explanation": note.text})
-            out["common_wrong_answers"] = wrong
-        else:
+            later.append((note, on))  # shown for answers with credit: the incorrect feedback?
             continue
+        elif any(o and e for o, e in zip(on, explained, strict=True)):
+            continue  # a learner sees one wrong answer's explanation, not two
+        elif not _place_wrong_answers(out, table, on, note.text):
+            later.append((note, on))
+            continue
+        else:
+            explained = [o or e for o, e in zip(on, explained, strict=True)]
         placed.append(note)
+    unexplained_wrong = [not f and not e for f, e in zip(full, explained, strict=True)]
+    for note, on in later:
+        if on == unexplained_wrong:
+            feedback.incorrect.append(note.text)
+            placed.append(note)
     feedback.unplaced = [u for u in feedback.unplaced if u not in placed]
     return out
+
+
+def _place_wrong_answers(out: dict[str, Any], table: Table, on: list[bool], text: str) -> bool:
+    """Add the typed answers or numbers a feedback is shown for to ``out``'s wrong answers.
+
+    Returns whether they were placed (a short text or a number, matched as the bank does).
+    """
+    if out.get("type") == "short_text":
+        texts = _wrong_texts(table, on, bool(out.get("case_sensitive")))
+        wrong = list(out.get("wrong_answers", []))
+        if texts is None or len(wrong) + len(texts) > MAX_WRONG_TEXTS:
+            return False
+        out["wrong_answers"] = wrong + [{"text": t, "explanation": text} for t in texts]
+        return True
+    if out.get("type") == "numeric":
+        spans = _wrong_numbers(table, on)
+        wrong = list(out.get("common_wrong_answers", []))
+        if spans is None or len(wrong) + len(spans) > MAX_WRONG_NUMBERS:
+            return False
+        for low, high in spans:
+            span: dict[str, Any] = {"value": low} if low == high else {"low": low, "high": high}
+            wrong.append({**span, "explanation": text})
+        out["common_wrong_answers"] = wrong
+        return True
+    return False
 
 
 #: The outcome :mod:`item_banks.formats.qti3_export` shows the correct / incorrect feedback on.

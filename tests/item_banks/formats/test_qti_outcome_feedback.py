@@ -61,19 +61,25 @@ def test_multiple_response_correct_and_incorrect_feedback_follow_the_rules() -> 
 
 
 def test_a_wrong_typed_answer_with_its_own_feedback_becomes_its_explanation() -> None:
+    """QTI's "correct / Sydney / anything else": the learner sees what QTI shows."""
     item, warned = _import("text-wrong-answer.xml")
     assert isinstance(item.interaction, ShortText)
     assert item.correct_feedback == "Right: Canberra was built as a compromise."
+    assert item.incorrect_feedback == "Not this one."
     assert [(w.text, w.explanation) for w in item.interaction.wrong_answers] == [
         ("Sydney", "Sydney is the largest city, not the capital.")
     ]
     rules = Rules(DATA / "text-wrong-answer.xml")
-    assert rules.outcome("sydney", "FEEDBACK") == "sydney"
-    assert "Sydney is the largest city" in _seen(item, "sydney")
-    assert _seen(item, "CANBERRA") == item.correct_feedback
-    # "incorrect" is shown for every wrong answer but Sydney: no single place holds that.
-    assert rules.outcome("Perth", "FEEDBACK") == "incorrect"
-    assert len(warned) == 1 and 'line 29 <qti-modal-feedback>: feedback "incorrect"' in warned[0]
+    texts = {
+        "correct": item.correct_feedback,
+        "sydney": item.interaction.wrong_answers[0].explanation,
+        "incorrect": item.incorrect_feedback,
+    }
+    for answer in ("Canberra", "CANBERRA", "sydney", "SYDNEY", "Perth", "Melbourne"):
+        shown = rules.outcome(answer, "FEEDBACK")
+        assert isinstance(shown, str)
+        assert _seen(item, answer) == texts[shown], answer
+    assert warned == []
 
 
 def test_wrong_numbers_with_feedback_become_common_wrong_answers() -> None:
