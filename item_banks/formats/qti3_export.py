@@ -715,10 +715,15 @@ def item_xml(item: Item, images: Mapping[str, str] | None = None) -> bytes:
 
 
 def _answer_feedback_rule(processing: etree._Element, upper: float) -> None:
-    """``ANSWER_FEEDBACK`` is ``correct`` when SCORE reaches full credit, else ``incorrect``."""
+    """``ANSWER_FEEDBACK`` is ``correct`` when SCORE reaches full credit, else ``incorrect``.
+
+    Full credit is compared less 1e-9 of it (as the importer counts credit), so an engine
+    that sums fractional weights in binary (0.7 + 0.2 + 0.1 < 1) still shows ``correct``.
+    """
     condition = _sub(processing, "qti-response-condition")
     branch = _sub(condition, "qti-response-if")
-    branch.append(_condition("qti-gte", _var("SCORE"), _base(_num(upper))))
+    least = upper - 1e-9 * max(1.0, abs(upper))
+    branch.append(_condition("qti-gte", _var("SCORE"), _base(_num(least))))
     setter = _sub(branch, "qti-set-outcome-value", identifier=ANSWER_FEEDBACK)
     setter.append(_base("correct", "identifier"))
     other = _sub(condition, "qti-response-else")

@@ -169,3 +169,26 @@ def test_match_feedback_for_full_credit_is_kept_and_for_part_credit_warned() -> 
         assert _note(item, answer) == (item.correct_feedback if shown == "correct" else "")
     # Shown for answers with some credit but not all: a bank has no place for that.
     assert len(warned) == 1 and 'feedback "partial" has no place' in warned[0]
+
+
+def test_a_weighted_multiple_response_keeps_its_feedback_through_a_package() -> None:
+    """Full credit from fractional weights (0.7 + 0.2 + 0.1) shows the correct feedback."""
+    bank = read_any(DATA.parent / "qti-rp" / "multiple-fractional.xml").bank
+    interaction = bank.items[0].interaction
+    assert isinstance(interaction, MultipleResponse)
+    options = tuple(
+        msgspec.structs.replace(o, credit=c)
+        for o, c in zip(interaction.options, (0.7, 0.2, 0.1, None), strict=False)
+    )
+    weighted = msgspec.structs.replace(
+        interaction, options=options, key=tuple(o.id for o in options[:3]), scoring="weighted"
+    )
+    item = msgspec.structs.replace(
+        bank.items[0], interaction=weighted, correct_feedback="All three.", incorrect_feedback="No."
+    )
+    bank = msgspec.structs.replace(bank, id="b", title="b", items=(item,))
+    data, _ = export_bank(bank, "b.zip")
+    again = read_qti_package(data, "b.zip").bank.items[0]
+    assert (again.correct_feedback, again.incorrect_feedback) == ("All three.", "No.")
+    assert _note(again, list(weighted.key)) == "All three."
+    assert _note(again, list(weighted.key[:2])) == "No."
