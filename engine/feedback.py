@@ -149,6 +149,10 @@ class Feedback(_Struct, frozen=True):
         How partial credit was computed, when the item gives any.
     solution
         The item's worked solution, Markdown.
+    author_note
+        The author's feedback for a correct (or any other) answer, Markdown
+        (``Item.correct_feedback`` / ``Item.incorrect_feedback``; the latter not when an
+        authored wrong answer's explanation matched).
     misconceptions
         The misconceptions the wrong parts point to, with the bank's explanations.
     hints
@@ -169,6 +173,7 @@ class Feedback(_Struct, frozen=True):
     message: str = ""
     scoring_note: str = ""
     solution: str = ""
+    author_note: str = ""
     misconceptions: tuple[MisconceptionNote, ...] = ()
     hints: tuple[str, ...] = ()
     second_try: SecondTry | None = None
@@ -336,8 +341,22 @@ def feedback_for(
         message=parts.message,
         scoring_note=parts.scoring_note,
         solution=item.solution,
+        author_note=_author_note(item, scored, parts),
         misconceptions=notes,
     )
+
+
+def _author_note(item: Item, scored: ScoredAnswer, parts: _Parts) -> str:
+    """The item's correct or incorrect feedback for this answer.
+
+    The incorrect feedback is left out when an authored wrong answer's explanation already
+    speaks to the answer (QTI's "correct / Sydney / anything else" shows one of the three).
+    """
+    if scored.correct:
+        return item.correct_feedback
+    if any(p.kind in ("wrong_answer", "common_wrong_answer") for p in parts.points):
+        return ""
+    return item.incorrect_feedback
 
 
 class _Parts(msgspec.Struct, kw_only=True):

@@ -628,8 +628,12 @@ class Item(_Struct, frozen=True):
     response-time parameters (:class:`TimeParameters`), when calibrated.
 
     ``title`` is the author's short name for the item (QTI ``title``, Moodle question name),
-    shown to authors only. ``notes`` are notes for authors and scorers (QTI rubric blocks:
-    scoring rubrics, author notes), never sent to learners.
+    shown to authors only. ``correct_feedback`` and ``incorrect_feedback`` are shown to the
+    learner after a fully correct answer, or after any other answer that no authored wrong
+    answer (``wrong_answers``, ``common_wrong_answers``) explains (QTI feedback that the
+    item's rules show for the correct answers only, or for every other answer). ``notes`` are
+    notes for authors and scorers (QTI rubric blocks: scoring rubrics, author notes), never
+    sent to learners.
 
     ``credit_levels`` (polytomous items only) are the least credit of each category
     1..K, strictly increasing and ending at 1: one category per distinct credit an answer
@@ -652,6 +656,8 @@ class Item(_Struct, frozen=True):
     time: TimeParameters | None = None
     credit_levels: Annotated[tuple[CreditLevel, ...], Meta(max_length=20)] = ()
     notes: Markdown = ""
+    correct_feedback: Markdown = ""
+    incorrect_feedback: Markdown = ""
 
 
 #: A correlation between two competencies' abilities.

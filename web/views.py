@@ -314,6 +314,7 @@ class FeedbackView(_View, frozen=True):
     message_html: str = ""
     scoring_note: str = ""
     solution_html: str = ""
+    author_note_html: str = ""
     misconceptions: tuple[MisconceptionView, ...] = ()
     hints_html: tuple[str, ...] = ()
     second_try: AttemptView | None = None
@@ -750,6 +751,7 @@ def feedback_view(feedback: Feedback, position: int, item_id: str) -> FeedbackVi
         message_html=render(feedback.message) if feedback.message else "",
         scoring_note=feedback.scoring_note,
         solution_html=render(feedback.solution) if feedback.solution else "",
+        author_note_html=render(feedback.author_note) if feedback.author_note else "",
         misconceptions=_misconceptions(feedback),
         hints_html=tuple(render(h) for h in feedback.hints),
         second_try=None

@@ -39,7 +39,7 @@ from item_banks.formats.markup import (
     xml_safe,
 )
 from item_banks.formats.media import IMAGE
-from item_banks.formats.qti3_import import NS
+from item_banks.formats.qti3_import import ANSWER_FEEDBACK, NS
 from item_banks.formats.safe_xml import local
 from item_banks.model import (
     INLINE_FIELDS,
@@ -740,10 +740,17 @@ def item_xml(item: Item, images: Mapping[str, str] | None = None) -> bytes:
         _outcome(root, "SOLUTION", "single", "identifier")
     if item.hints:
         _outcome(root, "HINT", "multiple", "identifier")
+    by_answer = bool(item.correct_feedback or item.incorrect_feedback) and bool(
+        scoring.template is not None or scoring.rules
+    )
+    if by_answer:
+        _outcome(root, ANSWER_FEEDBACK, "single", "identifier")
     root.append(body)
     if scoring.template is None and not scoring.rules:
         pass  # extended text: a person scores it
-    elif scoring.template is not None and not (rationales or item.solution or item.hints):
+    elif scoring.template is not None and not (
+        rationales or item.solution or item.hints or by_answer
+    ):
         _sub(root, "qti-response-processing", template=TEMPLATE.format(scoring.template))
     else:
         processing = _sub(root, "qti-response-processing")
@@ -762,6 +769,10 @@ def item_xml(item: Item, images: Mapping[str, str] | None = None) -> bytes:
             values = _sub(setter, "qti-multiple")
             for k in range(len(item.hints)):
                 values.append(_base(f"HINT-{k + 1}", "identifier"))
+        if by_answer:
+            _answer_feedback_rule(processing, scoring.upper)
+    if by_answer:
+        _answer_feedback(root, item)
     if item.solution:
         feedback = _sub(
             root, "qti-modal-feedback", outcome_identifier="SOLUTION", identifier="SOLUTION",
@@ -776,6 +787,37 @@ def item_xml(item: Item, images: Mapping[str, str] | None = None) -> bytes:
         append_markdown(_sub(feedback, "qti-content-body"), hint, NS)
     _embed_images(root, images or {})
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _answer_feedback_rule(processing: etree._Element, upper: float) -> None:
+    """``ANSWER_FEEDBACK`` is ``correct`` when SCORE reaches full credit, else ``incorrect``.
+
+    Full credit is compared less 1e-9 of it (as the importer counts credit), so an engine
+    that sums fractional weights in binary (0.7 + 0.2 + 0.1 < 1) still shows ``correct``.
+    """
+    condition = _sub(processing, "qti-response-condition")
+    branch = _sub(condition, "qti-response-if")
+    least = upper - 1e-9 * max(1.0, abs(upper))
+    branch.append(_condition("qti-gte", _var("SCORE"), _base(_num(least))))
+    setter = _sub(branch, "qti-set-outcome-value", identifier=ANSWER_FEEDBACK)
+    setter.append(_base("correct", "identifier"))
+    other = _sub(condition, "qti-response-else")
+    setter = _sub(other, "qti-set-outcome-value", identifier=ANSWER_FEEDBACK)
+    setter.append(_base("incorrect", "identifier"))
+
+
+def _answer_feedback(root: etree._Element, item: Item) -> None:
+    """The item's correct / incorrect feedback as modal feedback on ``ANSWER_FEEDBACK``."""
+    for ident, text, title in (
+        ("correct", item.correct_feedback, "Correct"),
+        ("incorrect", item.incorrect_feedback, "Not quite"),
+    ):
+        if text:
+            feedback = _sub(
+                root, "qti-modal-feedback", outcome_identifier=ANSWER_FEEDBACK, identifier=ident,
+                show_hide="show", title=title,
+            )  # fmt: skip
+            append_markdown(_sub(feedback, "qti-content-body"), text, NS)
 
 
 def _composite_item_xml(
@@ -1104,6 +1146,10 @@ def not_carried(bank: Bank, source: str) -> list[Problem]:
             note("not carried by QTI: the study resources", field=f"{where}.resources")
     for item in bank.items:
         interaction = item.interaction
+        if isinstance(interaction, Composite | ExtendedText):
+            for name in ("correct_feedback", "incorrect_feedback"):
+                if getattr(item, name):
+                    note(f"not carried by QTI: the {name.replace('_', ' ')}", item.id, name)
         if item.exposure is not None:
             note("not carried by QTI: the Sympson-Hetter exposure parameter", item.id, "exposure")
         if item.time is not None:

@@ -59,10 +59,12 @@ from item_banks.formats.qti_processing import (
 from item_banks.formats.qti_scoring import (
     MAX_LEVELS,
     MAX_OPERATORS,
+    OTHER_TEXT,
     NoCreditError,
     Table,
     associate_candidates,
     choice_candidates,
+    clip,
     credit_table,
     disagreement,
     equal_candidates,
@@ -79,6 +81,7 @@ from item_banks.formats.safe_xml import local, namespace, parse_xml, where
 from item_banks.model import Composite
 from item_banks.native import DEFAULT_LIMITS, Limits
 from item_banks.scoring import field_credits, join_fields, reachable_credits, weighted_mean
+from item_banks.validation import normalise_text
 
 NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 __all__ = ["TEMPLATES", "Declaration", "Mapping", "read_declarations", "template_name"]
@@ -344,6 +347,9 @@ class Feedback:
     hints: list[str] = field(default_factory=list)
     solution: list[str] = field(default_factory=list)
     unplaced: list[Unplaced] = field(default_factory=list)
+    #: shown for every fully correct answer only / for every other answer only
+    correct: list[str] = field(default_factory=list)
+    incorrect: list[str] = field(default_factory=list)
 
 
 def read_feedback(item: etree._Element, choice_ids: set[str]) -> Feedback:
@@ -397,7 +403,7 @@ def place_by_outcome(
     other option's), one shown whatever the answer joins the worked solution. Feedback never
     shown, or when the rules fail on an option, stays unplaced (and is warned about).
     """
-    keyed = [u for u in feedback.unplaced if u.outcome]
+    keyed = [u for u in feedback.unplaced if u.outcome and u.outcome != ANSWER_FEEDBACK]
     if not keyed or not choices or len(choices) > MAX_CHOICES:
         return  # (more choices than a bank item holds: the item is refused anyway)
     try:
@@ -417,6 +423,192 @@ def place_by_outcome(
                 feedback.rationales[choice] = f"{before}\n\n{note.text}" if before else note.text
         placed.append(note)
     feedback.unplaced = [u for u in feedback.unplaced if u not in placed]
+
+
+def place_by_answer_class(
+    rules: tuple[Rule, ...],
+    *,
+    declarations: dict[str, Declaration],
+    outcomes: dict[str, Outcome],
+    response: str,
+    table: Table,
+    candidate: dict[str, Any],
+    feedback: Feedback,
+) -> dict[str, Any]:
+    """Place feedback shown through an outcome for items other than a single choice.
+
+    The rules run on every answer of the credit table (the answers that decide the item's
+    scoring). A feedback shown for every answer joins the worked solution; one shown for
+    exactly the fully correct answers becomes the item's ``correct_feedback``. For a short
+    text or number, a feedback shown only for some answers that earn nothing becomes their
+    wrong-answer explanation (``wrong_answers``, ``common_wrong_answers``: single values or
+    closed ranges). A feedback shown for exactly the other answers, but those a wrong-answer
+    explanation matches, becomes the ``incorrect_feedback`` (the learner sees one or the
+    other, as in QTI's "correct / Sydney / anything else"). Anything
+    else stays unplaced and is warned about. A single choice's feedback is placed per option
+    (:func:`place_by_outcome`) except on ``ANSWER_FEEDBACK``, the outcome Skillgauge's export
+    writes the correct / incorrect feedback on. Returns ``candidate``, with the wrong answers
+    added.
+    """
+    kind = candidate.get("type")
+    keyed = [
+        u
+        for u in feedback.unplaced
+        if u.outcome and (kind != "single_choice" or u.outcome == ANSWER_FEEDBACK)
+    ]
+    if not keyed or not table.probes:
+        return candidate
+    try:
+        results = [run(rules, declarations, outcomes, {response: p.value}) for p in table.probes]
+    except InvalidProcessingError:
+        return candidate
+    full = [clip(c) >= 1 - 1e-9 for c in table.credits]
+    nothing = [clip(c) <= 1e-9 for c in table.credits]
+    out = dict(candidate)
+    placed: list[Unplaced] = []
+    #: the answers a wrong-answer explanation placed here matches (the learner sees it and
+    #: not the incorrect feedback)
+    explained = [False] * len(table.probes)
+    later: list[tuple[Unplaced, list[bool]]] = []
+    for note in keyed:
+        on = [note.shown(r.get(note.outcome)) for r in results]
+        if not any(on):
+            continue
+        if all(on):
+            feedback.solution.append(note.text)
+        elif on == full:
+            feedback.correct.append(note.text)
+        elif any(o and not n for o, n in zip(on, nothing, strict=True)):
+            later.append((note, on))  # shown for answers with credit: the incorrect feedback?
+            continue
+        elif any(o and e for o, e in zip(on, explained, strict=True)):
+            continue  # a learner sees one wrong answer's explanation, not two
+        elif not _place_wrong_answers(out, table, on, note.text):
+            later.append((note, on))
+            continue
+        else:
+            explained = [o or e for o, e in zip(on, explained, strict=True)]
+        placed.append(note)
+    unexplained_wrong = [not f and not e for f, e in zip(full, explained, strict=True)]
+    for note, on in later:
+        if on == unexplained_wrong:
+            feedback.incorrect.append(note.text)
+            placed.append(note)
+    feedback.unplaced = [u for u in feedback.unplaced if u not in placed]
+    return out
+
+
+def _place_wrong_answers(out: dict[str, Any], table: Table, on: list[bool], text: str) -> bool:
+    """Add the typed answers or numbers a feedback is shown for to ``out``'s wrong answers.
+
+    Returns whether they were placed (a short text or a number, matched as the bank does).
+    """
+    if out.get("type") == "short_text":
+        texts = _wrong_texts(table, on, bool(out.get("case_sensitive")))
+        wrong = list(out.get("wrong_answers", []))
+        if texts is None or len(wrong) + len(texts) > MAX_WRONG_TEXTS:
+            return False
+        out["wrong_answers"] = wrong + [{"text": t, "explanation": text} for t in texts]
+        return True
+    if out.get("type") == "numeric":
+        spans = _wrong_numbers(table, on)
+        wrong = list(out.get("common_wrong_answers", []))
+        if spans is None or len(wrong) + len(spans) > MAX_WRONG_NUMBERS:
+            return False
+        for low, high in spans:
+            span: dict[str, Any] = {"value": low} if low == high else {"low": low, "high": high}
+            wrong.append({**span, "explanation": text})
+        out["common_wrong_answers"] = wrong
+        return True
+    return False
+
+
+#: The outcome :mod:`item_banks.formats.qti3_export` shows the correct / incorrect feedback on.
+ANSWER_FEEDBACK = "ANSWER_FEEDBACK"
+
+#: The most wrong answers a short text / numeric item holds (``model.ShortText``, ``Numeric``).
+MAX_WRONG_TEXTS = 50
+MAX_WRONG_NUMBERS = 20
+
+
+def _with_answer_class_feedback(  # noqa: PLR0917 (the state of _scored, passed on)
+    root: etree._Element,
+    rules: tuple[Rule, ...],
+    declarations: dict[str, Declaration],
+    response: str,
+    table: Table,
+    candidate: dict[str, Any],
+    feedback: Feedback,
+) -> dict[str, Any]:
+    """``candidate`` with the outcome feedback :func:`place_by_answer_class` places."""
+    return place_by_answer_class(
+        rules,
+        declarations=declarations,
+        outcomes=read_outcomes(root),
+        response=response,
+        table=table,
+        candidate=candidate,
+        feedback=feedback,
+    )
+
+
+def _answer_class_feedback(raw: dict[str, Any], feedback: Feedback) -> None:
+    """Write the feedback placed for correct / other answers into the item ``raw``."""
+    if feedback.correct:
+        raw["correct_feedback"] = "\n\n".join(feedback.correct)
+    if feedback.incorrect:
+        raw["incorrect_feedback"] = "\n\n".join(feedback.incorrect)
+
+
+def _wrong_texts(table: Table, on: list[bool], case_sensitive: bool) -> list[str] | None:
+    """The typed answers a feedback is shown for, or None when a bank cannot match them.
+
+    Answers that the item's normalisation treats as one (case variants, unless the item is
+    case-sensitive) must all show it; the answer no rule names must not (that feedback is
+    for "anything else", not for a wrong answer).
+    """
+    groups: dict[str, list[tuple[str, bool]]] = {}
+    for probe, shown in zip(table.probes, on, strict=True):
+        if not isinstance(probe.value, str):
+            return None
+        if probe.value == OTHER_TEXT and shown:
+            return None
+        key = normalise_text(probe.value, case_sensitive=case_sensitive)
+        groups.setdefault(key, []).append((probe.value, shown))
+    texts = []
+    for variants in groups.values():
+        flags = {shown for _, shown in variants}
+        if flags == {True}:
+            texts.append(variants[0][0][:500])
+        elif flags == {True, False}:
+            return None
+    return texts
+
+
+def _wrong_numbers(table: Table, on: list[bool]) -> list[tuple[float, float]] | None:
+    """The closed ranges of numbers a feedback is shown for (``low == high``: one value).
+
+    The tried numbers are read in increasing order; each run of numbers showing it is one
+    range. None when a run reaches the smallest or largest number tried (the feedback is
+    for an unbounded range) or a number is not finite.
+    """
+    points = []
+    for probe, shown in zip(table.probes, on, strict=True):
+        if not isinstance(probe.value, int | float) or isinstance(probe.value, bool):
+            return None
+        points.append((float(probe.value), shown))
+    points.sort()
+    if points[0][1] or points[-1][1]:
+        return None
+    spans: list[tuple[float, float]] = []
+    start: float | None = None
+    for k, (x, shown) in enumerate(points):
+        if shown and start is None:
+            start = x
+        if start is not None and not shown:
+            spans.append((start, points[k - 1][0]))
+            start = None
+    return spans
 
 
 # --------------------------------------------------------------------------- interactions
@@ -984,8 +1176,9 @@ def _read(
                 item=item_id,
                 field=note.location,
                 message=f'feedback "{note.ident or note.outcome}" has no place in a bank (not '
-                "a rationale, hint or solution; for a single choice, feedback shown through "
-                "an outcome becomes the rationale of the options it is shown for); not kept",
+                "a rationale, hint or solution; feedback shown through an outcome is kept when "
+                "the rules show it for whole options of a single choice, for the correct or "
+                "the other answers, or for wrong typed answers); not kept",
             )
         )
     raw: dict[str, Any] = {
@@ -1010,6 +1203,7 @@ def _read(
         raw["solution"] = "\n\n".join(feedback.solution)
     if feedback.hints:
         raw["hints"] = feedback.hints
+    _answer_class_feedback(raw, feedback)
     provisional = False
     if context.irt is not None:
         raw["irt"] = context.irt
@@ -1757,6 +1951,10 @@ def _scored(
     for candidate in candidates:
         problem = disagreement(candidate, table)
         if problem is None:
+            if context is None:
+                return _with_answer_class_feedback(
+                    root, rules, declarations, response, table, candidate, feedback
+                ), table
             return candidate, table
         first = first or problem
     if shape_error is not None and len(candidates) == shaped:

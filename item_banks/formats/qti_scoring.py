@@ -362,6 +362,10 @@ def _constants(rules: tuple[Rule, ...]) -> Iterator[Expr]:
             yield from _constants(branch.rules)
 
 
+#: The typed answer tried that no rule names (it stands for "any other answer").
+OTHER_TEXT = "zz no such answer"
+
+
 def _text_probes(decl: Declaration, rules: tuple[Rule, ...]) -> tuple[list[Probe], bool]:
     texts: list[str] = list(decl.correct)
     if decl.mapping is not None:
@@ -378,7 +382,7 @@ def _text_probes(decl: Declaration, rules: tuple[Rule, ...]) -> tuple[list[Probe
         for variant in (text, text.lower(), text.upper(), text.swapcase(), text.title(), mixed):
             if variant.strip():
                 seen[variant] = None
-    seen["zz no such answer"] = None
+    seen[OTHER_TEXT] = None
     return [Probe(t, t) for t in seen], False
 
 

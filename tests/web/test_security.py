@@ -36,12 +36,13 @@ MISCONCEPTIONS = {m.id: m for m in BANK.misconceptions}
 def secrets_of(item: Item, hints: int = 0) -> list[str]:
     """Texts that must not be visible before the item is answered (raw and rendered).
 
-    The solution, the author notes, the hints (but the first ``hints``, in practice mode),
-    option rationales,
+    The solution, the author notes, the correct / incorrect feedback, the hints (but the
+    first ``hints``, in practice mode), option rationales,
     numeric common wrong answers and short-text wrong answers with their explanations, and
     the explanations of the misconceptions the item points to.
     """
-    texts = [item.solution, item.notes, *item.hints[hints:]]
+    texts = [item.solution, item.notes, item.correct_feedback, item.incorrect_feedback]
+    texts += item.hints[hints:]
     interaction = item.interaction
     named: list[str | None] = []
     if isinstance(interaction, SingleChoice | MultipleResponse):

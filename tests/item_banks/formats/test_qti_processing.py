@@ -473,9 +473,9 @@ def test_feedback_shown_through_an_outcome_becomes_rationales_or_the_solution() 
         assert rationale.startswith("Right") == (shown == "correct")
     assert [str(w) for w in result.warnings if "no place" in w.message] == [
         f'{path}: item "choice-feedback-outcome": line 35 <qti-modal-feedback>: feedback '
-        '"never" has no place in a bank (not a rationale, hint or solution; for a single '
-        "choice, feedback shown through an outcome becomes the rationale of the options it "
-        "is shown for); not kept"
+        '"never" has no place in a bank (not a rationale, hint or solution; feedback shown '
+        "through an outcome is kept when the rules show it for whole options of a single "
+        "choice, for the correct or the other answers, or for wrong typed answers); not kept"
     ]
     assert side_by_side(path, ["A", "B", "C"], 1.0) == [0, 0, 1]
 
