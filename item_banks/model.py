@@ -681,28 +681,48 @@ class LatentCorrelations(_Struct, frozen=True):
     se: tuple[tuple[StandardError, ...], ...] | None = None
 
 
-#: The most bytes one media file of a bank may hold.
+#: The most bytes one image of a bank may hold.
 MAX_MEDIA_BYTES = 2_000_000
+#: The most bytes one audio or video file of a bank may hold.
+MAX_AUDIO_VIDEO_BYTES = 20_000_000
 #: The most media files a bank may list.
 MAX_MEDIA_FILES = 1000
 
-#: The image types a bank keeps (checked by their first bytes; SVG is refused: it can hold
+#: The media types a bank keeps (checked by their first bytes; SVG is refused: it can hold
 #: script).
-MediaType = Literal["image/png", "image/jpeg", "image/gif", "image/webp"]
+MediaType = Literal[
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "audio/mpeg",
+    "audio/ogg",
+    "audio/mp4",
+    "audio/wav",
+    "video/mp4",
+    "video/webm",
+]
+
+#: A media file's path: ``media/`` + 16 hex digits of its SHA-256 + its type's extension.
+_MEDIA_PATH = r"^media/[0-9a-f]{16}\.(png|jpg|gif|webp|mp3|ogg|m4a|wav|mp4|webm)$"
 
 
 class MediaFile(_Struct, frozen=True):
-    """An image a bank's texts show as ``![alt text](path)``, stored with the bank version.
+    """A media file a bank's texts show as ``![alt text](path)``, stored with the bank version.
+
+    Images are at most :data:`MAX_MEDIA_BYTES`; audio (``.mp3``, ``.ogg``, ``.m4a``,
+    ``.wav``) and video (``.mp4``, ``.webm``) at most :data:`MAX_AUDIO_VIDEO_BYTES`, shown to
+    learners with native player controls (the path's extension says which).
 
     The bank holds the file's description; its bytes are kept beside the version (the web
     service's media table, a QTI package's files), found by ``sha256``. ``path`` is
     ``media/<first 16 hex digits of sha256>.<ext>``, so equal files share one name.
     """
 
-    path: Annotated[str, Meta(pattern=r"^media/[0-9a-f]{16}\.(png|jpg|gif|webp)$")]
+    path: Annotated[str, Meta(pattern=_MEDIA_PATH)]
     content_type: MediaType
     sha256: Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
-    size: Annotated[int, Meta(ge=1, le=MAX_MEDIA_BYTES)]
+    size: Annotated[int, Meta(ge=1, le=MAX_AUDIO_VIDEO_BYTES)]
 
 
 class Bank(_Struct, frozen=True):

@@ -18,8 +18,9 @@ from itertools import pairwise
 from item_banks.correlations import check_correlations
 from item_banks.credits import credit_category, reachable_credits
 from item_banks.errors import Problem
-from item_banks.formats.media import IMAGE
+from item_banks.formats.media import IMAGE, TYPE_OF_EXTENSION
 from item_banks.model import (
+    MAX_MEDIA_BYTES,
     MAX_MEDIA_FILES,
     Associate,
     Bank,
@@ -93,6 +94,14 @@ def check_bank(bank: Bank, source: str, *, complete: bool = True) -> list[Proble
         bank_problem("media", f"{len(bank.media):,} media files; the limit is {MAX_MEDIA_FILES:,}")
     for dup in _duplicates(file.path for file in bank.media):
         bank_problem("media", f'path "{dup}" is used more than once')
+    for at, file in enumerate(bank.media):
+        if TYPE_OF_EXTENSION.get(file.path.rsplit(".", 1)[-1]) != file.content_type:
+            bank_problem(f"media[{at}]", f"{file.path} is not named for {file.content_type}")
+        if file.content_type.startswith("image/") and file.size > MAX_MEDIA_BYTES:
+            bank_problem(
+                f"media[{at}]",
+                f"{file.size:,} bytes; the limit for an image is {MAX_MEDIA_BYTES:,}",
+            )
     for dup in _duplicates(item.id for item in bank.items):
         problems.append(
             Problem(source=source, item=dup, field="id", message="item id is used more than once")

@@ -8,6 +8,10 @@ Code blocks keep their lines (they scroll sideways on a narrow screen rather tha
 take keyboard focus, with a name, so a keyboard user can scroll them too (WCAG 2.1.1; axe's
 ``scrollable-region-focusable``). Tables sit in a focusable region that scrolls the same
 way, so a wide table never widens the page.
+
+An image of a bank audio or video file (``![alt](/media/<sha256> "audio/mpeg")``, as
+:func:`web.runtime.with_media_urls` writes it) is drawn as a native ``<audio>`` or
+``<video>`` with controls, loading nothing until played and never playing by itself.
 """
 
 from __future__ import annotations
@@ -47,7 +51,32 @@ def _build() -> MarkdownIt:
         return str(self.renderToken(tokens, idx, options, env))
 
     md.add_render_rule("link_open", render_link_open)
+
+    def render_image(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+        token = tokens[idx]
+        src = str(token.attrGet("src") or "")
+        kind = str(token.attrGet("title") or "")
+        player = kind.split("/", 1)[0]
+        if not (src.startswith("/media/") and player in ("audio", "video")):
+            return str(self.image(tokens, idx, options, env))
+        alt = self.renderInlineAsText(token.children or [], options, env)
+        return player_html(player, src, kind, alt)
+
+    md.add_render_rule("image", render_image)
     return md
+
+
+def player_html(player: str, src: str, kind: str, alt: str) -> str:
+    """A native ``<audio>`` or ``<video>`` player: controls, nothing loaded or played first.
+
+    Named by its alt text; the fallback is a link to the file (browsers without the format).
+    """
+    name, src = escape(alt or player), escape(src)
+    return (
+        f'<{player} controls preload="none" aria-label="{name}" title="{name}">'
+        f'<source src="{src}" type="{escape(kind)}">'
+        f'<a href="{src}">{name} ({player})</a></{player}>'
+    )
 
 
 _MD = _build()

@@ -22,7 +22,7 @@ from engine.policy import Policy
 from engine.policy_forecast import PolicyForecast, forecast
 from engine.pool import ItemPool, compile_pool
 from engine.session import Session
-from item_banks.formats.media import IMAGE
+from item_banks.formats.media import IMAGE, player
 from item_banks.model import Bank, Item, Misconception
 from web.db.connection import POSTGRES_THREADS, Database
 from web.errors import NotFoundError
@@ -147,17 +147,22 @@ def with_media_urls(bank: Bank) -> tuple[Item, ...]:
     serves it by content, so each such reference is rewritten once, when the bank version is
     compiled. An image the bank does not hold (a file a package lacked, an SVG, an outside
     address the page's CSP would block) is shown as its alt text, ``[image: alt]``, never
-    as a broken request; ``data:`` images stay.
+    as a broken request; ``data:`` images stay. Audio and video files get their content type
+    as the image's title, which :mod:`web.markdown` draws as a native player.
     """
     urls = {f.path: f"/media/{f.sha256}" for f in bank.media}
+    types = {f.path: f.content_type for f in bank.media}
 
     def image(match: re.Match[str]) -> str:
         alt, src = match.group(1), match.group(2)
+        kind = player(src) or "image"
         if src in urls:
+            if kind != "image":  # the title tells web.markdown to draw a player
+                return f'![{alt}]({urls[src]} \\"{types[src]}\\")'
             return f"![{alt}]({urls[src]})"
         if src.startswith("data:image/"):
             return match.group(0)
-        return f"[image: {alt}]" if alt else "[image]"
+        return f"[{kind}: {alt}]" if alt else f"[{kind}]"
 
     items = []
     for item in bank.items:

@@ -38,7 +38,7 @@ from item_banks.formats.markup import (
     survives,
     xml_safe,
 )
-from item_banks.formats.media import IMAGE
+from item_banks.formats.media import IMAGE, TYPE_OF_EXTENSION, player
 from item_banks.formats.qti3_import import ANSWER_FEEDBACK, NS
 from item_banks.formats.safe_xml import local
 from item_banks.model import (
@@ -647,8 +647,21 @@ def _outcome(root: etree._Element, identifier: str, cardinality: str, base_type:
         _value(default, "0")
 
 
+def _media_element(path: str, src: str, alt: str) -> etree._Element:
+    """The ``<img>``, or ``<audio>``/``<video>`` with its ``<source>``, of one media path."""
+    kind = player(path)
+    if kind is None:
+        return etree.Element(_q("img"), {"src": src, "alt": xml_safe(alt)})
+    element = etree.Element(_q(kind), {"controls": "controls", "title": xml_safe(alt)})
+    _sub(element, "source", src=src, type=TYPE_OF_EXTENSION[path.rsplit(".", 1)[-1]])
+    return element
+
+
 def _embed_images(root: etree._Element, images: Mapping[str, str]) -> None:
     """Turn Markdown images of the bank's media (``![alt](media/...)``) into ``<img>``.
+
+    Audio and video paths become ``<audio>`` or ``<video>`` with controls, the alt text as
+    their title.
 
     ``images`` maps a media path to the ``src`` written (relative to the item file). Text
     inside code is left alone; other images stay text, as all Markdown links do.
@@ -667,11 +680,7 @@ def _embed_images(root: etree._Element, images: Mapping[str, str]) -> None:
                 head = before
             else:
                 made[-1].tail = before
-            made.append(
-                etree.Element(
-                    _q("img"), {"src": images[match.group(2)], "alt": xml_safe(match.group(1))}
-                )
-            )
+            made.append(_media_element(match.group(2), images[match.group(2)], match.group(1)))
             last = match.end()
         if head is None:
             return text, []

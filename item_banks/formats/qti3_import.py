@@ -1480,7 +1480,8 @@ def _warn_dropped(
 ) -> None:
     """Warn, located, about what the item says that a bank item cannot keep.
 
-    ``kept`` are the image paths a package stored as the bank's media (not warned about).
+    ``kept`` are the media paths a package stored as the bank's media, or already warned
+    about with a reason (not warned about again).
     """
 
     def warn(element: etree._Element, message: str) -> None:
@@ -1513,11 +1514,12 @@ def _warn_dropped(
             if not src:
                 sources = [c.get("src", "") for c in element if isinstance(c.tag, str)]
                 src = next((x for x in sources if x), "")
-            if not (name == "img" and src in kept):
+            if src not in kept:
                 warn(
                     element,
-                    f"the media file {src!r} is not kept (Skillgauge keeps PNG, JPEG, GIF and "
-                    "WebP images of a package only); the text keeps only its reference",
+                    f"the media file {src!r} is not kept (Skillgauge keeps a package's PNG, "
+                    "JPEG, GIF and WebP images, MP3, Ogg, M4A and WAV audio and MP4 and WebM "
+                    "video only); the text keeps only its reference",
                 )
             if name == "img" and not (element.get("alt") or "").strip():
                 warn(element, f"the image {src!r} has no alt text")

@@ -31,7 +31,7 @@ from lxml import etree
 from item_banks.errors import BankValidationError, Problem
 from item_banks.formats import qti2_import, qti3_import
 from item_banks.formats.common import Collected, ImportResult, assemble, skill, slug
-from item_banks.formats.media import media_file
+from item_banks.formats.media import media_file, player
 from item_banks.formats.qti3_export import COMPETENCIES, CONTENT_AREAS, PRETEST
 from item_banks.formats.safe_xml import local, namespace, parse_xml, where
 from item_banks.formats.safe_zip import read_package
@@ -255,6 +255,9 @@ def read_qti_package(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMIT
             continue
         ident = root.get("identifier", "")
         kept = _keep_images(root, path, files, source=item_source, collected=collected, media=media)
+        kept |= _keep_audio_video(
+            root, path, files, source=item_source, collected=collected, media=media
+        )
         context = qti3_import.ItemContext(
             skills=skills_of(next(iter(_descendants(resource, "metadata")), None)),
             irt=irt_by_item.get(ident) or irt_by_item.get(resource.get("identifier", "")),
@@ -337,4 +340,92 @@ def _keep_images(
                     message=f"the image {src!r} is not kept: {reason}",
                 )
             )
+    return frozenset(kept)
+
+
+def _media_src(element: etree._Element) -> str:
+    """The file an ``<audio>``, ``<video>`` or ``<object>`` plays (its first ``<source>``)."""
+    src = (element.get("src") or element.get("data") or "").strip()
+    if src:
+        return src
+    for child in element:
+        if isinstance(child.tag, str) and local(child) == "source" and child.get("src"):
+            return str(child.get("src")).strip()
+    return ""
+
+
+def _keep_audio_video(
+    root: etree._Element,
+    path: str,
+    files: Mapping[str, bytes],
+    *,
+    source: str,
+    collected: Collected,
+    media: list[tuple[MediaFile, bytes]],
+) -> frozenset[str]:
+    """Keep the package's audio and video an item plays.
+
+    Each ``<audio>``, ``<video>`` and ``<object>`` whose ``type`` is ``audio/*`` or
+    ``video/*`` naming a package file that is MP3, Ogg, M4A or WAV audio or MP4 or WebM video
+    within the size limit is replaced by an image of its media path (the text becomes
+    ``![alt text](media/....mp3)``, the alt text being the element's text, else its title,
+    else the file's name), which learner pages show as a native player. Each kept file is
+    warned about, located, as having no transcript or captions a learner can read (they are
+    not kept); a file not kept is warned about with the reason. Returns the paths handled
+    here, which the item reader then does not warn about again.
+    """
+    kept: set[str] = set()
+    raw_id = root.get("identifier", "")
+    item = slug(raw_id, "item") if raw_id else "item"
+
+    def warn(element: etree._Element, message: str) -> None:
+        collected.warnings.append(
+            Problem(source=source, item=item, field=where(element), message=message)
+        )
+
+    for element in list(root.iter()):
+        if not isinstance(element.tag, str):
+            continue
+        name = local(element)
+        declared = (element.get("type") or "").split("/", 1)[0].strip().lower()
+        if name not in ("audio", "video") and not (
+            name == "object" and declared in ("audio", "video")
+        ):
+            continue
+        kind = name if name != "object" else declared
+        src = _media_src(element)
+        if not src or re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", src) or src.startswith("/"):
+            continue  # external or absolute: warned about as media not kept
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(path), src.split("#")[0]))
+        if target.startswith("..") or target not in files:
+            found: MediaFile | str = "names no file in the package"
+        else:
+            found = media_file(files[target])
+            if isinstance(found, MediaFile) and player(found.path) is None:
+                found = f"an image, not {kind}"
+        if isinstance(found, str):
+            kept.add(src)
+            warn(element, f"the {kind} file {src!r} is not kept: {found}")
+            continue
+        media.append((found, files[target]))
+        text = " ".join("".join(element.itertext()).split())
+        alt = text or (element.get("title") or "").strip() or posixpath.basename(target)
+        shown = etree.Element(
+            etree.QName("img")
+            if not namespace(element)
+            else etree.QName(namespace(element), "img"),
+            {"src": found.path, "alt": alt.replace("]", ")")[:200]},
+        )
+        shown.tail = element.tail
+        parent = element.getparent()
+        if parent is None:
+            continue
+        parent.replace(element, shown)
+        kept.add(found.path)
+        what = "captions" if player(found.path) == "video" else "transcript"
+        warn(
+            element,
+            f"the {kind} {src!r} is kept as bank media, played with native controls; no {what} "
+            "is kept with it, so learners who cannot hear it need one in the item text",
+        )
     return frozenset(kept)
