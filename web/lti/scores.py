@@ -45,6 +45,7 @@ from web.lti.tool_key import tool_key
 from web.settings import Settings
 from web.store import assessments as assessment_store
 from web.store import lti as store
+from web.webhooks.retry import retry_delay
 
 log = logging.getLogger("skillgauge.lti")
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
@@ -283,7 +284,8 @@ class ScorePoster:
                 )
                 return
             log.warning("LTI score for launch %s not posted: %s", score.launch_id, error)
-            if score.retry_step >= len(schedule):
+            delay = retry_delay(schedule, score.retry_step, self.rng)
+            if delay is None:
                 store.finish_claim(
                     conn,
                     score,
@@ -295,7 +297,6 @@ class ScorePoster:
                     delivered_at=None,
                 )
                 return
-            delay = schedule[score.retry_step] * self.rng.uniform(0.9, 1.1)
             store.finish_claim(
                 conn,
                 score,

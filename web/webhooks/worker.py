@@ -51,6 +51,7 @@ from web.errors import ConfigurationError
 from web.lti.scores import ScorePoster
 from web.settings import Settings
 from web.store import webhooks as store
+from web.webhooks.retry import retry_delay
 from web.webhooks.secret_box import unseal
 from web.webhooks.signing import sign_headers
 from web.webhooks.ssrf import AddressRefusedError, resolve
@@ -347,7 +348,8 @@ class DeliveryWorker:
                     "means it no longer wants these messages",
                 )
                 return
-            if message.retry_step >= len(schedule):
+            delay = retry_delay(schedule, message.retry_step, self.rng)
+            if delay is None:
                 store.finish_claim(
                     conn,
                     message,
@@ -359,7 +361,6 @@ class DeliveryWorker:
                     delivered_at=None,
                 )
             else:
-                delay = schedule[message.retry_step] * self.rng.uniform(0.9, 1.1)
                 if outcome.retry_after is not None:
                     delay = max(delay, outcome.retry_after)
                 store.finish_claim(
