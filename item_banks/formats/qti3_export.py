@@ -135,6 +135,24 @@ def _declare(
             _sub(mapped, "qti-map-entry", **attrs)
 
 
+def _declare_pairs(
+    root: etree._Element, interaction: Match | Associate, response: str, base_type: str
+) -> bool:
+    """Declare a pairing response (``directedPair`` or ``pair``); return whether weighted.
+
+    The key's pairs are the correct response; a weighted interaction also gets its mapping.
+    """
+    pairs = [f"{p.source} {p.target}" for p in interaction.key]
+    weighted = interaction.scoring == "weighted"
+    mapping: list[tuple[str, float, bool | None]] | None = (
+        [(f"{c.source} {c.target}", c.credit, None) for c in interaction.credits]
+        if weighted
+        else None
+    )
+    _declare(root, "multiple", base_type, pairs, mapping, identifier=response)
+    return weighted
+
+
 def _choices(
     parent: etree._Element, name: str, options: tuple[Option, ...], rationales: bool
 ) -> list[Option]:
@@ -271,14 +289,7 @@ def _write_interaction(
         scoring.template = "match_correct"
         return scoring
     if isinstance(interaction, Match):
-        pairs = [f"{p.source} {p.target}" for p in interaction.key]
-        weighted = interaction.scoring == "weighted"
-        mapping = (
-            [(f"{c.source} {c.target}", c.credit, None) for c in interaction.credits]
-            if weighted
-            else None
-        )
-        _declare(root, "multiple", "directedPair", pairs, mapping, identifier=response)
+        weighted = _declare_pairs(root, interaction, response, "directedPair")
         element = _sub(
             body, "qti-match-interaction", response_identifier=response,
             shuffle="true" if interaction.shuffle else "false", max_associations="0",
@@ -400,14 +411,7 @@ def _write_hotspot(
     scoring = _Scoring()
     mapping: list[tuple[str, float, bool | None]] | None
     if isinstance(interaction, GraphicGapMatch):
-        pairs = [f"{p.source} {p.target}" for p in interaction.key]
-        weighted = interaction.scoring == "weighted"
-        mapping = (
-            [(f"{c.source} {c.target}", c.credit, None) for c in interaction.credits]
-            if weighted
-            else None
-        )
-        _declare(root, "multiple", "directedPair", pairs, mapping, identifier=response)
+        weighted = _declare_pairs(root, interaction, response, "directedPair")
         scoring.template = "map_response" if weighted else "match_correct"
         element = _sub(body, "qti-graphic-gap-match-interaction", response_identifier=response)
         _write_picture(element, interaction)
@@ -473,14 +477,7 @@ def _write_field_only(
         place_markers(element, spots)
         return scoring
     if isinstance(interaction, GapMatch):
-        pairs = [f"{p.source} {p.target}" for p in interaction.key]
-        weighted = interaction.scoring == "weighted"
-        mapping = (
-            [(f"{c.source} {c.target}", c.credit, None) for c in interaction.credits]
-            if weighted
-            else None
-        )
-        _declare(root, "multiple", "directedPair", pairs, mapping, identifier=response)
+        weighted = _declare_pairs(root, interaction, response, "directedPair")
         element = _sub(
             body, "qti-gap-match-interaction", response_identifier=response, shuffle=shuffle
         )
@@ -495,14 +492,7 @@ def _write_field_only(
         )
         scoring.template = "map_response" if weighted else "match_correct"
         return scoring
-    pairs = [f"{p.source} {p.target}" for p in interaction.key]
-    weighted = interaction.scoring == "weighted"
-    mapping = (
-        [(f"{c.source} {c.target}", c.credit, None) for c in interaction.credits]
-        if weighted
-        else None
-    )
-    _declare(root, "multiple", "pair", pairs, mapping, identifier=response)
+    weighted = _declare_pairs(root, interaction, response, "pair")
     element = _sub(
         body, "qti-associate-interaction", response_identifier=response, shuffle=shuffle,
         max_associations=str(interaction.max_associations or len(interaction.key)),
